@@ -1,0 +1,124 @@
+//! API keys and the high-entropy secrets behind them.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::{AccountId, ApiKeyId, UserId};
+
+/// An API key. Only the hash of its secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Stable id.
+    pub id: ApiKeyId,
+    /// The account the key acts in.
+    pub account: AccountId,
+    /// The admin or bot user the key belongs to.
+    pub owner: UserId,
+    /// What the key is for.
+    pub description: String,
+    /// The first characters of the secret, to recognise it in lists.
+    pub prefix: String,
+    /// SHA-256 of the secret.
+    pub secret_hash: SecretHash,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was revoked; revoked keys never work again.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A freshly made secret (API key, invitation token). It is shown once and never stored:
+/// only its [`SecretHash`] is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKeySecret(String);
+
+impl ApiKeySecret {
+    /// The text every API key starts with, so leaked keys are easy to recognise.
+    pub const PREFIX: &'static str = "pcl_";
+
+    /// Builds a secret from 32 random bytes the caller drew.
+    pub fn from_random(bytes: [u8; 32]) -> Self {
+        Self(format!("{}{}", Self::PREFIX, URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// The secret text, to show once.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// What is stored.
+    pub fn hash(&self) -> SecretHash {
+        SecretHash::of(&self.0)
+    }
+
+    /// A short prefix for lists (`pcl_AbCd1234`).
+    pub fn display_prefix(&self) -> String {
+        self.0.chars().take(Self::PREFIX.len() + 8).collect()
+    }
+}
+
+impl std::fmt::Debug for ApiKeySecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKeySecret(<redacted>)")
+    }
+}
+
+/// SHA-256 of a high-entropy secret, hex-encoded. A fast hash is right here: the secrets
+/// carry 256 random bits, so there is nothing to brute-force.
+#[derive(Debug, Clone)]
+pub struct SecretHash(String);
+
+impl SecretHash {
+    /// Hashes a presented secret.
+    pub fn of(secret: &str) -> Self {
+        let digest = Sha256::digest(secret.as_bytes());
+        Self(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// Wraps a hash read back from storage.
+    pub fn from_stored(hex: String) -> Self {
+        Self(hex)
+    }
+
+    /// The hex text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for SecretHash {
+    /// Constant-time comparison.
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for SecretHash {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_prefixed_and_hash_deterministically() {
+        let secret = ApiKeySecret::from_random([7; 32]);
+        assert!(secret.expose().starts_with("pcl_"));
+        assert_eq!(secret.expose().len(), 4 + 43);
+        assert_eq!(secret.hash(), SecretHash::of(secret.expose()));
+        assert_ne!(secret.hash(), ApiKeySecret::from_random([8; 32]).hash());
+        assert_eq!(secret.display_prefix().len(), 12);
+        assert!(!format!("{secret:?}").contains(secret.expose()));
+    }
+
+    #[test]
+    fn known_sha256() {
+        assert_eq!(
+            SecretHash::of("abc").as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! Invitations to join an account.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::{AccountId, Email, InvitationId, Role, SecretHash, UserId};
+
+/// A single-use, time-limited invitation for one email address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    /// Stable id.
+    pub id: InvitationId,
+    /// The account to join.
+    pub account: AccountId,
+    /// Who is invited; accepting requires this address.
+    pub email: Email,
+    /// The role the new member gets.
+    pub role: Role,
+    /// The member who invited.
+    pub invited_by: UserId,
+    /// Hash of the secret in the invitation link.
+    pub token_hash: SecretHash,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When it was used.
+    pub accepted_at: Option<DateTime<Utc>>,
+}
+
+impl Invitation {
+    /// How long an invitation is valid unless configured otherwise.
+    pub fn default_validity() -> Duration {
+        Duration::days(7)
+    }
+
+    /// Whether the link may still be used at `now`.
+    pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
+        self.accepted_at.is_none() && now < self.expires_at
+    }
+}

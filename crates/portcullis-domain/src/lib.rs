@@ -1,0 +1,33 @@
+//! The Portcullis domain: accounts, users, identity providers, API keys, sessions and
+//! the decisions over them ("may this person sign in this way?", "create this user just
+//! in time?").
+//!
+//! This crate is pure. It never does I/O, never reads the clock and never draws
+//! randomness: the current time and any random bytes are arguments. It must never
+//! depend on diesel, actix-web, an HTTP client or another Portcullis crate; `cargo
+//! xtask check-deps` enforces that.
+
+pub mod account;
+pub mod api_key;
+pub mod audit;
+pub mod email;
+pub mod error;
+pub mod idp;
+pub mod ids;
+pub mod invitation;
+pub mod policy;
+pub mod session;
+pub mod slug;
+pub mod user;
+
+pub use account::{Account, EnforcementPolicy, IpRestrictions, ProvisioningMode};
+pub use api_key::{ApiKey, ApiKeySecret, SecretHash};
+pub use audit::{Actor, AuditEvent};
+pub use email::Email;
+pub use error::DomainError;
+pub use idp::{IdentityProvider, IdpProtocol, OidcSettings, SamlSettings};
+pub use ids::{AccountId, ApiKeyId, AuditEventId, GroupId, IdpId, InvitationId, SessionId, UserId};
+pub use invitation::Invitation;
+pub use session::{AuthMethod, Session};
+pub use slug::AccountSlug;
+pub use user::{Role, User, UserKind, UserOrigin};
