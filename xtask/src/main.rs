@@ -1,1 +1,50 @@
-fn main() {}
+//! `cargo xtask` — the one entry point for the project's automation.
+//!
+//! Few dependencies on purpose: it runs on a fresh machine before anything else is built.
+
+mod check_deps;
+mod setup;
+mod test;
+mod util;
+
+use anyhow::{bail, Result};
+
+const HELP: &str = "\
+cargo xtask <task>
+
+Tasks:
+  serve              install missing system packages, build and run the server on SQLite
+  test               everything CI checks: fmt, clippy, layering, all tests (PostgreSQL too
+                     when PORTCULLIS_TEST_POSTGRES_URL is set)
+  check-deps         fail if a crate depends on something its layer must not
+  setup              only install the system packages the build needs
+";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => {
+            print!("{HELP}");
+            return Ok(());
+        }
+    };
+    match task {
+        "serve" => {
+            setup::ensure_system_packages()?;
+            util::run(
+                "cargo",
+                &["run", "--package", "portcullis-server", "--bin", "portcullis", "--", "serve"],
+            )
+            .map(|_| ())
+        }
+        "test" => test::run(rest),
+        "check-deps" => check_deps::run(),
+        "setup" => setup::ensure_system_packages(),
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown task {other:?}\n\n{HELP}"),
+    }
+}

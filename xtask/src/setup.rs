@@ -1,0 +1,62 @@
+//! Installs the Debian packages the build needs when they are missing.
+//!
+//! samael's xmlsec binding needs pkg-config, libxml2 and libxmlsec1 headers and libclang
+//! (for bindgen); diesel's PostgreSQL backend needs libpq. The `xmlsec1` program is used
+//! by the SAML test IdP (pysaml2).
+
+use std::process::Command;
+
+use anyhow::{bail, Result};
+
+use crate::util;
+
+const PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libssl-dev",
+    "libxml2-dev",
+    "libxmlsec1-dev",
+    "libclang-dev",
+    "libpq-dev",
+    "xmlsec1",
+];
+
+fn installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+/// Installs whatever of [`PACKAGES`] is missing (as root, or through sudo).
+pub fn ensure_system_packages() -> Result<()> {
+    if Command::new("dpkg-query").arg("--version").output().is_err() {
+        eprintln!("xtask: not a Debian system; make sure these are installed: {PACKAGES:?}");
+        return Ok(());
+    }
+    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing missing system packages: {}", missing.join(" "));
+    let is_root = util::output("id", &["-u"]).map(|s| s.trim() == "0").unwrap_or(false);
+    let prefix: &[&str] = if is_root { &[] } else { &["sudo"] };
+    let apt = |args: &[&str]| -> Result<()> {
+        let mut all: Vec<&str> = prefix.to_vec();
+        all.push("apt-get");
+        all.extend_from_slice(args);
+        let (program, rest) = all.split_first().map_or(("apt-get", &[][..]), |(p, r)| (*p, r));
+        let status = Command::new(program)
+            .args(rest)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()?;
+        if !status.success() {
+            bail!("`{}` failed", all.join(" "));
+        }
+        Ok(())
+    };
+    apt(&["update", "-qq"])?;
+    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    install.extend(missing.iter().copied());
+    apt(&install)
+}

@@ -1,0 +1,20 @@
+//! `cargo xtask test`: everything CI checks, in the order that fails fastest.
+
+use anyhow::Result;
+
+use crate::{check_deps, setup, util};
+
+/// Runs the whole suite.
+pub fn run(_args: &[String]) -> Result<()> {
+    setup::ensure_system_packages()?;
+    util::run("cargo", &["fmt", "--all", "--", "--check"])?;
+    check_deps::run()?;
+    util::run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    match std::env::var("PORTCULLIS_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => eprintln!("xtask: PostgreSQL tests enabled ({url})"),
+        _ => eprintln!("xtask: PORTCULLIS_TEST_POSTGRES_URL not set; PostgreSQL tests are skipped"),
+    }
+    util::run("cargo", &["test", "--workspace", "--all-targets"])?;
+    util::run("cargo", &["test", "--workspace", "--doc"])?;
+    Ok(())
+}
