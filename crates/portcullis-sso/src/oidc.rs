@@ -1,0 +1,1 @@
+//! OpenID Connect relying party (placeholder while SAML lands).

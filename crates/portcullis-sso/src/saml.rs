@@ -1,0 +1,30 @@
+//! SAML 2.0 service provider on top of samael, with every check samael leaves to the SP.
+//!
+//! The flow the server drives:
+//!
+//! 1. [`start_login`] builds the AuthnRequest redirect. The server stores the returned
+//!    request id with the browser's login attempt (single-use, short-lived).
+//! 2. The IdP posts `SAMLResponse` to the IdP's own ACS URL ([`SpConfig`]). The server
+//!    calls [`peek_in_response_to`] only to choose the path: `Some(id)` means
+//!    [`Expected::SpInitiated`] with the pending ids of this browser and this IdP, `None`
+//!    means [`Expected::IdpInitiated`].
+//! 3. [`verify_response`] returns a [`VerifiedAssertion`] or a [`SamlRejection`]. The
+//!    server then deletes the consumed request id and inserts `(idp, assertion_id)` into
+//!    its replay table until [`VerifiedAssertion::replay_expires_at`], behind a unique
+//!    index: a failed insert means a replay and the login is refused.
+
+mod attributes;
+mod guard;
+mod metadata;
+mod rejection;
+mod request;
+mod sp;
+mod verify;
+
+pub use attributes::{DEFAULT_EMAIL_ATTRIBUTES, DEFAULT_NAME_ATTRIBUTES};
+pub use guard::{peek_in_response_to, MAX_DECODED_RESPONSE, MAX_ENCODED_RESPONSE};
+pub use metadata::{parse_idp_metadata, sp_metadata_xml, ParsedIdpMetadata, MAX_METADATA};
+pub use rejection::SamlRejection;
+pub use request::{start_login, AuthnRedirect};
+pub use sp::{normalize_certificate, SpConfig};
+pub use verify::{verify_response, Expected, VerifiedAssertion, MAX_RESPONSE_AGE};

@@ -1,0 +1,7 @@
+//! Integration tests of portcullis-sso: one binary, one module per feature.
+
+// Test code may panic on failed set-up: that is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod saml_fixture;
+mod saml_verify;
