@@ -3,5 +3,6 @@
 // Test code may panic on failed set-up: that is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod saml_attacks;
 mod saml_fixture;
 mod saml_verify;
