@@ -24,6 +24,7 @@ mod parse;
 mod visit;
 
 pub use eval::matches;
+pub(crate) use eval::matches_element;
 pub use visit::{FilterFold, Lookup};
 
 use serde_json::Number;

@@ -23,3 +23,7 @@ pub mod path;
 pub mod schema;
 
 pub use error::{ScimError, ScimType};
+mod coerce;
+pub mod etag;
+pub mod patch;
+pub mod resource;

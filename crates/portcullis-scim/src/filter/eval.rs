@@ -44,6 +44,11 @@ impl Filter {
     }
 }
 
+/// Whether one element of the complex attribute `attr` matches a value filter's inner filter.
+pub(crate) fn matches_element(filter: &Filter, element: &Value, attr: &Attribute) -> bool {
+    eval(filter, element, Scope::Element(Some(attr)))
+}
+
 /// Same as [`Filter::matches`].
 pub fn matches(filter: &Filter, resource: &Value, schema: &ResourceSchema) -> bool {
     filter.matches(resource, schema)
