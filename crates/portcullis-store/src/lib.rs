@@ -1,1 +1,125 @@
-//! Portcullis persistence.
+//! Portcullis persistence: diesel rows, repositories, the connection pool and the
+//! embedded migrations, over SQLite (the default, compiled in) or PostgreSQL, chosen at
+//! run time from the database URL.
+//!
+//! Everything is written once for both backends against the portable schema in
+//! `schema.rs`; the few places where SQL differs (SQLite pragmas, the PostgreSQL
+//! migration lock, how a write transaction begins) live in `connection.rs` and
+//! `migrate.rs`. Uniqueness is enforced by unique indexes and surfaces as
+//! [`StoreError::Conflict`]; writes that belong together run in one transaction.
+//!
+//! The API is synchronous: the server calls it from a blocking thread pool. This crate
+//! depends on the domain crate only; it never depends on actix-web, the SSO or SCIM
+//! crates, and it never reads the clock: every "now" is an argument.
+
+mod account;
+mod api_key;
+mod audit;
+mod connection;
+mod convert;
+mod error;
+mod group;
+mod idp;
+mod invitation;
+mod migrate;
+mod schema;
+mod secret;
+mod session;
+mod sso;
+mod user;
+
+use std::time::Duration;
+
+use diesel::r2d2::{Pool, PooledConnection, R2D2Connection};
+
+pub use connection::Backend;
+pub use error::{conflict, StoreError};
+pub use sso::PendingLogin;
+pub use user::UserListQuery;
+
+use connection::{AnyConnection, Manager, SqlitePragmas};
+
+/// Connections a pool opens at most unless told otherwise.
+pub const DEFAULT_POOL_SIZE: u32 = 10;
+
+/// The repository over one database. Cheap to clone: clones share the pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<Manager>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .field("pool", &self.pool.state())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens a pool on `url` (see [`Backend::from_url`]) with [`DEFAULT_POOL_SIZE`]
+    /// connections. Does not migrate: call [`Store::migrate`].
+    pub fn connect(url: &str) -> Result<Store, StoreError> {
+        Self::connect_with_pool_size(url, DEFAULT_POOL_SIZE)
+    }
+
+    /// Opens a pool of at most `max` connections on `url`. One connection is opened at
+    /// once, so a wrong URL or an unreachable server is reported here.
+    ///
+    /// A SQLite file is created when missing (its folder must exist). `:memory:` is not
+    /// supported: each pooled connection would see its own empty database.
+    pub fn connect_with_pool_size(url: &str, max: u32) -> Result<Store, StoreError> {
+        let (backend, target) = Backend::from_url(url);
+        let manager = Manager {
+            backend,
+            target: target.to_owned(),
+        };
+        let mut builder = Pool::builder()
+            .max_size(max.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10));
+        if backend == Backend::Sqlite {
+            builder = builder.connection_customizer(Box::new(SqlitePragmas));
+        }
+        let pool = builder.build(manager)?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies the embedded migrations that have not run yet. Idempotent; on PostgreSQL
+    /// it holds an advisory lock so replicas starting together migrate one at a time.
+    pub fn migrate(&self) -> Result<(), StoreError> {
+        migrate::run(&mut *self.conn()?)
+    }
+
+    /// The backend the URL chose.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that a connection can be had and answers (for `/readyz`).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        Ok(self.conn()?.ping()?)
+    }
+
+    fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs reads on one pooled connection, outside any transaction.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&mut *self.conn()?)
+    }
+
+    /// Runs `f` as one write transaction: all of it is applied, or nothing.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        connection::write_tx(&mut *self.conn()?, f)
+    }
+}

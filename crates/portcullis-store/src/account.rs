@@ -1,0 +1,133 @@
+//! Accounts (tenants).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use portcullis_domain::{Account, AccountId, AccountSlug, IpRestrictions, User};
+
+use crate::convert::{db_time, parse, utc};
+use crate::schema::accounts;
+use crate::user::UserRow;
+use crate::{Store, StoreError};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = accounts)]
+pub(crate) struct AccountRow {
+    id: String,
+    slug: String,
+    name: String,
+    enforcement: String,
+    provisioning: String,
+    /// JSON array of CIDR strings.
+    api_ip_restrictions: String,
+    created_at: NaiveDateTime,
+}
+
+impl AccountRow {
+    fn from_domain(a: &Account) -> Result<Self, StoreError> {
+        let ranges: Vec<String> = a
+            .api_ip_restrictions
+            .ranges()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        Ok(Self {
+            id: a.id.to_string(),
+            slug: a.slug.as_str().to_owned(),
+            name: a.name.clone(),
+            enforcement: a.enforcement.as_str().to_owned(),
+            provisioning: a.provisioning.as_str().to_owned(),
+            api_ip_restrictions: serde_json::to_string(&ranges)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            created_at: db_time(a.created_at),
+        })
+    }
+
+    fn into_domain(self) -> Result<Account, StoreError> {
+        let ranges: Vec<String> = serde_json::from_str(&self.api_ip_restrictions)
+            .map_err(|e| StoreError::Corrupt(format!("api_ip_restrictions: {e}")))?;
+        Ok(Account {
+            id: parse(&self.id, "account id")?,
+            slug: AccountSlug::parse(&self.slug).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            name: self.name,
+            enforcement: parse(&self.enforcement, "enforcement")?,
+            provisioning: parse(&self.provisioning, "provisioning")?,
+            api_ip_restrictions: IpRestrictions::parse(&ranges)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            created_at: utc(self.created_at),
+        })
+    }
+}
+
+impl Store {
+    /// Creates an account and, when given, its first admin, in one transaction: a
+    /// conflicting admin leaves no account behind. A taken slug is
+    /// `Conflict { what: "slug" }`.
+    pub fn create_account(
+        &self,
+        account: &Account,
+        first_admin: Option<&User>,
+    ) -> Result<(), StoreError> {
+        let row = AccountRow::from_domain(account)?;
+        let admin = first_admin.map(UserRow::from_domain);
+        self.write(|conn| {
+            diesel::insert_into(accounts::table)
+                .values(&row)
+                .execute(conn)?;
+            if let Some(admin) = admin {
+                admin.insert(conn)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The account with this id.
+    pub fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        self.read(|conn| {
+            accounts::table
+                .find(id.to_string())
+                .select(AccountRow::as_select())
+                .first(conn)
+                .optional()?
+                .map(AccountRow::into_domain)
+                .transpose()
+        })
+    }
+
+    /// The account with this slug.
+    pub fn account_by_slug(&self, slug: &AccountSlug) -> Result<Option<Account>, StoreError> {
+        self.read(|conn| {
+            accounts::table
+                .filter(accounts::slug.eq(slug.as_str()))
+                .select(AccountRow::as_select())
+                .first(conn)
+                .optional()?
+                .map(AccountRow::into_domain)
+                .transpose()
+        })
+    }
+
+    /// How many accounts exist (zero means a first start).
+    pub fn count_accounts(&self) -> Result<i64, StoreError> {
+        self.read(|conn| Ok(accounts::table.count().get_result(conn)?))
+    }
+
+    /// Saves an account's name, enforcement, provisioning mode and API IP restrictions
+    /// (id, slug and creation time never change). `NotFound` when it does not exist.
+    pub fn update_account(&self, account: &Account) -> Result<(), StoreError> {
+        let row = AccountRow::from_domain(account)?;
+        self.write(|conn| {
+            let n = diesel::update(accounts::table.find(&row.id))
+                .set((
+                    accounts::name.eq(&row.name),
+                    accounts::enforcement.eq(&row.enforcement),
+                    accounts::provisioning.eq(&row.provisioning),
+                    accounts::api_ip_restrictions.eq(&row.api_ip_restrictions),
+                ))
+                .execute(conn)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,99 @@
+//! The audit log.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use portcullis_domain::{AccountId, Actor, AuditEvent};
+
+use crate::convert::{db_time, parse, utc};
+use crate::schema::audit_events;
+use crate::{Store, StoreError};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+struct AuditRow {
+    id: String,
+    account_id: String,
+    actor_kind: String,
+    actor_id: Option<String>,
+    action: String,
+    target: Option<String>,
+    ip: Option<String>,
+    detail: String,
+    at: NaiveDateTime,
+}
+
+impl AuditRow {
+    fn from_domain(e: &AuditEvent) -> Self {
+        let (actor_kind, actor_id) = match e.actor {
+            Actor::User(id) => ("user", Some(id.to_string())),
+            Actor::ApiKey(id) => ("api_key", Some(id.to_string())),
+            Actor::System => ("system", None),
+            Actor::Anonymous => ("anonymous", None),
+        };
+        Self {
+            id: e.id.to_string(),
+            account_id: e.account.to_string(),
+            actor_kind: actor_kind.to_owned(),
+            actor_id,
+            action: e.action.clone(),
+            target: e.target.clone(),
+            ip: e.ip.clone(),
+            detail: e.detail.clone(),
+            at: db_time(e.at),
+        }
+    }
+
+    fn into_domain(self) -> Result<AuditEvent, StoreError> {
+        let actor = match (self.actor_kind.as_str(), self.actor_id.as_deref()) {
+            ("user", Some(id)) => Actor::User(parse(id, "user id")?),
+            ("api_key", Some(id)) => Actor::ApiKey(parse(id, "api key id")?),
+            ("system", _) => Actor::System,
+            ("anonymous", _) => Actor::Anonymous,
+            (other, _) => return Err(StoreError::Corrupt(format!("audit actor {other:?}"))),
+        };
+        Ok(AuditEvent {
+            id: parse(&self.id, "audit event id")?,
+            account: parse(&self.account_id, "account id")?,
+            actor,
+            action: self.action,
+            target: self.target,
+            ip: self.ip,
+            detail: self.detail,
+            at: utc(self.at),
+        })
+    }
+}
+
+impl Store {
+    /// Appends an event to its account's audit log.
+    pub fn record_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        let row = AuditRow::from_domain(e);
+        self.write(|conn| {
+            diesel::insert_into(audit_events::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    /// A page of the account's audit log, newest first.
+    pub fn list_audit(
+        &self,
+        account: AccountId,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.read(|conn| {
+            audit_events::table
+                .filter(audit_events::account_id.eq(account.to_string()))
+                .order((audit_events::at.desc(), audit_events::id.desc()))
+                .offset(offset.max(0))
+                .limit(limit.max(0))
+                .select(AuditRow::as_select())
+                .load(conn)?
+                .into_iter()
+                .map(AuditRow::into_domain)
+                .collect()
+        })
+    }
+}

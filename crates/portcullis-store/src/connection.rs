@@ -1,0 +1,137 @@
+//! The run-time choice of backend, the connection pool and the few places where SQL
+//! differs between SQLite and PostgreSQL (pragmas, the migration lock, write
+//! transactions).
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+use crate::StoreError;
+
+/// One connection to whichever database the URL named.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    /// PostgreSQL, for `postgres://` and `postgresql://` URLs.
+    Postgresql(PgConnection),
+    /// SQLite, for everything else (a path or `sqlite://path`).
+    Sqlite(SqliteConnection),
+}
+
+/// Which database a [`crate::Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// Reads the backend from a database URL and returns it with the string to connect
+    /// with: `postgres://` and `postgresql://` URLs are PostgreSQL and kept whole;
+    /// anything else is a SQLite path, with an optional `sqlite://` (or `sqlite:`)
+    /// prefix removed.
+    pub fn from_url(url: &str) -> (Backend, &str) {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url)
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            (Backend::Sqlite, path)
+        } else if let Some(path) = url.strip_prefix("sqlite:") {
+            (Backend::Sqlite, path)
+        } else {
+            (Backend::Sqlite, url)
+        }
+    }
+}
+
+/// Opens connections of the backend chosen from the URL.
+///
+/// diesel's own `ConnectionManager<MultiConnection>` tries each backend in turn, so a
+/// PostgreSQL URL whose server is down would silently become a SQLite file named like
+/// the URL. This manager never guesses.
+#[derive(Debug)]
+pub(crate) struct Manager {
+    pub(crate) backend: Backend,
+    pub(crate) target: String,
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.target)
+                .map(AnyConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite => SqliteConnection::establish(&self.target)
+                .map(AnyConnection::Sqlite)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Sets the SQLite pragmas on every connection the pool opens: they are per connection,
+/// not per database (except `journal_mode`, which sticks but is cheap to repeat).
+#[derive(Debug)]
+pub(crate) struct SqlitePragmas;
+
+/// `busy_timeout` first: switching to WAL needs a lock another connection may hold.
+/// `case_sensitive_like` makes `LIKE` compare bytes as PostgreSQL does, so case-exact
+/// SCIM filters (`externalId co "x"`) mean the same on both backends; case-insensitive
+/// ones compare lower-cased columns with lower-cased values.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+     PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; \
+     PRAGMA foreign_keys = ON; \
+     PRAGMA case_sensitive_like = ON;";
+
+impl CustomizeConnection<AnyConnection, r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        match conn {
+            AnyConnection::Sqlite(c) => c
+                .batch_execute(SQLITE_PRAGMAS)
+                .map_err(r2d2::Error::QueryError),
+            AnyConnection::Postgresql(_) => Ok(()),
+        }
+    }
+}
+
+/// Runs `f` in one transaction that is ready to write.
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`: it takes the write lock up
+/// front (waiting up to the busy timeout), so a transaction that reads before it writes
+/// can never fail half-way with `SQLITE_BUSY` when another connection wrote meanwhile.
+/// PostgreSQL uses a plain `BEGIN` (read committed); our writes rely on unique indexes
+/// and conditional `UPDATE`s, not on snapshot reads.
+pub(crate) fn write_tx<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+        }
+        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <AnyConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            // The caller's error says what went wrong; a failed rollback marks the
+            // connection broken and the pool drops it.
+            let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(err)
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Identity providers. Protocol settings are one JSON text column, so that adding a
+//! setting needs no migration.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use portcullis_domain::{
+    AccountId, IdentityProvider, IdpId, IdpProtocol, OidcSettings, SamlSettings,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::convert::{db_time, parse, utc};
+use crate::schema::{assertion_replay, identity_providers, pending_logins, sso_links};
+use crate::{Store, StoreError};
+
+const SAML: &str = "saml";
+const OIDC: &str = "oidc";
+
+/// The stored form of [`SamlSettings`]. Kept apart from the domain type so the domain
+/// needs no serde and the stored shape changes only on purpose.
+#[derive(Serialize, Deserialize)]
+struct SamlJson {
+    idp_entity_id: String,
+    sso_url: String,
+    signing_certificates: Vec<String>,
+    idp_initiated: bool,
+    #[serde(default)]
+    metadata_url: Option<String>,
+    #[serde(default)]
+    metadata_xml: Option<String>,
+    #[serde(default)]
+    email_attribute: Option<String>,
+    #[serde(default)]
+    name_attribute: Option<String>,
+}
+
+/// The stored form of [`OidcSettings`].
+#[derive(Serialize, Deserialize)]
+struct OidcJson {
+    issuer: String,
+    client_id: String,
+    client_secret: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = identity_providers)]
+struct IdpRow {
+    id: String,
+    account_id: String,
+    description: String,
+    enabled: bool,
+    protocol: String,
+    settings: String,
+    created_at: NaiveDateTime,
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_json<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("IdP settings: {e}")))
+}
+
+impl IdpRow {
+    fn from_domain(idp: &IdentityProvider) -> Result<Self, StoreError> {
+        let (protocol, settings) = match &idp.protocol {
+            IdpProtocol::Saml(s) => (
+                SAML,
+                to_json(&SamlJson {
+                    idp_entity_id: s.idp_entity_id.clone(),
+                    sso_url: s.sso_url.clone(),
+                    signing_certificates: s.signing_certificates.clone(),
+                    idp_initiated: s.idp_initiated,
+                    metadata_url: s.metadata_url.clone(),
+                    metadata_xml: s.metadata_xml.clone(),
+                    email_attribute: s.email_attribute.clone(),
+                    name_attribute: s.name_attribute.clone(),
+                })?,
+            ),
+            IdpProtocol::Oidc(o) => (
+                OIDC,
+                to_json(&OidcJson {
+                    issuer: o.issuer.clone(),
+                    client_id: o.client_id.clone(),
+                    client_secret: o.client_secret.clone(),
+                    scopes: o.scopes.clone(),
+                })?,
+            ),
+        };
+        Ok(Self {
+            id: idp.id.to_string(),
+            account_id: idp.account.to_string(),
+            description: idp.description.clone(),
+            enabled: idp.enabled,
+            protocol: protocol.to_owned(),
+            settings,
+            created_at: db_time(idp.created_at),
+        })
+    }
+
+    fn into_domain(self) -> Result<IdentityProvider, StoreError> {
+        let protocol = match self.protocol.as_str() {
+            SAML => {
+                let s: SamlJson = from_json(&self.settings)?;
+                IdpProtocol::Saml(SamlSettings {
+                    idp_entity_id: s.idp_entity_id,
+                    sso_url: s.sso_url,
+                    signing_certificates: s.signing_certificates,
+                    idp_initiated: s.idp_initiated,
+                    metadata_url: s.metadata_url,
+                    metadata_xml: s.metadata_xml,
+                    email_attribute: s.email_attribute,
+                    name_attribute: s.name_attribute,
+                })
+            }
+            OIDC => {
+                let o: OidcJson = from_json(&self.settings)?;
+                IdpProtocol::Oidc(OidcSettings {
+                    issuer: o.issuer,
+                    client_id: o.client_id,
+                    client_secret: o.client_secret,
+                    scopes: o.scopes,
+                })
+            }
+            other => return Err(StoreError::Corrupt(format!("IdP protocol {other:?}"))),
+        };
+        Ok(IdentityProvider {
+            id: parse(&self.id, "IdP id")?,
+            account: parse(&self.account_id, "account id")?,
+            description: self.description,
+            enabled: self.enabled,
+            protocol,
+            created_at: utc(self.created_at),
+        })
+    }
+}
+
+fn idps_in(conn: &mut crate::connection::AnyConnection, account: &str) -> QueryResult<Vec<IdpRow>> {
+    identity_providers::table
+        .filter(identity_providers::account_id.eq(account))
+        .order((
+            identity_providers::created_at.asc(),
+            identity_providers::id.asc(),
+        ))
+        .select(IdpRow::as_select())
+        .load(conn)
+}
+
+impl Store {
+    /// Stores a new identity provider. Its account must exist (`NotFound` otherwise).
+    pub fn insert_idp(&self, idp: &IdentityProvider) -> Result<(), StoreError> {
+        let row = IdpRow::from_domain(idp)?;
+        self.write(|conn| {
+            diesel::insert_into(identity_providers::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    /// The IdP with this id in this account; another account's IdP is `None`.
+    pub fn idp(
+        &self,
+        account: AccountId,
+        id: IdpId,
+    ) -> Result<Option<IdentityProvider>, StoreError> {
+        self.read(|conn| {
+            identity_providers::table
+                .filter(identity_providers::account_id.eq(account.to_string()))
+                .filter(identity_providers::id.eq(id.to_string()))
+                .select(IdpRow::as_select())
+                .first(conn)
+                .optional()?
+                .map(IdpRow::into_domain)
+                .transpose()
+        })
+    }
+
+    /// The IdP with this id in any account: for routing an ACS or redirect URL, which
+    /// carries the IdP id. The caller then works in the IdP's own account.
+    pub fn idp_by_id(&self, id: IdpId) -> Result<Option<IdentityProvider>, StoreError> {
+        self.read(|conn| {
+            identity_providers::table
+                .find(id.to_string())
+                .select(IdpRow::as_select())
+                .first(conn)
+                .optional()?
+                .map(IdpRow::into_domain)
+                .transpose()
+        })
+    }
+
+    /// The account's IdPs, oldest first.
+    pub fn list_idps(&self, account: AccountId) -> Result<Vec<IdentityProvider>, StoreError> {
+        self.read(|conn| {
+            idps_in(conn, &account.to_string())?
+                .into_iter()
+                .map(IdpRow::into_domain)
+                .collect()
+        })
+    }
+
+    /// Saves an IdP's description, enabled flag and protocol settings. `NotFound` when
+    /// the account has no such IdP.
+    pub fn update_idp(&self, idp: &IdentityProvider) -> Result<(), StoreError> {
+        let row = IdpRow::from_domain(idp)?;
+        self.write(|conn| {
+            let n = diesel::update(
+                identity_providers::table
+                    .filter(identity_providers::account_id.eq(&row.account_id))
+                    .filter(identity_providers::id.eq(&row.id)),
+            )
+            .set((
+                identity_providers::description.eq(&row.description),
+                identity_providers::enabled.eq(row.enabled),
+                identity_providers::protocol.eq(&row.protocol),
+                identity_providers::settings.eq(&row.settings),
+            ))
+            .execute(conn)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+    }
+
+    /// Deletes an IdP with its SSO links, pending logins and replay entries. `false`
+    /// when the account has no such IdP.
+    pub fn delete_idp(&self, account: AccountId, id: IdpId) -> Result<bool, StoreError> {
+        let (account, id) = (account.to_string(), id.to_string());
+        self.write(|conn| {
+            let exists = identity_providers::table
+                .filter(identity_providers::account_id.eq(&account))
+                .filter(identity_providers::id.eq(&id))
+                .count()
+                .get_result::<i64>(conn)?
+                > 0;
+            if !exists {
+                return Ok(false);
+            }
+            diesel::delete(sso_links::table.filter(sso_links::idp_id.eq(&id))).execute(conn)?;
+            diesel::delete(pending_logins::table.filter(pending_logins::idp_id.eq(&id)))
+                .execute(conn)?;
+            diesel::delete(assertion_replay::table.filter(assertion_replay::idp_id.eq(&id)))
+                .execute(conn)?;
+            diesel::delete(identity_providers::table.find(&id)).execute(conn)?;
+            Ok(true)
+        })
+    }
+}

@@ -1,0 +1,138 @@
+//! Invitations to join an account.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use portcullis_domain::{AccountId, Email, Invitation, InvitationId, SecretHash, User};
+
+use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
+use crate::error::conflict;
+use crate::schema::invitations;
+use crate::user::UserRow;
+use crate::{Store, StoreError};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = invitations)]
+struct InvitationRow {
+    id: String,
+    account_id: String,
+    email: String,
+    email_lower: String,
+    role: String,
+    invited_by: String,
+    token_hash: String,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    accepted_at: Option<NaiveDateTime>,
+}
+
+impl InvitationRow {
+    fn from_domain(i: &Invitation) -> Self {
+        Self {
+            id: i.id.to_string(),
+            account_id: i.account.to_string(),
+            email: i.email.as_str().to_owned(),
+            email_lower: i.email.normalized().to_owned(),
+            role: i.role.as_str().to_owned(),
+            invited_by: i.invited_by.to_string(),
+            token_hash: i.token_hash.as_str().to_owned(),
+            created_at: db_time(i.created_at),
+            expires_at: db_time(i.expires_at),
+            accepted_at: db_time_opt(i.accepted_at),
+        }
+    }
+
+    fn into_domain(self) -> Result<Invitation, StoreError> {
+        Ok(Invitation {
+            id: parse(&self.id, "invitation id")?,
+            account: parse(&self.account_id, "account id")?,
+            email: Email::parse(&self.email).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            role: parse(&self.role, "role")?,
+            invited_by: parse(&self.invited_by, "user id")?,
+            token_hash: SecretHash::from_stored(self.token_hash),
+            created_at: utc(self.created_at),
+            expires_at: utc(self.expires_at),
+            accepted_at: utc_opt(self.accepted_at),
+        })
+    }
+}
+
+impl Store {
+    /// Stores a new invitation.
+    pub fn insert_invitation(&self, i: &Invitation) -> Result<(), StoreError> {
+        let row = InvitationRow::from_domain(i);
+        self.write(|conn| {
+            diesel::insert_into(invitations::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    /// The invitation whose link secret has this hash, used or not (the caller checks
+    /// [`Invitation::is_usable`]).
+    pub fn invitation_by_token(&self, hash: &SecretHash) -> Result<Option<Invitation>, StoreError> {
+        self.read(|conn| {
+            invitations::table
+                .filter(invitations::token_hash.eq(hash.as_str()))
+                .select(InvitationRow::as_select())
+                .first(conn)
+                .optional()?
+                .map(InvitationRow::into_domain)
+                .transpose()
+        })
+    }
+
+    /// Marks the invitation used and creates its member, in one transaction.
+    /// `NotFound` when there is no such invitation for the new user's account;
+    /// `Conflict { what: "invitation" }` when it was already used or has expired (of
+    /// two concurrent acceptances exactly one succeeds); a taken email is
+    /// `Conflict { what: "email" }` and leaves the invitation unused.
+    pub fn accept_invitation(
+        &self,
+        id: InvitationId,
+        new_user: &User,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (id, account, now) = (id.to_string(), new_user.account.to_string(), db_time(now));
+        let row = UserRow::from_domain(new_user);
+        self.write(|conn| {
+            let scoped = || {
+                invitations::table
+                    .filter(invitations::id.eq(id.clone()))
+                    .filter(invitations::account_id.eq(account.clone()))
+            };
+            let used = diesel::update(
+                scoped()
+                    .filter(invitations::accepted_at.is_null())
+                    .filter(invitations::expires_at.gt(now)),
+            )
+            .set(invitations::accepted_at.eq(now))
+            .execute(conn)?;
+            if used == 0 {
+                let exists = scoped().count().get_result::<i64>(conn)? > 0;
+                return Err(if exists {
+                    StoreError::Conflict {
+                        what: conflict::INVITATION,
+                    }
+                } else {
+                    StoreError::NotFound
+                });
+            }
+            row.insert(conn)
+        })
+    }
+
+    /// The account's invitations, oldest first.
+    pub fn list_invitations(&self, account: AccountId) -> Result<Vec<Invitation>, StoreError> {
+        self.read(|conn| {
+            invitations::table
+                .filter(invitations::account_id.eq(account.to_string()))
+                .order((invitations::created_at.asc(), invitations::id.asc()))
+                .select(InvitationRow::as_select())
+                .load(conn)?
+                .into_iter()
+                .map(InvitationRow::into_domain)
+                .collect()
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! The one portable schema, written for both backends: ids are uuid text, times are UTC
+//! `Timestamp`s, JSON is text. It must match `migrations/sqlite` and `migrations/postgres`
+//! after every migration has run.
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        enforcement -> Text,
+        provisioning -> Text,
+        api_ip_restrictions -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        account_id -> Text,
+        email -> Text,
+        email_lower -> Text,
+        display_name -> Text,
+        kind -> Text,
+        role -> Text,
+        active -> Bool,
+        password_hash -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        origin -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        display_name_lower -> Text,
+        work_email_lower -> Nullable<Text>,
+        scim_json -> Nullable<Text>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        account_id -> Text,
+        user_id -> Text,
+        method -> Text,
+        idp_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        account_id -> Text,
+        owner_id -> Text,
+        description -> Text,
+        prefix -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    identity_providers (id) {
+        id -> Text,
+        account_id -> Text,
+        description -> Text,
+        enabled -> Bool,
+        protocol -> Text,
+        settings -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sso_links (idp_id, subject) {
+        idp_id -> Text,
+        subject -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pending_logins (id) {
+        id -> Text,
+        idp_id -> Text,
+        browser_binding -> Text,
+        nonce -> Nullable<Text>,
+        pkce_verifier -> Nullable<Text>,
+        return_to -> Nullable<Text>,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assertion_replay (idp_id, assertion_id) {
+        idp_id -> Text,
+        assertion_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        account_id -> Text,
+        email -> Text,
+        email_lower -> Text,
+        role -> Text,
+        invited_by -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        account_id -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        target -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        detail -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    groups (id) {
+        id -> Text,
+        account_id -> Text,
+        display_name -> Text,
+        display_name_lower -> Text,
+        external_id -> Nullable<Text>,
+        scim_json -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_keys -> users (owner_id));
+diesel::joinable!(sso_links -> users (user_id));
+diesel::joinable!(group_members -> groups (group_id));
+diesel::joinable!(group_members -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    server_secrets,
+    accounts,
+    users,
+    sessions,
+    api_keys,
+    identity_providers,
+    sso_links,
+    pending_logins,
+    assertion_replay,
+    invitations,
+    audit_events,
+    groups,
+    group_members,
+);

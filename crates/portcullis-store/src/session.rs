@@ -1,0 +1,116 @@
+//! Dashboard sessions, shared by every replica so that logout and deactivation end them
+//! everywhere at once.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use portcullis_domain::{AccountId, AuthMethod, Session, SessionId, UserId};
+
+use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
+use crate::schema::sessions;
+use crate::user::revoke_sessions_of;
+use crate::{Store, StoreError};
+
+const PASSWORD: &str = "password";
+const SSO: &str = "sso";
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+struct SessionRow {
+    id: String,
+    account_id: String,
+    user_id: String,
+    method: String,
+    idp_id: Option<String>,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    revoked_at: Option<NaiveDateTime>,
+}
+
+impl SessionRow {
+    fn from_domain(s: &Session) -> Self {
+        let (method, idp_id) = match s.method {
+            AuthMethod::Password => (PASSWORD, None),
+            AuthMethod::Sso(idp) => (SSO, Some(idp.to_string())),
+        };
+        Self {
+            id: s.id.to_string(),
+            account_id: s.account.to_string(),
+            user_id: s.user.to_string(),
+            method: method.to_owned(),
+            idp_id,
+            created_at: db_time(s.created_at),
+            expires_at: db_time(s.expires_at),
+            revoked_at: db_time_opt(s.revoked_at),
+        }
+    }
+
+    fn into_domain(self) -> Result<Session, StoreError> {
+        let method = match (self.method.as_str(), self.idp_id.as_deref()) {
+            (PASSWORD, _) => AuthMethod::Password,
+            (SSO, Some(idp)) => AuthMethod::Sso(parse(idp, "session IdP id")?),
+            (other, _) => return Err(StoreError::Corrupt(format!("session method {other:?}"))),
+        };
+        Ok(Session {
+            id: parse(&self.id, "session id")?,
+            account: parse(&self.account_id, "account id")?,
+            user: parse(&self.user_id, "user id")?,
+            method,
+            created_at: utc(self.created_at),
+            expires_at: utc(self.expires_at),
+            revoked_at: utc_opt(self.revoked_at),
+        })
+    }
+}
+
+impl Store {
+    /// Stores a new session. Its user must exist (`NotFound` otherwise).
+    pub fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+        let row = SessionRow::from_domain(s);
+        self.write(|conn| {
+            diesel::insert_into(sessions::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    /// The session with this id, live or not: the caller checks
+    /// [`Session::is_live`].
+    pub fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        self.read(|conn| {
+            sessions::table
+                .find(id.to_string())
+                .select(SessionRow::as_select())
+                .first(conn)
+                .optional()?
+                .map(SessionRow::into_domain)
+                .transpose()
+        })
+    }
+
+    /// Ends a session (logout). Ending an unknown or already ended session is not an
+    /// error; an ended session keeps its first end time.
+    pub fn revoke_session(&self, id: SessionId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write(|conn| {
+            diesel::update(
+                sessions::table
+                    .find(id.to_string())
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(db_time(now)))
+            .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    /// Ends every live session of a user; returns how many were live.
+    pub fn revoke_user_sessions(
+        &self,
+        account: AccountId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let (account, user) = (account.to_string(), user.to_string());
+        self.write(|conn| revoke_sessions_of(conn, &account, &user, db_time(now)))
+    }
+}

@@ -1,0 +1,166 @@
+//! Identity providers, SSO links, pending logins and the assertion replay cache.
+
+use chrono::Duration;
+use portcullis_domain::*;
+use portcullis_store::{conflict, PendingLogin, Store, StoreError};
+
+use crate::support::*;
+
+fn pending(
+    idp: &IdentityProvider,
+    id: &str,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> PendingLogin {
+    PendingLogin {
+        id: id.into(),
+        idp: idp.id,
+        browser_binding: "binding-hash".into(),
+        nonce: Some("nonce".into()),
+        pkce_verifier: Some("verifier".into()),
+        return_to: Some("/a/acme/dashboard".into()),
+        expires_at,
+    }
+}
+
+backend_tests! {
+    fn idps_round_trip(store: &Store) {
+        let a = seed_account(store, "acme");
+        let saml = saml_idp(&a);
+        let mut oidc = oidc_idp(&a);
+        store.insert_idp(&saml).unwrap();
+        store.insert_idp(&oidc).unwrap();
+        assert_eq!(store.idp(a.id, saml.id).unwrap(), Some(saml.clone()));
+        assert_eq!(store.idp_by_id(oidc.id).unwrap(), Some(oidc.clone()));
+        assert_eq!(store.list_idps(a.id).unwrap(), vec![saml.clone(), oidc.clone()]);
+
+        oidc.enabled = true;
+        oidc.description = "Microsoft".into();
+        if let IdpProtocol::Oidc(settings) = &mut oidc.protocol {
+            settings.scopes.clear();
+        }
+        store.update_idp(&oidc).unwrap();
+        assert_eq!(store.idp(a.id, oidc.id).unwrap(), Some(oidc.clone()));
+        let ghost = saml_idp(&a);
+        assert!(matches!(store.update_idp(&ghost), Err(StoreError::NotFound)));
+
+        let u = seed_user(store, &a, "alice@example.com");
+        store.link_sso_subject(saml.id, "sub", u.id, t(1)).unwrap();
+        store.insert_pending_login(&pending(&saml, "state", t(100))).unwrap();
+        assert!(store.remember_assertion(saml.id, "_a1", t(100)).unwrap());
+        assert!(store.delete_idp(a.id, saml.id).unwrap());
+        assert_eq!(store.idp_by_id(saml.id).unwrap(), None);
+        assert_eq!(store.sso_link(saml.id, "sub").unwrap(), None);
+        assert_eq!(store.take_pending_login("state", t(1)).unwrap(), None);
+        assert!(!store.delete_idp(a.id, saml.id).unwrap());
+    }
+
+    fn sso_links(store: &Store) {
+        let a = seed_account(store, "acme");
+        let idp = saml_idp(&a);
+        let other_idp = oidc_idp(&a);
+        store.insert_idp(&idp).unwrap();
+        store.insert_idp(&other_idp).unwrap();
+        let alice = seed_user(store, &a, "alice@example.com");
+        let bob = seed_user(store, &a, "bob@example.com");
+
+        assert_eq!(store.sso_link(idp.id, "alice-sub").unwrap(), None);
+        store.link_sso_subject(idp.id, "alice-sub", alice.id, t(1)).unwrap();
+        store.link_sso_subject(idp.id, "alice-sub", alice.id, t(2)).unwrap();
+        assert_eq!(store.sso_link(idp.id, "alice-sub").unwrap(), Some(alice.id));
+        assert_eq!(store.sso_subject_of(idp.id, alice.id).unwrap().as_deref(), Some("alice-sub"));
+        assert_eq!(store.sso_subject_of(other_idp.id, alice.id).unwrap(), None);
+        // Subjects are per IdP and case-exact.
+        assert_eq!(store.sso_link(other_idp.id, "alice-sub").unwrap(), None);
+        assert_eq!(store.sso_link(idp.id, "ALICE-SUB").unwrap(), None);
+
+        let err = store.link_sso_subject(idp.id, "alice-sub", bob.id, t(3)).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { what } if what == conflict::SSO_LINK), "{err:?}");
+        let err = store.link_sso_subject(idp.id, "second-sub", alice.id, t(3)).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { what } if what == conflict::SSO_LINK), "{err:?}");
+        store.link_sso_subject(other_idp.id, "alice-sub", bob.id, t(3)).unwrap();
+        assert_eq!(store.sso_link(other_idp.id, "alice-sub").unwrap(), Some(bob.id));
+    }
+
+    fn pending_logins_are_single_use_and_expire(store: &Store) {
+        let a = seed_account(store, "acme");
+        let idp = saml_idp(&a);
+        store.insert_idp(&idp).unwrap();
+        let p = pending(&idp, "state-1", t(600));
+        store.insert_pending_login(&p).unwrap();
+        let err = store.insert_pending_login(&p).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { what } if what == conflict::PENDING_LOGIN), "{err:?}");
+
+        assert_eq!(store.take_pending_login("state-1", t(10)).unwrap(), Some(p.clone()));
+        assert_eq!(store.take_pending_login("state-1", t(10)).unwrap(), None);
+        assert_eq!(store.take_pending_login("unknown", t(10)).unwrap(), None);
+
+        let bare = PendingLogin { id: "saml-req".into(), nonce: None, pkce_verifier: None, return_to: None, ..p.clone() };
+        store.insert_pending_login(&bare).unwrap();
+        assert_eq!(store.take_pending_login("saml-req", t(10)).unwrap(), Some(bare));
+
+        let old = pending(&idp, "state-2", t(600));
+        store.insert_pending_login(&old).unwrap();
+        assert_eq!(store.take_pending_login("state-2", t(600)).unwrap(), None);
+        // An expired attempt is gone after the try, too.
+        assert_eq!(store.take_pending_login("state-2", t(0)).unwrap(), None);
+    }
+
+    fn concurrent_takes_give_the_login_once(store: &Store) {
+        let a = seed_account(store, "acme");
+        let idp = saml_idp(&a);
+        store.insert_idp(&idp).unwrap();
+        for round in 0..5 {
+            let id = format!("state-{round}");
+            store.insert_pending_login(&pending(&idp, &id, t(600))).unwrap();
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let (store, barrier, id) = (store.clone(), barrier.clone(), id.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        store.take_pending_login(&id, t(1)).unwrap()
+                    })
+                })
+                .collect();
+            let got = handles.into_iter().filter_map(|h| h.join().unwrap()).count();
+            assert_eq!(got, 1);
+        }
+    }
+
+    fn assertion_replay_is_refused(store: &Store) {
+        let a = seed_account(store, "acme");
+        let idp = saml_idp(&a);
+        let other = oidc_idp(&a);
+        store.insert_idp(&idp).unwrap();
+        store.insert_idp(&other).unwrap();
+        assert!(store.remember_assertion(idp.id, "_assertion1", t(300)).unwrap());
+        assert!(!store.remember_assertion(idp.id, "_assertion1", t(300)).unwrap());
+        assert!(store.remember_assertion(idp.id, "_assertion2", t(300)).unwrap());
+        assert!(store.remember_assertion(other.id, "_assertion1", t(300)).unwrap());
+    }
+
+    fn purge_removes_only_what_expired(store: &Store) {
+        let a = seed_account(store, "acme");
+        let idp = saml_idp(&a);
+        store.insert_idp(&idp).unwrap();
+        let u = seed_user(store, &a, "alice@example.com");
+        store.insert_pending_login(&pending(&idp, "old", t(100))).unwrap();
+        store.insert_pending_login(&pending(&idp, "new", t(300))).unwrap();
+        assert!(store.remember_assertion(idp.id, "_old", t(100)).unwrap());
+        assert!(store.remember_assertion(idp.id, "_new", t(300)).unwrap());
+        let old_session = session(&u, t(100));
+        let new_session = session(&u, t(300));
+        store.insert_session(&old_session).unwrap();
+        store.insert_session(&new_session).unwrap();
+
+        store.purge_expired(t(200)).unwrap();
+        assert_eq!(store.session(old_session.id).unwrap(), None);
+        assert_eq!(store.session(new_session.id).unwrap(), Some(new_session));
+        // The old id can be remembered again (it would be expired anyway); the new one
+        // is still a replay.
+        assert!(store.remember_assertion(idp.id, "_old", t(400)).unwrap());
+        assert!(!store.remember_assertion(idp.id, "_new", t(400)).unwrap());
+        assert_eq!(store.take_pending_login("old", t(0)).unwrap(), None);
+        assert!(store.take_pending_login("new", t(200) - Duration::seconds(1)).unwrap().is_some());
+    }
+}

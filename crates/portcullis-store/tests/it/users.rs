@@ -1,0 +1,252 @@
+//! Users, sessions and API keys.
+
+use std::sync::{Arc, Barrier};
+
+use portcullis_domain::*;
+use portcullis_store::{conflict, Store, StoreError, UserListQuery};
+
+use crate::support::*;
+
+backend_tests! {
+    fn user_round_trip_and_update(store: &Store) {
+        let a = seed_account(store, "acme");
+        let mut u = user(&a, "Alice@Example.com");
+        u.external_id = Some("00u1".into());
+        store.insert_user(&u).unwrap();
+        assert_eq!(store.user(a.id, u.id).unwrap(), Some(u.clone()));
+        let found = store.user_by_email(a.id, &Email::parse("alice@EXAMPLE.com").unwrap()).unwrap().unwrap();
+        assert_eq!(found.email.as_str(), "Alice@Example.com");
+
+        u.email = Email::parse("alice.smith@example.com").unwrap();
+        u.display_name = "Alice Smith".into();
+        u.role = Role::Admin;
+        u.password_hash = None;
+        u.external_id = None;
+        u.updated_at = t(50);
+        store.update_user(&u).unwrap();
+        assert_eq!(store.user(a.id, u.id).unwrap(), Some(u.clone()));
+        assert_eq!(store.user_by_email(a.id, &Email::parse("alice@example.com").unwrap()).unwrap(), None);
+
+        let other = seed_account(store, "other");
+        let mut foreign = u.clone();
+        foreign.account = other.id;
+        assert!(matches!(store.update_user(&foreign), Err(StoreError::NotFound)));
+    }
+
+    fn email_is_unique_per_account_case_insensitively(store: &Store) {
+        let a = seed_account(store, "acme");
+        let b = seed_account(store, "other");
+        seed_user(store, &a, "bob@example.com");
+        let err = store.insert_user(&user(&a, "BOB@Example.COM")).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { what } if what == conflict::EMAIL), "{err:?}");
+        // The same address in another account is another person.
+        seed_user(store, &b, "Bob@Example.com");
+        // Renaming onto a taken address is refused too.
+        let mut carol = seed_user(store, &a, "carol@example.com");
+        carol.email = Email::parse("bob@EXAMPLE.com").unwrap();
+        let err = store.update_user(&carol).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { what } if what == conflict::EMAIL), "{err:?}");
+    }
+
+    fn another_accounts_rows_are_invisible(store: &Store) {
+        let a = seed_account(store, "acme");
+        let b = seed_account(store, "other");
+        let u = seed_user(store, &a, "alice@example.com");
+        let idp = saml_idp(&a);
+        store.insert_idp(&idp).unwrap();
+        let key = api_key(&u, "secret");
+        store.insert_api_key(&key).unwrap();
+
+        assert_eq!(store.user(b.id, u.id).unwrap(), None);
+        assert_eq!(store.user_by_email(b.id, &u.email).unwrap(), None);
+        assert_eq!(store.idp(b.id, idp.id).unwrap(), None);
+        assert!(!store.set_user_active(b.id, u.id, false, t(9)).unwrap());
+        assert!(!store.delete_user(b.id, u.id, t(9)).unwrap());
+        assert!(!store.revoke_api_key(b.id, key.id, t(9)).unwrap());
+        assert!(!store.delete_idp(b.id, idp.id).unwrap());
+        assert_eq!(store.revoke_user_sessions(b.id, u.id, t(9)).unwrap(), 0);
+        assert!(store.list_api_keys(b.id).unwrap().is_empty());
+        assert!(store.list_idps(b.id).unwrap().is_empty());
+        assert_eq!(store.list_users(b.id, &UserListQuery { limit: 10, ..Default::default() }).unwrap().1, 0);
+        // Nothing was changed by the foreign calls.
+        assert_eq!(store.user(a.id, u.id).unwrap(), Some(u));
+        assert_eq!(store.api_key_by_hash(&key.secret_hash).unwrap(), Some(key));
+    }
+
+    fn deactivation_revokes_sessions(store: &Store) {
+        let a = seed_account(store, "acme");
+        let u = seed_user(store, &a, "alice@example.com");
+        let other = seed_user(store, &a, "bob@example.com");
+        let s1 = session(&u, t(3600));
+        let s2 = session(&u, t(3600));
+        let kept = session(&other, t(3600));
+        for s in [&s1, &s2, &kept] {
+            store.insert_session(s).unwrap();
+        }
+        assert_eq!(store.session(s1.id).unwrap(), Some(s1.clone()));
+
+        assert!(store.set_user_active(a.id, u.id, false, t(100)).unwrap());
+        let stored = store.user(a.id, u.id).unwrap().unwrap();
+        assert!(!stored.active);
+        assert_eq!(stored.updated_at, t(100));
+        for s in [&s1, &s2] {
+            assert_eq!(store.session(s.id).unwrap().unwrap().revoked_at, Some(t(100)));
+        }
+        assert!(store.session(kept.id).unwrap().unwrap().is_live(t(101)));
+
+        // Reactivation does not bring sessions back.
+        assert!(store.set_user_active(a.id, u.id, true, t(200)).unwrap());
+        assert!(store.user(a.id, u.id).unwrap().unwrap().active);
+        assert!(!store.session(s1.id).unwrap().unwrap().is_live(t(201)));
+    }
+
+    fn logout_and_revoke_all(store: &Store) {
+        let a = seed_account(store, "acme");
+        let u = seed_user(store, &a, "alice@example.com");
+        let mut sso = session(&u, t(3600));
+        sso.method = AuthMethod::Sso(fresh::idp());
+        let pw = session(&u, t(3600));
+        store.insert_session(&sso).unwrap();
+        store.insert_session(&pw).unwrap();
+        assert_eq!(store.session(sso.id).unwrap(), Some(sso.clone()));
+
+        store.revoke_session(pw.id, t(10)).unwrap();
+        store.revoke_session(pw.id, t(20)).unwrap();
+        store.revoke_session(fresh::session(), t(20)).unwrap();
+        assert_eq!(store.session(pw.id).unwrap().unwrap().revoked_at, Some(t(10)));
+        assert_eq!(store.revoke_user_sessions(a.id, u.id, t(30)).unwrap(), 1);
+        assert_eq!(store.session(sso.id).unwrap().unwrap().revoked_at, Some(t(30)));
+        assert_eq!(store.session(fresh::session()).unwrap(), None);
+        // A session needs its user.
+        let ghost = user(&a, "ghost@example.com");
+        assert!(matches!(store.insert_session(&session(&ghost, t(99))), Err(StoreError::NotFound)));
+    }
+
+    fn delete_removes_keys_sessions_and_links(store: &Store) {
+        let a = seed_account(store, "acme");
+        let u = seed_user(store, &a, "alice@example.com");
+        let keep = seed_user(store, &a, "bob@example.com");
+        let idp = saml_idp(&a);
+        store.insert_idp(&idp).unwrap();
+        let s = session(&u, t(3600));
+        store.insert_session(&s).unwrap();
+        let key = api_key(&u, "alice-key");
+        store.insert_api_key(&key).unwrap();
+        let kept_key = api_key(&keep, "bob-key");
+        store.insert_api_key(&kept_key).unwrap();
+        store.link_sso_subject(idp.id, "alice-sub", u.id, t(1)).unwrap();
+
+        assert!(store.delete_user(a.id, u.id, t(2)).unwrap());
+        assert_eq!(store.user(a.id, u.id).unwrap(), None);
+        assert_eq!(store.session(s.id).unwrap(), None);
+        assert_eq!(store.api_key_by_hash(&key.secret_hash).unwrap(), None);
+        assert_eq!(store.sso_link(idp.id, "alice-sub").unwrap(), None);
+        assert_eq!(store.list_api_keys(a.id).unwrap(), vec![kept_key]);
+        assert!(!store.delete_user(a.id, u.id, t(3)).unwrap());
+        // The address is free again.
+        seed_user(store, &a, "ALICE@example.com");
+    }
+
+    fn concurrent_inserts_of_one_email_give_exactly_one(store: &Store) {
+        let a = seed_account(store, "acme");
+        for round in 0..5 {
+            let email = format!("race{round}@example.com");
+            let barrier = Arc::new(Barrier::new(2));
+            let handles: Vec<_> = (0..2)
+                .map(|i| {
+                    let (store, barrier) = (store.clone(), barrier.clone());
+                    let u = user(&a, &if i == 0 { email.clone() } else { email.to_uppercase() });
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        store.insert_user(&u)
+                    })
+                })
+                .collect();
+            let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            let ok = results.iter().filter(|r| r.is_ok()).count();
+            assert_eq!(ok, 1, "{results:?}");
+            assert!(results.iter().any(|r| matches!(r, Err(StoreError::Conflict { what }) if *what == conflict::EMAIL)), "{results:?}");
+        }
+    }
+
+    fn list_users_pages_stably_with_exact_totals(store: &Store) {
+        let a = seed_account(store, "acme");
+        let b = seed_account(store, "other");
+        seed_user(store, &b, "elsewhere@example.com");
+        let mut made = Vec::new();
+        for i in 0..7 {
+            let mut u = user(&a, &format!("user{i}@example.com"));
+            // Several share a creation time: the id breaks the tie.
+            u.created_at = t(i / 3);
+            if i == 5 {
+                u.kind = UserKind::Bot;
+                u.email = Email::parse("scim-bot@bots.invalid").unwrap();
+                u.display_name = "SCIM bot".into();
+            }
+            store.insert_user(&u).unwrap();
+            made.push(u);
+        }
+        made.sort_by_key(|u| (u.created_at, u.id.to_string()));
+
+        let page = |offset, limit| {
+            store.list_users(a.id, &UserListQuery { offset, limit, ..Default::default() }).unwrap()
+        };
+        let mut seen = Vec::new();
+        for offset in [0, 3, 6] {
+            let (users, total) = page(offset, 3);
+            assert_eq!(total, 7);
+            seen.extend(users);
+        }
+        assert_eq!(seen, made);
+        assert_eq!(page(10, 3), (vec![], 7));
+
+        let humans = store
+            .list_users(a.id, &UserListQuery { kind: Some(UserKind::Human), limit: 100, ..Default::default() })
+            .unwrap();
+        assert_eq!(humans.1, 6);
+        let bots = store
+            .list_users(a.id, &UserListQuery { kind: Some(UserKind::Bot), limit: 100, ..Default::default() })
+            .unwrap();
+        assert_eq!(bots.0.iter().map(|u| u.display_name.as_str()).collect::<Vec<_>>(), ["SCIM bot"]);
+
+        let search = |text: &str| {
+            store
+                .list_users(a.id, &UserListQuery { search: Some(text.into()), limit: 100, ..Default::default() })
+                .unwrap()
+                .1
+        };
+        assert_eq!(search("USER3"), 1);
+        assert_eq!(search("scim"), 1);
+        assert_eq!(search("example.com"), 6);
+        // Wildcards are literal.
+        assert_eq!(search("%"), 0);
+        assert_eq!(search("user_"), 0);
+    }
+
+    fn api_keys(store: &Store) {
+        let a = seed_account(store, "acme");
+        let u = seed_user(store, &a, "admin@example.com");
+        let k1 = api_key(&u, "one");
+        let mut k2 = api_key(&u, "two");
+        k2.created_at = t(7);
+        store.insert_api_key(&k1).unwrap();
+        store.insert_api_key(&k2).unwrap();
+        let err = store.insert_api_key(&api_key(&u, "one")).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { what } if what == conflict::API_KEY), "{err:?}");
+        assert_eq!(store.api_key_by_hash(&SecretHash::of("one")).unwrap(), Some(k1.clone()));
+        assert_eq!(store.list_api_keys(a.id).unwrap(), vec![k1.clone(), k2.clone()]);
+
+        store.touch_api_key(k1.id, t(100)).unwrap();
+        assert_eq!(store.api_key_by_hash(&k1.secret_hash).unwrap().unwrap().last_used_at, Some(t(100)));
+        // Within the granularity nothing is written; after it, the time moves.
+        store.touch_api_key(k1.id, t(130)).unwrap();
+        assert_eq!(store.api_key_by_hash(&k1.secret_hash).unwrap().unwrap().last_used_at, Some(t(100)));
+        store.touch_api_key(k1.id, t(200)).unwrap();
+        assert_eq!(store.api_key_by_hash(&k1.secret_hash).unwrap().unwrap().last_used_at, Some(t(200)));
+
+        assert!(store.revoke_api_key(a.id, k1.id, t(300)).unwrap());
+        assert!(store.revoke_api_key(a.id, k1.id, t(400)).unwrap());
+        assert_eq!(store.api_key_by_hash(&k1.secret_hash).unwrap().unwrap().revoked_at, Some(t(300)));
+        assert!(!store.revoke_api_key(a.id, fresh::api_key(), t(300)).unwrap());
+    }
+}

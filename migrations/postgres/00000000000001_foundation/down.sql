@@ -1,0 +1,11 @@
+DROP TABLE audit_events;
+DROP TABLE invitations;
+DROP TABLE assertion_replay;
+DROP TABLE pending_logins;
+DROP TABLE sso_links;
+DROP TABLE identity_providers;
+DROP TABLE api_keys;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE accounts;
+DROP TABLE server_secrets;
