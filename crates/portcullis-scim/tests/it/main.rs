@@ -3,3 +3,5 @@
 
 mod filter;
 mod patch;
+mod query;
+mod resource;
