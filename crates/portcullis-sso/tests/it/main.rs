@@ -3,6 +3,8 @@
 // Test code may panic on failed set-up: that is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod oidc_login;
+mod oidc_mock;
 mod saml_attacks;
 mod saml_fixture;
 mod saml_verify;
