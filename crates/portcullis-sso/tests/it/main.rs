@@ -7,4 +7,5 @@ mod oidc_login;
 mod oidc_mock;
 mod saml_attacks;
 mod saml_fixture;
+mod saml_setup;
 mod saml_verify;
