@@ -23,7 +23,9 @@ pub mod path;
 pub mod schema;
 
 pub use error::{ScimError, ScimType};
+pub mod bulk;
 mod coerce;
+pub mod discovery;
 pub mod etag;
 pub mod list;
 pub mod patch;
