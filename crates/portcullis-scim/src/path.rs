@@ -48,7 +48,8 @@ impl AttrPath {
     /// so `urn:…:enterprise:2.0:User` alone parses as URN `urn:…:enterprise:2.0` and name
     /// `User`; [`crate::schema::ResourceSchema::whole_extension`] recognises that form.
     pub fn parse(s: &str) -> Result<AttrPath, String> {
-        let (urn, rest) = if s.len() > 4 && s[..4].eq_ignore_ascii_case("urn:") {
+        let is_urn = s.len() > 4 && s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"));
+        let (urn, rest) = if is_urn {
             match s.rfind(':') {
                 Some(i) => (Some(&s[..i]), &s[i + 1..]),
                 None => (None, s),
@@ -136,5 +137,7 @@ mod tests {
         check("a.b.c", Err(()));
         check("name.", Err(()));
         check("a b", Err(()));
+        check(")o(\u{e9}", Err(()));
+        check("\u{e9}\u{e9}\u{e9}", Err(()));
     }
 }

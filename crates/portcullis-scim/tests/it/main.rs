@@ -6,3 +6,4 @@ mod filter;
 mod patch;
 mod query;
 mod resource;
+mod robustness;
