@@ -92,7 +92,7 @@ fn gen_filter(rng: &mut Rng, depth: usize, in_value_path: bool) -> Filter {
         ),
         2 => Filter::Not(Box::new(gen_filter(rng, depth - 1, in_value_path))),
         _ => Filter::ValuePath(
-            AttrPath::new(*rng.pick(NAMES)),
+            AttrPath::new(NAMES[rng.below(NAMES.len())]),
             Box::new(gen_filter(rng, depth - 1, true)),
         ),
     }
