@@ -1,10 +1,101 @@
-//! Groups of users, managed over SCIM.
+//! Groups of account members, managed over SCIM.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use portcullis_domain::{AccountId, GroupId, UserId};
 
-use crate::connection::AnyConnection;
-use crate::schema::group_members;
-use crate::StoreError;
+use crate::connection::{AnyConnection, MultiBackend};
+use crate::convert::{db_time, parse, utc};
+use crate::schema::{group_members, groups, users};
+use crate::scim::filter::group_pred;
+use crate::scim::{GroupField, ScimQuery};
+use crate::{Store, StoreError};
+
+/// Most ids bound in one `IN (...)` list (SQLite allows 32,766 variables).
+pub(crate) const CHUNK: usize = 500;
+
+/// A group as SCIM sees it (members are read separately).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimGroupRow {
+    /// Stable id.
+    pub id: GroupId,
+    /// The account it belongs to.
+    pub account: AccountId,
+    /// Unique in the account, compared case-insensitively.
+    pub display_name: String,
+    /// The IdP's id for the group.
+    pub external_id: Option<String>,
+    /// Other SCIM attributes as the server chose to keep them.
+    pub scim_json: Option<String>,
+    /// Bumped by every change, members included (the ETag); 1 after creation.
+    pub version: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a group update does to the members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange<'a> {
+    /// Leave them as they are.
+    Keep,
+    /// Make them exactly these (PUT, or PATCH `replace members`).
+    Set(&'a [UserId]),
+    /// Add some and remove others (PATCH `add` / `remove`). Adding a member twice or
+    /// removing a non-member does nothing.
+    Edit {
+        /// Users to add; each must be a (non-bot) user of the account.
+        add: &'a [UserId],
+        /// Users to remove; ids that are not members are ignored.
+        remove: &'a [UserId],
+    },
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = groups)]
+struct GroupRow {
+    id: String,
+    account_id: String,
+    display_name: String,
+    display_name_lower: String,
+    external_id: Option<String>,
+    scim_json: Option<String>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl GroupRow {
+    fn from_domain(g: &ScimGroupRow) -> Self {
+        Self {
+            id: g.id.to_string(),
+            account_id: g.account.to_string(),
+            display_name: g.display_name.clone(),
+            display_name_lower: g.display_name.to_lowercase(),
+            external_id: g.external_id.clone(),
+            scim_json: g.scim_json.clone(),
+            version: g.version,
+            created_at: db_time(g.created_at),
+            updated_at: db_time(g.updated_at),
+        }
+    }
+
+    fn into_domain(self) -> Result<ScimGroupRow, StoreError> {
+        Ok(ScimGroupRow {
+            id: parse(&self.id, "group id")?,
+            account: parse(&self.account_id, "account id")?,
+            display_name: self.display_name,
+            external_id: self.external_id,
+            scim_json: self.scim_json,
+            version: self.version,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+        })
+    }
+}
 
 /// Removes a user from every group.
 pub(crate) fn delete_memberships_of(
@@ -15,4 +106,355 @@ pub(crate) fn delete_memberships_of(
         diesel::delete(group_members::table.filter(group_members::user_id.eq(user)))
             .execute(conn)?,
     )
+}
+
+/// Checks that every id is a non-bot user of the account; the first that is not is
+/// `UnknownMember`. Returns the ids as text, without duplicates.
+fn check_members(
+    conn: &mut AnyConnection,
+    account: &str,
+    members: &[UserId],
+) -> Result<Vec<String>, StoreError> {
+    let wanted: BTreeSet<String> = members.iter().map(ToString::to_string).collect();
+    let wanted: Vec<String> = wanted.into_iter().collect();
+    let mut found = HashSet::new();
+    for chunk in wanted.chunks(CHUNK) {
+        let rows: Vec<String> = users::table
+            .filter(users::account_id.eq(account))
+            .filter(users::kind.ne("bot"))
+            .filter(users::id.eq_any(chunk))
+            .select(users::id)
+            .load(conn)?;
+        found.extend(rows);
+    }
+    if let Some(missing) = members.iter().find(|m| !found.contains(&m.to_string())) {
+        return Err(StoreError::UnknownMember(*missing));
+    }
+    Ok(wanted)
+}
+
+fn add_members(
+    conn: &mut AnyConnection,
+    group: &str,
+    members: &[String],
+) -> Result<(), StoreError> {
+    let mut present = HashSet::new();
+    for chunk in members.chunks(CHUNK) {
+        let rows: Vec<String> = group_members::table
+            .filter(group_members::group_id.eq(group))
+            .filter(group_members::user_id.eq_any(chunk))
+            .select(group_members::user_id)
+            .load(conn)?;
+        present.extend(rows);
+    }
+    // One statement per row: diesel's multi-backend connection has no batch insert.
+    // The statement is prepared once and reused inside the transaction.
+    for member in members.iter().filter(|m| !present.contains(*m)) {
+        diesel::insert_into(group_members::table)
+            .values((
+                group_members::group_id.eq(group),
+                group_members::user_id.eq(member),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn remove_members(
+    conn: &mut AnyConnection,
+    group: &str,
+    members: &[UserId],
+) -> Result<(), StoreError> {
+    let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
+    for chunk in ids.chunks(CHUNK) {
+        diesel::delete(
+            group_members::table
+                .filter(group_members::group_id.eq(group))
+                .filter(group_members::user_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn apply_members(
+    conn: &mut AnyConnection,
+    account: &str,
+    group: &str,
+    change: MemberChange<'_>,
+) -> Result<(), StoreError> {
+    match change {
+        MemberChange::Keep => {}
+        MemberChange::Set(members) => {
+            let members = check_members(conn, account, members)?;
+            diesel::delete(group_members::table.filter(group_members::group_id.eq(group)))
+                .execute(conn)?;
+            add_members(conn, group, &members)?;
+        }
+        MemberChange::Edit { add, remove } => {
+            let add = check_members(conn, account, add)?;
+            remove_members(conn, group, remove)?;
+            add_members(conn, group, &add)?;
+        }
+    }
+    Ok(())
+}
+
+fn groups_of(account: &str) -> groups::BoxedQuery<'static, MultiBackend> {
+    groups::table
+        .filter(groups::account_id.eq(account.to_owned()))
+        .into_boxed()
+}
+
+fn load(
+    conn: &mut AnyConnection,
+    account: &str,
+    id: &str,
+) -> Result<Option<ScimGroupRow>, StoreError> {
+    groups_of(account)
+        .filter(groups::id.eq(id.to_owned()))
+        .select(GroupRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(GroupRow::into_domain)
+        .transpose()
+}
+
+/// Bumps the group's version (and sets its update time) if it still has `expected`;
+/// the new version, or `PreconditionFailed` / `NotFound`.
+fn bump(
+    conn: &mut AnyConnection,
+    account: &str,
+    id: &str,
+    expected: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<i64, StoreError> {
+    let target = groups::table
+        .filter(groups::account_id.eq(account))
+        .filter(groups::id.eq(id));
+    let changes = (
+        groups::version.eq(groups::version + 1),
+        groups::updated_at.eq(now),
+    );
+    let n = match expected {
+        Some(v) => diesel::update(target.filter(groups::version.eq(v)))
+            .set(changes)
+            .execute(conn)?,
+        None => diesel::update(target).set(changes).execute(conn)?,
+    };
+    if n == 0 {
+        return Err(match load(conn, account, id)? {
+            Some(_) => StoreError::PreconditionFailed,
+            None => StoreError::NotFound,
+        });
+    }
+    Ok(groups::table.find(id).select(groups::version).first(conn)?)
+}
+
+impl Store {
+    /// The group with this id in this account.
+    pub fn scim_group(
+        &self,
+        account: AccountId,
+        id: GroupId,
+    ) -> Result<Option<ScimGroupRow>, StoreError> {
+        self.read(|conn| load(conn, &account.to_string(), &id.to_string()))
+    }
+
+    /// Creates a group with its members, in one transaction. A display name taken in the
+    /// account (case-insensitively) is `Conflict { what: "group displayName" }`; a
+    /// member that is not a user of the account is `UnknownMember` and nothing is
+    /// created.
+    pub fn insert_scim_group(
+        &self,
+        row: &ScimGroupRow,
+        members: &[UserId],
+    ) -> Result<(), StoreError> {
+        let row = GroupRow::from_domain(row);
+        self.write(|conn| {
+            let members = check_members(conn, &row.account_id, members)?;
+            diesel::insert_into(groups::table)
+                .values(&row)
+                .execute(conn)?;
+            add_members(conn, &row.id, &members)
+        })
+    }
+
+    /// Replaces a group's display name, externalId, `scim_json` and update time, and
+    /// changes its members as told, in one transaction; returns the new version. With
+    /// `expected_version`, only if the stored version still is that one
+    /// (`PreconditionFailed` otherwise). An unknown member applies nothing.
+    pub fn replace_scim_group(
+        &self,
+        row: &ScimGroupRow,
+        members: MemberChange<'_>,
+        expected_version: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        let row = GroupRow::from_domain(row);
+        self.write(|conn| {
+            let version = bump(
+                conn,
+                &row.account_id,
+                &row.id,
+                expected_version,
+                row.updated_at,
+            )?;
+            diesel::update(groups::table.find(&row.id))
+                .set((
+                    groups::display_name.eq(&row.display_name),
+                    groups::display_name_lower.eq(&row.display_name_lower),
+                    groups::external_id.eq(&row.external_id),
+                    groups::scim_json.eq(&row.scim_json),
+                ))
+                .execute(conn)?;
+            apply_members(conn, &row.account_id, &row.id, members)?;
+            Ok(version)
+        })
+    }
+
+    /// Adds and removes members (SCIM PATCH on `members`) in one transaction; returns
+    /// the group's new version. An added id that is not a (non-bot) user of the account
+    /// is `UnknownMember(id)` and nothing is applied; removing a non-member does
+    /// nothing (IdPs remove members they deleted a moment ago).
+    pub fn patch_group_members(
+        &self,
+        account: AccountId,
+        group: GroupId,
+        add: &[UserId],
+        remove: &[UserId],
+        expected_version: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let (account, group) = (account.to_string(), group.to_string());
+        self.write(|conn| {
+            let version = bump(conn, &account, &group, expected_version, db_time(now))?;
+            apply_members(conn, &account, &group, MemberChange::Edit { add, remove })?;
+            Ok(version)
+        })
+    }
+
+    /// Deletes a group (its memberships go with it). `false` when the account has no
+    /// such group.
+    pub fn delete_scim_group(&self, account: AccountId, id: GroupId) -> Result<bool, StoreError> {
+        let (account, id) = (account.to_string(), id.to_string());
+        self.write(|conn| {
+            if load(conn, &account, &id)?.is_none() {
+                return Ok(false);
+            }
+            diesel::delete(group_members::table.filter(group_members::group_id.eq(&id)))
+                .execute(conn)?;
+            diesel::delete(groups::table.find(&id)).execute(conn)?;
+            Ok(true)
+        })
+    }
+
+    /// One page of the account's groups matching the query, and the exact number
+    /// matching; stable order as for users.
+    pub fn list_scim_groups(
+        &self,
+        account: AccountId,
+        q: &ScimQuery<GroupField>,
+    ) -> Result<(Vec<ScimGroupRow>, i64), StoreError> {
+        let account = account.to_string();
+        let filtered = || -> Result<_, StoreError> {
+            let mut query = groups_of(&account);
+            if let Some(filter) = &q.filter {
+                query = query.filter(group_pred(filter)?);
+            }
+            Ok(query)
+        };
+        self.read(|conn| {
+            let total = filtered()?.count().get_result::<i64>(conn)?;
+            if q.limit <= 0 || q.offset >= total {
+                return Ok((Vec::new(), total));
+            }
+            let query = filtered()?;
+            let query = match q.sort {
+                None => query.order_by(groups::created_at.asc()),
+                Some((field, ascending)) => {
+                    macro_rules! by {
+                        ($col:expr) => {
+                            if ascending {
+                                query.order_by($col.asc())
+                            } else {
+                                query.order_by($col.desc())
+                            }
+                        };
+                    }
+                    match field {
+                        GroupField::Id => by!(groups::id),
+                        GroupField::DisplayName => by!(groups::display_name_lower),
+                        GroupField::Created => by!(groups::created_at),
+                        GroupField::LastModified => by!(groups::updated_at),
+                        GroupField::ExternalId => {
+                            if ascending {
+                                query
+                                    .order_by(groups::external_id.is_null().asc())
+                                    .then_order_by(groups::external_id.asc())
+                            } else {
+                                query
+                                    .order_by(groups::external_id.is_null().desc())
+                                    .then_order_by(groups::external_id.desc())
+                            }
+                        }
+                    }
+                }
+            };
+            let rows = query
+                .then_order_by(groups::created_at.asc())
+                .then_order_by(groups::id.asc())
+                .offset(q.offset.max(0))
+                .limit(q.limit)
+                .select(GroupRow::as_select())
+                .load(conn)?;
+            let rows = rows
+                .into_iter()
+                .map(GroupRow::into_domain)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((rows, total))
+        })
+    }
+
+    /// A group's members with their display names, oldest member first. Empty for an
+    /// unknown group or another account's.
+    pub fn members_of_group(
+        &self,
+        account: AccountId,
+        group: GroupId,
+    ) -> Result<Vec<(UserId, String)>, StoreError> {
+        Ok(self
+            .members_of_groups(account, &[group])?
+            .remove(&group)
+            .unwrap_or_default())
+    }
+
+    /// The members of several groups at once (one query per 500 groups, for a page of
+    /// groups). Groups without members are absent from the map.
+    pub fn members_of_groups(
+        &self,
+        account: AccountId,
+        group_ids: &[GroupId],
+    ) -> Result<HashMap<GroupId, Vec<(UserId, String)>>, StoreError> {
+        let account = account.to_string();
+        self.read(|conn| {
+            let mut out: HashMap<GroupId, Vec<(UserId, String)>> = HashMap::new();
+            for chunk in group_ids.chunks(CHUNK) {
+                let ids: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+                let rows: Vec<(String, String, String)> = group_members::table
+                    .inner_join(groups::table)
+                    .inner_join(users::table)
+                    .filter(groups::account_id.eq(&account))
+                    .filter(group_members::group_id.eq_any(ids))
+                    .order((users::created_at.asc(), users::id.asc()))
+                    .select((group_members::group_id, users::id, users::display_name))
+                    .load(conn)?;
+                for (group, user, name) in rows {
+                    out.entry(parse(&group, "group id")?)
+                        .or_default()
+                        .push((parse(&user, "user id")?, name));
+                }
+            }
+            Ok(out)
+        })
+    }
 }

@@ -23,6 +23,7 @@ mod idp;
 mod invitation;
 mod migrate;
 mod schema;
+mod scim;
 mod secret;
 mod session;
 mod sso;
@@ -34,6 +35,11 @@ use diesel::r2d2::{Pool, PooledConnection, R2D2Connection};
 
 pub use connection::Backend;
 pub use error::{conflict, StoreError};
+pub use group::{MemberChange, ScimGroupRow};
+pub use scim::{
+    CompareOp, Filter, FilterValue, GroupField, GroupFilter, ScimQuery, ScimUserRow, UserField,
+    UserFilter,
+};
 pub use sso::PendingLogin;
 pub use user::UserListQuery;
 

@@ -8,5 +8,7 @@
 mod support;
 
 mod accounts;
+mod groups;
+mod scim;
 mod sso;
 mod users;

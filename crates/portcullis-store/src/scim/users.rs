@@ -1,0 +1,274 @@
+//! SCIM users: account members (never bots) with their SCIM attributes.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use portcullis_domain::{AccountId, GroupId, User, UserId};
+
+use super::filter::{user_pred, UserField};
+use super::ScimQuery;
+use crate::connection::AnyConnection;
+use crate::convert::parse;
+use crate::schema::{group_members, groups, users};
+use crate::user::{revoke_sessions_of, UserRow};
+use crate::{Store, StoreError};
+
+const BOT: &str = "bot";
+
+/// A member as SCIM sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimUserRow {
+    /// The member (userName is `user.email`, `active`, `displayName`, `externalId`).
+    pub user: User,
+    /// The address `emails[type eq "work"].value` filters match, compared
+    /// case-insensitively (it reads back lower-cased; the spelling as sent belongs in
+    /// `scim_json`). Members created outside SCIM have their email here.
+    pub work_email: Option<String>,
+    /// Every other SCIM attribute as the client sent it, as the server chose to keep
+    /// it; `None` for members SCIM never described.
+    pub scim_json: Option<String>,
+    /// Bumped by every change to the member (the ETag); 1 after creation.
+    pub version: i64,
+}
+
+impl ScimUserRow {
+    fn from_row(row: UserRow) -> Result<Self, StoreError> {
+        let (work_email, scim_json, version) = (
+            row.work_email_lower.clone(),
+            row.scim_json.clone(),
+            row.version,
+        );
+        Ok(Self {
+            user: row.into_domain()?,
+            work_email,
+            scim_json,
+            version,
+        })
+    }
+
+    fn to_row(&self) -> UserRow {
+        let mut row = UserRow::from_domain(&self.user);
+        row.work_email_lower = self.work_email.as_deref().map(str::to_lowercase);
+        row.scim_json = self.scim_json.clone();
+        row.version = self.version;
+        row
+    }
+}
+
+/// Members (not bots) of one account.
+fn members_of(account: &str) -> users::BoxedQuery<'static, crate::connection::MultiBackend> {
+    users::table
+        .filter(users::account_id.eq(account.to_owned()))
+        .filter(users::kind.ne(BOT))
+        .into_boxed()
+}
+
+fn load(
+    conn: &mut AnyConnection,
+    account: &str,
+    id: &str,
+) -> Result<Option<ScimUserRow>, StoreError> {
+    members_of(account)
+        .filter(users::id.eq(id.to_owned()))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(ScimUserRow::from_row)
+        .transpose()
+}
+
+impl Store {
+    /// The member with this id as SCIM sees it; bots and other accounts' users are
+    /// `None`.
+    pub fn scim_user(
+        &self,
+        account: AccountId,
+        id: UserId,
+    ) -> Result<Option<ScimUserRow>, StoreError> {
+        self.read(|conn| load(conn, &account.to_string(), &id.to_string()))
+    }
+
+    /// Creates a member from SCIM. A userName already used in the account (compared
+    /// case-insensitively) is `Conflict { what: "email" }` — also when two creates race:
+    /// the unique index lets exactly one through. The user should be a human with origin
+    /// SCIM: a bot would be stored but never be visible to SCIM.
+    pub fn insert_scim_user(&self, row: &ScimUserRow) -> Result<(), StoreError> {
+        let row = row.to_row();
+        self.write(|conn| row.insert(conn))
+    }
+
+    /// Replaces a member's SCIM-managed attributes — userName, displayName, active,
+    /// externalId, work email, `scim_json` — and `updated_at`; role, password, kind and
+    /// origin are kept. Returns the new version.
+    ///
+    /// With `expected_version`, the write happens only if the stored version still is
+    /// that one, else `PreconditionFailed` (`If-Match`; also how a read-modify-write
+    /// PATCH stays atomic). `NotFound` for unknown ids, bots and other accounts' users.
+    /// Deactivation ends the member's sessions in the same transaction.
+    pub fn replace_scim_user(
+        &self,
+        row: &ScimUserRow,
+        expected_version: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        let new = row.to_row();
+        self.write(|conn| {
+            let changes = (
+                users::email.eq(&new.email),
+                users::email_lower.eq(&new.email_lower),
+                users::display_name.eq(&new.display_name),
+                users::display_name_lower.eq(&new.display_name_lower),
+                users::active.eq(new.active),
+                users::external_id.eq(&new.external_id),
+                users::work_email_lower.eq(&new.work_email_lower),
+                users::scim_json.eq(&new.scim_json),
+                users::updated_at.eq(new.updated_at),
+                users::version.eq(users::version + 1),
+            );
+            let target = users::table
+                .filter(users::account_id.eq(&new.account_id))
+                .filter(users::id.eq(&new.id))
+                .filter(users::kind.ne(BOT));
+            let n = match expected_version {
+                Some(v) => diesel::update(target.filter(users::version.eq(v)))
+                    .set(changes)
+                    .execute(conn)?,
+                None => diesel::update(target).set(changes).execute(conn)?,
+            };
+            if n == 0 {
+                return Err(match load(conn, &new.account_id, &new.id)? {
+                    Some(_) => StoreError::PreconditionFailed,
+                    None => StoreError::NotFound,
+                });
+            }
+            if !new.active {
+                revoke_sessions_of(conn, &new.account_id, &new.id, new.updated_at)?;
+            }
+            Ok(users::table
+                .find(&new.id)
+                .select(users::version)
+                .first(conn)?)
+        })
+    }
+
+    /// One page of the account's members (never bots) matching the query, and the
+    /// exact number matching. Filtering, sorting and paging run in the database.
+    pub fn list_scim_users(
+        &self,
+        account: AccountId,
+        q: &ScimQuery<UserField>,
+    ) -> Result<(Vec<ScimUserRow>, i64), StoreError> {
+        let account = account.to_string();
+        let filtered = || -> Result<_, StoreError> {
+            let mut query = members_of(&account);
+            if let Some(filter) = &q.filter {
+                query = query.filter(user_pred(filter)?);
+            }
+            Ok(query)
+        };
+        self.read(|conn| {
+            let total = filtered()?.count().get_result::<i64>(conn)?;
+            if q.limit <= 0 || q.offset >= total {
+                return Ok((Vec::new(), total));
+            }
+            let mut query = filtered()?;
+            if let Some((field, ascending)) = q.sort {
+                query = sort_users(query, field, ascending);
+            } else {
+                query = query.order_by(users::created_at.asc());
+            }
+            let rows = query
+                .then_order_by(users::created_at.asc())
+                .then_order_by(users::id.asc())
+                .offset(q.offset.max(0))
+                .limit(q.limit)
+                .select(UserRow::as_select())
+                .load(conn)?;
+            let rows = rows
+                .into_iter()
+                .map(ScimUserRow::from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((rows, total))
+        })
+    }
+
+    /// The groups a member belongs to, by display name.
+    pub fn groups_of_user(
+        &self,
+        account: AccountId,
+        user: UserId,
+    ) -> Result<Vec<(GroupId, String)>, StoreError> {
+        Ok(self
+            .groups_of_users(account, &[user])?
+            .remove(&user)
+            .unwrap_or_default())
+    }
+
+    /// The groups of several members at once (one query for a page of users). Members
+    /// in no group are absent from the map.
+    pub fn groups_of_users(
+        &self,
+        account: AccountId,
+        members: &[UserId],
+    ) -> Result<HashMap<UserId, Vec<(GroupId, String)>>, StoreError> {
+        let account = account.to_string();
+        self.read(|conn| {
+            let mut out: HashMap<UserId, Vec<(GroupId, String)>> = HashMap::new();
+            for chunk in members.chunks(crate::group::CHUNK) {
+                let ids: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+                let rows: Vec<(String, String, String)> = group_members::table
+                    .inner_join(groups::table)
+                    .filter(groups::account_id.eq(&account))
+                    .filter(group_members::user_id.eq_any(ids))
+                    .order((groups::display_name_lower.asc(), groups::id.asc()))
+                    .select((group_members::user_id, groups::id, groups::display_name))
+                    .load(conn)?;
+                for (user, group, name) in rows {
+                    out.entry(parse(&user, "user id")?)
+                        .or_default()
+                        .push((parse(&group, "group id")?, name));
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+fn sort_users(
+    query: users::BoxedQuery<'static, crate::connection::MultiBackend>,
+    field: UserField,
+    ascending: bool,
+) -> users::BoxedQuery<'static, crate::connection::MultiBackend> {
+    macro_rules! by {
+        ($col:expr) => {
+            if ascending {
+                query.order_by($col.asc())
+            } else {
+                query.order_by($col.desc())
+            }
+        };
+    }
+    // Missing values last when ascending, first when descending, on both backends.
+    macro_rules! by_nullable {
+        ($col:expr) => {
+            if ascending {
+                query
+                    .order_by($col.is_null().asc())
+                    .then_order_by($col.asc())
+            } else {
+                query
+                    .order_by($col.is_null().desc())
+                    .then_order_by($col.desc())
+            }
+        };
+    }
+    match field {
+        UserField::Id => by!(users::id),
+        UserField::UserName => by!(users::email_lower),
+        UserField::DisplayName => by!(users::display_name_lower),
+        UserField::Active => by!(users::active),
+        UserField::Created => by!(users::created_at),
+        UserField::LastModified => by!(users::updated_at),
+        UserField::ExternalId => by_nullable!(users::external_id),
+        UserField::WorkEmail => by_nullable!(users::work_email_lower),
+    }
+}

@@ -1,0 +1,205 @@
+//! SCIM groups and their members.
+
+use portcullis_domain::*;
+use portcullis_store::{
+    conflict, CompareOp, Filter, FilterValue, GroupField, MemberChange, ScimGroupRow, ScimQuery,
+    Store, StoreError,
+};
+
+use crate::support::*;
+
+fn group(account: &Account, name: &str, created: i64) -> ScimGroupRow {
+    ScimGroupRow {
+        id: fresh::group(),
+        account: account.id,
+        display_name: name.into(),
+        external_id: None,
+        scim_json: Some("{}".into()),
+        version: 1,
+        created_at: t(created),
+        updated_at: t(created),
+    }
+}
+
+fn member_ids(store: &Store, g: &ScimGroupRow) -> Vec<UserId> {
+    let mut ids: Vec<UserId> = store
+        .members_of_group(g.account, g.id)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted(mut ids: Vec<UserId>) -> Vec<UserId> {
+    ids.sort();
+    ids
+}
+
+backend_tests! {
+    fn groups_with_members(store: &Store) {
+        let a = seed_account(store, "acme");
+        let alice = seed_user(store, &a, "alice@example.com");
+        let bob = seed_user(store, &a, "bob@example.com");
+        let mut eng = group(&a, "Engineering", 1);
+        eng.external_id = Some("okta-eng".into());
+        store.insert_scim_group(&eng, &[alice.id, bob.id, alice.id]).unwrap();
+        assert_eq!(store.scim_group(a.id, eng.id).unwrap(), Some(eng.clone()));
+        assert_eq!(member_ids(store, &eng), sorted(vec![alice.id, bob.id]));
+        let members = store.members_of_group(a.id, eng.id).unwrap();
+        assert!(members.contains(&(alice.id, alice.display_name.clone())), "{members:?}");
+        assert_eq!(store.groups_of_user(a.id, alice.id).unwrap(), vec![(eng.id, "Engineering".to_owned())]);
+
+        let err = store.insert_scim_group(&group(&a, "ENGINEERING", 2), &[]).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { what } if what == conflict::GROUP_NAME), "{err:?}");
+        // Names are per account.
+        let b = seed_account(store, "other");
+        store.insert_scim_group(&group(&b, "Engineering", 2), &[]).unwrap();
+        assert_eq!(store.scim_group(b.id, eng.id).unwrap(), None);
+        assert!(store.members_of_group(b.id, eng.id).unwrap().is_empty());
+
+        // Deleting a user ends their memberships.
+        assert!(store.delete_user(a.id, bob.id, t(5)).unwrap());
+        assert_eq!(member_ids(store, &eng), vec![alice.id]);
+
+        assert!(!store.delete_scim_group(b.id, eng.id).unwrap());
+        assert!(store.delete_scim_group(a.id, eng.id).unwrap());
+        assert_eq!(store.scim_group(a.id, eng.id).unwrap(), None);
+        assert!(store.groups_of_user(a.id, alice.id).unwrap().is_empty());
+    }
+
+    fn unknown_or_foreign_members_apply_nothing(store: &Store) {
+        let a = seed_account(store, "acme");
+        let b = seed_account(store, "other");
+        let alice = seed_user(store, &a, "alice@example.com");
+        let bob = seed_user(store, &a, "bob@example.com");
+        let foreign = seed_user(store, &b, "mallory@example.com");
+        let mut bot = user(&a, "bot@bots.invalid");
+        bot.kind = UserKind::Bot;
+        store.insert_user(&bot).unwrap();
+
+        let g = group(&a, "Team", 1);
+        let err = store.insert_scim_group(&g, &[alice.id, foreign.id]).unwrap_err();
+        assert!(matches!(err, StoreError::UnknownMember(id) if id == foreign.id), "{err:?}");
+        assert_eq!(store.scim_group(a.id, g.id).unwrap(), None);
+
+        store.insert_scim_group(&g, &[alice.id]).unwrap();
+        for stranger in [foreign.id, bot.id, fresh::user()] {
+            let err = store
+                .patch_group_members(a.id, g.id, &[bob.id, stranger], &[alice.id], Some(1), t(2))
+                .unwrap_err();
+            assert!(matches!(err, StoreError::UnknownMember(id) if id == stranger), "{err:?}");
+            assert_eq!(member_ids(store, &g), vec![alice.id]);
+            assert_eq!(store.scim_group(a.id, g.id).unwrap().unwrap().version, 1);
+        }
+        let mut renamed = g.clone();
+        renamed.display_name = "Renamed".into();
+        let err = store.replace_scim_group(&renamed, MemberChange::Set(&[foreign.id]), None).unwrap_err();
+        assert!(matches!(err, StoreError::UnknownMember(_)), "{err:?}");
+        assert_eq!(store.scim_group(a.id, g.id).unwrap(), Some(g.clone()));
+        assert_eq!(member_ids(store, &g), vec![alice.id]);
+    }
+
+    fn member_patches_and_versions(store: &Store) {
+        let a = seed_account(store, "acme");
+        let alice = seed_user(store, &a, "alice@example.com");
+        let bob = seed_user(store, &a, "bob@example.com");
+        let carol = seed_user(store, &a, "carol@example.com");
+        let g = group(&a, "Team", 1);
+        store.insert_scim_group(&g, &[alice.id]).unwrap();
+
+        assert_eq!(store.patch_group_members(a.id, g.id, &[bob.id, alice.id], &[], Some(1), t(2)).unwrap(), 2);
+        assert_eq!(member_ids(store, &g), sorted(vec![alice.id, bob.id]));
+        // Removing a non-member (or an unknown id) is not an error.
+        assert_eq!(store.patch_group_members(a.id, g.id, &[], &[alice.id, fresh::user()], None, t(3)).unwrap(), 3);
+        assert_eq!(member_ids(store, &g), vec![bob.id]);
+        let stored = store.scim_group(a.id, g.id).unwrap().unwrap();
+        assert_eq!((stored.version, stored.updated_at), (3, t(3)));
+        assert!(matches!(
+            store.patch_group_members(a.id, g.id, &[carol.id], &[], Some(2), t(4)),
+            Err(StoreError::PreconditionFailed)
+        ));
+        assert!(matches!(
+            store.patch_group_members(a.id, fresh::group(), &[carol.id], &[], None, t(4)),
+            Err(StoreError::NotFound)
+        ));
+
+        let mut next = stored.clone();
+        next.display_name = "Platform".into();
+        next.external_id = Some("x-1".into());
+        next.updated_at = t(5);
+        assert_eq!(store.replace_scim_group(&next, MemberChange::Set(&[carol.id, alice.id]), Some(3)).unwrap(), 4);
+        assert_eq!(store.scim_group(a.id, g.id).unwrap(), Some(ScimGroupRow { version: 4, ..next.clone() }));
+        assert_eq!(member_ids(store, &g), sorted(vec![alice.id, carol.id]));
+        assert_eq!(store.replace_scim_group(&next, MemberChange::Keep, None).unwrap(), 5);
+        assert_eq!(member_ids(store, &g), sorted(vec![alice.id, carol.id]));
+        assert_eq!(
+            store.replace_scim_group(&next, MemberChange::Edit { add: &[bob.id], remove: &[carol.id] }, Some(5)).unwrap(),
+            6
+        );
+        assert_eq!(member_ids(store, &g), sorted(vec![alice.id, bob.id]));
+        assert!(matches!(store.replace_scim_group(&next, MemberChange::Keep, Some(5)), Err(StoreError::PreconditionFailed)));
+
+        let taken = group(&a, "taken", 9);
+        store.insert_scim_group(&taken, &[]).unwrap();
+        let mut clash = next.clone();
+        clash.display_name = "TAKEN".into();
+        let err = store.replace_scim_group(&clash, MemberChange::Keep, None).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { what } if what == conflict::GROUP_NAME), "{err:?}");
+
+        let by_group = store.members_of_groups(a.id, &[g.id, taken.id]).unwrap();
+        assert_eq!(by_group.len(), 1);
+        let by_user = store.groups_of_users(a.id, &[alice.id, carol.id]).unwrap();
+        assert_eq!(by_user.get(&alice.id).map(Vec::len), Some(1));
+        assert_eq!(by_user.get(&carol.id), None);
+    }
+
+    fn group_filters_and_paging(store: &Store) {
+        use CompareOp::*;
+        let a = seed_account(store, "acme");
+        let b = seed_account(store, "other");
+        store.insert_scim_group(&group(&b, "Admins", 0), &[]).unwrap();
+        let mut made = Vec::new();
+        for (i, name) in ["Admins", "Sales", "Sales EMEA", "Support_1", "Ops"].iter().enumerate() {
+            let mut g = group(&a, name, i as i64);
+            g.external_id = (i % 2 == 0).then(|| format!("EXT-{i}"));
+            store.insert_scim_group(&g, &[]).unwrap();
+            made.push(g);
+        }
+        let names = |filter: Option<portcullis_store::GroupFilter>| {
+            let q = ScimQuery { filter, ..ScimQuery::page(0, 100) };
+            let (rows, total) = store.list_scim_groups(a.id, &q).unwrap();
+            assert_eq!(total, rows.len() as i64);
+            rows.into_iter().map(|g| g.display_name).collect::<Vec<_>>().join(",")
+        };
+        let cmp = |field, op, v: &str| Filter::Compare(field, op, FilterValue::Str(v.into()));
+        assert_eq!(names(None), "Admins,Sales,Sales EMEA,Support_1,Ops");
+        assert_eq!(names(Some(Filter::eq(GroupField::DisplayName, "sales"))), "Sales");
+        assert_eq!(names(Some(cmp(GroupField::DisplayName, Sw, "SALES"))), "Sales,Sales EMEA");
+        assert_eq!(names(Some(cmp(GroupField::DisplayName, Co, "t_"))), "Support_1");
+        assert_eq!(names(Some(Filter::eq(GroupField::ExternalId, "EXT-2"))), "Sales EMEA");
+        assert_eq!(names(Some(Filter::eq(GroupField::ExternalId, "ext-2"))), "");
+        assert_eq!(names(Some(Filter::Present(GroupField::ExternalId))), "Admins,Sales EMEA,Ops");
+        assert_eq!(names(Some(cmp(GroupField::ExternalId, Ne, "EXT-0"))), "Sales,Sales EMEA,Support_1,Ops");
+        assert_eq!(names(Some(Filter::eq(GroupField::Id, made[3].id.to_string()))), "Support_1");
+        assert_eq!(
+            names(Some(Filter::Compare(GroupField::Created, Ge, FilterValue::Time(t(1))))),
+            "Sales,Sales EMEA,Support_1,Ops"
+        );
+        assert!(matches!(
+            store.list_scim_groups(a.id, &ScimQuery::page(0, 1).filtered(Filter::Compare(GroupField::DisplayName, Eq, FilterValue::Bool(true)))),
+            Err(StoreError::InvalidFilter(_))
+        ));
+
+        let sorted_names = |field, ascending| {
+            let q = ScimQuery { sort: Some((field, ascending)), ..ScimQuery::page(1, 3) };
+            let (rows, total) = store.list_scim_groups(a.id, &q).unwrap();
+            assert_eq!(total, 5);
+            rows.into_iter().map(|g| g.display_name).collect::<Vec<_>>().join(",")
+        };
+        assert_eq!(sorted_names(GroupField::DisplayName, true), "Ops,Sales,Sales EMEA");
+        assert_eq!(sorted_names(GroupField::DisplayName, false), "Sales EMEA,Sales,Ops");
+        assert_eq!(sorted_names(GroupField::ExternalId, true), "Sales EMEA,Ops,Sales");
+    }
+}

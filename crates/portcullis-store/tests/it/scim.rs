@@ -1,0 +1,312 @@
+//! SCIM users: attributes and versions, filters for every field and operator, paging.
+
+use std::sync::{Arc, Barrier};
+
+use chrono::{DateTime, Utc};
+use portcullis_domain::*;
+use portcullis_store::{
+    conflict, CompareOp, Filter, FilterValue, ScimQuery, ScimUserRow, Store, StoreError, UserField,
+    UserFilter,
+};
+
+use crate::support::*;
+
+fn scim_row(account: &Account, email: &str, created: i64) -> ScimUserRow {
+    let mut u = user(account, email);
+    u.origin = UserOrigin::Scim;
+    u.password_hash = None;
+    u.created_at = t(created);
+    u.updated_at = t(created);
+    ScimUserRow {
+        user: u,
+        work_email: None,
+        scim_json: Some(format!("{{\"userName\":\"{email}\"}}")),
+        version: 1,
+    }
+}
+
+/// Three members with distinct attributes, a bot and a user of another account.
+struct Fixture {
+    account: Account,
+    alice: ScimUserRow,
+    bob: ScimUserRow,
+    carol: ScimUserRow,
+}
+
+fn fixture(store: &Store) -> Fixture {
+    let a = seed_account(store, "acme");
+    let mut alice = scim_row(&a, "Alice@Example.com", 10);
+    alice.user.display_name = "Alice Ångström".into();
+    alice.user.external_id = Some("EXT-1".into());
+    alice.work_email = Some("alice.work@Example.com".into());
+    let mut bob = scim_row(&a, "bob@example.org", 20);
+    bob.user.display_name = "Bob Builder".into();
+    bob.user.external_id = Some("ext-2".into());
+    bob.user.active = false;
+    bob.user.updated_at = t(25);
+    let mut carol = scim_row(&a, "carol_x@example.com", 30);
+    carol.user.display_name = "Carol 100%".into();
+    carol.work_email = Some("carol@work.test".into());
+    for row in [&alice, &bob, &carol] {
+        store.insert_scim_user(row).unwrap();
+    }
+    let mut bot = user(&a, "alice-bot@bots.invalid");
+    bot.kind = UserKind::Bot;
+    bot.display_name = "Alice bot".into();
+    store.insert_user(&bot).unwrap();
+    let other = seed_account(store, "other");
+    let mut twin = scim_row(&other, "Alice@Example.com", 10);
+    twin.user.external_id = Some("EXT-1".into());
+    store.insert_scim_user(&twin).unwrap();
+    // Work emails read back lower-cased.
+    alice.work_email = Some("alice.work@example.com".into());
+    Fixture {
+        account: a,
+        alice,
+        bob,
+        carol,
+    }
+}
+
+fn cmp(field: UserField, op: CompareOp, value: &str) -> UserFilter {
+    Filter::Compare(field, op, FilterValue::Str(value.into()))
+}
+
+fn at(field: UserField, op: CompareOp, time: DateTime<Utc>) -> UserFilter {
+    Filter::Compare(field, op, FilterValue::Time(time))
+}
+
+fn active(op: CompareOp, b: bool) -> UserFilter {
+    Filter::Compare(UserField::Active, op, FilterValue::Bool(b))
+}
+
+/// The first letters of the display names matching, in listing order.
+fn matching(store: &Store, f: &Fixture, filter: UserFilter) -> String {
+    let q = ScimQuery::page(0, 100).filtered(filter);
+    let (rows, total) = store.list_scim_users(f.account.id, &q).unwrap();
+    assert_eq!(total, rows.len() as i64);
+    rows.iter()
+        .map(|r| {
+            r.user
+                .display_name
+                .chars()
+                .next()
+                .unwrap()
+                .to_ascii_lowercase()
+        })
+        .collect()
+}
+
+backend_tests! {
+    fn scim_users_round_trip_and_exclude_bots(store: &Store) {
+        let f = fixture(store);
+        assert_eq!(store.scim_user(f.account.id, f.alice.user.id).unwrap(), Some(f.alice.clone()));
+        assert_eq!(store.scim_user(f.account.id, f.bob.user.id).unwrap(), Some(f.bob.clone()));
+        assert_eq!(store.scim_user(f.account.id, f.carol.user.id).unwrap(), Some(f.carol.clone()));
+        // Members created outside SCIM are listed, with their email as work email.
+        let plain = seed_user(store, &f.account, "Plain@Example.com");
+        let row = store.scim_user(f.account.id, plain.id).unwrap().unwrap();
+        assert_eq!((row.scim_json, row.version, row.work_email.as_deref()), (None, 1, Some("plain@example.com")));
+        // Bots are never SCIM resources.
+        let bots = store.list_users(f.account.id, &portcullis_store::UserListQuery { kind: Some(UserKind::Bot), limit: 10, ..Default::default() }).unwrap().0;
+        assert_eq!(store.scim_user(f.account.id, bots[0].id).unwrap(), None);
+        let (_, total) = store.list_scim_users(f.account.id, &ScimQuery::page(0, 100)).unwrap();
+        assert_eq!(total, 4);
+        // Another account's id is unknown here.
+        let other = seed_account(store, "third");
+        assert_eq!(store.scim_user(other.id, f.alice.user.id).unwrap(), None);
+    }
+
+    fn replace_is_optimistic_and_deactivation_ends_sessions(store: &Store) {
+        let f = fixture(store);
+        let s = session(&f.alice.user, t(9999));
+        store.insert_session(&s).unwrap();
+
+        let mut next = f.alice.clone();
+        next.user.display_name = "Alice Smith".into();
+        next.user.active = false;
+        next.user.updated_at = t(100);
+        next.work_email = None;
+        next.scim_json = Some("{\"v\":2}".into());
+        assert_eq!(store.replace_scim_user(&next, Some(1)).unwrap(), 2);
+        let stored = store.scim_user(f.account.id, next.user.id).unwrap().unwrap();
+        assert_eq!(stored, ScimUserRow { version: 2, ..next.clone() });
+        assert_eq!(store.session(s.id).unwrap().unwrap().revoked_at, Some(t(100)));
+
+        // A stale version changes nothing.
+        let mut stale = next.clone();
+        stale.user.display_name = "Lost update".into();
+        assert!(matches!(store.replace_scim_user(&stale, Some(1)), Err(StoreError::PreconditionFailed)));
+        assert_eq!(store.scim_user(f.account.id, next.user.id).unwrap().unwrap().user.display_name, "Alice Smith");
+        // Without a version the write always happens.
+        assert_eq!(store.replace_scim_user(&stale, None).unwrap(), 3);
+        // Other changes bump the version too.
+        assert!(store.set_user_active(f.account.id, next.user.id, true, t(101)).unwrap());
+        assert_eq!(store.scim_user(f.account.id, next.user.id).unwrap().unwrap().version, 4);
+
+        let mut taken = next.clone();
+        taken.user.email = Email::parse("BOB@example.org").unwrap();
+        let err = store.replace_scim_user(&taken, None).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { what } if what == conflict::EMAIL), "{err:?}");
+
+        let ghost = scim_row(&f.account, "ghost@example.com", 1);
+        assert!(matches!(store.replace_scim_user(&ghost, Some(1)), Err(StoreError::NotFound)));
+        let mut foreign = next.clone();
+        foreign.user.account = seed_account(store, "x").id;
+        assert!(matches!(store.replace_scim_user(&foreign, None), Err(StoreError::NotFound)));
+    }
+
+    fn filters_on_every_field_and_operator(store: &Store) {
+        use CompareOp::*;
+        use UserField::*;
+        let f = fixture(store);
+        let check = |filter: UserFilter, expected: &str| {
+            assert_eq!(matching(store, &f, filter.clone()), expected, "{filter:?}");
+        };
+        check(Filter::eq(Id, f.alice.user.id.to_string()), "a");
+        check(cmp(Id, Ne, &f.alice.user.id.to_string()), "bc");
+        check(Filter::Present(Id), "abc");
+
+        check(cmp(UserName, Eq, "ALICE@example.COM"), "a");
+        check(cmp(UserName, Ne, "alice@example.com"), "bc");
+        check(cmp(UserName, Co, "EXAMPLE"), "abc");
+        check(cmp(UserName, Sw, "Bob"), "b");
+        check(cmp(UserName, Ew, ".ORG"), "b");
+        check(cmp(UserName, Co, "_x"), "c");
+        check(cmp(UserName, Co, "%"), "");
+        check(cmp(UserName, Gt, "bob@example.org"), "c");
+        check(cmp(UserName, Ge, "bob@example.org"), "bc");
+        check(cmp(UserName, Lt, "b"), "a");
+        check(cmp(UserName, Le, "alice@example.com"), "a");
+        check(Filter::Present(UserName), "abc");
+
+        check(cmp(ExternalId, Eq, "EXT-1"), "a");
+        check(cmp(ExternalId, Eq, "ext-1"), "");
+        check(cmp(ExternalId, Co, "xt"), "b");
+        check(cmp(ExternalId, Sw, "EXT"), "a");
+        check(cmp(ExternalId, Ew, "-2"), "b");
+        check(cmp(ExternalId, Gt, "EXT-1"), "b");
+        check(cmp(ExternalId, Ne, "EXT-1"), "bc");
+        check(cmp(ExternalId, Eq, "EXT-1").negate(), "bc");
+        check(Filter::Present(ExternalId), "ab");
+        check(Filter::Present(ExternalId).negate(), "c");
+
+        check(cmp(WorkEmail, Eq, "ALICE.WORK@example.com"), "a");
+        check(cmp(WorkEmail, Ew, "@WORK.test"), "c");
+        check(cmp(WorkEmail, Ne, "carol@work.test"), "ab");
+        check(Filter::Present(WorkEmail), "ac");
+
+        check(cmp(DisplayName, Eq, "alice ÅNGSTRÖM"), "a");
+        check(cmp(DisplayName, Co, "100%"), "c");
+        check(cmp(DisplayName, Co, "0%"), "c");
+        check(cmp(DisplayName, Sw, "b"), "b");
+        check(cmp(DisplayName, Lt, "bob"), "a");
+        check(Filter::Present(DisplayName), "abc");
+
+        check(active(Eq, true), "ac");
+        check(active(Ne, true), "b");
+        check(active(Eq, false), "b");
+        check(Filter::Present(Active), "abc");
+
+        check(at(Created, Gt, t(10)), "bc");
+        check(at(Created, Ge, t(10)), "abc");
+        check(at(Created, Lt, t(30)), "ab");
+        check(at(Created, Le, t(20)), "ab");
+        check(at(Created, Eq, t(20)), "b");
+        check(at(Created, Ne, t(20)), "ac");
+        check(at(LastModified, Gt, t(20)), "bc");
+        check(at(LastModified, Eq, t(25)), "b");
+
+        check(cmp(UserName, Sw, "a").or(cmp(UserName, Sw, "c")).and(active(Eq, true)), "ac");
+        check(active(Eq, true).negate(), "b");
+        check(cmp(UserName, Sw, "a").or(cmp(ExternalId, Eq, "ext-2")).negate(), "c");
+
+        for bad in [
+            active(Gt, true),
+            cmp(Active, Eq, "true"),
+            Filter::Compare(UserName, Eq, FilterValue::Bool(true)),
+            cmp(Created, Eq, "2025-01-01T00:00:00Z"),
+            at(Created, Co, t(1)),
+            cmp(UserName, Eq, "x").and(active(Le, false)),
+        ] {
+            let q = ScimQuery::page(0, 10).filtered(bad.clone());
+            assert!(matches!(store.list_scim_users(f.account.id, &q), Err(StoreError::InvalidFilter(_))), "{bad:?}");
+        }
+    }
+
+    fn scim_paging_is_stable_with_exact_totals(store: &Store) {
+        let a = seed_account(store, "acme");
+        let mut all = Vec::new();
+        for i in 0..23 {
+            // Creation times collide in threes: the id breaks ties.
+            let mut row = scim_row(&a, &format!("user{:02}@example.com", (i * 7) % 23), i / 3);
+            row.user.external_id = (i % 4 != 0).then(|| format!("ext-{:02}", i % 5));
+            store.insert_scim_user(&row).unwrap();
+            all.push(row);
+        }
+        let collect = |q: ScimQuery<UserField>| {
+            let mut seen = Vec::new();
+            let mut offset = 0;
+            loop {
+                let page = ScimQuery { offset, limit: 5, ..q.clone() };
+                let (rows, total) = store.list_scim_users(a.id, &page).unwrap();
+                assert_eq!(total, 23);
+                if rows.is_empty() {
+                    break;
+                }
+                offset += rows.len() as i64;
+                seen.extend(rows.into_iter().map(|r| r.user.id));
+            }
+            seen
+        };
+        let ids = |rows: &[ScimUserRow]| rows.iter().map(|r| r.user.id).collect::<Vec<_>>();
+
+        let mut by_default = all.clone();
+        by_default.sort_by_key(|r| (r.user.created_at, r.user.id.to_string()));
+        assert_eq!(collect(ScimQuery::page(0, 5)), ids(&by_default));
+
+        let mut by_name = all.clone();
+        by_name.sort_by_key(|r| r.user.email.normalized().to_owned());
+        assert_eq!(collect(ScimQuery { sort: Some((UserField::UserName, true)), ..ScimQuery::page(0, 5) }), ids(&by_name));
+        by_name.reverse();
+        assert_eq!(collect(ScimQuery { sort: Some((UserField::UserName, false)), ..ScimQuery::page(0, 5) }), ids(&by_name));
+
+        // Missing externalIds last when ascending; ties by creation time, then id.
+        let mut by_ext = all.clone();
+        by_ext.sort_by_key(|r| (r.user.external_id.is_none(), r.user.external_id.clone(), r.user.created_at, r.user.id.to_string()));
+        assert_eq!(collect(ScimQuery { sort: Some((UserField::ExternalId, true)), ..ScimQuery::page(0, 5) }), ids(&by_ext));
+
+        // The total counts the filter, not the page.
+        let q = ScimQuery { limit: 2, ..ScimQuery::page(0, 2) }.filtered(Filter::Present(UserField::ExternalId));
+        let (rows, total) = store.list_scim_users(a.id, &q).unwrap();
+        assert_eq!((rows.len(), total), (2, 17));
+        let (rows, total) = store.list_scim_users(a.id, &ScimQuery::page(100, 10)).unwrap();
+        assert_eq!((rows.len(), total), (0, 23));
+        let (rows, total) = store.list_scim_users(a.id, &ScimQuery::page(0, 0)).unwrap();
+        assert_eq!((rows.len(), total), (0, 23));
+    }
+
+    fn concurrent_scim_creates_of_one_username_give_exactly_one(store: &Store) {
+        let a = seed_account(store, "acme");
+        for round in 0..5 {
+            let barrier = Arc::new(Barrier::new(2));
+            let handles: Vec<_> = ["", "x"]
+                .into_iter()
+                .map(|suffix| {
+                    let mut row = scim_row(&a, &format!("Race{round}@Example.com"), 1);
+                    row.user.display_name.push_str(suffix);
+                    let (store, barrier) = (store.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        store.insert_scim_user(&row)
+                    })
+                })
+                .collect();
+            let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+            assert!(results.iter().any(|r| matches!(r, Err(StoreError::Conflict { what }) if *what == conflict::EMAIL)));
+            let q = ScimQuery::page(0, 10).filtered(Filter::eq(UserField::UserName, format!("race{round}@example.com")));
+            assert_eq!(store.list_scim_users(a.id, &q).unwrap().1, 1);
+        }
+    }
+}
