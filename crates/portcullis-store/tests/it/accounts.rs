@@ -170,3 +170,36 @@ fn an_unreachable_postgres_is_an_error_not_a_sqlite_file() {
     assert!(matches!(err, StoreError::Pool(_)), "{err:?}");
     assert!(!std::path::Path::new("postgres:").exists());
 }
+
+/// Replicas starting together: each opens its own pool and migrates at once; all
+/// succeed and the schema is there once.
+fn concurrent_migrations(db: TestDb) {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(3));
+    let handles: Vec<_> = (0..3)
+        .map(|_| {
+            let (url, barrier) = (db.url.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let store = Store::connect_with_pool_size(&url, 1).unwrap();
+                barrier.wait();
+                store.migrate()
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap().unwrap();
+    }
+    seed_account(&db.store, "acme");
+    assert_eq!(db.store.count_accounts().unwrap(), 1);
+}
+
+#[test]
+fn concurrent_migrations_sqlite() {
+    concurrent_migrations(TestDb::sqlite_unmigrated());
+}
+
+#[test]
+fn concurrent_migrations_postgres() {
+    if let Some(db) = TestDb::postgres_unmigrated() {
+        concurrent_migrations(db);
+    }
+}

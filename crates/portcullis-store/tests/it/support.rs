@@ -53,11 +53,23 @@ enum Cleanup {
 
 impl TestDb {
     pub fn sqlite() -> TestDb {
+        let db = Self::sqlite_unmigrated();
+        db.store.migrate().unwrap();
+        db
+    }
+
+    /// `None` (the test is skipped) unless `PORTCULLIS_TEST_POSTGRES_URL` is set.
+    pub fn postgres() -> Option<TestDb> {
+        let db = Self::postgres_unmigrated()?;
+        db.store.migrate().unwrap();
+        Some(db)
+    }
+
+    pub fn sqlite_unmigrated() -> TestDb {
         let path = std::env::temp_dir().join(format!("portcullis-store-{}.db", Uuid::new_v4()));
         let url = format!("sqlite://{}", path.display());
         let store = Store::connect_with_pool_size(&url, 4).unwrap();
         assert_eq!(store.backend(), Backend::Sqlite);
-        store.migrate().unwrap();
         TestDb {
             store,
             url,
@@ -65,8 +77,7 @@ impl TestDb {
         }
     }
 
-    /// `None` (the test is skipped) unless `PORTCULLIS_TEST_POSTGRES_URL` is set.
-    pub fn postgres() -> Option<TestDb> {
+    pub fn postgres_unmigrated() -> Option<TestDb> {
         let admin_url = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())?;
         let schema = format!("t_{}", Uuid::new_v4().simple());
         let mut admin = PgConnection::establish(&admin_url).unwrap();
@@ -77,7 +88,6 @@ impl TestDb {
         let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
         let store = Store::connect_with_pool_size(&url, 4).unwrap();
         assert_eq!(store.backend(), Backend::Postgres);
-        store.migrate().unwrap();
         Some(TestDb {
             store,
             url,
