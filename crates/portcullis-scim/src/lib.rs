@@ -33,3 +33,8 @@ pub mod projection;
 pub mod query;
 pub mod resource;
 pub mod sort;
+
+/// The README's example, run as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
