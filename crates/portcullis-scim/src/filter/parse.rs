@@ -39,6 +39,20 @@ pub(super) fn parse(input: &str, limits: &FilterLimits) -> Result<Filter, ScimEr
     Ok(f)
 }
 
+/// A JSON number literal. serde_json checks the grammar; floats are then parsed by the
+/// standard library, which rounds correctly, so printing (shortest round-trip form) and
+/// parsing again gives the same number.
+fn number(w: &str) -> Option<Number> {
+    if !w.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        return None;
+    }
+    let n = serde_json::from_str::<Number>(w).ok()?;
+    if n.is_i64() || n.is_u64() {
+        return Some(n);
+    }
+    Number::from_f64(w.parse::<f64>().ok()?)
+}
+
 struct Parser<'a> {
     src: &'a str,
     pos: usize,
@@ -276,12 +290,10 @@ impl<'a> Parser<'a> {
             w if w.eq_ignore_ascii_case("true") => CompValue::Bool(true),
             w if w.eq_ignore_ascii_case("false") => CompValue::Bool(false),
             w if w.eq_ignore_ascii_case("null") => CompValue::Null,
-            w => match serde_json::from_str::<Number>(w) {
-                Ok(n) if w.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => {
-                    CompValue::Number(n)
-                }
+            w => match number(w) {
+                Some(n) => CompValue::Number(n),
                 // Leniency: Entra ID's older samples send `externalId eq jyoung` unquoted.
-                _ => CompValue::String(w.to_owned()),
+                None => CompValue::String(w.to_owned()),
             },
         })
     }

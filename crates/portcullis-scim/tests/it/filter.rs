@@ -222,6 +222,12 @@ fn idp_filters() {
     check(r#"externalId eq Bjensen-Ext"#, true);
     check_print("externalId eq jyoung", r#"externalId eq "jyoung""#);
     check_print("externalId eq 12345", "externalId eq 12345");
+    // Found by fuzzing: long floats must survive printing and parsing again.
+    check_print(
+        &format!("t ne 4{}1", "4".repeat(76)),
+        "t ne 4.4444444444444443e+77",
+    );
+    check_print("t eq 1e400", r#"t eq "1e400""#);
     check(
         r#"id eq "2819c223-7f76-453a-919d-413861904646" and urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager eq "26118915-6090-4610-87e4-49d8ca9f808d""#,
         true,
