@@ -1,1 +1,127 @@
-//! The Portcullis server.
+//! The Portcullis HTTP server: a thin actix-web layer that wires the domain, the store and
+//! the protocol crates together. No business rule lives here: routes parse requests, call
+//! the use cases in [`ops`], and render answers; the domain decides.
+
+pub mod client_ip;
+pub mod config;
+pub mod error;
+pub mod ops;
+pub mod pages;
+pub mod password;
+pub mod routes;
+pub mod session;
+pub mod state;
+
+use std::sync::Arc;
+
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use portcullis_store::Store;
+use rand::RngCore;
+
+use crate::config::Config;
+use crate::error::{ApiError, AppError};
+use crate::session::SessionKeys;
+use crate::state::AppState;
+
+/// Largest JSON or form body accepted outside SCIM.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Opens the database, applies migrations and builds the shared state.
+pub fn prepare(config: Config) -> anyhow::Result<AppState> {
+    let store = Store::connect(&config.database_url)
+        .with_context(|| format!("opening the database {}", config.database_url))?;
+    store.migrate().context("applying database migrations")?;
+    let secret = match &config.session_key {
+        Some(key) => key.clone(),
+        None => {
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            store
+                .get_or_create_secret("session_key", URL_SAFE_NO_PAD.encode(bytes))
+                .context("reading the session key")?
+        }
+    };
+    Ok(AppState {
+        store,
+        config: Arc::new(config),
+        keys: Arc::new(SessionKeys::new(&secret)),
+    })
+}
+
+/// Headers every answer carries.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+}
+
+/// Registers every route on an actix app.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(state))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(MAX_BODY_BYTES)
+                    .error_handler(|err, _req| {
+                        let app = match &err {
+                            actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
+                            | actix_web::error::JsonPayloadError::Overflow { .. } => {
+                                AppError::PayloadTooLarge
+                            }
+                            other => AppError::BadRequest(format!("invalid JSON body: {other}")),
+                        };
+                        ApiError(app).into()
+                    }),
+            )
+            .app_data(
+                web::FormConfig::default()
+                    .limit(MAX_BODY_BYTES)
+                    .error_handler(|err, _req| {
+                        crate::error::PageError(AppError::BadRequest(format!(
+                            "invalid form: {err}"
+                        )))
+                        .into()
+                    }),
+            )
+            .configure(routes::health::config)
+            .configure(routes::home::config)
+            .configure(routes::auth::config)
+            .configure(routes::me::config)
+            .default_service(web::to(not_found));
+    }
+}
+
+async fn not_found() -> Result<HttpResponse, crate::error::PageError> {
+    Err(AppError::NotFound.into())
+}
+
+/// Serves until SIGTERM or Ctrl-C; in-flight requests finish first.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let bind = state.config.bind.clone();
+    let public_url = state.config.public_url.clone();
+    tracing::info!(%bind, %public_url, "starting");
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(security_headers())
+            .wrap(
+                actix_web::middleware::Logger::new("%a \"%r\" %s %Dms")
+                    .log_target("portcullis::http"),
+            )
+            .configure(configure(state.clone()))
+    })
+    .shutdown_timeout(30)
+    .bind(&bind)
+    .with_context(|| format!("binding {bind}"))?;
+    // Printed (not only logged) so operators and scripts see when the server is up.
+    println!("Portcullis is listening on {bind} ({})", public_url);
+    server.run().await.context("running the server")
+}

@@ -1,0 +1,231 @@
+//! Configuration: defaults, then an optional TOML file (`PORTCULLIS_CONFIG`), then
+//! environment variables, each overriding the one before.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The server's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Address to listen on (`PORTCULLIS_BIND`).
+    pub bind: String,
+    /// Database URL: a file path or `sqlite://…` for SQLite, `postgres://…` for PostgreSQL
+    /// (`PORTCULLIS_DATABASE_URL`).
+    pub database_url: String,
+    /// The URL people and IdPs reach the server at, without a trailing slash
+    /// (`PORTCULLIS_PUBLIC_URL`). Defaults to `http://{bind}`.
+    pub public_url: String,
+    /// Key that signs session cookies (`PORTCULLIS_SESSION_KEY`). When unset, a random key
+    /// is generated once and kept in the database, so every replica shares it.
+    pub session_key: Option<String>,
+    /// How long a dashboard session lasts, in minutes (`PORTCULLIS_SESSION_TTL_MINUTES`).
+    pub session_ttl_minutes: i64,
+    /// Proxies whose `X-Forwarded-For` is believed (`PORTCULLIS_TRUSTED_PROXIES`,
+    /// comma-separated addresses).
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// The TOML file's shape: every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<String>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    session_key: Option<String>,
+    session_ttl_minutes: Option<i64>,
+    trusted_proxies: Option<Vec<String>>,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML file is not valid.
+    #[error("invalid configuration file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        source: toml::de::Error,
+    },
+    /// A setting has a bad value.
+    #[error("invalid setting {name}: {why}")]
+    Invalid {
+        /// The setting.
+        name: &'static str,
+        /// Why.
+        why: String,
+    },
+}
+
+impl Config {
+    /// Default listen address.
+    pub const DEFAULT_BIND: &'static str = "127.0.0.1:8080";
+    /// Default database: a SQLite file in the working directory.
+    pub const DEFAULT_DATABASE_URL: &'static str = "./portcullis.db";
+
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::load(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads the configuration, looking variables up with `var` (tests pass a map).
+    pub fn load(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let file = match var("PORTCULLIS_CONFIG") {
+            Some(path) => read_file(Path::new(&path))?,
+            None => FileConfig::default(),
+        };
+        let bind = var("PORTCULLIS_BIND")
+            .or(file.bind)
+            .unwrap_or_else(|| Self::DEFAULT_BIND.to_owned());
+        let database_url = var("PORTCULLIS_DATABASE_URL")
+            .or(file.database_url)
+            .unwrap_or_else(|| Self::DEFAULT_DATABASE_URL.to_owned());
+        let public_url = var("PORTCULLIS_PUBLIC_URL")
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{bind}"));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name: "PORTCULLIS_PUBLIC_URL",
+                why: "must start with http:// or https://".into(),
+            });
+        }
+        let session_ttl_minutes = match var("PORTCULLIS_SESSION_TTL_MINUTES") {
+            Some(text) => text.parse().map_err(|_| ConfigError::Invalid {
+                name: "PORTCULLIS_SESSION_TTL_MINUTES",
+                why: format!("{text:?} is not a whole number of minutes"),
+            })?,
+            None => file.session_ttl_minutes.unwrap_or(12 * 60),
+        };
+        if !(1..=60 * 24 * 90).contains(&session_ttl_minutes) {
+            return Err(ConfigError::Invalid {
+                name: "PORTCULLIS_SESSION_TTL_MINUTES",
+                why: "must be between 1 minute and 90 days".into(),
+            });
+        }
+        let proxies = match var("PORTCULLIS_TRUSTED_PROXIES") {
+            Some(text) => text
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            None => file.trusted_proxies.unwrap_or_default(),
+        };
+        let trusted_proxies = parse_proxies(&proxies).map_err(|bad| ConfigError::Invalid {
+            name: "PORTCULLIS_TRUSTED_PROXIES",
+            why: format!("{bad:?} is not an IP address"),
+        })?;
+        let session_key = var("PORTCULLIS_SESSION_KEY").or(file.session_key);
+        if session_key.as_ref().is_some_and(|k| k.len() < 32) {
+            return Err(ConfigError::Invalid {
+                name: "PORTCULLIS_SESSION_KEY",
+                why: "must be at least 32 characters".into(),
+            });
+        }
+        Ok(Self {
+            bind,
+            database_url,
+            public_url,
+            session_key,
+            session_ttl_minutes,
+            trusted_proxies,
+        })
+    }
+
+    /// Whether cookies must carry the `Secure` flag (the public URL is HTTPS).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: display.clone(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: display,
+        source,
+    })
+}
+
+/// Parses proxy addresses, returning the first bad one on failure.
+fn parse_proxies(list: &[String]) -> Result<Vec<IpAddr>, String> {
+    list.iter()
+        .map(|p| p.parse().map_err(|_| p.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::load(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_usable() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(c.database_url, "./portcullis.db");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(
+            &path,
+            "bind = \"0.0.0.0:9000\"\ndatabase_url = \"/var/lib/p.db\"\npublic_url = \"https://login.example.com/\"\n",
+        )
+        .unwrap();
+        let path = path.to_str().unwrap();
+        let c = load(&[("PORTCULLIS_CONFIG", path)]).unwrap();
+        assert_eq!(c.bind, "0.0.0.0:9000");
+        assert_eq!(c.database_url, "/var/lib/p.db");
+        assert_eq!(c.public_url, "https://login.example.com");
+        assert!(c.secure_cookies());
+        let c = load(&[
+            ("PORTCULLIS_CONFIG", path),
+            ("PORTCULLIS_BIND", "127.0.0.1:1"),
+        ])
+        .unwrap();
+        assert_eq!(c.bind, "127.0.0.1:1");
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let err = load(&[("PORTCULLIS_PUBLIC_URL", "login.example.com")]).unwrap_err();
+        assert!(err.to_string().contains("PORTCULLIS_PUBLIC_URL"), "{err}");
+        let err = load(&[("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.1, nope")]).unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
+        let err = load(&[("PORTCULLIS_SESSION_KEY", "short")]).unwrap_err();
+        assert!(err.to_string().contains("32"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, "bnid = \"typo\"\n").unwrap();
+        let err = load(&[("PORTCULLIS_CONFIG", path.to_str().unwrap())]).unwrap_err();
+        assert!(err.to_string().contains("bnid"), "{err}");
+    }
+}

@@ -1,0 +1,193 @@
+//! The `portcullis` binary: the server and the operator's break-glass commands.
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use clap::{Parser, Subcommand, ValueEnum};
+use portcullis_domain::policy::PolicyRequester;
+use portcullis_domain::{Actor, EnforcementPolicy};
+use portcullis_server::config::Config;
+use portcullis_server::ops;
+use portcullis_store::Store;
+
+/// Portcullis: single sign-on and SCIM provisioning for your accounts.
+#[derive(Parser)]
+#[command(name = "portcullis", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (configuration from PORTCULLIS_* variables and PORTCULLIS_CONFIG).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage bot users.
+    #[command(subcommand)]
+    Bot(BotCommand),
+    /// Manage API keys.
+    #[command(name = "api-key", subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account and its first admin; prints the admin's one-time password.
+    Create {
+        /// Short name used in URLs.
+        #[arg(long)]
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Email of the first admin.
+        #[arg(long = "admin-email")]
+        admin_email: String,
+    },
+    /// Set the SSO enforcement policy (break-glass: `mixed` restores password logins).
+    SetEnforcement {
+        /// The account's slug.
+        #[arg(long)]
+        account: String,
+        /// The policy.
+        policy: PolicyArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PolicyArg {
+    Mixed,
+    Enforced,
+}
+
+#[derive(Subcommand)]
+enum BotCommand {
+    /// Create a bot user (a service user that owns API keys and never signs in).
+    Create {
+        /// The account's slug.
+        #[arg(long)]
+        account: String,
+        /// The bot's name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key; prints the secret once.
+    Create {
+        /// The account's slug.
+        #[arg(long)]
+        account: String,
+        /// The owner: an admin's email or a bot's name.
+        #[arg(long)]
+        owner: String,
+        /// What the key is for.
+        #[arg(long)]
+        description: String,
+    },
+}
+
+fn open_store(config: &Config) -> Result<Store> {
+    let store = Store::connect(&config.database_url)
+        .with_context(|| format!("opening the database {}", config.database_url))?;
+    store.migrate().context("applying database migrations")?;
+    Ok(store)
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Config::from_env()?;
+    let now = Utc::now();
+    match cli.command {
+        Command::Serve => {
+            let state = portcullis_server::prepare(config)?;
+            if let Some(created) = ops::bootstrap_if_empty(&state.store, now)? {
+                println!(
+                    "Created the account `default` and its admin.\n  Sign in at: {}/a/default/login\n  Email:      {}\n  Password:   {}\nThis password is shown only once.",
+                    state.config.public_url, created.admin.email, created.password
+                );
+            }
+            actix_web::rt::System::new().block_on(portcullis_server::serve(state))
+        }
+        Command::Migrate => {
+            open_store(&config)?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Account(AccountCommand::Create {
+            slug,
+            name,
+            admin_email,
+        }) => {
+            let store = open_store(&config)?;
+            let created = ops::create_account(&store, &slug, &name, &admin_email, now)?;
+            println!(
+                "Created account `{}`.\n  Sign in at: {}/a/{}/login\n  Email:      {}\n  Password:   {}\nThis password is shown only once.",
+                created.account.slug, config.public_url, created.account.slug, created.admin.email, created.password
+            );
+            Ok(())
+        }
+        Command::Account(AccountCommand::SetEnforcement { account, policy }) => {
+            let store = open_store(&config)?;
+            let account = ops::account_by_slug(&store, &account)?;
+            let wanted = match policy {
+                PolicyArg::Mixed => EnforcementPolicy::Mixed,
+                PolicyArg::Enforced => EnforcementPolicy::Enforced,
+            };
+            let updated = ops::set_enforcement(
+                &store,
+                &account,
+                wanted,
+                PolicyRequester::Operator,
+                Actor::System,
+                now,
+            )?;
+            println!(
+                "Account `{}` is now in {} mode.",
+                updated.slug, updated.enforcement
+            );
+            Ok(())
+        }
+        Command::Bot(BotCommand::Create { account, name }) => {
+            let store = open_store(&config)?;
+            let account = ops::account_by_slug(&store, &account)?;
+            let bot = ops::create_bot(&store, &account, &name, now)?;
+            println!(
+                "Created bot `{}` ({}) in `{}`.",
+                bot.display_name, bot.id, account.slug
+            );
+            Ok(())
+        }
+        Command::ApiKey(ApiKeyCommand::Create {
+            account,
+            owner,
+            description,
+        }) => {
+            let store = open_store(&config)?;
+            let account = ops::account_by_slug(&store, &account)?;
+            let owner = ops::find_owner(&store, &account, &owner)?;
+            let (key, secret) =
+                ops::create_api_key(&store, &account, &owner, &description, Actor::System, now)?;
+            println!(
+                "Created API key {} for {}.\n  Secret: {}\nThis secret is shown only once.",
+                key.id,
+                owner.email,
+                secret.expose()
+            );
+            Ok(())
+        }
+    }
+}

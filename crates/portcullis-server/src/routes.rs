@@ -1,0 +1,6 @@
+//! Route modules; each exposes `config(cfg)` and `lib.rs` wires them.
+
+pub mod auth;
+pub mod health;
+pub mod home;
+pub mod me;

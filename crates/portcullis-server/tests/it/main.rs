@@ -1,0 +1,7 @@
+//! Server integration tests: one binary, modules per feature.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on what they do not expect.
+
+mod binary;
+mod login;
+mod support;
