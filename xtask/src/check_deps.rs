@@ -32,22 +32,43 @@ struct Rule {
 const RULES: &[Rule] = &[
     Rule {
         krate: "portcullis-domain",
-        forbidden: &["portcullis-scim", "portcullis-sso", "portcullis-store", "portcullis-server"],
+        forbidden: &[
+            "portcullis-scim",
+            "portcullis-sso",
+            "portcullis-store",
+            "portcullis-server",
+        ],
         forbid_infrastructure: true,
     },
     Rule {
         krate: "portcullis-scim",
-        forbidden: &["portcullis-domain", "portcullis-sso", "portcullis-store", "portcullis-server"],
+        forbidden: &[
+            "portcullis-domain",
+            "portcullis-sso",
+            "portcullis-store",
+            "portcullis-server",
+        ],
         forbid_infrastructure: true,
     },
     Rule {
         krate: "portcullis-sso",
-        forbidden: &["portcullis-scim", "portcullis-store", "portcullis-server", "diesel", "actix-web"],
+        forbidden: &[
+            "portcullis-scim",
+            "portcullis-store",
+            "portcullis-server",
+            "diesel",
+            "actix-web",
+        ],
         forbid_infrastructure: false,
     },
     Rule {
         krate: "portcullis-store",
-        forbidden: &["portcullis-scim", "portcullis-sso", "portcullis-server", "actix-web"],
+        forbidden: &[
+            "portcullis-scim",
+            "portcullis-sso",
+            "portcullis-server",
+            "actix-web",
+        ],
         forbid_infrastructure: false,
     },
 ];
@@ -56,7 +77,17 @@ const RULES: &[Rule] = &[
 fn dependencies(krate: &str) -> Result<BTreeSet<String>> {
     let tree = util::output(
         "cargo",
-        &["tree", "--package", krate, "--edges", "normal,build", "--prefix", "none", "--format", "{p}"],
+        &[
+            "tree",
+            "--package",
+            krate,
+            "--edges",
+            "normal,build",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ],
     )?;
     Ok(tree
         .lines()
@@ -71,7 +102,11 @@ pub fn run() -> Result<()> {
     let mut broken = Vec::new();
     for rule in RULES {
         let deps = dependencies(rule.krate)?;
-        let infra: &[&str] = if rule.forbid_infrastructure { INFRASTRUCTURE } else { &[] };
+        let infra: &[&str] = if rule.forbid_infrastructure {
+            INFRASTRUCTURE
+        } else {
+            &[]
+        };
         for bad in rule.forbidden.iter().chain(infra) {
             if deps.contains(*bad) {
                 broken.push(format!("{} depends on {bad}", rule.krate));

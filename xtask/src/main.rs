@@ -34,7 +34,15 @@ fn main() -> Result<()> {
             setup::ensure_system_packages()?;
             util::run(
                 "cargo",
-                &["run", "--package", "portcullis-server", "--bin", "portcullis", "--", "serve"],
+                &[
+                    "run",
+                    "--package",
+                    "portcullis-server",
+                    "--bin",
+                    "portcullis",
+                    "--",
+                    "serve",
+                ],
             )
             .map(|_| ())
         }

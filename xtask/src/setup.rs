@@ -30,7 +30,11 @@ fn installed(package: &str) -> bool {
 
 /// Installs whatever of [`PACKAGES`] is missing (as root, or through sudo).
 pub fn ensure_system_packages() -> Result<()> {
-    if Command::new("dpkg-query").arg("--version").output().is_err() {
+    if Command::new("dpkg-query")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("xtask: not a Debian system; make sure these are installed: {PACKAGES:?}");
         return Ok(());
     }
@@ -38,14 +42,21 @@ pub fn ensure_system_packages() -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    eprintln!("xtask: installing missing system packages: {}", missing.join(" "));
-    let is_root = util::output("id", &["-u"]).map(|s| s.trim() == "0").unwrap_or(false);
+    eprintln!(
+        "xtask: installing missing system packages: {}",
+        missing.join(" ")
+    );
+    let is_root = util::output("id", &["-u"])
+        .map(|s| s.trim() == "0")
+        .unwrap_or(false);
     let prefix: &[&str] = if is_root { &[] } else { &["sudo"] };
     let apt = |args: &[&str]| -> Result<()> {
         let mut all: Vec<&str> = prefix.to_vec();
         all.push("apt-get");
         all.extend_from_slice(args);
-        let (program, rest) = all.split_first().map_or(("apt-get", &[][..]), |(p, r)| (*p, r));
+        let (program, rest) = all
+            .split_first()
+            .map_or(("apt-get", &[][..]), |(p, r)| (*p, r));
         let status = Command::new(program)
             .args(rest)
             .env("DEBIAN_FRONTEND", "noninteractive")

@@ -9,7 +9,17 @@ pub fn run(_args: &[String]) -> Result<()> {
     setup::ensure_system_packages()?;
     util::run("cargo", &["fmt", "--all", "--", "--check"])?;
     check_deps::run()?;
-    util::run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    util::run(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     match std::env::var("PORTCULLIS_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => eprintln!("xtask: PostgreSQL tests enabled ({url})"),
         _ => eprintln!("xtask: PORTCULLIS_TEST_POSTGRES_URL not set; PostgreSQL tests are skipped"),
