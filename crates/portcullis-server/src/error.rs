@@ -121,6 +121,9 @@ impl ResponseError for ApiError {
         if let AppError::TooManyRequests(secs) = self.0 {
             response.insert_header(("Retry-After", secs.to_string()));
         }
+        if let AppError::Unauthorized(_) = self.0 {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
         response.json(ApiErrorBody {
             error: self.0.code(),
             message: self.0.public_message(),

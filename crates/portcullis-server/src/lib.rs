@@ -2,6 +2,7 @@
 //! the protocol crates together. No business rule lives here: routes parse requests, call
 //! the use cases in [`ops`], and render answers; the domain decides.
 
+pub mod api_auth;
 pub mod client_ip;
 pub mod config;
 pub mod error;

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on what they do not expect.
 
+mod api_keys;
 mod binary;
 mod login;
 mod support;
