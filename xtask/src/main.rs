@@ -3,6 +3,7 @@
 //! Few dependencies on purpose: it runs on a fresh machine before anything else is built.
 
 mod check_deps;
+mod fuzz;
 mod setup;
 mod test;
 mod util;
@@ -17,6 +18,9 @@ Tasks:
   test               everything CI checks: fmt, clippy, layering, all tests (PostgreSQL too
                      when PORTCULLIS_TEST_POSTGRES_URL is set)
   check-deps         fail if a crate depends on something its layer must not
+  fuzz [--seconds N] [--target NAME]
+                     run every fuzz target (SCIM filter, PATCH, JSON bodies; SAML
+                     responses) for N seconds each (default 30)
   setup              only install the system packages the build needs
 ";
 
@@ -48,6 +52,7 @@ fn main() -> Result<()> {
         }
         "test" => test::run(rest),
         "check-deps" => check_deps::run(),
+        "fuzz" => fuzz::run(rest),
         "setup" => setup::ensure_system_packages(),
         "help" | "--help" | "-h" => {
             print!("{HELP}");

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::telemetry::LogFormat;
+
 /// The server's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -25,6 +27,8 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` is believed (`PORTCULLIS_TRUSTED_PROXIES`,
     /// comma-separated addresses).
     pub trusted_proxies: Vec<IpAddr>,
+    /// Log lines as text or JSON (`PORTCULLIS_LOG_FORMAT`).
+    pub log_format: LogFormat,
 }
 
 /// The TOML file's shape: every field optional.
@@ -37,6 +41,7 @@ struct FileConfig {
     session_key: Option<String>,
     session_ttl_minutes: Option<i64>,
     trusted_proxies: Option<Vec<String>>,
+    log_format: Option<String>,
 }
 
 /// Why the configuration could not be read.
@@ -133,7 +138,18 @@ impl Config {
                 why: "must be at least 32 characters".into(),
             });
         }
+        let log_format = match var("PORTCULLIS_LOG_FORMAT").or(file.log_format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "PORTCULLIS_LOG_FORMAT",
+                    why: format!("{other:?} is neither text nor json"),
+                })
+            }
+        };
         Ok(Self {
+            log_format,
             bind,
             database_url,
             public_url,

@@ -6,12 +6,15 @@ pub mod api_auth;
 pub mod client_ip;
 pub mod config;
 pub mod error;
+pub mod metrics;
 pub mod ops;
 pub mod pages;
 pub mod password;
 pub mod routes;
 pub mod session;
 pub mod state;
+pub mod telemetry;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -50,6 +53,8 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
         store,
         config: Arc::new(config),
         keys: Arc::new(SessionKeys::new(&secret)),
+        metrics: Arc::new(metrics::Metrics::new()),
+        throttle: Arc::new(throttle::LoginThrottle::default()),
     })
 }
 
@@ -94,6 +99,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     }),
             )
             .configure(routes::health::config)
+            .configure(metrics::config)
             .configure(routes::home::config)
             .configure(routes::auth::config)
             .configure(routes::me::config)

@@ -102,14 +102,8 @@ fn open_store(config: &Config) -> Result<Store> {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let config = Config::from_env()?;
+    portcullis_server::telemetry::init_logging(config.log_format);
     let now = Utc::now();
     match cli.command {
         Command::Serve => {

@@ -6,7 +6,9 @@ use portcullis_store::{Store, StoreError};
 
 use crate::config::Config;
 use crate::error::AppError;
+use crate::metrics::Metrics;
 use crate::session::SessionKeys;
+use crate::throttle::LoginThrottle;
 
 /// Shared application state, cheap to clone.
 #[derive(Clone)]
@@ -17,6 +19,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Keys for session cookies and CSRF tokens.
     pub keys: Arc<SessionKeys>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Password-login throttling.
+    pub throttle: Arc<LoginThrottle>,
 }
 
 impl AppState {

@@ -109,6 +109,12 @@ impl Store {
         Ok(self.conn()?.ping()?)
     }
 
+    /// Connections the pool holds and how many of them are idle, for metrics.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
     fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
         Ok(self.pool.get()?)
     }

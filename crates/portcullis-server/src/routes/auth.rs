@@ -69,6 +69,12 @@ async fn password_login(
     password_text: &str,
     ip: Option<String>,
 ) -> Result<(SignedIn, String), LoginFailure> {
+    if let Err(wait) = state
+        .throttle
+        .check(slug, email, ip.as_deref().and_then(|i| i.parse().ok()))
+    {
+        return Err(LoginFailure::App(AppError::TooManyRequests(wait)));
+    }
     let slug = AccountSlug::parse(slug).map_err(|_| LoginFailure::Credentials)?;
     let email = email.to_owned();
     let password_text = password_text.to_owned();

@@ -5,4 +5,5 @@
 mod api_keys;
 mod binary;
 mod login;
+mod observability;
 mod support;

@@ -40,6 +40,12 @@ macro_rules! app {
         actix_web::test::init_service(
             actix_web::App::new()
                 .wrap(portcullis_server::security_headers())
+                .wrap(actix_web::middleware::from_fn(
+                    portcullis_server::metrics::record,
+                ))
+                .wrap(actix_web::middleware::from_fn(
+                    portcullis_server::telemetry::request_id,
+                ))
                 .configure(portcullis_server::configure($env.state.clone())),
         )
         .await

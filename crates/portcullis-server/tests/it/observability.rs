@@ -1,0 +1,104 @@
+//! Metrics, request ids and login throttling as an operator and an attacker see them.
+
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use serde_json::json;
+
+use crate::app;
+use crate::support::env;
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pattern() {
+    let env = env();
+    let app = app!(env);
+    for _ in 0..3 {
+        test::call_service(
+            &app,
+            TestRequest::get().uri("/a/default/login").to_request(),
+        )
+        .await;
+    }
+    test::call_service(&app, TestRequest::get().uri("/a/nosuch/login").to_request()).await;
+    let resp = test::call_service(&app, TestRequest::get().uri("/metrics").to_request()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
+    assert!(
+        text.contains(
+            r#"portcullis_http_requests_total{route="/a/{slug}/login",method="GET",status="200"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"portcullis_http_requests_total{route="/a/{slug}/login",method="GET",status="404"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("portcullis_db_pool_connections "), "{text}");
+}
+
+#[actix_web::test]
+async fn every_answer_carries_a_request_id() {
+    let env = env();
+    let app = app!(env);
+    let resp = test::call_service(&app, TestRequest::get().uri("/healthz").to_request()).await;
+    let id = resp
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 32);
+    let resp = test::call_service(
+        &app,
+        TestRequest::get()
+            .uri("/healthz")
+            .insert_header(("x-request-id", "trace-42"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.headers().get("x-request-id").unwrap(), "trace-42");
+    let resp = test::call_service(
+        &app,
+        TestRequest::get()
+            .uri("/healthz")
+            .insert_header(("x-request-id", "bad id; drop table"))
+            .to_request(),
+    )
+    .await;
+    assert_ne!(
+        resp.headers().get("x-request-id").unwrap(),
+        "bad id; drop table"
+    );
+}
+
+#[actix_web::test]
+async fn password_guessing_is_throttled() {
+    let env = env();
+    let app = app!(env);
+    let guess = |password: &str| {
+        TestRequest::post()
+            .uri("/api/v1/login")
+            .peer_addr("203.0.113.7:4000".parse().unwrap())
+            .set_json(
+                json!({"account": "default", "email": "admin@localhost", "password": password}),
+            )
+            .to_request()
+    };
+    for n in 0..10 {
+        let resp = test::call_service(&app, guess(&format!("guess number {n}"))).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let resp = test::call_service(&app, guess("guess number 11")).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().get("retry-after").is_some());
+    // Even the right password waits: the limit is on attempts, not on failures.
+    let resp = test::call_service(&app, guess(&env.admin.password)).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: serde_json::Value = test::read_body_json(resp).await;
+    assert!(
+        body["message"].as_str().unwrap().contains("try again"),
+        "{body}"
+    );
+}
