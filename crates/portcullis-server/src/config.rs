@@ -29,6 +29,9 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     /// Log lines as text or JSON (`PORTCULLIS_LOG_FORMAT`).
     pub log_format: LogFormat,
+    /// Base64 key (32 bytes) encrypting stored secrets (`PORTCULLIS_ENCRYPTION_KEY`); on
+    /// SQLite a key file beside the database is used when unset.
+    pub encryption_key: Option<String>,
 }
 
 /// The TOML file's shape: every field optional.
@@ -42,6 +45,7 @@ struct FileConfig {
     session_ttl_minutes: Option<i64>,
     trusted_proxies: Option<Vec<String>>,
     log_format: Option<String>,
+    encryption_key: Option<String>,
 }
 
 /// Why the configuration could not be read.
@@ -149,6 +153,7 @@ impl Config {
             }
         };
         Ok(Self {
+            encryption_key: var("PORTCULLIS_ENCRYPTION_KEY").or(file.encryption_key),
             log_format,
             bind,
             database_url,

@@ -5,6 +5,7 @@
 pub mod api_auth;
 pub mod client_ip;
 pub mod config;
+pub mod encryption_key;
 pub mod error;
 pub mod metrics;
 pub mod ops;
@@ -36,8 +37,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Opens the database, applies migrations and builds the shared state.
 pub fn prepare(config: Config) -> anyhow::Result<AppState> {
+    let key = encryption_key::resolve(config.encryption_key.as_deref(), &config.database_url)?;
     let store = Store::connect(&config.database_url)
-        .with_context(|| format!("opening the database {}", config.database_url))?;
+        .with_context(|| format!("opening the database {}", config.database_url))?
+        .with_encryption_key(&key);
     store.migrate().context("applying database migrations")?;
     let secret = match &config.session_key {
         Some(key) => key.clone(),

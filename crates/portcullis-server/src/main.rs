@@ -94,8 +94,13 @@ enum ApiKeyCommand {
 }
 
 fn open_store(config: &Config) -> Result<Store> {
+    let key = portcullis_server::encryption_key::resolve(
+        config.encryption_key.as_deref(),
+        &config.database_url,
+    )?;
     let store = Store::connect(&config.database_url)
-        .with_context(|| format!("opening the database {}", config.database_url))?;
+        .with_context(|| format!("opening the database {}", config.database_url))?
+        .with_encryption_key(&key);
     store.migrate().context("applying database migrations")?;
     Ok(store)
 }

@@ -8,6 +8,7 @@ use portcullis_domain::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::cipher::{self, SecretCipher};
 use crate::convert::{db_time, parse, utc};
 use crate::schema::{assertion_replay, identity_providers, pending_logins, sso_links};
 use crate::{Store, StoreError};
@@ -64,7 +65,10 @@ fn from_json<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, StoreError> {
 }
 
 impl IdpRow {
-    fn from_domain(idp: &IdentityProvider) -> Result<Self, StoreError> {
+    fn from_domain(
+        idp: &IdentityProvider,
+        cipher: Option<&SecretCipher>,
+    ) -> Result<Self, StoreError> {
         let (protocol, settings) = match &idp.protocol {
             IdpProtocol::Saml(s) => (
                 SAML,
@@ -84,7 +88,7 @@ impl IdpRow {
                 to_json(&OidcJson {
                     issuer: o.issuer.clone(),
                     client_id: o.client_id.clone(),
-                    client_secret: o.client_secret.clone(),
+                    client_secret: cipher::seal(cipher, &o.client_secret)?,
                     scopes: o.scopes.clone(),
                 })?,
             ),
@@ -100,7 +104,7 @@ impl IdpRow {
         })
     }
 
-    fn into_domain(self) -> Result<IdentityProvider, StoreError> {
+    fn into_domain(self, cipher: Option<&SecretCipher>) -> Result<IdentityProvider, StoreError> {
         let protocol = match self.protocol.as_str() {
             SAML => {
                 let s: SamlJson = from_json(&self.settings)?;
@@ -120,7 +124,7 @@ impl IdpRow {
                 IdpProtocol::Oidc(OidcSettings {
                     issuer: o.issuer,
                     client_id: o.client_id,
-                    client_secret: o.client_secret,
+                    client_secret: cipher::open(cipher, &o.client_secret)?,
                     scopes: o.scopes,
                 })
             }
@@ -151,7 +155,7 @@ fn idps_in(conn: &mut crate::connection::AnyConnection, account: &str) -> QueryR
 impl Store {
     /// Stores a new identity provider. Its account must exist (`NotFound` otherwise).
     pub fn insert_idp(&self, idp: &IdentityProvider) -> Result<(), StoreError> {
-        let row = IdpRow::from_domain(idp)?;
+        let row = IdpRow::from_domain(idp, self.cipher.as_ref())?;
         self.write(|conn| {
             diesel::insert_into(identity_providers::table)
                 .values(&row)
@@ -173,7 +177,7 @@ impl Store {
                 .select(IdpRow::as_select())
                 .first(conn)
                 .optional()?
-                .map(IdpRow::into_domain)
+                .map(|row| row.into_domain(self.cipher.as_ref()))
                 .transpose()
         })
     }
@@ -187,7 +191,7 @@ impl Store {
                 .select(IdpRow::as_select())
                 .first(conn)
                 .optional()?
-                .map(IdpRow::into_domain)
+                .map(|row| row.into_domain(self.cipher.as_ref()))
                 .transpose()
         })
     }
@@ -197,7 +201,7 @@ impl Store {
         self.read(|conn| {
             idps_in(conn, &account.to_string())?
                 .into_iter()
-                .map(IdpRow::into_domain)
+                .map(|row| row.into_domain(self.cipher.as_ref()))
                 .collect()
         })
     }
@@ -205,7 +209,7 @@ impl Store {
     /// Saves an IdP's description, enabled flag and protocol settings. `NotFound` when
     /// the account has no such IdP.
     pub fn update_idp(&self, idp: &IdentityProvider) -> Result<(), StoreError> {
-        let row = IdpRow::from_domain(idp)?;
+        let row = IdpRow::from_domain(idp, self.cipher.as_ref())?;
         self.write(|conn| {
             let n = diesel::update(
                 identity_providers::table

@@ -15,6 +15,7 @@
 mod account;
 mod api_key;
 mod audit;
+mod cipher;
 mod connection;
 mod convert;
 mod error;
@@ -33,6 +34,7 @@ use std::time::Duration;
 
 use diesel::r2d2::{Pool, PooledConnection, R2D2Connection};
 
+pub use cipher::SecretCipher;
 pub use connection::Backend;
 pub use error::{conflict, StoreError};
 pub use group::{MemberChange, ScimGroupRow};
@@ -53,6 +55,7 @@ pub const DEFAULT_POOL_SIZE: u32 = 10;
 pub struct Store {
     pool: Pool<Manager>,
     backend: Backend,
+    cipher: Option<cipher::SecretCipher>,
 }
 
 impl std::fmt::Debug for Store {
@@ -90,7 +93,18 @@ impl Store {
             builder = builder.connection_customizer(Box::new(SqlitePragmas));
         }
         let pool = builder.build(manager)?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            cipher: None,
+        })
+    }
+
+    /// Seals the secrets Portcullis must read back (OIDC client secrets) with `key` from
+    /// now on; values written before stay readable.
+    pub fn with_encryption_key(mut self, key: &[u8; 32]) -> Self {
+        self.cipher = Some(cipher::SecretCipher::new(key));
+        self
     }
 
     /// Applies the embedded migrations that have not run yet. Idempotent; on PostgreSQL

@@ -23,6 +23,23 @@ fn pending(
 }
 
 backend_tests! {
+    fn oidc_client_secrets_are_encrypted_at_rest(store: &Store) {
+        let a = seed_account(store, "acme");
+        let oidc = oidc_idp(&a);
+        let sealed = store.clone().with_encryption_key(&[7; 32]);
+        sealed.insert_idp(&oidc).unwrap();
+        assert_eq!(sealed.idp(a.id, oidc.id).unwrap(), Some(oidc.clone()));
+        // Without the key, or with another, the stored value does not open: it is not
+        // stored in clear, and it is never handed out sealed as if it were the secret.
+        assert!(matches!(store.idp(a.id, oidc.id), Err(StoreError::Corrupt(_))));
+        let wrong = store.clone().with_encryption_key(&[8; 32]);
+        assert!(matches!(wrong.list_idps(a.id), Err(StoreError::Corrupt(_))));
+        // SAML settings hold no secret and read with or without a key.
+        let saml = saml_idp(&a);
+        sealed.insert_idp(&saml).unwrap();
+        assert_eq!(store.idp(a.id, saml.id).unwrap(), Some(saml));
+    }
+
     fn idps_round_trip(store: &Store) {
         let a = seed_account(store, "acme");
         let saml = saml_idp(&a);
