@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::{check_deps, setup, util};
+use crate::{check_deps, fuzz, setup, util};
 
 /// Runs the whole suite.
 pub fn run(_args: &[String]) -> Result<()> {
@@ -26,5 +26,7 @@ pub fn run(_args: &[String]) -> Result<()> {
     }
     util::run("cargo", &["test", "--workspace", "--all-targets"])?;
     util::run("cargo", &["test", "--workspace", "--doc"])?;
+    // A bounded fuzz run of every target: no crash, hang or runaway memory.
+    fuzz::run(&["--seconds".to_owned(), "10".to_owned()])?;
     Ok(())
 }
