@@ -271,3 +271,54 @@ fn operator_commands() {
     let (ok, out) = cli(db, &["migrate"]);
     assert!(ok && out.contains("migrations applied"), "{out}");
 }
+
+#[test]
+fn sigterm_lets_requests_in_flight_finish() {
+    use std::io::{Read, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let mut server = start(db.to_str().unwrap());
+    // A request whose body is still arriving when the signal comes is in flight for sure.
+    let body =
+        json!({"account": "default", "email": "admin@localhost", "password": server.password})
+            .to_string();
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        conn,
+        "POST /api/v1/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let (first, rest) = body.split_at(10);
+    conn.write_all(first.as_bytes()).unwrap();
+    conn.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(Duration::from_millis(300));
+    // New connections are refused while the old one is still served.
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "the listener is closed"
+    );
+    conn.write_all(rest.as_bytes()).unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("csrf_token"), "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(35);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "clean exit after SIGTERM: {status}");
+}
