@@ -355,5 +355,8 @@ pub fn may_own_api_key(owner: &User) -> Result<(), KeyOwnerRefusal> {
     Ok(())
 }
 
+mod scim;
+pub use scim::{may_serve_scim, scim_member, ScimRefusal};
+
 #[cfg(test)]
 mod tests;

@@ -32,6 +32,9 @@ pub struct Config {
     /// Base64 key (32 bytes) encrypting stored secrets (`PORTCULLIS_ENCRYPTION_KEY`); on
     /// SQLite a key file beside the database is used when unset.
     pub encryption_key: Option<String>,
+    /// Sustained SCIM requests per second allowed per API key, with bursts of twice as
+    /// many (`PORTCULLIS_SCIM_RATE_LIMIT`; 0 switches the limit off).
+    pub scim_rate_limit: u32,
 }
 
 /// The TOML file's shape: every field optional.
@@ -46,6 +49,7 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     log_format: Option<String>,
     encryption_key: Option<String>,
+    scim_rate_limit: Option<u32>,
 }
 
 /// Why the configuration could not be read.
@@ -152,6 +156,13 @@ impl Config {
                 })
             }
         };
+        let scim_rate_limit = match var("PORTCULLIS_SCIM_RATE_LIMIT") {
+            Some(text) => text.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "PORTCULLIS_SCIM_RATE_LIMIT",
+                why: format!("{text:?} is not a whole number of requests per second"),
+            })?,
+            None => file.scim_rate_limit.unwrap_or(100),
+        };
         Ok(Self {
             encryption_key: var("PORTCULLIS_ENCRYPTION_KEY").or(file.encryption_key),
             log_format,
@@ -161,6 +172,7 @@ impl Config {
             session_key,
             session_ttl_minutes,
             trusted_proxies,
+            scim_rate_limit,
         })
     }
 

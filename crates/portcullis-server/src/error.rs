@@ -35,6 +35,10 @@ pub enum AppError {
     /// Something broke on our side; the detail goes to the log, not to the client.
     #[error("internal error")]
     Internal(String),
+    /// A SCIM protocol error (412, 405, 501, 400 with a `scimType`…): its status is the
+    /// one `portcullis-scim` chose with its `scimType`, passed through unchanged.
+    #[error("{}", .0.detail)]
+    Scim(portcullis_scim::ScimError),
 }
 
 impl AppError {
@@ -49,6 +53,9 @@ impl AppError {
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Scim(e) => {
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
         }
     }
 
@@ -63,6 +70,7 @@ impl AppError {
             Self::TooManyRequests(_) => "too_many_requests",
             Self::PayloadTooLarge => "payload_too_large",
             Self::Internal(_) => "internal",
+            Self::Scim(_) => "scim",
         }
     }
 

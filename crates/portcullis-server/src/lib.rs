@@ -12,6 +12,7 @@ pub mod ops;
 pub mod pages;
 pub mod password;
 pub mod routes;
+pub mod scim;
 pub mod session;
 pub mod state;
 pub mod telemetry;
@@ -106,6 +107,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .configure(routes::home::config)
             .configure(routes::auth::config)
             .configure(routes::me::config)
+            .configure(scim::config)
             .default_service(web::to(not_found));
     }
 }

@@ -1,0 +1,195 @@
+//! The SCIM 2.0 provisioning API at `/scim/v2` (RFC 7643, RFC 7644), built on
+//! `portcullis-scim` for the protocol and the store's SCIM API for persistence.
+//!
+//! Identity providers (Okta, Microsoft Entra ID) call it with an account API key:
+//! [`auth`] decides the account and whether it answers SCIM, the user and group operations
+//! ([`user_ops`], [`group_ops`]) make each change in one store write with an audit event,
+//! [`search`] filters, sorts and pages in the database, and every failure is rendered as a
+//! SCIM Error message ([`error`]). What is supported and how to connect an IdP is in
+//! `docs/scim.md`.
+
+pub mod auth;
+mod bulk;
+mod discovery;
+pub mod error;
+pub mod filter_sql;
+pub mod group_ops;
+mod groups;
+pub mod mapping;
+mod me;
+pub mod rate_limit;
+pub mod search;
+pub mod user_ops;
+mod users;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use portcullis_scim::projection;
+use portcullis_scim::query::{ListQuery, QueryLimits};
+use portcullis_scim::schema::ResourceSchema;
+use portcullis_scim::ScimError;
+use portcullis_store::Store;
+use serde_json::Value;
+
+use self::auth::Ctx;
+use self::error::{ScimFailure, ScimResult, SCIM_CONTENT_TYPE};
+use self::rate_limit::RateLimiter;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Where the API is mounted; IdPs are given `{public_url}/scim/v2`.
+pub const BASE_PATH: &str = "/scim/v2";
+
+/// The largest request body accepted under `/scim/v2` (also Bulk's `maxPayloadSize`).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The list limits: pages of 100 by default, at most 200 (`filter.maxResults`).
+pub fn query_limits() -> QueryLimits {
+    QueryLimits::default()
+}
+
+/// Registers the SCIM routes.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope(BASE_PATH)
+            .app_data(web::Data::new(RateLimiter::default()))
+            .configure(users::config)
+            .configure(groups::config)
+            .configure(discovery::config)
+            .configure(bulk::config)
+            .configure(me::config)
+            .default_service(web::to(unknown_route)),
+    );
+}
+
+async fn unknown_route(req: HttpRequest) -> ScimResult<HttpResponse> {
+    Err(AppError::Scim(ScimError::not_found(format!(
+        "there is no SCIM endpoint {} {}",
+        req.method(),
+        req.path()
+    )))
+    .into())
+}
+
+/// The answer to a method an endpoint does not have (writes to discovery documents).
+pub(crate) async fn method_not_allowed(req: HttpRequest) -> ScimResult<HttpResponse> {
+    Err(AppError::Scim(ScimError::new(
+        405,
+        None,
+        format!("{} is not allowed on {}", req.method(), req.path()),
+    ))
+    .into())
+}
+
+impl FromRequest for Ctx {
+    type Error = ScimFailure;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| AppError::Internal("the SCIM routes lack the state".into()))?;
+            let limiter = req
+                .app_data::<web::Data<RateLimiter>>()
+                .cloned()
+                .ok_or_else(|| AppError::Internal("the SCIM routes lack a rate limiter".into()))?;
+            auth::scim_caller(&state, &limiter, &req).await
+        })
+    }
+}
+
+/// Runs synchronous store work on the blocking pool.
+pub(crate) async fn run<T, F>(state: &AppState, f: F) -> ScimResult<T>
+where
+    F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let store = state.store.clone();
+    Ok(web::block(move || f(&store)).await??)
+}
+
+/// Reads a JSON body of at most [`MAX_BODY_BYTES`] (413 beyond it, `invalidSyntax` when it
+/// is not JSON). `application/scim+json` and `application/json` are both accepted, with or
+/// without a charset.
+pub(crate) async fn read_json(payload: web::Payload) -> ScimResult<Value> {
+    let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(e)) => {
+            return Err(
+                AppError::Scim(ScimError::invalid_syntax(format!("reading the body: {e}"))).into(),
+            )
+        }
+        Err(_) => {
+            return Err(AppError::Scim(ScimError::payload_too_large(format!(
+                "the request body is larger than {MAX_BODY_BYTES} bytes"
+            )))
+            .into())
+        }
+    };
+    serde_json::from_slice(&body).map_err(|e| {
+        AppError::Scim(ScimError::invalid_syntax(format!(
+            "the body is not valid JSON: {e}"
+        )))
+        .into()
+    })
+}
+
+/// The list query of a request's query string.
+pub(crate) fn list_query(req: &HttpRequest) -> ScimResult<ListQuery> {
+    Ok(
+        ListQuery::from_query_string(req.query_string(), &query_limits())
+            .map_err(AppError::Scim)?,
+    )
+}
+
+/// A header's value as text.
+pub(crate) fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A SCIM JSON answer.
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(SCIM_CONTENT_TYPE)
+        .body(body.to_string())
+}
+
+/// A resource answer: projected as the query asks, with its ETag (and `Location` for 201).
+pub(crate) fn resource_response(
+    status: StatusCode,
+    resource: &Value,
+    version: i64,
+    schema: &ResourceSchema,
+    q: &ListQuery,
+) -> HttpResponse {
+    let shown = projection::project(resource, schema, &q.attributes, &q.excluded_attributes);
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type(SCIM_CONTENT_TYPE)
+        .insert_header((header::ETAG, mapping::etag(version)));
+    if status == StatusCode::CREATED {
+        if let Some(location) = resource["meta"]["location"].as_str() {
+            response.insert_header((header::LOCATION, location.to_owned()));
+        }
+    }
+    response.body(shown.to_string())
+}
+
+/// `304` when `If-None-Match` names the current version of a read resource.
+pub(crate) fn not_modified(req: &HttpRequest, version: i64) -> Option<HttpResponse> {
+    let inm = header_str(req, header::IF_NONE_MATCH)?;
+    match portcullis_scim::etag::evaluate(None, Some(inm), Some(&version.to_string()), true) {
+        portcullis_scim::etag::Precondition::NotModified => Some(
+            HttpResponse::NotModified()
+                .insert_header((header::ETAG, mapping::etag(version)))
+                .finish(),
+        ),
+        _ => None,
+    }
+}

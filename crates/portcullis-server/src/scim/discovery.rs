@@ -1,0 +1,88 @@
+//! `/ServiceProviderConfig`, `/Schemas[/{id}]` and `/ResourceTypes[/{id}]`: read-only
+//! (405 for writes), and truthful about what this server supports.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use portcullis_scim::bulk::BulkLimits;
+use portcullis_scim::discovery::{self, AuthenticationScheme, BulkConfig, ServiceProviderConfig};
+use portcullis_scim::schema::ResourceSchema;
+use portcullis_scim::ScimError;
+
+use super::auth::Ctx;
+use super::error::ScimResult;
+use super::json_response;
+use crate::error::AppError;
+
+/// What the server supports, as `/ServiceProviderConfig` says.
+pub fn provider_config() -> ServiceProviderConfig {
+    let bulk = BulkLimits::default();
+    ServiceProviderConfig {
+        documentation_uri: None,
+        patch: true,
+        bulk: Some(BulkConfig {
+            max_operations: bulk.max_operations,
+            max_payload_size: bulk.max_payload_size.min(super::MAX_BODY_BYTES),
+        }),
+        filter_max_results: Some(super::query_limits().max_count),
+        change_password: false,
+        sort: true,
+        etag: true,
+        cursor_timeout: None,
+        authentication_schemes: vec![AuthenticationScheme::bearer_token()],
+    }
+}
+
+fn types() -> [&'static ResourceSchema; 2] {
+    [ResourceSchema::user(), ResourceSchema::group()]
+}
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    macro_rules! read_only {
+        ($path:literal, $handler:expr) => {
+            web::resource($path)
+                .route(web::get().to($handler))
+                .default_service(web::to(super::method_not_allowed))
+        };
+    }
+    cfg.service(read_only!("/ServiceProviderConfig", spc))
+        .service(read_only!("/Schemas", schemas))
+        .service(read_only!("/Schemas/{id}", schema))
+        .service(read_only!("/ResourceTypes", resource_types))
+        .service(read_only!("/ResourceTypes/{id}", resource_type));
+}
+
+fn missing(what: &str, id: &str) -> ScimResult<HttpResponse> {
+    Err(AppError::Scim(ScimError::not_found(format!("there is no {what} {id:?}"))).into())
+}
+
+async fn spc(ctx: Ctx) -> HttpResponse {
+    json_response(
+        StatusCode::OK,
+        &discovery::service_provider_config(&provider_config(), &ctx.base),
+    )
+}
+
+async fn schemas(ctx: Ctx) -> HttpResponse {
+    json_response(StatusCode::OK, &discovery::schemas(&types(), &ctx.base))
+}
+
+async fn schema(ctx: Ctx, id: web::Path<String>) -> ScimResult<HttpResponse> {
+    match discovery::find_schema(&types(), &id, &ctx.base) {
+        Some(doc) => Ok(json_response(StatusCode::OK, &doc)),
+        None => missing("schema", &id),
+    }
+}
+
+async fn resource_types(ctx: Ctx) -> HttpResponse {
+    json_response(
+        StatusCode::OK,
+        &discovery::resource_types(&types(), &ctx.base),
+    )
+}
+
+async fn resource_type(ctx: Ctx, id: web::Path<String>) -> ScimResult<HttpResponse> {
+    match discovery::find_resource_type(&types(), &id, &ctx.base) {
+        Some(doc) => Ok(json_response(StatusCode::OK, &doc)),
+        None => missing("resource type", &id),
+    }
+}

@@ -1,0 +1,172 @@
+//! The group operations, synchronous over the store (for the handlers and Bulk). Members
+//! must be users of the same account: an unknown one is 400 `invalidValue` and nothing is
+//! applied (the store checks inside the write transaction).
+
+use portcullis_domain::{GroupId, UserId};
+use portcullis_scim::patch::{self, PatchLimits, PatchRequest};
+use portcullis_scim::resource;
+use portcullis_scim::schema::ResourceSchema;
+use portcullis_store::{MemberChange, ScimGroupRow, Store, StoreError};
+use serde_json::{json, Value};
+
+use super::auth::Ctx;
+use super::error::store_error;
+use super::mapping::{group_from_input, group_resource};
+use super::user_ops::{check_if_match, not_found};
+use crate::error::AppError;
+use crate::ops;
+
+const PATCH_ATTEMPTS: usize = 3;
+
+/// The group `id` of the caller's account (other accounts' groups are 404).
+pub fn load(store: &Store, ctx: &Ctx, id: &str) -> Result<ScimGroupRow, AppError> {
+    let gid: GroupId = id.trim().parse().map_err(|_| not_found("group", id))?;
+    store
+        .scim_group(ctx.account, gid)
+        .map_err(store_error)?
+        .ok_or_else(|| not_found("group", id))
+}
+
+/// A group as a resource, with its members when `with_members`.
+pub fn resource_of(
+    store: &Store,
+    ctx: &Ctx,
+    row: &ScimGroupRow,
+    with_members: bool,
+) -> Result<Value, AppError> {
+    if !with_members {
+        return Ok(group_resource(row, None, &ctx.base));
+    }
+    let members = store
+        .members_of_group(ctx.account, row.id)
+        .map_err(store_error)?;
+    Ok(group_resource(row, Some(&members), &ctx.base))
+}
+
+fn audit(store: &Store, ctx: &Ctx, action: &str, row: &ScimGroupRow, detail: Value) {
+    let detail = json!({"displayName": row.display_name, "detail": detail}).to_string();
+    if let Err(e) = ops::audit_detail(
+        store,
+        ctx.account,
+        ctx.actor(),
+        action,
+        Some(row.id.to_string()),
+        Some(ctx.ip.clone()),
+        detail,
+        ctx.now,
+    ) {
+        tracing::error!(error = %e, action, "could not write the SCIM audit event");
+    }
+}
+
+fn ids(members: &[UserId]) -> Vec<String> {
+    members.iter().map(ToString::to_string).collect()
+}
+
+/// `POST /Groups`.
+pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<ScimGroupRow, AppError> {
+    let (row, members) = group_from_input(body, None, ctx)?;
+    store
+        .insert_scim_group(&row, &members)
+        .map_err(store_error)?;
+    audit(
+        store,
+        ctx,
+        "scim.group.created",
+        &row,
+        json!({"members": ids(&members)}),
+    );
+    Ok(row)
+}
+
+fn write(
+    store: &Store,
+    ctx: &Ctx,
+    old: &ScimGroupRow,
+    mut new: ScimGroupRow,
+    members: &[UserId],
+) -> Result<ScimGroupRow, StoreError> {
+    let before: Vec<UserId> = store
+        .members_of_group(ctx.account, old.id)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    new.version = store.replace_scim_group(&new, MemberChange::Set(members), Some(old.version))?;
+    let added: Vec<UserId> = members
+        .iter()
+        .filter(|m| !before.contains(m))
+        .copied()
+        .collect();
+    let removed: Vec<UserId> = before
+        .iter()
+        .filter(|m| !members.contains(m))
+        .copied()
+        .collect();
+    audit(
+        store,
+        ctx,
+        "scim.group.updated",
+        &new,
+        json!({"renamed": old.display_name != new.display_name,
+               "membersAdded": ids(&added), "membersRemoved": ids(&removed)}),
+    );
+    Ok(new)
+}
+
+/// `PUT /Groups/{id}`: the body's members become the group's members.
+pub fn replace(
+    store: &Store,
+    ctx: &Ctx,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<ScimGroupRow, AppError> {
+    let old = load(store, ctx, id)?;
+    check_if_match(if_match, old.version)?;
+    let (new, members) = group_from_input(body, Some(&old), ctx)?;
+    write(store, ctx, &old, new, &members).map_err(store_error)
+}
+
+/// `PATCH /Groups/{id}`: applied to a copy (members included) and written only if the
+/// group did not change meanwhile; all or nothing.
+pub fn patch(
+    store: &Store,
+    ctx: &Ctx,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<ScimGroupRow, AppError> {
+    let request = PatchRequest::from_json(body).map_err(AppError::Scim)?;
+    let schema = ResourceSchema::group();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let old = load(store, ctx, id)?;
+        check_if_match(if_match, old.version)?;
+        let current = resource_of(store, ctx, &old, true)?;
+        let mut patched = patch::apply(&current, &request, schema, &PatchLimits::default())
+            .map_err(AppError::Scim)?;
+        resource::strip_server_attributes(&mut patched);
+        let (new, members) = group_from_input(&patched, Some(&old), ctx)?;
+        match write(store, ctx, &old, new, &members) {
+            Ok(new) => return Ok(new),
+            Err(StoreError::PreconditionFailed)
+                if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+}
+
+/// `DELETE /Groups/{id}`.
+pub fn delete(store: &Store, ctx: &Ctx, id: &str, if_match: Option<&str>) -> Result<(), AppError> {
+    let old = load(store, ctx, id)?;
+    check_if_match(if_match, old.version)?;
+    if !store
+        .delete_scim_group(ctx.account, old.id)
+        .map_err(store_error)?
+    {
+        return Err(not_found("group", id));
+    }
+    audit(store, ctx, "scim.group.deleted", &old, Value::Null);
+    Ok(())
+}

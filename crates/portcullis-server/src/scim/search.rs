@@ -1,0 +1,268 @@
+//! Listing and searching (`GET /Users`, `GET /Groups`, `POST …/.search`, `POST /.search`):
+//! filtering, sorting and paging in the database, with the bounded in-memory fallback
+//! described in [`super::filter_sql`].
+
+use portcullis_scim::filter::Filter as ScimFilter;
+use portcullis_scim::list::ListResponse;
+use portcullis_scim::projection;
+use portcullis_scim::query::{ListQuery, SortOrder};
+use portcullis_scim::schema::ResourceSchema;
+use portcullis_scim::{sort, ScimError};
+use portcullis_store::{ScimQuery, Store};
+use serde_json::Value;
+
+use super::auth::Ctx;
+use super::error::store_error;
+use super::filter_sql::{self, FALLBACK_LIMIT};
+use super::mapping::{group_resource, user_resource};
+use crate::error::AppError;
+
+/// One page of resources (unprojected) and the exact total.
+pub struct Page {
+    /// The resources of the page.
+    pub resources: Vec<Value>,
+    /// How many match in all.
+    pub total: usize,
+}
+
+fn too_broad() -> AppError {
+    AppError::Scim(ScimError::too_many(format!(
+        "this filter or sort cannot run in the database and matches more than \
+         {FALLBACK_LIMIT} resources; narrow it with userName, externalId, id, displayName, \
+         active or emails[type eq \"work\"].value"
+    )))
+}
+
+fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Evaluates `filter`, sorts and pages in memory (the fallback).
+fn in_memory(
+    mut all: Vec<Value>,
+    filter: Option<&ScimFilter>,
+    q: &ListQuery,
+    schema: &ResourceSchema,
+) -> Page {
+    if let Some(f) = filter {
+        all.retain(|r| f.matches(r, schema));
+    }
+    if let Some(by) = &q.sort_by {
+        sort::sort(&mut all, by, q.sort_order, schema);
+    }
+    let total = all.len();
+    let resources = all.into_iter().skip(q.offset()).take(q.count).collect();
+    Page { resources, total }
+}
+
+/// A page of the account's members.
+pub fn users(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Page, AppError> {
+    let schema = ResourceSchema::user();
+    if let Some(f) = &q.filter {
+        f.validate(schema).map_err(AppError::Scim)?;
+    }
+    let translated = q.filter.as_ref().map(filter_sql::users);
+    let (pre, exact) = match translated {
+        Some(t) => (t.filter, t.exact),
+        None => (None, true),
+    };
+    let sort = match &q.sort_by {
+        None => Some(None),
+        Some(p) => {
+            filter_sql::user_field(p).map(|f| Some((f, q.sort_order == SortOrder::Ascending)))
+        }
+    };
+    if let (true, Some(sort)) = (exact, sort) {
+        let query = ScimQuery {
+            filter: pre,
+            sort,
+            offset: to_i64(q.offset()),
+            limit: to_i64(q.count),
+        };
+        let (rows, total) = store
+            .list_scim_users(ctx.account, &query)
+            .map_err(store_error)?;
+        let ids: Vec<_> = rows.iter().map(|r| r.user.id).collect();
+        let groups = store
+            .groups_of_users(ctx.account, &ids)
+            .map_err(store_error)?;
+        let resources = rows
+            .iter()
+            .map(|r| {
+                let g = groups.get(&r.user.id).map(Vec::as_slice).unwrap_or(&[]);
+                user_resource(r, g, &ctx.base)
+            })
+            .collect();
+        return Ok(Page {
+            resources,
+            total: usize::try_from(total).unwrap_or(0),
+        });
+    }
+    let query = ScimQuery {
+        filter: pre,
+        sort: None,
+        offset: 0,
+        limit: FALLBACK_LIMIT + 1,
+    };
+    let (rows, _) = store
+        .list_scim_users(ctx.account, &query)
+        .map_err(store_error)?;
+    if to_i64(rows.len()) > FALLBACK_LIMIT {
+        return Err(too_broad());
+    }
+    let ids: Vec<_> = rows.iter().map(|r| r.user.id).collect();
+    let groups = store
+        .groups_of_users(ctx.account, &ids)
+        .map_err(store_error)?;
+    let all = rows
+        .iter()
+        .map(|r| {
+            let g = groups.get(&r.user.id).map(Vec::as_slice).unwrap_or(&[]);
+            user_resource(r, g, &ctx.base)
+        })
+        .collect();
+    Ok(in_memory(all, q.filter.as_ref(), q, schema))
+}
+
+/// Whether the response will show `members` (so they need loading).
+pub(crate) fn shows_members(q: &ListQuery) -> bool {
+    let named = |list: &[portcullis_scim::path::AttrPath]| {
+        list.iter().any(|p| p.name.eq_ignore_ascii_case("members"))
+    };
+    if named(&q.excluded_attributes) {
+        return false;
+    }
+    q.attributes.is_empty() || named(&q.attributes)
+}
+
+/// A page of the account's groups.
+pub fn groups(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Page, AppError> {
+    let schema = ResourceSchema::group();
+    if let Some(f) = &q.filter {
+        f.validate(schema).map_err(AppError::Scim)?;
+    }
+    let translated = q.filter.as_ref().map(filter_sql::groups);
+    let (pre, exact) = match translated {
+        Some(t) => (t.filter, t.exact),
+        None => (None, true),
+    };
+    let sort = match &q.sort_by {
+        None => Some(None),
+        Some(p) => {
+            filter_sql::group_field(p).map(|f| Some((f, q.sort_order == SortOrder::Ascending)))
+        }
+    };
+    let (query, fallback) = match (exact, sort) {
+        (true, Some(sort)) => (
+            ScimQuery {
+                filter: pre,
+                sort,
+                offset: to_i64(q.offset()),
+                limit: to_i64(q.count),
+            },
+            false,
+        ),
+        _ => (
+            ScimQuery {
+                filter: pre,
+                sort: None,
+                offset: 0,
+                limit: FALLBACK_LIMIT + 1,
+            },
+            true,
+        ),
+    };
+    let (rows, total) = store
+        .list_scim_groups(ctx.account, &query)
+        .map_err(store_error)?;
+    if fallback && to_i64(rows.len()) > FALLBACK_LIMIT {
+        return Err(too_broad());
+    }
+    let with_members = fallback || shows_members(q);
+    let members = if with_members {
+        let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        store
+            .members_of_groups(ctx.account, &ids)
+            .map_err(store_error)?
+    } else {
+        Default::default()
+    };
+    let resources: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let m = with_members.then(|| members.get(&r.id).map(Vec::as_slice).unwrap_or(&[]));
+            group_resource(r, m, &ctx.base)
+        })
+        .collect();
+    if fallback {
+        return Ok(in_memory(resources, q.filter.as_ref(), q, schema));
+    }
+    Ok(Page {
+        resources,
+        total: usize::try_from(total).unwrap_or(0),
+    })
+}
+
+/// The ListResponse of a page, each resource projected as the query asks.
+pub fn list_response(page: Page, q: &ListQuery, schema: &ResourceSchema) -> Value {
+    let resources = page
+        .resources
+        .iter()
+        .map(|r| projection::project(r, schema, &q.attributes, &q.excluded_attributes))
+        .collect();
+    ListResponse::new(resources, page.total, q.start_index).to_json()
+}
+
+/// `POST /.search` over users then groups: one result list, paged across both. Each
+/// type's filter must make sense for it: attributes a type does not have match nothing.
+pub fn root(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Value, AppError> {
+    let user_schema = ResourceSchema::user();
+    let group_schema = ResourceSchema::group();
+    let count_only = |q: &ListQuery| ListQuery {
+        start_index: 1,
+        count: 0,
+        ..q.clone()
+    };
+    let valid =
+        |schema: &ResourceSchema| q.filter.as_ref().is_none_or(|f| f.validate(schema).is_ok());
+    let user_total = if valid(user_schema) {
+        users(store, ctx, &count_only(q))?.total
+    } else {
+        0
+    };
+    let mut out: Vec<Value> = Vec::new();
+    if valid(user_schema) && q.offset() < user_total {
+        for r in users(store, ctx, q)?.resources {
+            out.push(projection::project(
+                &r,
+                user_schema,
+                &q.attributes,
+                &q.excluded_attributes,
+            ));
+        }
+    }
+    let mut group_total = 0;
+    if valid(group_schema) {
+        let group_q = ListQuery {
+            start_index: q.offset().saturating_sub(user_total) + 1,
+            count: q.count - out.len(),
+            ..q.clone()
+        };
+        let page = groups(store, ctx, &group_q)?;
+        group_total = page.total;
+        for r in page.resources {
+            out.push(projection::project(
+                &r,
+                group_schema,
+                &q.attributes,
+                &q.excluded_attributes,
+            ));
+        }
+    }
+    if !valid(user_schema) && !valid(group_schema) {
+        if let Some(f) = &q.filter {
+            f.validate(user_schema).map_err(AppError::Scim)?;
+        }
+    }
+    Ok(ListResponse::new(out, user_total + group_total, q.start_index).to_json())
+}

@@ -1,0 +1,193 @@
+//! The user operations, synchronous over the store so that both the HTTP handlers (on the
+//! blocking pool) and Bulk run them. Every change is one store write (all or nothing) and
+//! one audit event.
+
+use portcullis_domain::UserId;
+use portcullis_scim::etag::{self, Precondition};
+use portcullis_scim::patch::{self, PatchLimits, PatchRequest};
+use portcullis_scim::resource;
+use portcullis_scim::schema::ResourceSchema;
+use portcullis_scim::ScimError;
+use portcullis_store::{ScimUserRow, Store, StoreError};
+use serde_json::{json, Value};
+
+use super::auth::Ctx;
+use super::error::store_error;
+use super::mapping::{user_body, user_from_input, user_resource};
+use crate::error::AppError;
+use crate::ops;
+
+/// How often a PATCH without `If-Match` re-reads and retries when another write won the
+/// race between its read and its write.
+const PATCH_ATTEMPTS: usize = 3;
+
+/// `412` unless `if_match` (when sent) names `version`.
+pub fn check_if_match(if_match: Option<&str>, version: i64) -> Result<(), AppError> {
+    match etag::evaluate(if_match, None, Some(&version.to_string()), false) {
+        Precondition::Proceed | Precondition::NotModified => Ok(()),
+        Precondition::Failed => Err(AppError::Scim(ScimError::new(
+            412,
+            None,
+            format!("the resource is at version W/\"{version}\", not the one If-Match names"),
+        ))),
+    }
+}
+
+/// 404 with a detail naming the id.
+pub fn not_found(kind: &str, id: &str) -> AppError {
+    AppError::Scim(ScimError::not_found(format!("there is no {kind} {id:?}")))
+}
+
+/// The member `id` of the caller's account (bots and other accounts' users are 404).
+pub fn load(store: &Store, ctx: &Ctx, id: &str) -> Result<ScimUserRow, AppError> {
+    let uid: UserId = id.trim().parse().map_err(|_| not_found("user", id))?;
+    store
+        .scim_user(ctx.account, uid)
+        .map_err(store_error)?
+        .ok_or_else(|| not_found("user", id))
+}
+
+/// A member with their groups as a resource.
+pub fn resource_of(store: &Store, ctx: &Ctx, row: &ScimUserRow) -> Result<Value, AppError> {
+    let groups = store
+        .groups_of_user(ctx.account, row.user.id)
+        .map_err(store_error)?;
+    Ok(user_resource(row, &groups, &ctx.base))
+}
+
+/// Top-level attributes whose value differs between two bodies (for the audit log).
+fn changed(old: &Value, new: &Value) -> Vec<String> {
+    let (Some(a), Some(b)) = (old.as_object(), new.as_object()) else {
+        return Vec::new();
+    };
+    let mut keys: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| *k != "schemas" && a.get(*k) != b.get(*k))
+        .cloned()
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+fn audit(store: &Store, ctx: &Ctx, action: &str, row: &ScimUserRow, detail: Value) {
+    let detail = json!({"userName": row.user.email.as_str(), "detail": detail}).to_string();
+    // The change is made; a failure to record it is logged rather than undoing it.
+    if let Err(e) = ops::audit_detail(
+        store,
+        ctx.account,
+        ctx.actor(),
+        action,
+        Some(row.user.id.to_string()),
+        Some(ctx.ip.clone()),
+        detail,
+        ctx.now,
+    ) {
+        tracing::error!(error = %e, action, "could not write the SCIM audit event");
+    }
+}
+
+/// `POST /Users`: creates a SCIM member. A taken userName is 409 `uniqueness` (the
+/// database decides, also for two concurrent creates).
+pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<(ScimUserRow, Value), AppError> {
+    let row = user_from_input(body, None, ctx)?;
+    store.insert_scim_user(&row).map_err(store_error)?;
+    audit(
+        store,
+        ctx,
+        "scim.user.created",
+        &row,
+        json!({"active": row.user.active}),
+    );
+    let resource = user_resource(&row, &[], &ctx.base);
+    Ok((row, resource))
+}
+
+fn write(
+    store: &Store,
+    ctx: &Ctx,
+    old: &ScimUserRow,
+    mut new: ScimUserRow,
+) -> Result<ScimUserRow, StoreError> {
+    new.version = store.replace_scim_user(&new, Some(old.version))?;
+    let action = match (old.user.active, new.user.active) {
+        (true, false) => "scim.user.deactivated",
+        (false, true) => "scim.user.reactivated",
+        _ => "scim.user.updated",
+    };
+    audit(
+        store,
+        ctx,
+        action,
+        &new,
+        json!({"changed": changed(&user_body(old), &user_body(&new))}),
+    );
+    Ok(new)
+}
+
+/// `PUT /Users/{id}`: replaces the member's attributes with the body (Okta echoes `id`,
+/// `meta` and `groups`; they are ignored). `active: false` ends their sessions in the
+/// same transaction.
+pub fn replace(
+    store: &Store,
+    ctx: &Ctx,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<(ScimUserRow, Value), AppError> {
+    let old = load(store, ctx, id)?;
+    check_if_match(if_match, old.version)?;
+    let new = user_from_input(body, Some(&old), ctx)?;
+    let new = write(store, ctx, &old, new).map_err(store_error)?;
+    let resource = resource_of(store, ctx, &new)?;
+    Ok((new, resource))
+}
+
+/// `PATCH /Users/{id}`: applies the operations to a copy and writes it only if the
+/// member did not change meanwhile; nothing is applied when any operation fails.
+pub fn patch(
+    store: &Store,
+    ctx: &Ctx,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<(ScimUserRow, Value), AppError> {
+    let request = PatchRequest::from_json(body).map_err(AppError::Scim)?;
+    let schema = ResourceSchema::user();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let old = load(store, ctx, id)?;
+        check_if_match(if_match, old.version)?;
+        let current = resource_of(store, ctx, &old)?;
+        let mut patched = patch::apply(&current, &request, schema, &PatchLimits::default())
+            .map_err(AppError::Scim)?;
+        resource::strip_server_attributes(&mut patched);
+        let new = user_from_input(&patched, Some(&old), ctx)?;
+        match write(store, ctx, &old, new) {
+            Ok(new) => {
+                let resource = resource_of(store, ctx, &new)?;
+                return Ok((new, resource));
+            }
+            Err(StoreError::PreconditionFailed)
+                if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+}
+
+/// `DELETE /Users/{id}`: removes the member from the account with their sessions, keys
+/// and memberships; later reads are 404.
+pub fn delete(store: &Store, ctx: &Ctx, id: &str, if_match: Option<&str>) -> Result<(), AppError> {
+    let old = load(store, ctx, id)?;
+    check_if_match(if_match, old.version)?;
+    if !store
+        .delete_user(ctx.account, old.user.id, ctx.now)
+        .map_err(store_error)?
+    {
+        return Err(not_found("user", id));
+    }
+    audit(store, ctx, "scim.user.deleted", &old, Value::Null);
+    Ok(())
+}

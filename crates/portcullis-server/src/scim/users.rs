@@ -1,0 +1,183 @@
+//! `/Users`, `/Users/{id}` and `/Users/.search`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_scim::query::{ListQuery, SearchRequest};
+use portcullis_scim::schema::ResourceSchema;
+use portcullis_scim::ScimError;
+
+use super::auth::Ctx;
+use super::error::ScimResult;
+use super::{
+    header_str, json_response, list_query, not_modified, read_json, resource_response, run, search,
+    user_ops,
+};
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/Users")
+            .route(web::get().to(list))
+            .route(web::post().to(create))
+            .default_service(web::to(super::method_not_allowed)),
+    )
+    .service(
+        web::resource("/Users/.search")
+            .route(web::post().to(search_post))
+            .default_service(web::to(super::method_not_allowed)),
+    )
+    .service(
+        web::resource("/Users/{id}")
+            .route(web::get().to(get))
+            .route(web::put().to(replace))
+            .route(web::patch().to(patch))
+            .route(web::delete().to(delete))
+            .default_service(web::to(super::method_not_allowed)),
+    );
+}
+
+async fn list(ctx: Ctx, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
+    let q = list_query(&req)?;
+    answer_list(ctx, state, q).await
+}
+
+async fn answer_list(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    q: ListQuery,
+) -> ScimResult<HttpResponse> {
+    let query = q.clone();
+    let page = run(&state, move |store| search::users(store, &ctx, &query)).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &search::list_response(page, &q, ResourceSchema::user()),
+    ))
+}
+
+/// Parses a SearchRequest body into a list query.
+pub(crate) async fn search_query(payload: web::Payload) -> ScimResult<ListQuery> {
+    let body = read_json(payload).await?;
+    let request: SearchRequest = serde_json::from_value(body).map_err(|e| {
+        AppError::Scim(ScimError::invalid_syntax(format!(
+            "not a SearchRequest: {e}"
+        )))
+    })?;
+    Ok(ListQuery::from_search_request(&request, &super::query_limits()).map_err(AppError::Scim)?)
+}
+
+async fn search_post(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> ScimResult<HttpResponse> {
+    let q = search_query(payload).await?;
+    answer_list(ctx, state, q).await
+}
+
+async fn get(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> ScimResult<HttpResponse> {
+    let q = list_query(&req)?;
+    let id = id.into_inner();
+    let (row, resource) = run(&state, move |store| {
+        let row = user_ops::load(store, &ctx, &id)?;
+        let resource = user_ops::resource_of(store, &ctx, &row)?;
+        Ok((row, resource))
+    })
+    .await?;
+    if let Some(r) = not_modified(&req, row.version) {
+        return Ok(r);
+    }
+    Ok(resource_response(
+        StatusCode::OK,
+        &resource,
+        row.version,
+        ResourceSchema::user(),
+        &q,
+    ))
+}
+
+async fn create(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ScimResult<HttpResponse> {
+    let q = list_query(&req)?;
+    let body = read_json(payload).await?;
+    let (row, resource) = run(&state, move |store| user_ops::create(store, &ctx, &body)).await?;
+    Ok(resource_response(
+        StatusCode::CREATED,
+        &resource,
+        row.version,
+        ResourceSchema::user(),
+        &q,
+    ))
+}
+
+async fn replace(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> ScimResult<HttpResponse> {
+    let q = list_query(&req)?;
+    let body = read_json(payload).await?;
+    let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
+    let id = id.into_inner();
+    let (row, resource) = run(&state, move |store| {
+        user_ops::replace(store, &ctx, &id, &body, if_match.as_deref())
+    })
+    .await?;
+    Ok(resource_response(
+        StatusCode::OK,
+        &resource,
+        row.version,
+        ResourceSchema::user(),
+        &q,
+    ))
+}
+
+async fn patch(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> ScimResult<HttpResponse> {
+    let q = list_query(&req)?;
+    let body = read_json(payload).await?;
+    let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
+    let id = id.into_inner();
+    let (row, resource) = run(&state, move |store| {
+        user_ops::patch(store, &ctx, &id, &body, if_match.as_deref())
+    })
+    .await?;
+    Ok(resource_response(
+        StatusCode::OK,
+        &resource,
+        row.version,
+        ResourceSchema::user(),
+        &q,
+    ))
+}
+
+async fn delete(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> ScimResult<HttpResponse> {
+    let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
+    let id = id.into_inner();
+    run(&state, move |store| {
+        user_ops::delete(store, &ctx, &id, if_match.as_deref())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
