@@ -6,4 +6,6 @@ mod api_keys;
 mod binary;
 mod login;
 mod observability;
+mod scim_okta;
+mod scim_support;
 mod support;
