@@ -6,6 +6,8 @@ mod api_keys;
 mod binary;
 mod login;
 mod observability;
+mod scim_entra;
 mod scim_okta;
+mod scim_refusals;
 mod scim_support;
 mod support;
