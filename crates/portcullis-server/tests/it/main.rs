@@ -8,6 +8,7 @@ mod login;
 mod observability;
 mod scim_entra;
 mod scim_okta;
+mod scim_protocol;
 mod scim_refusals;
 mod scim_support;
 mod support;
