@@ -43,7 +43,6 @@ pub struct ScimEnv {
     pub account: Account,
     pub admin: User,
     pub token: String,
-    pub other: Account,
     pub other_token: String,
     _guard: Guard,
 }
@@ -108,7 +107,6 @@ fn build(url: String, guard: Guard, backend: &'static str, rate: &str) -> ScimEn
         account,
         admin,
         token,
-        other: other_account,
         other_token,
         _guard: guard,
     }
