@@ -4,6 +4,8 @@
 
 mod check_deps;
 mod fuzz;
+mod scim_conformance;
+mod scim_server;
 mod setup;
 mod test;
 mod util;
@@ -22,6 +24,7 @@ Tasks:
                      run every fuzz target (SCIM filter, PATCH, JSON bodies; SAML
                      responses) for N seconds each (default 30)
   setup              only install the system packages the build needs
+  scim-conformance   run the Python SCIM checkers against a freshly started server
 ";
 
 fn main() -> Result<()> {
@@ -54,6 +57,7 @@ fn main() -> Result<()> {
         "check-deps" => check_deps::run(),
         "fuzz" => fuzz::run(rest),
         "setup" => setup::ensure_system_packages(),
+        "scim-conformance" => scim_conformance::run(),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())

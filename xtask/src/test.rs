@@ -28,5 +28,10 @@ pub fn run(_args: &[String]) -> Result<()> {
     util::run("cargo", &["test", "--workspace", "--doc"])?;
     // A bounded fuzz run of every target: no crash, hang or runaway memory.
     fuzz::run(&["--seconds".to_owned(), "10".to_owned()])?;
+    if crate::scim_conformance::checkers().is_some() {
+        crate::scim_conformance::run()?;
+    } else {
+        eprintln!("xtask: the SCIM checkers are not installed; scim-conformance is skipped");
+    }
     Ok(())
 }

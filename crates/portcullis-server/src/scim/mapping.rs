@@ -276,3 +276,21 @@ pub fn member_ids(body: &Value) -> Result<Vec<UserId>, AppError> {
     }
     Ok(out)
 }
+
+/// Leniency: a PATCH value for a whole extension (`path` is the extension's URN) may carry
+/// the `schemas` key a client's model serialises with it (scim2-tester does); it names no
+/// attribute, so it is dropped before the operations are applied.
+pub fn normalize_patch(
+    request: &mut portcullis_scim::patch::PatchRequest,
+    schema: &ResourceSchema,
+) {
+    for op in &mut request.operations {
+        let whole_extension = op
+            .path
+            .as_deref()
+            .is_some_and(|p| schema.extension(p.trim()).is_some());
+        if let (true, Some(Value::Object(m))) = (whole_extension, op.value.as_mut()) {
+            m.retain(|k, _| !k.eq_ignore_ascii_case("schemas"));
+        }
+    }
+}

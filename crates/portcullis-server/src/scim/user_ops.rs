@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::auth::Ctx;
 use super::error::store_error;
-use super::mapping::{user_body, user_from_input, user_resource};
+use super::mapping::{normalize_patch, user_body, user_from_input, user_resource};
 use crate::error::AppError;
 use crate::ops;
 
@@ -153,8 +153,9 @@ pub fn patch(
     body: &Value,
     if_match: Option<&str>,
 ) -> Result<(ScimUserRow, Value), AppError> {
-    let request = PatchRequest::from_json(body).map_err(AppError::Scim)?;
+    let mut request = PatchRequest::from_json(body).map_err(AppError::Scim)?;
     let schema = ResourceSchema::user();
+    normalize_patch(&mut request, schema);
     let mut attempt = 0;
     loop {
         attempt += 1;

@@ -1,0 +1,115 @@
+//! Prepares a database for SCIM conformance checks and the SCIM benchmark: an account
+//! (`--slug`, default `scim`) with an identity provider, provisioning mode SCIM, a bot's
+//! API key, and `--members` SCIM members written directly through the store.
+//!
+//! `cargo run -p portcullis-server --example scim_seed -- --database-url ./x.db --members 1000`
+//! prints `token=<API key>` and `user=<id of one member>` on stdout.
+
+#![allow(missing_docs)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{bail, Context, Result};
+use chrono::Utc;
+use portcullis_domain::{
+    policy, Actor, Email, IdentityProvider, IdpId, IdpProtocol, OidcSettings, ProvisioningMode,
+    UserId,
+};
+use portcullis_server::ops;
+use portcullis_store::{ScimUserRow, Store};
+use serde_json::json;
+use uuid::Uuid;
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(url) = arg(&args, "--database-url") else {
+        bail!("usage: scim_seed --database-url URL [--members N] [--slug SLUG]");
+    };
+    let members: usize = arg(&args, "--members").map_or(Ok(0), |n| n.parse())?;
+    let slug = arg(&args, "--slug").unwrap_or_else(|| "scim".into());
+    let store = Store::connect_with_pool_size(&url, 8).context("opening the database")?;
+    store.migrate()?;
+    let now = Utc::now();
+    let created = ops::create_account(&store, &slug, "SCIM", &format!("admin@{slug}.test"), now)?;
+    store.insert_idp(&IdentityProvider {
+        id: IdpId::from_uuid(Uuid::new_v4()),
+        account: created.account.id,
+        description: "Okta".into(),
+        enabled: true,
+        protocol: IdpProtocol::Oidc(OidcSettings {
+            issuer: "https://idp.example.com".into(),
+            client_id: "portcullis".into(),
+            client_secret: "unused".into(),
+            scopes: vec![],
+        }),
+        created_at: now,
+    })?;
+    let mut account = created.account.clone();
+    account.provisioning = ProvisioningMode::Scim;
+    store.update_account(&account)?;
+    let bot = ops::create_bot(&store, &account, "scim", now)?;
+    let (_, secret) = ops::create_api_key(&store, &account, &bot, "scim", Actor::System, now)?;
+
+    let next = AtomicUsize::new(0);
+    let first = std::sync::Mutex::new(None::<UserId>);
+    std::thread::scope(|s| -> Result<()> {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= members {
+                            return Ok(());
+                        }
+                        let email = format!("member{i:06}@{slug}.test");
+                        let body = json!({
+                            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                            "userName": email, "displayName": format!("Member {i}"),
+                            "name": {"givenName": "Member", "familyName": format!("{i}")},
+                            "emails": [{"value": email, "type": "work", "primary": true}],
+                            "active": true, "externalId": format!("ext{i}")});
+                        let user = policy::scim_member(
+                            UserId::from_uuid(Uuid::new_v4()),
+                            account.id,
+                            Email::parse(&email)?,
+                            format!("Member {i}"),
+                            true,
+                            Some(format!("ext{i}")),
+                            now,
+                        );
+                        if i == members / 2 {
+                            *first.lock().map_err(|_| anyhow::anyhow!("poisoned"))? = Some(user.id);
+                        }
+                        store.insert_scim_user(&ScimUserRow {
+                            user,
+                            work_email: Some(email),
+                            scim_json: Some(body.to_string()),
+                            version: 1,
+                        })?;
+                        if i % 20_000 == 0 && i > 0 {
+                            eprintln!("seeded {i} members");
+                        }
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join()
+                .map_err(|_| anyhow::anyhow!("a seeding thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    println!("token={}", secret.expose());
+    let user = first
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .unwrap_or(created.admin.id);
+    println!("user={user}");
+    Ok(())
+}
