@@ -2,6 +2,7 @@
 //!
 //! Few dependencies on purpose: it runs on a fresh machine before anything else is built.
 
+mod bench;
 mod check_deps;
 mod fuzz;
 mod scim_conformance;
@@ -25,6 +26,7 @@ Tasks:
                      responses) for N seconds each (default 30)
   setup              only install the system packages the build needs
   scim-conformance   run the Python SCIM checkers against a freshly started server
+  bench scim         the SCIM benchmark (release build, wrk); writes docs/benchmarks.md
 ";
 
 fn main() -> Result<()> {
@@ -58,6 +60,7 @@ fn main() -> Result<()> {
         "fuzz" => fuzz::run(rest),
         "setup" => setup::ensure_system_packages(),
         "scim-conformance" => scim_conformance::run(),
+        "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())

@@ -115,7 +115,7 @@ pub fn run() -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let db = dir.join("scim.db");
     let db = db.to_str().context("temporary path is not UTF-8")?;
-    let seeded = seed(&seeder, db, 3, "conformance")?;
+    let seeded = seed(&seeder, db, 3, "conformance", &[])?;
     let server = Server::start(&binary, db, &[("PORTCULLIS_SCIM_RATE_LIMIT", "0")])?;
     let result = check(&venv, &server.base, &seeded.token);
     drop(server);

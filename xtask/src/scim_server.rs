@@ -41,15 +41,22 @@ pub fn build(profile: &str) -> Result<(PathBuf, PathBuf)> {
     ))
 }
 
-/// What seeding printed: an API key and the id of one member.
+/// What seeding printed: the database URL to serve and an API key.
 #[derive(Debug, Clone)]
 pub struct Seeded {
+    pub database_url: String,
     pub token: String,
-    pub user: String,
 }
 
-/// Seeds `database_url` with a SCIM account and `members` members.
-pub fn seed(seeder: &Path, database_url: &str, members: usize, slug: &str) -> Result<Seeded> {
+/// Seeds `database_url` with a SCIM account and `members` members; `extra` is passed on
+/// (`--ids-file`, `--pg-schema`).
+pub fn seed(
+    seeder: &Path,
+    database_url: &str,
+    members: usize,
+    slug: &str,
+    extra: &[&str],
+) -> Result<Seeded> {
     let out = Command::new(seeder)
         .args([
             "--database-url",
@@ -59,6 +66,7 @@ pub fn seed(seeder: &Path, database_url: &str, members: usize, slug: &str) -> Re
             "--slug",
             slug,
         ])
+        .args(extra)
         .stderr(Stdio::inherit())
         .output()
         .context("running scim_seed")?;
@@ -73,8 +81,8 @@ pub fn seed(seeder: &Path, database_url: &str, members: usize, slug: &str) -> Re
             .with_context(|| format!("scim_seed printed no {name}"))
     };
     Ok(Seeded {
+        database_url: field("database_url=")?,
         token: field("token=")?,
-        user: field("user=")?,
     })
 }
 

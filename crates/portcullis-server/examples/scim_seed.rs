@@ -3,7 +3,9 @@
 //! API key, and `--members` SCIM members written directly through the store.
 //!
 //! `cargo run -p portcullis-server --example scim_seed -- --database-url ./x.db --members 1000`
-//! prints `token=<API key>` and `user=<id of one member>` on stdout.
+//! prints `database_url=…`, `token=<API key>` and `user=<id of one member>` on stdout.
+//! `--ids-file F` writes every tenth member's id to F; on PostgreSQL, `--pg-schema S`
+//! seeds a fresh schema S and `--drop-pg-schema S` removes it.
 
 #![allow(missing_docs)]
 
@@ -33,6 +35,14 @@ fn main() -> Result<()> {
     };
     let members: usize = arg(&args, "--members").map_or(Ok(0), |n| n.parse())?;
     let slug = arg(&args, "--slug").unwrap_or_else(|| "scim".into());
+    if let Some(schema) = arg(&args, "--drop-pg-schema") {
+        return pg_schema(&url, &schema, false).map(|_| ());
+    }
+    let url = match arg(&args, "--pg-schema") {
+        Some(schema) => pg_schema(&url, &schema, true)?,
+        None => url,
+    };
+    let ids_file = arg(&args, "--ids-file");
     let store = Store::connect_with_pool_size(&url, 8).context("opening the database")?;
     store.migrate()?;
     let now = Utc::now();
@@ -58,6 +68,7 @@ fn main() -> Result<()> {
 
     let next = AtomicUsize::new(0);
     let first = std::sync::Mutex::new(None::<UserId>);
+    let ids = std::sync::Mutex::new(Vec::<UserId>::new());
     std::thread::scope(|s| -> Result<()> {
         let workers: Vec<_> = (0..4)
             .map(|_| {
@@ -83,6 +94,11 @@ fn main() -> Result<()> {
                             Some(format!("ext{i}")),
                             now,
                         );
+                        if i % 10 == 0 {
+                            ids.lock()
+                                .map_err(|_| anyhow::anyhow!("poisoned"))?
+                                .push(user.id);
+                        }
                         if i == members / 2 {
                             *first.lock().map_err(|_| anyhow::anyhow!("poisoned"))? = Some(user.id);
                         }
@@ -105,6 +121,12 @@ fn main() -> Result<()> {
         }
         Ok(())
     })?;
+    if let Some(path) = ids_file {
+        let ids = ids.into_inner().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
+        std::fs::write(&path, text).with_context(|| format!("writing {path}"))?;
+    }
+    println!("database_url={url}");
     println!("token={}", secret.expose());
     let user = first
         .into_inner()
@@ -112,4 +134,24 @@ fn main() -> Result<()> {
         .unwrap_or(created.admin.id);
     println!("user={user}");
     Ok(())
+}
+
+/// Creates (or drops) a PostgreSQL schema and returns the URL that uses it.
+fn pg_schema(admin_url: &str, schema: &str, create: bool) -> Result<String> {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    if !schema
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        bail!("a schema name is letters, digits and underscores");
+    }
+    let mut admin = PgConnection::establish(admin_url).context("connecting to PostgreSQL")?;
+    diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut admin)?;
+    if create {
+        diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut admin)?;
+    }
+    let separator = if admin_url.contains('?') { '&' } else { '?' };
+    Ok(format!(
+        "{admin_url}{separator}options=-csearch_path%3D{schema}"
+    ))
 }

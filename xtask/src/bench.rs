@@ -1,0 +1,431 @@
+//! `cargo xtask bench scim`: the SCIM benchmark (not a test; never run by `cargo xtask
+//! test`).
+//!
+//! Builds the release binary, seeds an account with 100,000 members straight through the
+//! store, starts the server on SQLite (and on PostgreSQL when
+//! `PORTCULLIS_TEST_POSTGRES_URL` is set) and drives it with `wrk` over 64 connections:
+//! GET by id, `userName eq` filter, a 100-member page, PATCH active, POST create. A bare
+//! actix-web handler returning a fixed ListResponse (`examples/scim_ceiling.rs`) is the
+//! ceiling every figure is compared with. Filtered-GET latency is also measured on an
+//! account of 1,000 members. The table is printed and written to `docs/benchmarks.md`.
+//!
+//! `BENCH_SECONDS` (default 10) sets the length of each run, `BENCH_MEMBERS` (default
+//! 100000) the account size.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::scim_server::{build, free_port, get, seed, target_dir, Seeded, Server};
+use crate::util;
+
+const CONNECTIONS: &str = "64";
+
+/// What one wrk run measured.
+#[derive(Debug, Clone, Default)]
+struct Run {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+fn parse_ms(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic())?);
+    let n: f64 = num.parse().ok()?;
+    Some(match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => return None,
+    })
+}
+
+fn parse_wrk(out: &str) -> Result<Run> {
+    let mut run = Run::default();
+    for line in out.lines() {
+        let t = line.trim();
+        if let Some(v) = t.strip_prefix("Requests/sec:") {
+            run.rps = v.trim().parse()?;
+        } else if let Some(v) = t.strip_prefix("50%") {
+            run.p50_ms = parse_ms(v).context("p50")?;
+        } else if let Some(v) = t.strip_prefix("99%") {
+            run.p99_ms = parse_ms(v).context("p99")?;
+        } else if let Some(v) = t.strip_prefix("Non-2xx or 3xx responses:") {
+            run.errors += v.trim().parse::<u64>()?;
+        } else if let Some(v) = t.strip_prefix("Socket errors:") {
+            run.errors += v
+                .split(',')
+                .filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+    }
+    if run.rps == 0.0 {
+        bail!("wrk printed no throughput:\n{out}");
+    }
+    Ok(run)
+}
+
+/// The Lua script that makes wrk send one kind of request.
+fn script(
+    dir: &Path,
+    name: &str,
+    token: &str,
+    ids_file: &Path,
+    members: usize,
+    body: &str,
+) -> Result<PathBuf> {
+    let path = dir.join(format!("{name}.lua"));
+    let lua = format!(
+        r#"
+local token = "{token}"
+local members = {members}
+local ids = {{}}
+for line in io.lines("{ids}") do ids[#ids + 1] = line end
+local counter = 0
+local tid = 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+function init(args)
+  math.randomseed(os.time() + (tid or 0))
+end
+local h = {{["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/scim+json"}}
+request = function()
+  counter = counter + 1
+  {body}
+end
+"#,
+        ids = ids_file.display(),
+    );
+    std::fs::write(&path, lua)?;
+    Ok(path)
+}
+
+fn wrk(url: &str, script: Option<&Path>, seconds: u64) -> Result<Run> {
+    let duration = format!("{seconds}s");
+    let mut args = vec![
+        "-t2",
+        "-c",
+        CONNECTIONS,
+        "-d",
+        duration.as_str(),
+        "--latency",
+    ];
+    let script_s;
+    if let Some(s) = script {
+        script_s = s.display().to_string();
+        args.extend(["-s", script_s.as_str()]);
+    }
+    args.push(url);
+    let out = Command::new("wrk")
+        .args(&args)
+        .output()
+        .context("running wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        bail!("wrk failed: {text}{}", String::from_utf8_lossy(&out.stderr));
+    }
+    parse_wrk(&text)
+}
+
+fn ensure_wrk() -> Result<()> {
+    if Command::new("wrk").arg("--version").output().is_ok() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing wrk");
+    util::run("apt-get", &["install", "-y", "-qq", "wrk"]).map(|_| ())
+}
+
+struct Scenario {
+    name: &'static str,
+    body: &'static str,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "GET /Users/{id}",
+        body: r#"return wrk.format("GET", "/scim/v2/Users/" .. ids[math.random(#ids)], h)"#,
+    },
+    Scenario {
+        name: "GET /Users?filter=userName eq",
+        body: r#"return wrk.format("GET", string.format("/scim/v2/Users?filter=userName%%20eq%%20%%22member%06d%%40bench.test%%22", math.random(0, members - 1)), h)"#,
+    },
+    Scenario {
+        name: "GET /Users?count=100 (a page)",
+        body: r#"return wrk.format("GET", "/scim/v2/Users?startIndex=" .. math.random(1, 1000) .. "&count=100", h)"#,
+    },
+    Scenario {
+        name: "PATCH /Users/{id} active",
+        body: r#"local v = (counter % 2 == 0) and "true" or "false"
+  return wrk.format("PATCH", "/scim/v2/Users/" .. ids[math.random(#ids)], h, '{"Operations":[{"op":"replace","path":"active","value":' .. v .. '}]}')"#,
+    },
+    Scenario {
+        name: "POST /Users (create)",
+        body: r#"return wrk.format("POST", "/scim/v2/Users", h, string.format('{"userName":"new-%d-%d-%d@bench.test","name":{"givenName":"N","familyName":"B"}}', tid or 0, os.time(), counter))"#,
+    },
+];
+
+/// One backend's measurements.
+struct Results {
+    backend: String,
+    runs: Vec<(&'static str, Run)>,
+    filter_1k: Run,
+    peak_rss_mib: f64,
+}
+
+/// How to reach one backend: its URL for the big and the 1,000-member account, and the
+/// seeder's extra arguments for each.
+struct Target<'a> {
+    backend: &'a str,
+    url: &'a str,
+    url_1k: &'a str,
+    extra: &'a [&'a str],
+    extra_1k: &'a [&'a str],
+}
+
+/// The built programs and the run's settings.
+struct Setup<'a> {
+    binary: &'a Path,
+    seeder: &'a Path,
+    dir: &'a Path,
+    members: usize,
+    seconds: u64,
+}
+
+fn measure_backend(target: &Target<'_>, setup: &Setup<'_>) -> Result<Results> {
+    let Target {
+        backend,
+        url,
+        url_1k,
+        extra,
+        extra_1k,
+    } = *target;
+    let Setup {
+        binary,
+        seeder,
+        dir,
+        members,
+        seconds,
+    } = *setup;
+    let ids = dir.join(format!("{backend}-ids.txt"));
+    let ids_s = ids.display().to_string();
+    let mut seed_args: Vec<&str> = vec!["--ids-file", &ids_s];
+    seed_args.extend_from_slice(extra);
+    let t = Instant::now();
+    let seeded: Seeded = seed(seeder, url, members, "bench", &seed_args)?;
+    eprintln!(
+        "bench: seeded {members} members on {backend} in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let server = Server::start(
+        binary,
+        &seeded.database_url,
+        &[("PORTCULLIS_SCIM_RATE_LIMIT", "0")],
+    )?;
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let mut runs = Vec::new();
+    for (i, s) in SCENARIOS.iter().enumerate() {
+        let script = script(
+            dir,
+            &format!("{backend}-{i}"),
+            &seeded.token,
+            &ids,
+            members,
+            s.body,
+        )?;
+        let run = wrk(&base, Some(&script), seconds)?;
+        eprintln!("bench: {backend} {}: {run:?}", s.name);
+        runs.push((s.name, run));
+    }
+    let peak_rss_mib = server.peak_rss_kib().unwrap_or(0) as f64 / 1024.0;
+    drop(server);
+
+    // The same filter on an account of 1,000 members.
+    let ids_1k = dir.join(format!("{backend}-ids-1k.txt"));
+    let ids_1k_s = ids_1k.display().to_string();
+    let mut seed_args: Vec<&str> = vec!["--ids-file", &ids_1k_s];
+    seed_args.extend_from_slice(extra_1k);
+    let seeded = seed(seeder, url_1k, 1000, "bench", &seed_args)?;
+    let server = Server::start(
+        binary,
+        &seeded.database_url,
+        &[("PORTCULLIS_SCIM_RATE_LIMIT", "0")],
+    )?;
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let script = script(
+        dir,
+        &format!("{backend}-1k"),
+        &seeded.token,
+        &ids_1k,
+        1000,
+        SCENARIOS[1].body,
+    )?;
+    let filter_1k = wrk(&base, Some(&script), seconds)?;
+    drop(server);
+    Ok(Results {
+        backend: backend.to_owned(),
+        runs,
+        filter_1k,
+        peak_rss_mib,
+    })
+}
+
+fn ceiling(seconds: u64) -> Result<Run> {
+    let binary = target_dir()
+        .join("release")
+        .join("examples")
+        .join("scim_ceiling");
+    let port = free_port()?;
+    let mut child: Child = Command::new(&binary)
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting scim_ceiling")?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get(port, "/").is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let run = wrk(
+        &format!("http://127.0.0.1:{port}/scim/v2/Users"),
+        None,
+        seconds,
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    run
+}
+
+fn table(ceiling: &Run, results: &[Results], members: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Ceiling (bare actix-web, fixed ListResponse): {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms.\n", ceiling.rps, ceiling.p50_ms, ceiling.p99_ms);
+    for r in results {
+        let _ = writeln!(
+            out,
+            "### {} ({members} members, {CONNECTIONS} connections)\n",
+            r.backend
+        );
+        let _ = writeln!(
+            out,
+            "| request | requests/s | share of ceiling | p50 ms | p99 ms | errors |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+        for (name, run) in &r.runs {
+            let _ = writeln!(
+                out,
+                "| {name} | {:.0} | {:.1} % | {:.2} | {:.2} | {} |",
+                run.rps,
+                100.0 * run.rps / ceiling.rps,
+                run.p50_ms,
+                run.p99_ms,
+                run.errors
+            );
+        }
+        let big = &r.runs[1].1;
+        let _ = writeln!(
+            out,
+            "\nFiltered GET at 1,000 members: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms (at {members}: p50 {:.2} ms, p99 {:.2} ms; p50 ratio {:.2}).",
+            r.filter_1k.rps, r.filter_1k.p50_ms, r.filter_1k.p99_ms, big.p50_ms, big.p99_ms,
+            big.p50_ms / r.filter_1k.p50_ms.max(0.001)
+        );
+        let _ = writeln!(
+            out,
+            "Peak server memory (VmHWM) over the {members}-member runs: {:.1} MiB.\n",
+            r.peak_rss_mib
+        );
+    }
+    out
+}
+
+/// Runs the SCIM benchmark.
+pub fn run(args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        Some("scim") => {}
+        _ => bail!("usage: cargo xtask bench scim"),
+    }
+    ensure_wrk()?;
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let members: usize = std::env::var("BENCH_MEMBERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let (binary, seeder) = build("release")?;
+    util::run(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--package",
+            "portcullis-server",
+            "--example",
+            "scim_ceiling",
+        ],
+    )?;
+    let dir = std::env::temp_dir().join(format!("portcullis-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let ceiling = ceiling(seconds)?;
+    eprintln!("bench: ceiling {ceiling:?}");
+    let mut results = Vec::new();
+    let sqlite = dir.join("bench.db").display().to_string();
+    let sqlite_1k = dir.join("bench-1k.db").display().to_string();
+    let setup = Setup {
+        binary: &binary,
+        seeder: &seeder,
+        dir: &dir,
+        members,
+        seconds,
+    };
+    results.push(measure_backend(
+        &Target {
+            backend: "SQLite",
+            url: &sqlite,
+            url_1k: &sqlite_1k,
+            extra: &[],
+            extra_1k: &[],
+        },
+        &setup,
+    )?);
+    match std::env::var("PORTCULLIS_TEST_POSTGRES_URL") {
+        Ok(pg) if !pg.is_empty() => {
+            let schema = format!("bench_{}", std::process::id());
+            let schema_1k = format!("{schema}_1k");
+            let r = measure_backend(
+                &Target {
+                    backend: "PostgreSQL",
+                    url: &pg,
+                    url_1k: &pg,
+                    extra: &["--pg-schema", &schema],
+                    extra_1k: &["--pg-schema", &schema_1k],
+                },
+                &setup,
+            );
+            for s in [&schema, &schema_1k] {
+                let _ = Command::new(&seeder)
+                    .args(["--database-url", &pg, "--drop-pg-schema", s])
+                    .status();
+            }
+            results.push(r?);
+        }
+        _ => eprintln!("bench: PORTCULLIS_TEST_POSTGRES_URL not set; SQLite only"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let table = table(&ceiling, &results, members);
+    println!("{table}");
+    let doc = format!(
+        "# Benchmarks\n\nMeasured by `cargo xtask bench scim` (release build, `wrk -t2 -c{CONNECTIONS}`, {seconds} s per run) on a {cores}-core machine; the load generator shares the cores with the server. Regenerate with the same command; see `xtask/src/bench.rs`.\n\n## SCIM\n\n{table}"
+    );
+    std::fs::write(util::root().join("docs").join("benchmarks.md"), doc)?;
+    eprintln!("bench: wrote docs/benchmarks.md");
+    Ok(())
+}
