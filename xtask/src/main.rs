@@ -4,7 +4,9 @@
 
 mod bench;
 mod check_deps;
+mod crash;
 mod fuzz;
+mod http;
 mod scim_conformance;
 mod scim_server;
 mod setup;
@@ -21,6 +23,9 @@ Tasks:
   test               everything CI checks: fmt, clippy, layering, all tests (PostgreSQL too
                      when PORTCULLIS_TEST_POSTGRES_URL is set)
   check-deps         fail if a crate depends on something its layer must not
+  crash [--kills N] [--release]
+                     SIGKILL the server under SCIM load N times (default 20) and check
+                     that everything answered with success survived, whole
   fuzz [--seconds N] [--target NAME]
                      run every fuzz target (SCIM filter, PATCH, JSON bodies; SAML
                      responses) for N seconds each (default 30)
@@ -58,6 +63,7 @@ fn main() -> Result<()> {
         "test" => test::run(rest),
         "check-deps" => check_deps::run(),
         "fuzz" => fuzz::run(rest),
+        "crash" => crash::run(rest),
         "setup" => setup::ensure_system_packages(),
         "scim-conformance" => scim_conformance::run(),
         "bench" => bench::run(rest),

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::{check_deps, fuzz, setup, util};
+use crate::{check_deps, crash, fuzz, setup, util};
 
 /// Runs the whole suite.
 pub fn run(_args: &[String]) -> Result<()> {
@@ -28,6 +28,8 @@ pub fn run(_args: &[String]) -> Result<()> {
     util::run("cargo", &["test", "--workspace", "--doc"])?;
     // A bounded fuzz run of every target: no crash, hang or runaway memory.
     fuzz::run(&["--seconds".to_owned(), "10".to_owned()])?;
+    // SIGKILL under SCIM load loses nothing that was answered with success.
+    crash::run(&["--kills".to_owned(), "10".to_owned()])?;
     if crate::scim_conformance::checkers().is_some() {
         crate::scim_conformance::run()?;
     } else {
