@@ -205,7 +205,7 @@ fn work(
                 let version = user.acked + 1;
                 let body = json!({
                     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                    "Operations": [{"op": "replace", "value": {"displayName": display(version), "active": version % 2 == 0}}]
+                    "Operations": [{"op": "replace", "value": {"displayName": display(version), "active": version.is_multiple_of(2)}}]
                 })
                 .to_string();
                 set_doubt(ledger, w, &user.id, Some(version))?;
@@ -364,7 +364,7 @@ fn verify(port: u16, token: &str, ledger: &Mutex<Ledger>, baseline: u64) -> Resu
                 .parse()
                 .context("odd displayName")?;
             ensure!(
-                user["active"] == (version % 2 == 0),
+                user["active"] == (version.is_multiple_of(2)),
                 "half-written PATCH: displayName {name} with active {}",
                 user["active"]
             );
