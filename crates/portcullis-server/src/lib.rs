@@ -13,6 +13,7 @@ pub mod pages;
 pub mod password;
 pub mod routes;
 pub mod session;
+pub mod sso;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
@@ -58,6 +59,7 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
         keys: Arc::new(SessionKeys::new(&secret)),
         metrics: Arc::new(metrics::Metrics::new()),
         throttle: Arc::new(throttle::LoginThrottle::default()),
+        sso_providers: Arc::default(),
     })
 }
 
@@ -106,6 +108,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .configure(routes::home::config)
             .configure(routes::auth::config)
             .configure(routes::me::config)
+            .configure(sso::config)
             .default_service(web::to(not_found));
     }
 }
