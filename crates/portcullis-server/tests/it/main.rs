@@ -7,3 +7,7 @@ mod binary;
 mod login;
 mod observability;
 mod support;
+mod sso_oidc;
+mod sso_policy;
+mod sso_saml;
+mod sso_support;
