@@ -23,7 +23,10 @@ async fn authorize(
     let answer = browser.get(&live.start_url(idp)).await;
     assert_eq!(answer.status, 303, "{answer:?}");
     let location = answer.location.unwrap();
-    assert!(location.starts_with(&format!("{}/authorize?", op.base)), "{location}");
+    assert!(
+        location.starts_with(&format!("{}/authorize?", op.base)),
+        "{location}"
+    );
     let q = query(&location);
     assert_eq!(q["code_challenge_method"], "S256");
     assert_eq!(
@@ -73,7 +76,10 @@ async fn code_flow_with_pkce_signs_in_and_the_state_is_single_use() {
     assert_eq!(answer.location.as_deref(), Some("/a/default/"));
     assert_eq!(browser.me(&live.base).await.as_deref(), Some(ADMIN));
     assert_eq!(live.session_method(&browser), Some(AuthMethod::Sso(idp.id)));
-    assert_eq!(live.last_audit("login.succeeded").unwrap()["protocol"], "oidc");
+    assert_eq!(
+        live.last_audit("login.succeeded").unwrap()["protocol"],
+        "oidc"
+    );
 
     // Reusing the state (and code) is refused.
     let again = Browser::new();
@@ -93,19 +99,29 @@ async fn forged_callbacks_are_refused() {
 
     type Forge = fn(&[(String, String)]) -> Vec<(String, String)>;
     let cases: [(&str, Forge, &str); 4] = [
-        ("missing iss", |p| without(p, "iss"), "oidc_missing_iss_parameter"),
+        (
+            "missing iss",
+            |p| without(p, "iss"),
+            "oidc_missing_iss_parameter",
+        ),
         (
             "mismatching iss (mix-up)",
             |p| with(p, "iss", "https://attacker.example"),
             "oidc_iss_mismatch",
         ),
         ("missing state", |p| without(p, "state"), "missing_state"),
-        ("forged state", |p| with(p, "state", "forged"), "unknown_state"),
+        (
+            "forged state",
+            |p| with(p, "state", "forged"),
+            "unknown_state",
+        ),
     ];
     for (name, forge, reason) in cases {
         let browser = Browser::new();
         let params = authorize(&live, &op, &browser, &idp, ADMIN).await;
-        let answer = browser.get(&callback_url(&live, &idp, &forge(&params))).await;
+        let answer = browser
+            .get(&callback_url(&live, &idp, &forge(&params)))
+            .await;
         assert!(
             answer.status == 401 || answer.status == 403,
             "{name}: {answer:?}"
@@ -126,9 +142,7 @@ async fn forged_callbacks_are_refused() {
     // A state of one IdP at another IdP's callback.
     let browser = Browser::new();
     let params = authorize(&live, &op, &browser, &idp, ADMIN).await;
-    let answer = browser
-        .get(&callback_url(&live, &other_idp, &params))
-        .await;
+    let answer = browser.get(&callback_url(&live, &other_idp, &params)).await;
     assert_eq!(answer.status, 403, "{answer:?}");
     assert_eq!(live.last_failure(), "wrong_idp");
 }

@@ -15,7 +15,11 @@ use crate::sso_support::*;
 const ADMIN: &str = "admin@localhost";
 
 /// A complete IdP-initiated SAML login for `email` in a fresh browser.
-async fn sso_login(live: &Live, idp: &portcullis_domain::IdentityProvider, email: &str) -> (Browser, Answer) {
+async fn sso_login(
+    live: &Live,
+    idp: &portcullis_domain::IdentityProvider,
+    email: &str,
+) -> (Browser, Answer) {
     let browser = Browser::new();
     let response = saml_response(live, idp, None, email).b64();
     let answer = browser
@@ -42,12 +46,18 @@ async fn just_in_time_members_are_created_without_a_password() {
     let idp = live.saml_idp(saml_fixture::idp_key(), true);
     let (browser, answer) = sso_login(&live, &idp, "bob@acme.test").await;
     assert_eq!(answer.status, 303, "{answer:?}");
-    assert_eq!(browser.me(&live.base).await.as_deref(), Some("bob@acme.test"));
+    assert_eq!(
+        browser.me(&live.base).await.as_deref(),
+        Some("bob@acme.test")
+    );
 
     let bob = live
         .state
         .store
-        .user_by_email(live.admin.account.id, &Email::parse("bob@acme.test").unwrap())
+        .user_by_email(
+            live.admin.account.id,
+            &Email::parse("bob@acme.test").unwrap(),
+        )
         .unwrap()
         .unwrap();
     assert_eq!(bob.origin, UserOrigin::JustInTime);
@@ -60,11 +70,17 @@ async fn just_in_time_members_are_created_without_a_password() {
     assert!(live.last_audit("user.created_just_in_time").is_some());
     // No password can ever let Bob in.
     assert_eq!(password_login(&live, "bob@acme.test", "").await, 401);
-    assert_eq!(password_login(&live, "bob@acme.test", "anything").await, 401);
+    assert_eq!(
+        password_login(&live, "bob@acme.test", "anything").await,
+        401
+    );
 
     // The second login signs the same member in.
     let (browser, _) = sso_login(&live, &idp, "bob@acme.test").await;
-    assert_eq!(browser.me(&live.base).await.as_deref(), Some("bob@acme.test"));
+    assert_eq!(
+        browser.me(&live.base).await.as_deref(),
+        Some("bob@acme.test")
+    );
 }
 
 #[actix_web::test]
@@ -73,7 +89,11 @@ async fn unknown_people_are_refused_unless_just_in_time_and_told_whom_to_ask() {
     let idp = live.saml_idp(saml_fixture::idp_key(), true);
     let (browser, answer) = sso_login(&live, &idp, "eve@acme.test").await;
     assert_eq!(answer.status, 403, "{answer:?}");
-    assert!(answer.body.contains("ask one of its admins"), "{}", answer.body);
+    assert!(
+        answer.body.contains("ask one of its admins"),
+        "{}",
+        answer.body
+    );
     assert!(answer.body.contains(ADMIN), "{}", answer.body);
     assert_eq!(browser.me(&live.base).await, None);
     assert_eq!(live.last_failure(), "not_provisioned");
@@ -82,7 +102,10 @@ async fn unknown_people_are_refused_unless_just_in_time_and_told_whom_to_ask() {
     assert!(live
         .state
         .store
-        .user_by_email(live.admin.account.id, &Email::parse("eve@acme.test").unwrap())
+        .user_by_email(
+            live.admin.account.id,
+            &Email::parse("eve@acme.test").unwrap()
+        )
         .unwrap()
         .is_none());
 }
@@ -118,11 +141,17 @@ async fn a_subject_linked_to_another_person_is_refused() {
 async fn under_enforcement_sso_works_and_passwords_do_not() {
     let live = Live::start().await;
     let idp = live.saml_idp(saml_fixture::idp_key(), true);
-    assert_eq!(password_login(&live, ADMIN, &live.admin.password).await, 200);
+    assert_eq!(
+        password_login(&live, ADMIN, &live.admin.password).await,
+        200
+    );
     let mut account = live.account();
     account.enforcement = EnforcementPolicy::Enforced;
     live.state.store.update_account(&account).unwrap();
-    assert_eq!(password_login(&live, ADMIN, &live.admin.password).await, 403);
+    assert_eq!(
+        password_login(&live, ADMIN, &live.admin.password).await,
+        403
+    );
     let (browser, answer) = sso_login(&live, &idp, ADMIN).await;
     assert_eq!(answer.status, 303, "{answer:?}");
     assert_eq!(browser.me(&live.base).await.as_deref(), Some(ADMIN));

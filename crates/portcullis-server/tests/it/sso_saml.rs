@@ -229,7 +229,12 @@ async fn oversized_responses_get_413() {
     let idp = live.saml_idp(saml_fixture::idp_key(), true);
     let huge = "A".repeat(MAX_ENCODED_RESPONSE * 2);
     let answer = post(&Browser::new(), &live.acs(&idp), &huge).await;
-    assert_eq!(answer.status, 413, "{}", &answer.body[..200.min(answer.body.len())]);
+    assert_eq!(
+        answer.status,
+        413,
+        "{}",
+        &answer.body[..200.min(answer.body.len())]
+    );
     assert!(answer.body.contains("too large"));
 }
 
@@ -247,11 +252,21 @@ async fn sp_metadata_names_this_idps_entity_and_acs() {
     );
     let xml = response.text().await.unwrap();
     let sp = live.sp(&idp);
-    assert!(xml.contains(&format!("entityID=\"{}\"", sp.entity_id)), "{xml}");
-    assert!(xml.contains(&format!("Location=\"{}\"", sp.acs_url)), "{xml}");
+    assert!(
+        xml.contains(&format!("entityID=\"{}\"", sp.entity_id)),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!("Location=\"{}\"", sp.acs_url)),
+        "{xml}"
+    );
 
     let oidc = live.oidc_idp("https://op.example.test", "c", "s");
-    for id in [oidc.id.to_string(), "nope".into(), uuid::Uuid::new_v4().to_string()] {
+    for id in [
+        oidc.id.to_string(),
+        "nope".into(),
+        uuid::Uuid::new_v4().to_string(),
+    ] {
         let response = reqwest::get(format!("{}/sso/saml/{id}/metadata", live.base))
             .await
             .unwrap();

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod idp_process;
 pub mod oidc_mock;
 pub mod saml_fixture;
 
@@ -98,7 +99,11 @@ impl Live {
     }
 
     pub fn saml_idp_with(&self, settings: SamlSettings) -> IdentityProvider {
-        self.insert_idp(self.admin.account.id, "Test SAML", IdpProtocol::Saml(settings))
+        self.insert_idp(
+            self.admin.account.id,
+            "Test SAML",
+            IdpProtocol::Saml(settings),
+        )
     }
 
     /// Stores an OIDC IdP at `issuer` in the bootstrap account.

@@ -3,8 +3,6 @@
 //! Builds SAML responses the way an IdP does, signed with xmlsec through samael, so the
 //! attack corpus can mutate genuinely signed documents. Shared by the tests and the bench.
 
-
-
 use std::sync::OnceLock;
 
 use base64::Engine as _;
