@@ -137,7 +137,8 @@ async fn forged_responses_are_refused() {
     let idp = live.saml_idp(saml_fixture::idp_key(), true);
     let browser = Browser::new();
 
-    let cases: Vec<(&str, Box<dyn Fn(String) -> String>, &str)> = vec![
+    type Mutation<'a> = Box<dyn Fn(String) -> String + 'a>;
+    let cases: Vec<(&str, Mutation, &str)> = vec![
         (
             "tampered NameID",
             Box::new(|xml: String| xml.replace(">admin@localhost<", ">mallory@localhost<")),
