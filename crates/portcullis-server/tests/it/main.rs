@@ -6,6 +6,7 @@ mod api_keys;
 mod binary;
 mod login;
 mod observability;
+mod sso_e2e_browser;
 mod sso_e2e_oidc;
 mod sso_e2e_saml;
 mod sso_oidc;

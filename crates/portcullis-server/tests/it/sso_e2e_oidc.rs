@@ -4,11 +4,9 @@
 //! `PORTCULLIS_TEST_OIDC_PROVIDER` (the folder with the script and its `node_modules`;
 //! `.ci/run` sets it) and `node`.
 
-use std::process::Command;
-
 use portcullis_domain::{AuthMethod, IdentityProvider};
 
-use crate::sso_support::idp_process::{free_port, tool, IdpProcess};
+use crate::sso_support::idp_process::{free_port, oidc_provider, tool, IdpProcess, OIDC_CLIENT};
 use crate::sso_support::*;
 
 const ADMIN: &str = "admin@localhost";
@@ -24,21 +22,8 @@ async fn setup(test: &str) -> Option<Setup> {
     let live = Live::start().await;
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
-    let idp = live.oidc_idp(&issuer, "portcullis", "test-client-secret");
-    let mut command = Command::new("node");
-    command
-        .current_dir(&dir)
-        .arg("oidc_provider.mjs")
-        .env("PORT", port.to_string())
-        .env("CLIENT_ID", "portcullis")
-        .env("CLIENT_SECRET", "test-client-secret")
-        .env(
-            "REDIRECT_URIS",
-            format!("{}/sso/oidc/{}/callback", live.base, idp.id),
-        )
-        .env("EMAIL", ADMIN)
-        .env("NAME", "Ada Admin");
-    let process = IdpProcess::spawn(command, issuer, "/health").await;
+    let idp = live.oidc_idp(&issuer, OIDC_CLIENT.0, OIDC_CLIENT.1);
+    let process = oidc_provider(&live, &dir, port, &idp, ADMIN).await;
     Some(Setup { live, idp, process })
 }
 

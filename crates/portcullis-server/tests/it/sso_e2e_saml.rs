@@ -3,13 +3,12 @@
 //! really signed. Needs `PORTCULLIS_TEST_PYSAML2` (a Python with pysaml2; `.ci/run`
 //! sets it) and Debian's `xmlsec1`.
 
-use std::process::Command;
-
 use base64::Engine as _;
-use portcullis_domain::{IdentityProvider, SamlSettings};
+use portcullis_domain::IdentityProvider;
 
-use crate::sso_support::idp_process::{free_port, parse_form, tool, Form, IdpProcess};
-use crate::sso_support::saml_fixture::idp_key;
+use crate::sso_support::idp_process::{
+    free_port, parse_form, pysaml2, pysaml2_settings, tool, Form, IdpProcess,
+};
 use crate::sso_support::*;
 
 const ADMIN: &str = "admin@localhost";
@@ -27,43 +26,9 @@ async fn setup(test: &str) -> Option<Setup> {
     let python = tool("PORTCULLIS_TEST_PYSAML2", test)?;
     let live = Live::start().await;
     let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let settings = SamlSettings {
-        idp_entity_id: format!("{base}/metadata"),
-        sso_url: format!("{base}/sso"),
-        signing_certificates: vec![idp_key().cert_b64.clone()],
-        idp_initiated: true,
-        metadata_url: None,
-        metadata_xml: None,
-        email_attribute: None,
-        name_attribute: None,
-    };
-    let idp = live.saml_idp_with(settings.clone());
-    let other = live.saml_idp_with(settings);
-
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("key.pem");
-    let cert = dir.path().join("cert.pem");
-    std::fs::write(&key, idp_key().key.private_key_to_pem_pkcs8().unwrap()).unwrap();
-    std::fs::write(&cert, &idp_key().cert_pem).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/idp/saml_idp.py");
-    let mut command = Command::new(python);
-    command.arg(script).args(["--port", &port.to_string()]);
-    command.args(["--entity-id", &format!("{base}/metadata")]);
-    command.arg("--key").arg(&key).arg("--cert").arg(&cert);
-    command.args(["--email", ADMIN, "--name", "Ada Admin"]);
-    for (n, row) in [&idp, &other].into_iter().enumerate() {
-        let metadata = reqwest::get(format!("{}/sso/saml/{}/metadata", live.base, row.id))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let path = dir.path().join(format!("sp{n}.xml"));
-        std::fs::write(&path, metadata).unwrap();
-        command.arg("--sp-metadata").arg(path);
-    }
-    let process = IdpProcess::spawn(command, base, "/health").await;
+    let idp = live.saml_idp_with(pysaml2_settings(port, true));
+    let other = live.saml_idp_with(pysaml2_settings(port, true));
+    let (process, dir) = pysaml2(&live, &python, port, &[&idp, &other], ADMIN).await;
     Some(Setup {
         live,
         idp,

@@ -121,3 +121,79 @@ pub fn parse_form(html: &str) -> Form {
     }
     Form { action, fields }
 }
+
+/// SAML settings for a pysaml2 IdP that will listen on `port`.
+pub fn pysaml2_settings(port: u16, idp_initiated: bool) -> portcullis_domain::SamlSettings {
+    let base = format!("http://127.0.0.1:{port}");
+    portcullis_domain::SamlSettings {
+        idp_entity_id: format!("{base}/metadata"),
+        sso_url: format!("{base}/sso"),
+        signing_certificates: vec![super::saml_fixture::idp_key().cert_b64.clone()],
+        idp_initiated,
+        metadata_url: None,
+        metadata_xml: None,
+        email_attribute: None,
+        name_attribute: None,
+    }
+}
+
+/// Starts `tests/idp/saml_idp.py` on `port` with `python`, signing with the fixture
+/// IdP key, knowing the SP metadata of each IdP row in `rows`, signing `email` in.
+pub async fn pysaml2(
+    live: &super::Live,
+    python: &str,
+    port: u16,
+    rows: &[&portcullis_domain::IdentityProvider],
+    email: &str,
+) -> (IdpProcess, tempfile::TempDir) {
+    let key = super::saml_fixture::idp_key();
+    let base = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("key.pem");
+    let cert_path = dir.path().join("cert.pem");
+    std::fs::write(&key_path, key.key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    std::fs::write(&cert_path, &key.cert_pem).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/idp/saml_idp.py");
+    let mut command = Command::new(python);
+    command.arg(script).args(["--port", &port.to_string()]);
+    command.args(["--entity-id", &format!("{base}/metadata")]);
+    command.arg("--key").arg(&key_path);
+    command.arg("--cert").arg(&cert_path);
+    command.args(["--email", email, "--name", "Ada Admin"]);
+    for (n, row) in rows.iter().enumerate() {
+        let url = format!("{}/sso/saml/{}/metadata", live.base, row.id);
+        let metadata = reqwest::get(url).await.unwrap().text().await.unwrap();
+        let path = dir.path().join(format!("sp{n}.xml"));
+        std::fs::write(&path, metadata).unwrap();
+        command.arg("--sp-metadata").arg(path);
+    }
+    (IdpProcess::spawn(command, base, "/health").await, dir)
+}
+
+/// Client id and secret the oidc-provider test OP knows Portcullis by.
+pub const OIDC_CLIENT: (&str, &str) = ("portcullis", "test-client-secret");
+
+/// Starts `tests/idp/oidc_provider.mjs` (in `dir`) on `port`, with the redirect URI of
+/// `idp`, signing `email` in.
+pub async fn oidc_provider(
+    live: &super::Live,
+    dir: &str,
+    port: u16,
+    idp: &portcullis_domain::IdentityProvider,
+    email: &str,
+) -> IdpProcess {
+    let mut command = Command::new("node");
+    command
+        .current_dir(dir)
+        .arg("oidc_provider.mjs")
+        .env("PORT", port.to_string())
+        .env("CLIENT_ID", OIDC_CLIENT.0)
+        .env("CLIENT_SECRET", OIDC_CLIENT.1)
+        .env(
+            "REDIRECT_URIS",
+            format!("{}/sso/oidc/{}/callback", live.base, idp.id),
+        )
+        .env("EMAIL", email)
+        .env("NAME", "Ada Admin");
+    IdpProcess::spawn(command, format!("http://127.0.0.1:{port}"), "/health").await
+}
