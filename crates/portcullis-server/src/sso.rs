@@ -23,11 +23,12 @@ pub mod saml_acs;
 pub mod sp_metadata;
 pub mod start;
 
-use actix_web::web;
+use actix_web::{web, HttpRequest};
 use chrono::Duration;
 use portcullis_domain::{Account, IdentityProvider, IdpId};
 
-use crate::error::AppError;
+use crate::client_ip::client_ip;
+use crate::error::{AppError, PageError};
 use crate::state::AppState;
 
 /// How long a login attempt may take between leaving for the IdP and coming back.
@@ -69,4 +70,23 @@ pub(crate) async fn load_idp(
         })
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// Loads the IdP an answer came back to (ACS or callback) with what the audit log needs
+/// about the attempt; a disabled IdP is refused and audited.
+pub(crate) async fn arriving(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<(Account, IdentityProvider, finish::Attempt), PageError> {
+    let (account, idp) = load_idp(state, id).await?;
+    let attempt = finish::Attempt {
+        ip: client_ip(req, &state.config.trusted_proxies).map(|ip| ip.to_string()),
+        ..finish::Attempt::default()
+    };
+    if !idp.enabled {
+        let error = AppError::Forbidden(format!("{} is disabled", idp.description));
+        return Err(finish::refuse(state, &account, &idp, "idp_disabled", error, attempt).await);
+    }
+    Ok((account, idp, attempt))
 }

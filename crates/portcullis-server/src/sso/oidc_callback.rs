@@ -11,9 +11,8 @@ use portcullis_domain::IdpProtocol;
 use portcullis_sso::oidc::{self, CallbackParams, HttpPolicy, StoredAttempt};
 use serde::Deserialize;
 
-use super::finish::{self, Attempt};
-use super::{browser, load_idp, oidc_redirect_uri, CLOCK_SKEW};
-use crate::client_ip::client_ip;
+use super::finish;
+use super::{arriving, browser, oidc_redirect_uri, CLOCK_SKEW};
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
 
@@ -37,21 +36,13 @@ pub async fn callback(
     path: web::Path<String>,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (account, idp) = load_idp(&state, &path).await?;
+    let (account, idp, attempt) = arriving(&state, &req, &path).await?;
     let IdpProtocol::Oidc(settings) = &idp.protocol else {
         return Err(AppError::NotFound.into());
-    };
-    let attempt = Attempt {
-        ip: client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string()),
-        ..Attempt::default()
     };
     let refuse = |reason: &'static str, error: AppError| {
         finish::refuse(&state, &account, &idp, reason, error, attempt.clone())
     };
-    if !idp.enabled {
-        let error = AppError::Forbidden(format!("{} is disabled", idp.description));
-        return Err(refuse("idp_disabled", error).await);
-    }
     let query = query.into_inner();
     let Some(key) = query
         .state

@@ -18,9 +18,8 @@ use portcullis_domain::IdpProtocol;
 use portcullis_sso::saml::{self, Expected, SpConfig, MAX_ENCODED_RESPONSE};
 use serde::Deserialize;
 
-use super::finish::{self, Attempt};
-use super::{browser, load_idp, CLOCK_SKEW};
-use crate::client_ip::client_ip;
+use super::finish;
+use super::{arriving, browser, CLOCK_SKEW};
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
 
@@ -64,21 +63,13 @@ async fn acs(
     path: web::Path<String>,
     form: web::Form<AcsForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (account, idp) = load_idp(&state, &path).await?;
+    let (account, idp, attempt) = arriving(&state, &req, &path).await?;
     let IdpProtocol::Saml(settings) = &idp.protocol else {
         return Err(AppError::NotFound.into());
-    };
-    let attempt = Attempt {
-        ip: client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string()),
-        ..Attempt::default()
     };
     let refuse = |reason: &'static str, error: AppError| {
         finish::refuse(&state, &account, &idp, reason, error, attempt.clone())
     };
-    if !idp.enabled {
-        let error = AppError::Forbidden(format!("{} is disabled", idp.description));
-        return Err(refuse("idp_disabled", error).await);
-    }
     let now = Utc::now();
     let form = form.into_inner();
     let (pending_ids, return_to) = match saml::peek_in_response_to(&form.saml_response) {

@@ -4,7 +4,11 @@
 #![allow(dead_code)]
 
 pub mod idp_process;
+// The SSO crate's own test helpers (signing with xmlsec, the mock OP), shared rather
+// than copied, so both crates test against the same fixtures.
+#[path = "../../../portcullis-sso/tests/it/oidc_mock.rs"]
 pub mod oidc_mock;
+#[path = "../../../portcullis-sso/tests/it/saml_fixture.rs"]
 pub mod saml_fixture;
 
 use std::io::Read as _;
