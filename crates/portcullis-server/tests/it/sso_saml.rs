@@ -58,7 +58,12 @@ async fn return_paths_are_local_only() {
         let browser = Browser::new();
         let url = format!("{}?return_to={}", live.start_url(&idp), asked);
         let answer = browser.get(&url).await;
-        let id = authn_request_id(&answer.location.unwrap());
+        let location = answer.location.unwrap();
+        // RelayState is an opaque random token, never the return path.
+        let relay = &query(&location)["RelayState"];
+        assert_eq!(relay.len(), 22, "{relay}");
+        assert!(!relay.contains('/'), "{relay}");
+        let id = authn_request_id(&location);
         let response = saml_response(&live, &idp, Some(&id), ADMIN).b64();
         let answer = post(&browser, &live.acs(&idp), &response).await;
         assert_eq!(answer.location.as_deref(), Some(expected), "{asked}");
@@ -292,4 +297,29 @@ async fn the_chooser_goes_straight_to_a_single_idp() {
     let answer = browser.get(&chooser).await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body.matches("/start?return_to=").count(), 2);
+}
+
+#[actix_web::test]
+async fn an_expired_login_attempt_is_refused() {
+    let live = Live::start().await;
+    let idp = live.saml_idp(saml_fixture::idp_key(), false);
+    let browser = Browser::new();
+    let id = start_saml(&live, &browser, &idp).await;
+    // The attempt is 10 minutes old: put it back as expired.
+    let now = chrono::Utc::now();
+    let mut pending = live
+        .state
+        .store
+        .take_pending_login(&id, now)
+        .unwrap()
+        .unwrap();
+    assert!(pending.expires_at <= now + chrono::Duration::minutes(10));
+    pending.expires_at = now - chrono::Duration::seconds(1);
+    live.state.store.insert_pending_login(&pending).unwrap();
+
+    let response = saml_response(&live, &idp, Some(&id), ADMIN).b64();
+    let answer = post(&browser, &live.acs(&idp), &response).await;
+    assert_eq!(answer.status, 403, "{answer:?}");
+    assert_eq!(live.last_failure(), "unknown_request");
+    assert_eq!(browser.me(&live.base).await, None);
 }
