@@ -2,7 +2,8 @@
 //!
 //! samael's xmlsec binding needs pkg-config, libxml2 and libxmlsec1 headers and libclang
 //! (for bindgen); diesel's PostgreSQL backend needs libpq. The `xmlsec1` program is used
-//! by the SAML test IdP (pysaml2).
+//! by the SAML test IdP (pysaml2); `chromium` and `chromium-driver` run the SSO logins
+//! through a real browser.
 
 use std::process::Command;
 
@@ -18,6 +19,8 @@ const PACKAGES: &[&str] = &[
     "libclang-dev",
     "libpq-dev",
     "xmlsec1",
+    "chromium",
+    "chromium-driver",
 ];
 
 fn installed(package: &str) -> bool {

@@ -35,6 +35,11 @@ pub struct Config {
     /// Sustained SCIM requests per second allowed per API key, with bursts of twice as
     /// many (`PORTCULLIS_SCIM_RATE_LIMIT`; 0 switches the limit off).
     pub scim_rate_limit: u32,
+    /// Let OpenID Connect discovery and token requests reach loopback and private
+    /// addresses (`PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES`, default `false`). Only for
+    /// tests and IdPs on the operator's own network: otherwise an admin could make the
+    /// server probe its internal network.
+    pub sso_allow_private_addresses: bool,
 }
 
 /// The TOML file's shape: every field optional.
@@ -50,6 +55,7 @@ struct FileConfig {
     log_format: Option<String>,
     encryption_key: Option<String>,
     scim_rate_limit: Option<u32>,
+    sso_allow_private_addresses: Option<bool>,
 }
 
 /// Why the configuration could not be read.
@@ -163,6 +169,19 @@ impl Config {
             })?,
             None => file.scim_rate_limit.unwrap_or(100),
         };
+        let sso_allow_private_addresses = match var("PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES") {
+            Some(text) => match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES",
+                        why: format!("{text:?} is not true or false"),
+                    })
+                }
+            },
+            None => file.sso_allow_private_addresses.unwrap_or(false),
+        };
         Ok(Self {
             encryption_key: var("PORTCULLIS_ENCRYPTION_KEY").or(file.encryption_key),
             log_format,
@@ -173,6 +192,7 @@ impl Config {
             session_ttl_minutes,
             trusted_proxies,
             scim_rate_limit,
+            sso_allow_private_addresses,
         })
     }
 
@@ -222,6 +242,10 @@ mod tests {
         assert_eq!(c.database_url, "./portcullis.db");
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         assert!(!c.secure_cookies());
+        assert!(!c.sso_allow_private_addresses);
+        let c = load(&[("PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES", "true")]).unwrap();
+        assert!(c.sso_allow_private_addresses);
+        assert!(load(&[("PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES", "maybe")]).is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod password;
 pub mod routes;
 pub mod scim;
 pub mod session;
+pub mod sso;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
@@ -59,6 +60,7 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
         keys: Arc::new(SessionKeys::new(&secret)),
         metrics: Arc::new(metrics::Metrics::new()),
         throttle: Arc::new(throttle::LoginThrottle::default()),
+        sso_providers: Arc::default(),
     })
 }
 
@@ -108,6 +110,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .configure(routes::auth::config)
             .configure(routes::me::config)
             .configure(scim::config)
+            .configure(sso::config)
             .default_service(web::to(not_found));
     }
 }

@@ -23,6 +23,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Password-login throttling.
     pub throttle: Arc<LoginThrottle>,
+    /// OpenID providers discovered for SSO logins.
+    pub sso_providers: Arc<crate::sso::provider_cache::ProviderCache>,
 }
 
 impl AppState {

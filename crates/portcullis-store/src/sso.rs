@@ -131,6 +131,31 @@ impl Store {
         })
     }
 
+    /// Creates a member just in time and links them to `subject` at `idp`, in one
+    /// transaction: either both exist afterwards or neither. A taken email is
+    /// `Conflict { what: "email" }`, a subject already linked `Conflict { what: "sso link" }`.
+    pub fn insert_user_with_sso_link(
+        &self,
+        user: &portcullis_domain::User,
+        idp: IdpId,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let row = crate::user::UserRow::from_domain(user);
+        self.write(|conn| {
+            row.insert(conn)?;
+            diesel::insert_into(sso_links::table)
+                .values((
+                    sso_links::idp_id.eq(idp.to_string()),
+                    sso_links::subject.eq(subject),
+                    sso_links::user_id.eq(user.id.to_string()),
+                    sso_links::created_at.eq(db_time(now)),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
     /// Stores a login attempt. A reused id is `Conflict { what: "pending login" }`.
     pub fn insert_pending_login(&self, p: &PendingLogin) -> Result<(), StoreError> {
         let row = PendingRow::from_domain(p);

@@ -19,6 +19,7 @@ pub fn env() -> TestEnv {
     let db = dir.path().join("test.db");
     let config = Config::load(|name| match name {
         "PORTCULLIS_DATABASE_URL" => Some(db.to_str().unwrap().to_owned()),
+        "PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES" => Some("true".to_owned()),
         _ => None,
     })
     .unwrap();

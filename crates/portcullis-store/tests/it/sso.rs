@@ -98,6 +98,27 @@ backend_tests! {
         assert_eq!(store.sso_link(other_idp.id, "alice-sub").unwrap(), Some(bob.id));
     }
 
+    fn just_in_time_member_and_link_are_written_together(store: &Store) {
+        let a = seed_account(store, "acme");
+        let idp = saml_idp(&a);
+        store.insert_idp(&idp).unwrap();
+        let alice = user(&a, "alice@example.com");
+        store.insert_user_with_sso_link(&alice, idp.id, "alice-sub", t(1)).unwrap();
+        assert_eq!(store.user(a.id, alice.id).unwrap(), Some(alice.clone()));
+        assert_eq!(store.sso_link(idp.id, "alice-sub").unwrap(), Some(alice.id));
+
+        // The subject is taken: neither the member nor the link is written.
+        let bob = user(&a, "bob@example.com");
+        let err = store.insert_user_with_sso_link(&bob, idp.id, "alice-sub", t(2)).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { what } if what == conflict::SSO_LINK), "{err:?}");
+        assert_eq!(store.user(a.id, bob.id).unwrap(), None);
+        // The email is taken: no link is written.
+        let twin = user(&a, "ALICE@example.com");
+        let err = store.insert_user_with_sso_link(&twin, idp.id, "twin-sub", t(2)).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        assert_eq!(store.sso_link(idp.id, "twin-sub").unwrap(), None);
+    }
+
     fn pending_logins_are_single_use_and_expire(store: &Store) {
         let a = seed_account(store, "acme");
         let idp = saml_idp(&a);

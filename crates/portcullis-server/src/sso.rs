@@ -1,0 +1,92 @@
+//! Single sign-on routes: starting a login at an IdP, the SAML Assertion Consumer Service,
+//! the OpenID Connect callback and the SP metadata.
+//!
+//! The protocol checks live in `portcullis-sso`, the decision who may sign in in
+//! `portcullis_domain::policy::decide_sso_login`; these modules only carry the state
+//! between the two legs of a login (a single-use, short-lived pending login in the
+//! database, bound to the browser by a cookie), ask, and render.
+//!
+//! URLs (the SP side of each IdP is derived from the configured public URL, never from
+//! request headers):
+//!
+//! - `GET /a/{slug}/sso`: the chooser (straight to the IdP when there is only one);
+//! - `GET /a/{slug}/sso/{idp}/start[?return_to=/path]`: begins a login;
+//! - `GET /sso/saml/{idp}/metadata`: the SP metadata to give the SAML IdP;
+//! - `POST /sso/saml/{idp}/acs`: the SAML response (HTTP-POST binding);
+//! - `GET /sso/oidc/{idp}/callback`: the OpenID Connect authorization response.
+
+pub mod browser;
+pub mod finish;
+pub mod oidc_callback;
+pub mod provider_cache;
+pub mod saml_acs;
+pub mod sp_metadata;
+pub mod start;
+
+use actix_web::{web, HttpRequest};
+use chrono::Duration;
+use portcullis_domain::{Account, IdentityProvider, IdpId};
+
+use crate::client_ip::client_ip;
+use crate::error::{AppError, PageError};
+use crate::state::AppState;
+
+/// How long a login attempt may take between leaving for the IdP and coming back.
+pub const PENDING_LOGIN_TTL: Duration = Duration::minutes(10);
+
+/// Clock skew tolerated between Portcullis and the IdPs.
+pub const CLOCK_SKEW: Duration = Duration::minutes(2);
+
+/// Wires the SSO routes.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(start::chooser)
+        .service(start::start)
+        .service(sp_metadata::metadata)
+        .service(saml_acs::resource())
+        .service(oidc_callback::callback);
+}
+
+/// The redirect URI registered at an OpenID provider for `idp`.
+pub fn oidc_redirect_uri(public_url: &str, idp: IdpId) -> String {
+    format!(
+        "{}/sso/oidc/{idp}/callback",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// Loads an IdP and its account by the IdP's id alone (the ACS, callback and metadata
+/// URLs carry no account): unknown ids are `NotFound`.
+pub(crate) async fn load_idp(
+    state: &AppState,
+    id: &str,
+) -> Result<(Account, IdentityProvider), AppError> {
+    let id: IdpId = id.parse().map_err(|_| AppError::NotFound)?;
+    state
+        .db(move |store| {
+            let Some(idp) = store.idp_by_id(id)? else {
+                return Ok(None);
+            };
+            Ok(store.account(idp.account)?.map(|account| (account, idp)))
+        })
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Loads the IdP an answer came back to (ACS or callback) with what the audit log needs
+/// about the attempt; a disabled IdP is refused and audited.
+pub(crate) async fn arriving(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<(Account, IdentityProvider, finish::Attempt), PageError> {
+    let (account, idp) = load_idp(state, id).await?;
+    let attempt = finish::Attempt {
+        ip: client_ip(req, &state.config.trusted_proxies).map(|ip| ip.to_string()),
+        ..finish::Attempt::default()
+    };
+    if !idp.enabled {
+        let error = AppError::Forbidden(format!("{} is disabled", idp.description));
+        return Err(finish::refuse(state, &account, &idp, "idp_disabled", error, attempt).await);
+    }
+    Ok((account, idp, attempt))
+}
