@@ -94,7 +94,7 @@ fn main() -> Result<()> {
                             Some(format!("ext{i}")),
                             now,
                         );
-                        if i % 10 == 0 {
+                        if i.is_multiple_of(10) {
                             ids.lock()
                                 .map_err(|_| anyhow::anyhow!("poisoned"))?
                                 .push(user.id);
@@ -108,7 +108,7 @@ fn main() -> Result<()> {
                             scim_json: Some(body.to_string()),
                             version: 1,
                         })?;
-                        if i % 20_000 == 0 && i > 0 {
+                        if i.is_multiple_of(20_000) && i > 0 {
                             eprintln!("seeded {i} members");
                         }
                     }

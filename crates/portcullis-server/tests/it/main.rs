@@ -6,6 +6,7 @@ mod api_keys;
 mod binary;
 mod login;
 mod observability;
+mod replicas;
 mod scim_entra;
 mod scim_okta;
 mod scim_protocol;
