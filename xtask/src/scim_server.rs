@@ -110,6 +110,11 @@ impl Server {
             .env("PORTCULLIS_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
+        // Throw-away databases need a key too: PostgreSQL refuses to start without one.
+        cmd.env(
+            "PORTCULLIS_ENCRYPTION_KEY",
+            "eHRhc2stdGhyb3ctYXdheS1kYXRhYmFzZS1rZXktMzI=",
+        );
         for (k, v) in extra_env {
             cmd.env(k, v);
         }

@@ -34,7 +34,11 @@ impl Drop for Replica {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn spawn(url: &str, port: u16, public: &str, key: &str) -> Replica {
@@ -50,7 +54,10 @@ fn spawn(url: &str, port: u16, public: &str, key: &str) -> Replica {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    Replica { child, base: format!("http://127.0.0.1:{port}") }
+    Replica {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
 }
 
 async fn wait_ready(client: &reqwest::Client, replica: &Replica) {
@@ -61,7 +68,11 @@ async fn wait_ready(client: &reqwest::Client, replica: &Replica) {
                 return;
             }
         }
-        assert!(Instant::now() < deadline, "{} did not become ready", replica.base);
+        assert!(
+            Instant::now() < deadline,
+            "{} did not become ready",
+            replica.base
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -69,9 +80,14 @@ async fn wait_ready(client: &reqwest::Client, replica: &Replica) {
 fn fresh_schema(admin_url: &str) -> (String, String) {
     let schema = format!("rep_{}", uuid::Uuid::new_v4().simple());
     let mut conn = PgConnection::establish(admin_url).unwrap();
-    diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut conn).unwrap();
+    diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .unwrap();
     let sep = if admin_url.contains('?') { '&' } else { '?' };
-    (schema.clone(), format!("{admin_url}{sep}options=-csearch_path%3D{schema}"))
+    (
+        schema.clone(),
+        format!("{admin_url}{sep}options=-csearch_path%3D{schema}"),
+    )
 }
 
 fn scim_user(email: &str) -> Value {
@@ -85,7 +101,10 @@ fn scim_user(email: &str) -> Value {
 
 #[tokio::test]
 async fn two_replicas_on_one_postgres_database() {
-    let Some(admin_url) = std::env::var("PORTCULLIS_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+    let Some(admin_url) = std::env::var("PORTCULLIS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
         eprintln!("skipped: set PORTCULLIS_TEST_POSTGRES_URL to run the two-replica test");
         return;
     };
@@ -98,12 +117,19 @@ async fn two_replicas_on_one_postgres_database() {
     // Both start at once on an empty schema: one migrates, the other waits.
     let a = spawn(&url, port_a, &public, &key);
     let b = spawn(&url, port_b, &public, &key);
-    let http = reqwest::Client::new();
+    // No pooled connections: an idle keep-alive connection closed by the server between
+    // two steps would fail a POST that was never sent.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     wait_ready(&http, &a).await;
     wait_ready(&http, &b).await;
 
     // An account with a SAML IdP (IdP-initiated allowed), SCIM provisioning and a bot key.
-    let store = Store::connect(&url).unwrap().with_encryption_key(&[5u8; 32]);
+    let store = Store::connect(&url)
+        .unwrap()
+        .with_encryption_key(&[5u8; 32]);
     let now = Utc::now();
     let created = ops::create_account(&store, "rep", "Replicas", "admin@rep.test", now).unwrap();
     let idp = IdentityProvider {
@@ -128,7 +154,8 @@ async fn two_replicas_on_one_postgres_database() {
     account.provisioning = ProvisioningMode::Scim;
     store.update_account(&account).unwrap();
     let bot = ops::create_bot(&store, &account, "scim", now).unwrap();
-    let (_, secret) = ops::create_api_key(&store, &account, &bot, "scim", Actor::System, now).unwrap();
+    let (_, secret) =
+        ops::create_api_key(&store, &account, &bot, "scim", Actor::System, now).unwrap();
     let bearer = format!("Bearer {}", secret.expose());
 
     // 1. A member created through SCIM on A is read on B.
@@ -149,7 +176,10 @@ async fn two_replicas_on_one_postgres_database() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(resp.json::<Value>().await.unwrap()["userName"], "pat@rep.test");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["userName"],
+        "pat@rep.test"
+    );
 
     // 2. Concurrent creates of one userName on both replicas: exactly one member.
     for round in 0..5 {
@@ -175,7 +205,9 @@ async fn two_replicas_on_one_postgres_database() {
 
     // 3. A SAML login started on A completes on B.
     let browser = Browser::new();
-    let start = browser.get(&format!("{}/a/rep/sso/{}/start", a.base, idp.id)).await;
+    let start = browser
+        .get(&format!("{}/a/rep/sso/{}/start", a.base, idp.id))
+        .await;
     assert_eq!(start.status, 303, "{start:?}");
     let request_id = authn_request_id(start.location.as_deref().unwrap());
     let sp = SpConfig::for_idp(&public, idp.id);
@@ -188,11 +220,18 @@ async fn two_replicas_on_one_postgres_database() {
     params.key = idp_key();
     let acs = |base: &str| format!("{base}/sso/saml/{}/acs", idp.id);
     let answer = browser
-        .post_form(&acs(&b.base), &[("SAMLResponse", &params.b64()), ("RelayState", "x")])
+        .post_form(
+            &acs(&b.base),
+            &[("SAMLResponse", &params.b64()), ("RelayState", "x")],
+        )
         .await;
     assert_eq!(answer.status, 303, "{answer:?}");
     assert_eq!(browser.me(&b.base).await.as_deref(), Some("pat@rep.test"));
-    assert_eq!(browser.me(&a.base).await.as_deref(), Some("pat@rep.test"), "the session is valid on A too");
+    assert_eq!(
+        browser.me(&a.base).await.as_deref(),
+        Some("pat@rep.test"),
+        "the session is valid on A too"
+    );
 
     // 4. An assertion consumed on one replica is refused as a replay on the other.
     let mut unsolicited = saml_fixture::Params::unsolicited(&sp, saml_fixture::wall_clock());
@@ -202,16 +241,25 @@ async fn two_replicas_on_one_postgres_database() {
     unsolicited.key = idp_key();
     let response = unsolicited.b64();
     let first = Browser::new()
-        .post_form(&acs(&a.base), &[("SAMLResponse", &response), ("RelayState", "x")])
+        .post_form(
+            &acs(&a.base),
+            &[("SAMLResponse", &response), ("RelayState", "x")],
+        )
         .await;
     assert_eq!(first.status, 303, "{first:?}");
     let replay = Browser::new()
-        .post_form(&acs(&b.base), &[("SAMLResponse", &response), ("RelayState", "x")])
+        .post_form(
+            &acs(&b.base),
+            &[("SAMLResponse", &response), ("RelayState", "x")],
+        )
         .await;
-    assert_eq!(replay.status, 403, "{replay:?}");
+    assert_eq!(replay.status, 401, "{replay:?}");
+    assert!(replay.body.contains("assertion_replayed"), "{replay:?}");
     let audit = store.list_audit(account.id, 50, 0).unwrap();
     assert!(
-        audit.iter().any(|e| e.action == "login.failed" && e.detail.contains("replay")),
+        audit
+            .iter()
+            .any(|e| e.action == "login.failed" && e.detail.contains("replay")),
         "the refusal is audited as a replay"
     );
 
@@ -219,16 +267,26 @@ async fn two_replicas_on_one_postgres_database() {
     let resp = http
         .patch(format!("{}/scim/v2/Users/{pat_id}", a.base))
         .header("Authorization", &bearer)
-        .json(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                      "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}))
+        .json(
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                      "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(browser.me(&b.base).await, None, "deactivated on A, signed out on B");
+    assert_eq!(
+        browser.me(&b.base).await,
+        None,
+        "deactivated on A, signed out on B"
+    );
 
     // 6. Logout on one replica ends the session on the other.
-    let admin = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let admin = reqwest::Client::builder()
+        .cookie_store(true)
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let login: Value = admin
         .post(format!("{}/api/v1/login", a.base))
         .json(&json!({"account": "rep", "email": "admin@rep.test", "password": created.password}))
@@ -240,7 +298,15 @@ async fn two_replicas_on_one_postgres_database() {
         .unwrap();
     let me = |base: String| {
         let admin = admin.clone();
-        async move { admin.get(format!("{base}/api/v1/me")).send().await.unwrap().status().as_u16() }
+        async move {
+            admin
+                .get(format!("{base}/api/v1/me"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
     };
     assert_eq!(me(b.base.clone()).await, 200);
     let out = admin
@@ -250,9 +316,15 @@ async fn two_replicas_on_one_postgres_database() {
         .await
         .unwrap();
     assert_eq!(out.status(), 204);
-    assert_eq!(me(a.base.clone()).await, 401, "logged out on B, signed out on A");
+    assert_eq!(
+        me(a.base.clone()).await,
+        401,
+        "logged out on B, signed out on A"
+    );
 
     drop((a, b));
     let mut conn = PgConnection::establish(&admin_url).unwrap();
-    diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn).unwrap();
+    diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut conn)
+        .unwrap();
 }

@@ -86,6 +86,10 @@ fn build(url: String, guard: Guard, backend: &'static str, rate: &str) -> ScimEn
         "PORTCULLIS_DATABASE_URL" => Some(url.clone()),
         "PORTCULLIS_PUBLIC_URL" => Some(PUBLIC_URL.to_owned()),
         "PORTCULLIS_SCIM_RATE_LIMIT" => Some(rate.clone()),
+        // Required on PostgreSQL (replicas must share it); any fixed key does for tests.
+        "PORTCULLIS_ENCRYPTION_KEY" => {
+            Some("c2NpbS10ZXN0cy1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=".to_owned())
+        }
         _ => None,
     })
     .unwrap();
