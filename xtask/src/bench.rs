@@ -88,14 +88,13 @@ local members = {members}
 local ids = {{}}
 for line in io.lines("{ids}") do ids[#ids + 1] = line end
 local counter = 0
-local tid = 0
 local threads = 0
 function setup(thread)
   threads = threads + 1
   thread:set("tid", threads)
 end
 function init(args)
-  math.randomseed(os.time() + (tid or 0))
+  math.randomseed(os.time() + (tid or 0) * 7919)
 end
 local h = {{["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/scim+json"}}
 request = function()

@@ -20,8 +20,6 @@ use serde_json::json;
 use crate::http::request;
 use crate::scim_server::{self, Server};
 
-/// A fixed key for the harness's throw-away databases.
-const KEY: &str = "Y3Jhc2gtaGFybmVzcy1rZXktMzItYnl0ZXMtbG9uZyE=";
 const WORKERS: usize = 4;
 
 /// What the harness knows of one user.

@@ -11,6 +11,9 @@ use anyhow::{bail, Context, Result};
 
 use crate::util;
 
+/// The key sealing stored OIDC secrets on the throwaway databases (32 bytes, base64).
+const ENCRYPTION_KEY: &str = "eHRhc2stc2NpbS1iZW5jaC1rZXktMzItYnl0ZXMuLi4=";
+
 /// Where cargo puts its builds.
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -67,6 +70,7 @@ pub fn seed(
             slug,
         ])
         .args(extra)
+        .env("PORTCULLIS_ENCRYPTION_KEY", ENCRYPTION_KEY)
         .stderr(Stdio::inherit())
         .output()
         .context("running scim_seed")?;
@@ -108,13 +112,9 @@ impl Server {
             .env("PORTCULLIS_DATABASE_URL", database_url)
             .env("PORTCULLIS_BIND", &bind)
             .env("PORTCULLIS_LOG", "warn")
+            .env("PORTCULLIS_ENCRYPTION_KEY", ENCRYPTION_KEY)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
-        // Throw-away databases need a key too: PostgreSQL refuses to start without one.
-        cmd.env(
-            "PORTCULLIS_ENCRYPTION_KEY",
-            "eHRhc2stdGhyb3ctYXdheS1kYXRhYmFzZS1rZXktMzI=",
-        );
         for (k, v) in extra_env {
             cmd.env(k, v);
         }

@@ -43,7 +43,13 @@ fn main() -> Result<()> {
         None => url,
     };
     let ids_file = arg(&args, "--ids-file");
-    let store = Store::connect_with_pool_size(&url, 8).context("opening the database")?;
+    let key = portcullis_server::encryption_key::resolve(
+        std::env::var("PORTCULLIS_ENCRYPTION_KEY").ok().as_deref(),
+        &url,
+    )?;
+    let store = Store::connect_with_pool_size(&url, 8)
+        .context("opening the database")?
+        .with_encryption_key(&key);
     store.migrate()?;
     let now = Utc::now();
     let created = ops::create_account(&store, &slug, "SCIM", &format!("admin@{slug}.test"), now)?;
@@ -92,7 +98,8 @@ fn main() -> Result<()> {
                             format!("Member {i}"),
                             true,
                             Some(format!("ext{i}")),
-                            now,
+                            // Distinct creation times, as members created over time have.
+                            now + chrono::Duration::microseconds(i64::try_from(i)?),
                         );
                         if i.is_multiple_of(10) {
                             ids.lock()

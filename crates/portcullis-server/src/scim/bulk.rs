@@ -42,6 +42,7 @@ async fn post(
     let request: BulkRequest = serde_json::from_value(body).map_err(|e| {
         AppError::Scim(ScimError::invalid_syntax(format!("not a BulkRequest: {e}")))
     })?;
+    let _turn = ctx.write_turn().await;
     let response = run(&state, move |store| {
         bulk::run(&request, &limits(), &mut |op: &BulkOperation| {
             execute(store, &ctx, op).map_err(|e| to_scim(&e))

@@ -113,6 +113,7 @@ async fn create(
     let q = list_query(&req)?;
     let members = search::shows_members(&q);
     let body = read_json(payload).await?;
+    let _turn = ctx.write_turn().await;
     let (row, resource) = run(&state, move |store| {
         let row = group_ops::create(store, &ctx, &body)?;
         let resource = group_ops::resource_of(store, &ctx, &row, members)?;
@@ -140,6 +141,7 @@ async fn replace(
     let body = read_json(payload).await?;
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
     let id = id.into_inner();
+    let _turn = ctx.write_turn().await;
     let (row, resource) = run(&state, move |store| {
         let row = group_ops::replace(store, &ctx, &id, &body, if_match.as_deref())?;
         let resource = group_ops::resource_of(store, &ctx, &row, members)?;
@@ -167,6 +169,7 @@ async fn patch(
     let body = read_json(payload).await?;
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
     let id = id.into_inner();
+    let _turn = ctx.write_turn().await;
     let (row, resource) = run(&state, move |store| {
         let row = group_ops::patch(store, &ctx, &id, &body, if_match.as_deref())?;
         let resource = group_ops::resource_of(store, &ctx, &row, members)?;
@@ -190,6 +193,7 @@ async fn delete(
 ) -> ScimResult<HttpResponse> {
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
     let id = id.into_inner();
+    let _turn = ctx.write_turn().await;
     run(&state, move |store| {
         group_ops::delete(store, &ctx, &id, if_match.as_deref())
     })

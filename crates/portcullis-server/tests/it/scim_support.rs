@@ -49,6 +49,8 @@ pub struct ScimEnv {
 
 pub const PUBLIC_URL: &str = "https://portcullis.test";
 pub const BASE: &str = "/scim/v2";
+/// 32 bytes, base64: OIDC client secrets are sealed at rest (required on PostgreSQL).
+const TEST_ENCRYPTION_KEY: &str = "c2NpbS10ZXN0LWtleS0zMi1ieXRlcy1sb25nLi4uLi4=";
 
 /// Switches SCIM on for an account: an OIDC IdP, then provisioning mode SCIM.
 pub fn enable_scim(store: &Store, account: &Account) -> Account {
@@ -86,10 +88,7 @@ fn build(url: String, guard: Guard, backend: &'static str, rate: &str) -> ScimEn
         "PORTCULLIS_DATABASE_URL" => Some(url.clone()),
         "PORTCULLIS_PUBLIC_URL" => Some(PUBLIC_URL.to_owned()),
         "PORTCULLIS_SCIM_RATE_LIMIT" => Some(rate.clone()),
-        // Required on PostgreSQL (replicas must share it); any fixed key does for tests.
-        "PORTCULLIS_ENCRYPTION_KEY" => {
-            Some("c2NpbS10ZXN0cy1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=".to_owned())
-        }
+        "PORTCULLIS_ENCRYPTION_KEY" => Some(TEST_ENCRYPTION_KEY.to_owned()),
         _ => None,
     })
     .unwrap();
