@@ -122,10 +122,7 @@ fn start(binary: &std::path::Path, seeded: &scim_server::Seeded) -> Result<Serve
     Server::start(
         binary,
         &seeded.database_url,
-        &[
-            ("PORTCULLIS_ENCRYPTION_KEY", KEY),
-            ("PORTCULLIS_SCIM_RATE_LIMIT", "0"),
-        ],
+        &[("PORTCULLIS_SCIM_RATE_LIMIT", "0")],
     )
 }
 
