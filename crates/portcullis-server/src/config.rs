@@ -40,6 +40,9 @@ pub struct Config {
     /// tests and IdPs on the operator's own network: otherwise an admin could make the
     /// server probe its internal network.
     pub sso_allow_private_addresses: bool,
+    /// Let IdP metadata and OIDC discovery reach loopback and private addresses
+    /// (`PORTCULLIS_ALLOW_PRIVATE_IDP_ADDRESSES=true`): for tests and on-premises IdPs only.
+    pub allow_private_idp_addresses: bool,
 }
 
 /// The TOML file's shape: every field optional.
@@ -182,9 +185,14 @@ impl Config {
             },
             None => file.sso_allow_private_addresses.unwrap_or(false),
         };
+        let allow_private_idp_addresses = matches!(
+            var("PORTCULLIS_ALLOW_PRIVATE_IDP_ADDRESSES").as_deref(),
+            Some("true" | "1" | "yes")
+        );
         Ok(Self {
             encryption_key: var("PORTCULLIS_ENCRYPTION_KEY").or(file.encryption_key),
             log_format,
+            allow_private_idp_addresses,
             bind,
             database_url,
             public_url,
