@@ -2,6 +2,7 @@
 //! the protocol crates together. No business rule lives here: routes parse requests, call
 //! the use cases in [`ops`], and render answers; the domain decides.
 
+pub mod admin;
 pub mod api_auth;
 pub mod client_ip;
 pub mod config;
@@ -111,6 +112,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .configure(routes::me::config)
             .configure(scim::config)
             .configure(sso::config)
+            .configure(admin::config)
             .default_service(web::to(not_found));
     }
 }
