@@ -203,7 +203,7 @@ pub async fn update_account(
 }
 
 /// The caller's account.
-#[utoipa::path(tag = "account", responses((status = 200, body = AccountJson)), security(("api_key" = [])))]
+#[utoipa::path(operation_id = "getAccount", tag = "account", responses((status = 200, body = AccountJson)), security(("api_key" = [])))]
 #[get("/api/v1/account")]
 async fn get_account(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(AccountJson::of(&caller.account, &state.config.public_url)))
@@ -212,7 +212,7 @@ async fn get_account(state: web::Data<AppState>, caller: Caller) -> Result<HttpR
 /// Changes the account's name, enforcement policy or provisioning mode. Refusals say why
 /// (409): enforcing without an enabled IdP or without an SSO sign-in, SCIM or
 /// just-in-time without an IdP.
-#[utoipa::path(tag = "account", request_body = AccountUpdate,
+#[utoipa::path(operation_id = "updateAccount", tag = "account", request_body = AccountUpdate,
     responses((status = 200, body = AccountJson), (status = 409, description = "refused by the account's rules")),
     security(("api_key" = [])))]
 #[patch("/api/v1/account")]

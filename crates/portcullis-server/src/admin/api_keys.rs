@@ -182,7 +182,7 @@ pub async fn revoke_key(state: &AppState, caller: &Caller, id: ApiKeyId) -> Resu
 }
 
 /// Lists the account's API keys (never their secrets).
-#[utoipa::path(tag = "api keys", responses((status = 200, body = ApiKeyList)), security(("api_key" = [])))]
+#[utoipa::path(operation_id = "listApiKeys", tag = "api keys", responses((status = 200, body = ApiKeyList)), security(("api_key" = [])))]
 #[get("/api/v1/api-keys")]
 async fn list_route(state: web::Data<AppState>, caller: Manager) -> Result<HttpResponse, ApiError> {
     let api_keys = list_keys(&state, &caller.0).await?;
@@ -190,7 +190,7 @@ async fn list_route(state: web::Data<AppState>, caller: Manager) -> Result<HttpR
 }
 
 /// Creates an API key; the answer holds the secret, which is never shown again.
-#[utoipa::path(tag = "api keys", request_body = NewApiKey,
+#[utoipa::path(operation_id = "createApiKey", tag = "api keys", request_body = NewApiKey,
     responses((status = 201, body = CreatedApiKey), (status = 400, description = "the owner may not own keys")),
     security(("api_key" = [])))]
 #[post("/api/v1/api-keys")]
@@ -214,7 +214,7 @@ async fn create_route(
 }
 
 /// Revokes an API key for good.
-#[utoipa::path(tag = "api keys", params(("id" = String, Path, description = "key id")),
+#[utoipa::path(operation_id = "revokeApiKey", tag = "api keys", params(("id" = String, Path, description = "key id")),
     responses((status = 204), (status = 404)), security(("api_key" = [])))]
 #[delete("/api/v1/api-keys/{id}")]
 async fn revoke_route(

@@ -83,7 +83,7 @@ pub async fn list_events(
 }
 
 /// The audit log, newest first.
-#[utoipa::path(tag = "audit", params(Paging), responses((status = 200, body = AuditPage)), security(("api_key" = [])))]
+#[utoipa::path(operation_id = "listAuditEvents", tag = "audit", params(Paging), responses((status = 200, body = AuditPage)), security(("api_key" = [])))]
 #[get("/api/v1/audit")]
 async fn list_route(
     state: web::Data<AppState>,

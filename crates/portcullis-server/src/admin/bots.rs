@@ -127,7 +127,7 @@ pub async fn delete_bot(state: &AppState, caller: &Caller, id: UserId) -> Result
 }
 
 /// Lists the account's bots.
-#[utoipa::path(tag = "bots", responses((status = 200, body = BotList)), security(("api_key" = [])))]
+#[utoipa::path(operation_id = "listBots", tag = "bots", responses((status = 200, body = BotList)), security(("api_key" = [])))]
 #[get("/api/v1/bots")]
 async fn list_route(state: web::Data<AppState>, caller: Manager) -> Result<HttpResponse, ApiError> {
     let bots = list_bots(&state, &caller.0).await?;
@@ -137,7 +137,7 @@ async fn list_route(state: web::Data<AppState>, caller: Manager) -> Result<HttpR
 }
 
 /// Creates a bot user.
-#[utoipa::path(tag = "bots", request_body = NewBot,
+#[utoipa::path(operation_id = "createBot", tag = "bots", request_body = NewBot,
     responses((status = 201, body = MemberJson), (status = 409, description = "the name is taken")),
     security(("api_key" = [])))]
 #[post("/api/v1/bots")]
@@ -151,7 +151,7 @@ async fn create_route(
 }
 
 /// Deletes a bot with its API keys.
-#[utoipa::path(tag = "bots", params(("id" = String, Path, description = "bot id")),
+#[utoipa::path(operation_id = "deleteBot", tag = "bots", params(("id" = String, Path, description = "bot id")),
     responses((status = 204), (status = 404)), security(("api_key" = [])))]
 #[delete("/api/v1/bots/{id}")]
 async fn delete_route(

@@ -414,7 +414,7 @@ pub async fn delete_idp(state: &AppState, caller: &Caller, id: IdpId) -> Result<
 }
 
 /// Lists the account's IdPs.
-#[utoipa::path(tag = "identity providers", responses((status = 200, body = IdpList)), security(("api_key" = [])))]
+#[utoipa::path(operation_id = "listIdps", tag = "identity providers", responses((status = 200, body = IdpList)), security(("api_key" = [])))]
 #[get("/api/v1/idps")]
 async fn list_route(state: web::Data<AppState>, caller: Manager) -> Result<HttpResponse, ApiError> {
     let account = caller.0.account.id;
@@ -427,7 +427,7 @@ async fn list_route(state: web::Data<AppState>, caller: Manager) -> Result<HttpR
 
 /// Creates an IdP: SAML from metadata XML, a metadata URL or by hand; OIDC from its
 /// issuer (checked by discovery), client id and secret.
-#[utoipa::path(tag = "identity providers", request_body = NewIdp,
+#[utoipa::path(operation_id = "createIdp", tag = "identity providers", request_body = NewIdp,
     responses((status = 201, body = IdpJson), (status = 400, description = "invalid settings, or IdP-initiated asked for OIDC")),
     security(("api_key" = [])))]
 #[post("/api/v1/idps")]
@@ -441,7 +441,7 @@ async fn create_route(
 }
 
 /// One IdP, with what to copy into it.
-#[utoipa::path(tag = "identity providers", params(("id" = String, Path, description = "IdP id")),
+#[utoipa::path(operation_id = "getIdp", tag = "identity providers", params(("id" = String, Path, description = "IdP id")),
     responses((status = 200, body = IdpJson), (status = 404)), security(("api_key" = [])))]
 #[get("/api/v1/idps/{id}")]
 async fn get_route(
@@ -454,7 +454,7 @@ async fn get_route(
 }
 
 /// Changes an IdP: description, enabled, IdP-initiated (SAML only), protocol settings.
-#[utoipa::path(tag = "identity providers", params(("id" = String, Path, description = "IdP id")), request_body = IdpUpdate,
+#[utoipa::path(operation_id = "updateIdp", tag = "identity providers", params(("id" = String, Path, description = "IdP id")), request_body = IdpUpdate,
     responses((status = 200, body = IdpJson), (status = 400), (status = 404), (status = 409, description = "the last enabled IdP under enforcement")),
     security(("api_key" = [])))]
 #[patch("/api/v1/idps/{id}")]
@@ -469,7 +469,7 @@ async fn update_route(
 }
 
 /// Fetches a SAML IdP's metadata URL again now.
-#[utoipa::path(tag = "identity providers", params(("id" = String, Path, description = "IdP id")),
+#[utoipa::path(operation_id = "refreshIdpMetadata", tag = "identity providers", params(("id" = String, Path, description = "IdP id")),
     responses((status = 200, body = IdpJson), (status = 409, description = "the fetch failed; the last good copy is kept")),
     security(("api_key" = [])))]
 #[post("/api/v1/idps/{id}/refresh-metadata")]
@@ -483,7 +483,7 @@ async fn refresh_route(
 }
 
 /// Deletes an IdP with its SSO links.
-#[utoipa::path(tag = "identity providers", params(("id" = String, Path, description = "IdP id")),
+#[utoipa::path(operation_id = "deleteIdp", tag = "identity providers", params(("id" = String, Path, description = "IdP id")),
     responses((status = 204), (status = 404), (status = 409, description = "the last enabled IdP under enforcement")),
     security(("api_key" = [])))]
 #[delete("/api/v1/idps/{id}")]

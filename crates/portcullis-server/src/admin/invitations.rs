@@ -143,7 +143,7 @@ pub async fn list_invitations(
 }
 
 /// Lists the account's invitations.
-#[utoipa::path(tag = "members", responses((status = 200, body = InvitationList)), security(("api_key" = [])))]
+#[utoipa::path(operation_id = "listInvitations", tag = "members", responses((status = 200, body = InvitationList)), security(("api_key" = [])))]
 #[get("/api/v1/invitations")]
 async fn list_route(state: web::Data<AppState>, caller: Manager) -> Result<HttpResponse, ApiError> {
     let invitations = list_invitations(&state, &caller.0).await?;
@@ -153,7 +153,7 @@ async fn list_route(state: web::Data<AppState>, caller: Manager) -> Result<HttpR
 }
 
 /// Invites a person by email with a role; the answer holds the single-use link.
-#[utoipa::path(tag = "members", request_body = NewInvitation,
+#[utoipa::path(operation_id = "createInvitation", tag = "members", request_body = NewInvitation,
     responses((status = 201, body = CreatedInvitation), (status = 409, description = "already a member")),
     security(("api_key" = [])))]
 #[post("/api/v1/invitations")]

@@ -75,14 +75,14 @@ pub async fn set_restrictions(
 }
 
 /// The account's API IP restrictions.
-#[utoipa::path(tag = "ip restrictions", responses((status = 200, body = IpRestrictionsJson)), security(("api_key" = [])))]
+#[utoipa::path(operation_id = "getIpRestrictions", tag = "ip restrictions", responses((status = 200, body = IpRestrictionsJson)), security(("api_key" = [])))]
 #[get("/api/v1/ip-restrictions")]
 async fn get_route(caller: Manager) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(IpRestrictionsJson::of(&caller.0.account)))
 }
 
 /// Replaces the account's API IP restrictions.
-#[utoipa::path(tag = "ip restrictions", request_body = IpRestrictionsJson,
+#[utoipa::path(operation_id = "setIpRestrictions", tag = "ip restrictions", request_body = IpRestrictionsJson,
     responses((status = 200, body = IpRestrictionsJson), (status = 400, description = "an invalid range")),
     security(("api_key" = [])))]
 #[put("/api/v1/ip-restrictions")]

@@ -253,7 +253,7 @@ pub async fn delete_member(state: &AppState, caller: &Caller, id: UserId) -> Res
 }
 
 /// Lists the account's members (admins only), newest last.
-#[utoipa::path(tag = "members", params(Paging, MemberSearch),
+#[utoipa::path(operation_id = "listMembers", tag = "members", params(Paging, MemberSearch),
     responses((status = 200, body = MemberPage), (status = 403, description = "not an admin")),
     security(("api_key" = [])))]
 #[get("/api/v1/members")]
@@ -272,7 +272,7 @@ async fn list_route(
 }
 
 /// One member: admins may read anyone, members only themselves.
-#[utoipa::path(tag = "members", params(("id" = String, Path, description = "member id")),
+#[utoipa::path(operation_id = "getMember", tag = "members", params(("id" = String, Path, description = "member id")),
     responses((status = 200, body = MemberJson), (status = 404, description = "no such member in this account")),
     security(("api_key" = [])))]
 #[get("/api/v1/members/{id}")]
@@ -295,7 +295,7 @@ async fn get_route(
 }
 
 /// Changes a member's role, or deactivates / reactivates them.
-#[utoipa::path(tag = "members", params(("id" = String, Path, description = "member id")), request_body = MemberUpdate,
+#[utoipa::path(operation_id = "updateMember", tag = "members", params(("id" = String, Path, description = "member id")), request_body = MemberUpdate,
     responses((status = 200, body = MemberJson), (status = 409, description = "would remove the last admin")),
     security(("api_key" = [])))]
 #[patch("/api/v1/members/{id}")]
@@ -310,7 +310,7 @@ async fn update_route(
 }
 
 /// Removes a member from the account with their sessions and API keys.
-#[utoipa::path(tag = "members", params(("id" = String, Path, description = "member id")),
+#[utoipa::path(operation_id = "deleteMember", tag = "members", params(("id" = String, Path, description = "member id")),
     responses((status = 204), (status = 404), (status = 409, description = "would remove the last admin")),
     security(("api_key" = [])))]
 #[delete("/api/v1/members/{id}")]

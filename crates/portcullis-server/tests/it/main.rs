@@ -2,6 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on what they do not expect.
 
+mod admin_api;
+mod admin_fixtures;
+mod admin_idps;
 mod api_keys;
 mod binary;
 mod login;
