@@ -7,6 +7,7 @@ pub mod api_auth;
 pub mod client_ip;
 pub mod config;
 pub mod encryption_key;
+pub mod dashboard;
 pub mod error;
 pub mod metrics;
 pub mod ops;
@@ -113,6 +114,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .configure(scim::config)
             .configure(sso::config)
             .configure(admin::config)
+            .configure(dashboard::config)
             .default_service(web::to(not_found));
     }
 }

@@ -147,8 +147,12 @@ pub async fn update_account(
             let mut next = current.clone();
             let mut changes = Vec::new();
             let result: Result<(), AppError> = (|| {
-                if let Some(name) = &update.name {
-                    let name = name.trim();
+                if let Some(name) = update
+                    .name
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|n| *n != current.name)
+                {
                     if name.is_empty() || name.chars().count() > 255 {
                         return Err(AppError::BadRequest(
                             "the account name must have 1 to 255 characters".into(),
@@ -157,15 +161,21 @@ pub async fn update_account(
                     next.name = name.to_owned();
                     changes.push("account.name.changed");
                 }
-                if let Some(wanted) = update.enforcement {
-                    let wanted = wanted.into();
+                if let Some(wanted) = update
+                    .enforcement
+                    .map(EnforcementPolicy::from)
+                    .filter(|w| *w != current.enforcement)
+                {
                     policy::may_set_enforcement(&current, &idps, wanted, requester)
                         .map_err(|e| AppError::Conflict(e.to_string()))?;
                     next.enforcement = wanted;
                     changes.push("account.enforcement.changed");
                 }
-                if let Some(wanted) = update.provisioning {
-                    let wanted = wanted.into();
+                if let Some(wanted) = update
+                    .provisioning
+                    .map(ProvisioningMode::from)
+                    .filter(|w| *w != current.provisioning)
+                {
                     policy::may_set_provisioning(&current, &idps, wanted)
                         .map_err(|e| AppError::Conflict(e.to_string()))?;
                     next.provisioning = wanted;

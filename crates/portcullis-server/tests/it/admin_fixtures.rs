@@ -72,11 +72,14 @@ pub fn saml_metadata(entity_id: &str, cert_b64: &str) -> String {
     )
 }
 
+/// Path → (status, content type, body).
+pub type Routes = Arc<Mutex<HashMap<String, (u16, String, String)>>>;
+
 /// A static HTTP server on 127.0.0.1: path → (status, content type, body). Bodies can be
 /// changed while it runs (to test metadata refresh failures).
 pub struct StaticServer {
     pub base: String,
-    pub routes: Arc<Mutex<HashMap<String, (u16, String, String)>>>,
+    pub routes: Routes,
 }
 
 impl StaticServer {
@@ -84,7 +87,7 @@ impl StaticServer {
     pub fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let routes: Arc<Mutex<HashMap<String, (u16, String, String)>>> = Arc::default();
+        let routes: Routes = Arc::default();
         let served = routes.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
