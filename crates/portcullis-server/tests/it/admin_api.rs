@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::admin_fixtures::{idp_key, saml_metadata, with_key};
-use crate::support::{env, set_cookie, TestEnv};
+use crate::support::{env, TestEnv};
 use crate::{app, call};
 
 /// An API key of the bootstrap admin.
@@ -55,24 +55,25 @@ pub fn saml_body(description: &str) -> Value {
 }
 
 /// Signs in with a password over JSON; returns (cookie, csrf).
+#[macro_export]
 macro_rules! sign_in {
     ($app:expr, $email:expr, $pw:expr) => {{
         let resp = actix_web::test::call_service(
             &$app,
-            TestRequest::post()
+            actix_web::test::TestRequest::post()
                 .uri("/api/v1/login")
-                .set_json(json!({"account": "default", "email": $email, "password": $pw}))
+                .set_json(serde_json::json!({"account": "default", "email": $email, "password": $pw}))
                 .to_request(),
         )
         .await;
-        assert_eq!(resp.status(), StatusCode::OK);
-        let cookie = set_cookie(&resp, "portcullis_session").unwrap();
-        let body: Value = actix_web::test::read_body_json(resp).await;
+        assert_eq!(resp.status(), actix_web::http::StatusCode::OK);
+        let cookie = $crate::support::set_cookie(&resp, "portcullis_session").unwrap();
+        let body: serde_json::Value = actix_web::test::read_body_json(resp).await;
         (cookie, body["csrf_token"].as_str().unwrap().to_owned())
     }};
 }
 
-fn session(req: TestRequest, cookie: &str) -> TestRequest {
+pub fn session(req: TestRequest, cookie: &str) -> TestRequest {
     req.cookie(actix_web::cookie::Cookie::new(
         "portcullis_session",
         cookie.to_owned(),

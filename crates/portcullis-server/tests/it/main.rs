@@ -7,6 +7,8 @@ mod admin_fixtures;
 mod admin_idps;
 mod api_keys;
 mod binary;
+mod dashboard;
+mod dashboard_invite;
 mod login;
 mod observability;
 mod replicas;
