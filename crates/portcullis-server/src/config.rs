@@ -43,6 +43,11 @@ pub struct Config {
     /// Let IdP metadata and OIDC discovery reach loopback and private addresses
     /// (`PORTCULLIS_ALLOW_PRIVATE_IDP_ADDRESSES=true`): for tests and on-premises IdPs only.
     pub allow_private_idp_addresses: bool,
+    /// SMTP server for invitation mail (`PORTCULLIS_SMTP_URL`, such as
+    /// `smtps://user:pass@mail.example.com` or `smtp://127.0.0.1:2525`); no mail when unset.
+    pub smtp_url: Option<String>,
+    /// The sender of invitation mail (`PORTCULLIS_SMTP_FROM`).
+    pub smtp_from: String,
 }
 
 /// The TOML file's shape: every field optional.
@@ -189,10 +194,15 @@ impl Config {
             var("PORTCULLIS_ALLOW_PRIVATE_IDP_ADDRESSES").as_deref(),
             Some("true" | "1" | "yes")
         );
+        let smtp_url = var("PORTCULLIS_SMTP_URL");
+        let smtp_from = var("PORTCULLIS_SMTP_FROM")
+            .unwrap_or_else(|| "Portcullis <portcullis@localhost>".to_owned());
         Ok(Self {
             encryption_key: var("PORTCULLIS_ENCRYPTION_KEY").or(file.encryption_key),
             log_format,
             allow_private_idp_addresses,
+            smtp_url,
+            smtp_from,
             bind,
             database_url,
             public_url,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod encryption_key;
 pub mod dashboard;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod ops;
 pub mod pages;
@@ -128,6 +129,12 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let bind = state.config.bind.clone();
     let public_url = state.config.public_url.clone();
     tracing::info!(%bind, %public_url, "starting");
+    // SAML IdPs configured from a metadata URL are refreshed daily (the last good copy
+    // stays when a fetch fails).
+    actix_web::rt::spawn(admin::idps::refresh_loop(
+        state.clone(),
+        std::time::Duration::from_secs(24 * 60 * 60),
+    ));
     let server = HttpServer::new(move || {
         App::new()
             .wrap(security_headers())

@@ -70,6 +70,10 @@ pub struct CreatedInvitation {
     pub invitation: InvitationJson,
     /// The single-use link; it cannot be shown again.
     pub url: String,
+    /// Whether it was also sent by mail (`false` when no SMTP server is configured).
+    pub emailed: bool,
+    /// Why the mail failed, when it did.
+    pub email_error: Option<String>,
 }
 
 /// The account's invitations.
@@ -132,6 +136,29 @@ pub async fn invite(
     Ok((invitation, url))
 }
 
+/// Sends the invitation mail when SMTP is configured: `Ok(false)` when it is not, the
+/// failure's text when sending failed (the admin still has the link).
+pub async fn mail_invitation(
+    state: &AppState,
+    caller: &Caller,
+    invitation: &Invitation,
+    url: &str,
+) -> Result<bool, String> {
+    if state.config.smtp_url.is_none() {
+        return Ok(false);
+    }
+    let text =
+        crate::mail::invitation_text(&caller.account.name, caller.user.display_name.as_str(), url);
+    let subject = format!("You are invited to {}", caller.account.name);
+    match crate::mail::send(&state.config, invitation.email.as_str(), &subject, text).await {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            tracing::warn!(error = %e, "invitation mail failed");
+            Err(e.to_string())
+        }
+    }
+}
+
 /// The account's invitations.
 pub async fn list_invitations(
     state: &AppState,
@@ -164,8 +191,11 @@ async fn create_route(
 ) -> Result<HttpResponse, ApiError> {
     let role = body.role.map_or(Role::Member, Role::from);
     let (invitation, url) = invite(&state, &caller.0, &body.email, role).await?;
+    let mailed = mail_invitation(&state, &caller.0, &invitation, &url).await;
     Ok(HttpResponse::Created().json(CreatedInvitation {
         invitation: InvitationJson::of(&invitation),
         url,
+        emailed: mailed == Ok(true),
+        email_error: mailed.err(),
     }))
 }

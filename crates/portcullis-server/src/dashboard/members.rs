@@ -54,7 +54,7 @@ async fn render(
     let body = html! {
         @if let Some(link) = &invite_link {
             section.secret {
-                p.warning { "Copy the invitation link now: it is shown only this once (it was also emailed when mail is configured). It works once, for seven days." }
+                p.warning { "Copy the invitation link now: it is shown only this once. It works once, for seven days." }
                 (copy_field("Invitation link", link))
             }
         }
@@ -174,7 +174,18 @@ async fn invite(
     .await;
     match result {
         Ok((invitation, url)) => {
-            let flash = Flash::notice(format!("{} is invited.", invitation.email));
+            let mailed = invitations::mail_invitation(&state, &ctx.caller, &invitation, &url).await;
+            let flash = Flash::notice(match mailed {
+                Ok(true) => format!("{} is invited; the link was emailed.", invitation.email),
+                Ok(false) => format!(
+                    "{} is invited. No mail server is configured: send the link yourself.",
+                    invitation.email
+                ),
+                Err(e) => format!(
+                    "{} is invited, but the mail failed ({e}): send the link yourself.",
+                    invitation.email
+                ),
+            });
             render(&state, &ctx, flash, &ListQuery::default(), Some(url)).await
         }
         Err(e) => render(&state, &ctx, Flash::error(e), &ListQuery::default(), None).await,

@@ -5,6 +5,7 @@
 mod admin_api;
 mod admin_fixtures;
 mod admin_idps;
+mod admin_mail;
 mod api_keys;
 mod binary;
 mod browser;
