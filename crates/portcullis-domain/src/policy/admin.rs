@@ -1,6 +1,8 @@
 //! Who may administer an account, and which member changes would lock it out.
 
-use crate::{Role, User, UserKind};
+use std::net::IpAddr;
+
+use crate::{IpRestrictions, Role, User, UserKind};
 
 /// Why a caller may not change an account's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +64,27 @@ pub fn may_change_member(
     }
 }
 
+/// Why new API IP restrictions are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IpRestrictionRefusal {
+    /// The API key making the change would be locked out by it.
+    #[error("these restrictions would refuse your own address {0}, locking this API key out; include it, or change them from the dashboard")]
+    LocksOutCaller(IpAddr),
+}
+
+/// May API IP restrictions become `new`? A change made with an API key must keep that
+/// caller's address allowed (a dashboard session is not subject to API restrictions, so
+/// it can always repair them).
+pub fn may_set_ip_restrictions(
+    new: &IpRestrictions,
+    api_key_caller: Option<IpAddr>,
+) -> Result<(), IpRestrictionRefusal> {
+    match api_key_caller {
+        Some(ip) if !new.allows(ip) => Err(IpRestrictionRefusal::LocksOutCaller(ip)),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
@@ -85,6 +108,24 @@ mod tests {
             created_at: Utc.timestamp_opt(0, 0).unwrap(),
             updated_at: Utc.timestamp_opt(0, 0).unwrap(),
         }
+    }
+
+    #[test]
+    fn api_keys_cannot_lock_themselves_out() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let r = |ranges: &[&str]| IpRestrictions::parse(ranges).unwrap();
+        let check = |new: IpRestrictions, caller: Option<IpAddr>, ok: bool| {
+            assert_eq!(
+                may_set_ip_restrictions(&new, caller).is_ok(),
+                ok,
+                "{new:?} {caller:?}"
+            )
+        };
+        check(r(&["203.0.113.0/24"]), Some(ip("203.0.113.9")), true);
+        check(r(&["203.0.113.0/24"]), Some(ip("198.51.100.1")), false);
+        check(r(&[]), Some(ip("198.51.100.1")), true);
+        check(r(&["203.0.113.0/24"]), None, true);
+        check(r(&["203.0.113.0/24"]), Some(ip("::ffff:203.0.113.9")), true);
     }
 
     #[test]

@@ -2,11 +2,11 @@
 
 use actix_web::{get, put, web, HttpResponse};
 use chrono::Utc;
-use portcullis_domain::{Account, IpRestrictions};
+use portcullis_domain::{policy, Account, IpRestrictions};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{Caller, Manager};
+use super::auth::{Caller, Manager, Via};
 use crate::error::{ApiError, AppError};
 use crate::ops;
 use crate::state::AppState;
@@ -46,6 +46,12 @@ pub async fn set_restrictions(
 ) -> Result<Account, AppError> {
     caller.require_manager()?;
     let parsed = IpRestrictions::parse(ranges)?;
+    let key_caller = match caller.via {
+        Via::ApiKey(_) => caller.ip,
+        Via::Session(_) => None,
+    };
+    policy::may_set_ip_restrictions(&parsed, key_caller)
+        .map_err(|e| AppError::Conflict(e.to_string()))?;
     let (id, actor, ip) = (caller.account.id, caller.actor(), caller.ip_text());
     state
         .db(move |store| {
@@ -83,7 +89,7 @@ async fn get_route(caller: Manager) -> Result<HttpResponse, ApiError> {
 
 /// Replaces the account's API IP restrictions.
 #[utoipa::path(operation_id = "setIpRestrictions", tag = "ip restrictions", request_body = IpRestrictionsJson,
-    responses((status = 200, body = IpRestrictionsJson), (status = 400, description = "an invalid range")),
+    responses((status = 200, body = IpRestrictionsJson), (status = 400, description = "an invalid range"), (status = 409, description = "would lock out the calling API key")),
     security(("api_key" = [])))]
 #[put("/api/v1/ip-restrictions")]
 async fn put_route(

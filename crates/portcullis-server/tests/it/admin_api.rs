@@ -388,6 +388,13 @@ async fn ip_restrictions_are_validated() {
         let (s, b) = call!(app, put(json!([bad])));
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {b}");
     }
+    // A key may not lock itself out (the test client calls from 203.0.113.9).
+    let (s, b) = call!(app, put(json!(["198.51.100.0/24"])));
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert!(
+        b["message"].as_str().unwrap().contains("203.0.113.9"),
+        "{b}"
+    );
     let (s, b) = call!(app, put(json!(["203.0.113.7/24", "2001:db8::/32"])));
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["ranges"], json!(["203.0.113.0/24", "2001:db8::/32"]));
