@@ -218,7 +218,7 @@ impl Store {
                 .select(IdpRow::as_select())
                 .load(conn)?
                 .into_iter()
-                .map(IdpRow::into_domain)
+                .map(|row| row.into_domain(self.cipher.as_ref()))
                 .collect()
         })
     }
