@@ -130,11 +130,18 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let public_url = state.config.public_url.clone();
     tracing::info!(%bind, %public_url, "starting");
     // SAML IdPs configured from a metadata URL are refreshed daily (the last good copy
-    // stays when a fetch fails).
-    actix_web::rt::spawn(admin::idps::refresh_loop(
-        state.clone(),
-        std::time::Duration::from_secs(24 * 60 * 60),
-    ));
+    // stays when a fetch fails), on a thread of its own so the web server's graceful
+    // shutdown never waits for it.
+    let refresher = state.clone();
+    std::thread::Builder::new()
+        .name("metadata-refresh".into())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(admin::idps::refresh_loop(
+                refresher,
+                std::time::Duration::from_secs(24 * 60 * 60),
+            ))
+        })
+        .context("starting the metadata refresh")?;
     let server = HttpServer::new(move || {
         App::new()
             .wrap(security_headers())
