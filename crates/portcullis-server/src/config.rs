@@ -40,9 +40,6 @@ pub struct Config {
     /// tests and IdPs on the operator's own network: otherwise an admin could make the
     /// server probe its internal network.
     pub sso_allow_private_addresses: bool,
-    /// Let IdP metadata and OIDC discovery reach loopback and private addresses
-    /// (`PORTCULLIS_ALLOW_PRIVATE_IDP_ADDRESSES=true`): for tests and on-premises IdPs only.
-    pub allow_private_idp_addresses: bool,
     /// SMTP server for invitation mail (`PORTCULLIS_SMTP_URL`, such as
     /// `smtps://user:pass@mail.example.com` or `smtp://127.0.0.1:2525`); no mail when unset.
     pub smtp_url: Option<String>,
@@ -190,17 +187,12 @@ impl Config {
             },
             None => file.sso_allow_private_addresses.unwrap_or(false),
         };
-        let allow_private_idp_addresses = matches!(
-            var("PORTCULLIS_ALLOW_PRIVATE_IDP_ADDRESSES").as_deref(),
-            Some("true" | "1" | "yes")
-        );
         let smtp_url = var("PORTCULLIS_SMTP_URL");
         let smtp_from = var("PORTCULLIS_SMTP_FROM")
             .unwrap_or_else(|| "Portcullis <portcullis@localhost>".to_owned());
         Ok(Self {
             encryption_key: var("PORTCULLIS_ENCRYPTION_KEY").or(file.encryption_key),
             log_format,
-            allow_private_idp_addresses,
             smtp_url,
             smtp_from,
             bind,

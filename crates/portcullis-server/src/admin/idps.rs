@@ -37,7 +37,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 /// The HTTP policy for talking to IdPs under this server's configuration.
 pub fn http_policy(state: &AppState) -> HttpPolicy {
     HttpPolicy {
-        allow_private_addresses: state.config.allow_private_idp_addresses,
+        allow_private_addresses: state.config.sso_allow_private_addresses,
     }
 }
 

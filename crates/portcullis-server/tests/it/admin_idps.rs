@@ -17,7 +17,7 @@ use crate::{app, call};
 fn local_env() -> TestEnv {
     let mut env = env();
     let mut config = (*env.state.config).clone();
-    config.allow_private_idp_addresses = true;
+    config.sso_allow_private_addresses = true;
     env.state.config = Arc::new(config);
     env
 }
@@ -144,7 +144,10 @@ async fn saml_metadata_urls_are_fetched_refreshed_and_kept_on_failure() {
     let url = format!("{}/metadata", server.base);
 
     // Without the private-address allowance, loopback URLs are refused.
-    let strict = env();
+    let mut strict = env();
+    let mut config = (*strict.state.config).clone();
+    config.sso_allow_private_addresses = false;
+    strict.state.config = Arc::new(config);
     let app = app!(strict);
     let key = admin_key(&strict);
     let (s, b) = call!(

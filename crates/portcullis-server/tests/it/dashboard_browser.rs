@@ -15,7 +15,7 @@ use crate::browser::Harness;
 async fn an_admin_sets_up_sso_and_scim_in_a_browser() {
     let issuer = StaticServer::start();
     issuer.serve_openid();
-    let Some(h) = Harness::start(&[("PORTCULLIS_ALLOW_PRIVATE_IDP_ADDRESSES", "true")]).await
+    let Some(h) = Harness::start(&[("PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES", "true")]).await
     else {
         return;
     };
