@@ -4,6 +4,8 @@
 //! (for bindgen); diesel's PostgreSQL backend needs libpq. The `xmlsec1` program is used
 //! by the SAML test IdP (pysaml2); `chromium` and `chromium-driver` run the SSO logins
 //! through a real browser.
+//! by the SAML test IdP (pysaml2). Chromium and chromedriver run the dashboard's browser
+//! tests.
 
 use std::process::Command;
 
@@ -19,6 +21,7 @@ const PACKAGES: &[&str] = &[
     "libclang-dev",
     "libpq-dev",
     "xmlsec1",
+    // The dashboard's browser tests drive headless Chromium through chromedriver.
     "chromium",
     "chromium-driver",
 ];

@@ -40,6 +40,11 @@ pub struct Config {
     /// tests and IdPs on the operator's own network: otherwise an admin could make the
     /// server probe its internal network.
     pub sso_allow_private_addresses: bool,
+    /// SMTP server for invitation mail (`PORTCULLIS_SMTP_URL`, such as
+    /// `smtps://user:pass@mail.example.com` or `smtp://127.0.0.1:2525`); no mail when unset.
+    pub smtp_url: Option<String>,
+    /// The sender of invitation mail (`PORTCULLIS_SMTP_FROM`).
+    pub smtp_from: String,
 }
 
 /// The TOML file's shape: every field optional.
@@ -182,9 +187,14 @@ impl Config {
             },
             None => file.sso_allow_private_addresses.unwrap_or(false),
         };
+        let smtp_url = var("PORTCULLIS_SMTP_URL");
+        let smtp_from = var("PORTCULLIS_SMTP_FROM")
+            .unwrap_or_else(|| "Portcullis <portcullis@localhost>".to_owned());
         Ok(Self {
             encryption_key: var("PORTCULLIS_ENCRYPTION_KEY").or(file.encryption_key),
             log_format,
+            smtp_url,
+            smtp_from,
             bind,
             database_url,
             public_url,

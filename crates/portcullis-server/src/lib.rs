@@ -2,11 +2,14 @@
 //! the protocol crates together. No business rule lives here: routes parse requests, call
 //! the use cases in [`ops`], and render answers; the domain decides.
 
+pub mod admin;
 pub mod api_auth;
 pub mod client_ip;
 pub mod config;
+pub mod dashboard;
 pub mod encryption_key;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod ops;
 pub mod pages;
@@ -111,6 +114,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .configure(routes::me::config)
             .configure(scim::config)
             .configure(sso::config)
+            .configure(admin::config)
+            .configure(dashboard::config)
             .default_service(web::to(not_found));
     }
 }
@@ -124,6 +129,19 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let bind = state.config.bind.clone();
     let public_url = state.config.public_url.clone();
     tracing::info!(%bind, %public_url, "starting");
+    // SAML IdPs configured from a metadata URL are refreshed daily (the last good copy
+    // stays when a fetch fails), on a thread of its own so the web server's graceful
+    // shutdown never waits for it.
+    let refresher = state.clone();
+    std::thread::Builder::new()
+        .name("metadata-refresh".into())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(admin::idps::refresh_loop(
+                refresher,
+                std::time::Duration::from_secs(24 * 60 * 60),
+            ))
+        })
+        .context("starting the metadata refresh")?;
     let server = HttpServer::new(move || {
         App::new()
             .wrap(security_headers())

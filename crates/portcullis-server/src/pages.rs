@@ -99,6 +99,12 @@ pub fn home_page(slug: &str, account_name: &str, email: &str, csrf: &str) -> Mar
         html! {
             h1 { (account_name) }
             p { "Signed in as " strong { (email) } "." }
+            h2 { "Settings" }
+            ul.settings-links {
+                @for (section, title) in crate::dashboard::SECTIONS {
+                    li { a href={ "/a/" (slug) "/settings/" (section) } { (title) } }
+                }
+            }
             form method="post" action={ "/a/" (slug) "/logout" } {
                 input type="hidden" name="csrf" value=(csrf);
                 button type="submit" { "Sign out" }

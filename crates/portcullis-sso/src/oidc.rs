@@ -14,7 +14,7 @@
 //! 3. On the callback, load **and delete** the attempt, then call [`finish_login`].
 
 mod claims;
-mod http;
+pub(crate) mod http;
 mod login;
 mod rejection;
 

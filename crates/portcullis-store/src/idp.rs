@@ -206,6 +206,23 @@ impl Store {
         })
     }
 
+    /// Every account's IdPs, oldest first: for server-wide jobs such as the scheduled
+    /// metadata refresh. Never for answering a request.
+    pub fn all_idps(&self) -> Result<Vec<IdentityProvider>, StoreError> {
+        self.read(|conn| {
+            identity_providers::table
+                .order((
+                    identity_providers::created_at.asc(),
+                    identity_providers::id.asc(),
+                ))
+                .select(IdpRow::as_select())
+                .load(conn)?
+                .into_iter()
+                .map(|row| row.into_domain(self.cipher.as_ref()))
+                .collect()
+        })
+    }
+
     /// Saves an IdP's description, enabled flag and protocol settings. `NotFound` when
     /// the account has no such IdP.
     pub fn update_idp(&self, idp: &IdentityProvider) -> Result<(), StoreError> {

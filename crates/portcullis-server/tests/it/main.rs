@@ -2,8 +2,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on what they do not expect.
 
+mod admin_api;
+mod admin_fixtures;
+mod admin_idps;
+mod admin_mail;
 mod api_keys;
 mod binary;
+mod browser;
+mod dashboard;
+mod dashboard_browser;
+mod dashboard_invite;
 mod login;
 mod observability;
 mod replicas;

@@ -1,0 +1,236 @@
+//! `GET/PATCH /api/v1/account`: the account's name, SSO enforcement and provisioning mode.
+
+use actix_web::{get, patch, web, HttpResponse};
+use chrono::Utc;
+use portcullis_domain::policy;
+use portcullis_domain::{Account, EnforcementPolicy, ProvisioningMode};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::{Caller, Manager};
+use crate::error::{ApiError, AppError};
+use crate::ops;
+use crate::state::AppState;
+
+/// Wires the routes.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(get_account).service(update_account_route);
+}
+
+/// Who must sign in through SSO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EnforcementJson {
+    /// Members who had a password keep it; new members use SSO.
+    Mixed,
+    /// Everyone signs in through an identity provider.
+    Enforced,
+}
+
+impl From<EnforcementPolicy> for EnforcementJson {
+    fn from(p: EnforcementPolicy) -> Self {
+        match p {
+            EnforcementPolicy::Mixed => Self::Mixed,
+            EnforcementPolicy::Enforced => Self::Enforced,
+        }
+    }
+}
+
+impl From<EnforcementJson> for EnforcementPolicy {
+    fn from(p: EnforcementJson) -> Self {
+        match p {
+            EnforcementJson::Mixed => Self::Mixed,
+            EnforcementJson::Enforced => Self::Enforced,
+        }
+    }
+}
+
+/// How new members come to exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvisioningJson {
+    /// An admin invites them.
+    Invite,
+    /// They are created on their first SSO login.
+    JustInTime,
+    /// The identity provider manages them over SCIM.
+    Scim,
+}
+
+impl From<ProvisioningMode> for ProvisioningJson {
+    fn from(p: ProvisioningMode) -> Self {
+        match p {
+            ProvisioningMode::Invite => Self::Invite,
+            ProvisioningMode::JustInTime => Self::JustInTime,
+            ProvisioningMode::Scim => Self::Scim,
+        }
+    }
+}
+
+impl From<ProvisioningJson> for ProvisioningMode {
+    fn from(p: ProvisioningJson) -> Self {
+        match p {
+            ProvisioningJson::Invite => Self::Invite,
+            ProvisioningJson::JustInTime => Self::JustInTime,
+            ProvisioningJson::Scim => Self::Scim,
+        }
+    }
+}
+
+/// The account as the admin API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountJson {
+    /// Stable id.
+    pub id: String,
+    /// Short name used in URLs.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// SSO enforcement policy.
+    pub enforcement: EnforcementJson,
+    /// Provisioning mode.
+    pub provisioning: ProvisioningJson,
+    /// The account's sign-in page.
+    pub login_url: String,
+    /// The SCIM base URL to paste into Okta or Entra ID.
+    pub scim_base_url: String,
+}
+
+impl AccountJson {
+    /// The view of an account.
+    pub fn of(account: &Account, public_url: &str) -> Self {
+        Self {
+            id: account.id.to_string(),
+            slug: account.slug.to_string(),
+            name: account.name.clone(),
+            enforcement: account.enforcement.into(),
+            provisioning: account.provisioning.into(),
+            login_url: format!("{public_url}/a/{}/login", account.slug),
+            scim_base_url: format!("{public_url}/scim/v2"),
+        }
+    }
+}
+
+/// A change to the account; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountUpdate {
+    /// New display name.
+    pub name: Option<String>,
+    /// New enforcement policy (enforcing needs an enabled IdP, and a session that signed
+    /// in through one).
+    pub enforcement: Option<EnforcementJson>,
+    /// New provisioning mode (just-in-time and SCIM need an enabled IdP).
+    pub provisioning: Option<ProvisioningJson>,
+}
+
+/// Applies `update` after the domain accepted every part of it: all of it or nothing.
+pub async fn update_account(
+    state: &AppState,
+    caller: &Caller,
+    update: AccountUpdate,
+) -> Result<Account, AppError> {
+    caller.require_manager()?;
+    let (id, actor, ip, requester) = (
+        caller.account.id,
+        caller.actor(),
+        caller.ip_text(),
+        caller.requester(),
+    );
+    state
+        .db(move |store| {
+            let now = Utc::now();
+            let current = store
+                .account(id)?
+                .ok_or(portcullis_store::StoreError::NotFound)?;
+            let idps = store.list_idps(id)?;
+            let mut next = current.clone();
+            let mut changes = Vec::new();
+            let result: Result<(), AppError> = (|| {
+                if let Some(name) = update
+                    .name
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|n| *n != current.name)
+                {
+                    if name.is_empty() || name.chars().count() > 255 {
+                        return Err(AppError::BadRequest(
+                            "the account name must have 1 to 255 characters".into(),
+                        ));
+                    }
+                    next.name = name.to_owned();
+                    changes.push("account.name.changed");
+                }
+                if let Some(wanted) = update
+                    .enforcement
+                    .map(EnforcementPolicy::from)
+                    .filter(|w| *w != current.enforcement)
+                {
+                    policy::may_set_enforcement(&current, &idps, wanted, requester)
+                        .map_err(|e| AppError::Conflict(e.to_string()))?;
+                    next.enforcement = wanted;
+                    changes.push("account.enforcement.changed");
+                }
+                if let Some(wanted) = update
+                    .provisioning
+                    .map(ProvisioningMode::from)
+                    .filter(|w| *w != current.provisioning)
+                {
+                    policy::may_set_provisioning(&current, &idps, wanted)
+                        .map_err(|e| AppError::Conflict(e.to_string()))?;
+                    next.provisioning = wanted;
+                    changes.push("account.provisioning.changed");
+                }
+                Ok(())
+            })();
+            if let Err(e) = result {
+                return Ok(Err(e));
+            }
+            store.update_account(&next)?;
+            let detail = serde_json::json!({
+                "name": next.name,
+                "enforcement": next.enforcement.as_str(),
+                "provisioning": next.provisioning.as_str(),
+            })
+            .to_string();
+            for action in changes {
+                if let Err(e) = ops::audit_detail(
+                    store,
+                    id,
+                    actor,
+                    action,
+                    None,
+                    ip.clone(),
+                    detail.clone(),
+                    now,
+                ) {
+                    return Ok(Err(e));
+                }
+            }
+            Ok(Ok(next))
+        })
+        .await?
+}
+
+/// The caller's account.
+#[utoipa::path(operation_id = "getAccount", tag = "account", responses((status = 200, body = AccountJson)), security(("api_key" = [])))]
+#[get("/api/v1/account")]
+async fn get_account(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(AccountJson::of(&caller.account, &state.config.public_url)))
+}
+
+/// Changes the account's name, enforcement policy or provisioning mode. Refusals say why
+/// (409): enforcing without an enabled IdP or without an SSO sign-in, SCIM or
+/// just-in-time without an IdP.
+#[utoipa::path(operation_id = "updateAccount", tag = "account", request_body = AccountUpdate,
+    responses((status = 200, body = AccountJson), (status = 409, description = "refused by the account's rules")),
+    security(("api_key" = [])))]
+#[patch("/api/v1/account")]
+async fn update_account_route(
+    state: web::Data<AppState>,
+    caller: Manager,
+    body: web::Json<AccountUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    let account = update_account(&state, &caller.0, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(AccountJson::of(&account, &state.config.public_url)))
+}

@@ -1,0 +1,70 @@
+//! What clients send to create or change an IdP.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// SAML settings: metadata XML, or a metadata URL, or entity id + SSO URL + certificates.
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SamlInput {
+    /// The IdP's metadata document, pasted.
+    pub metadata_xml: Option<String>,
+    /// Where to fetch the metadata (HTTPS); refreshed on a schedule and on demand.
+    pub metadata_url: Option<String>,
+    /// By hand: the IdP's entity id.
+    pub entity_id: Option<String>,
+    /// By hand: the IdP's SSO URL (HTTP-Redirect binding).
+    pub sso_url: Option<String>,
+    /// By hand: the signing certificates, PEM or base64 DER.
+    pub certificates: Option<Vec<String>>,
+    /// The attribute carrying the email, when not a usual one.
+    pub email_attribute: Option<String>,
+    /// The attribute carrying the display name, when not a usual one.
+    pub name_attribute: Option<String>,
+}
+
+/// OIDC settings. On update, absent fields stay as they are.
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OidcInput {
+    /// The issuer URL; checked by discovery before saving.
+    pub issuer: Option<String>,
+    /// The client id registered at the IdP.
+    pub client_id: Option<String>,
+    /// The client secret: write-only, never returned.
+    pub client_secret: Option<String>,
+    /// Scopes besides `openid` (default `email profile`).
+    pub scopes: Option<Vec<String>>,
+}
+
+/// A new IdP: exactly one of `saml` or `oidc`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIdp {
+    /// What people see in the sign-in chooser.
+    pub description: String,
+    /// Whether it can be used at once (default true).
+    pub enabled: Option<bool>,
+    /// Accept IdP-initiated sign-in (SAML only; refused for OIDC).
+    pub idp_initiated: Option<bool>,
+    /// SAML settings.
+    pub saml: Option<SamlInput>,
+    /// OIDC settings.
+    pub oidc: Option<OidcInput>,
+}
+
+/// A change to an IdP; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdpUpdate {
+    /// New description.
+    pub description: Option<String>,
+    /// Enable or disable (disabling the last enabled IdP under enforcement is refused).
+    pub enabled: Option<bool>,
+    /// IdP-initiated sign-in (SAML only; refused for OIDC).
+    pub idp_initiated: Option<bool>,
+    /// New SAML settings (replace the current ones).
+    pub saml: Option<SamlInput>,
+    /// New OIDC settings.
+    pub oidc: Option<OidcInput>,
+}

@@ -1,0 +1,243 @@
+//! The web dashboard's settings pages under `/a/{slug}/settings/…`: server-rendered HTML
+//! (maud escapes every value), plain forms carrying the session's CSRF token, no
+//! JavaScript. Each page calls the same use cases as the admin API ([`crate::admin`]), so
+//! every rule holds in both. Failures are shown on the page as readable messages.
+
+pub mod api_keys;
+pub mod audit;
+pub mod invite;
+pub mod ip_restrictions;
+pub mod members;
+pub mod scim;
+pub mod sso;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
+
+use crate::admin::auth::Caller;
+use crate::client_ip::client_ip;
+use crate::error::{AppError, PageError};
+use crate::session::MaybeSignedIn;
+use crate::state::AppState;
+
+/// Wires every dashboard route.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    sso::config(cfg);
+    scim::config(cfg);
+    members::config(cfg);
+    api_keys::config(cfg);
+    ip_restrictions::config(cfg);
+    audit::config(cfg);
+    invite::config(cfg);
+}
+
+/// The settings pages, for the navigation: (path under settings, title).
+pub const SECTIONS: &[(&str, &str)] = &[
+    ("sso", "Single sign-on"),
+    ("scim", "User provisioning / SCIM"),
+    ("members", "Members"),
+    ("api-keys", "API keys"),
+    ("ip-restrictions", "IP restrictions"),
+    ("audit", "Audit log"),
+];
+
+/// A signed-in admin on one of their account's pages.
+pub struct Ctx {
+    /// The caller, as the admin use cases take it.
+    pub caller: Caller,
+    /// The session's CSRF token for the page's forms.
+    pub csrf: String,
+}
+
+impl Ctx {
+    /// The account's slug.
+    pub fn slug(&self) -> &str {
+        self.caller.account.slug.as_str()
+    }
+
+    /// The URL of a settings page.
+    pub fn url(&self, section: &str) -> String {
+        format!("/a/{}/settings/{section}", self.slug())
+    }
+}
+
+/// Either a page context, or where to send someone who is not signed in.
+pub enum Access {
+    /// Signed in to this account as someone who may manage it.
+    Allowed(Box<Ctx>),
+    /// Not signed in (to this account): the login page.
+    SignIn(HttpResponse),
+}
+
+/// Checks who is on a settings page. For a form post, `csrf` is the token it carried.
+pub async fn access(
+    state: &AppState,
+    req: &HttpRequest,
+    slug: &str,
+    signed_in: MaybeSignedIn,
+    csrf: Option<&str>,
+) -> Result<Access, PageError> {
+    let Some(s) = signed_in.0.filter(|s| s.account.slug.as_str() == slug) else {
+        return Ok(Access::SignIn(
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/a/{slug}/login")))
+                .finish(),
+        ));
+    };
+    if let Some(presented) = csrf {
+        if !state.keys.check_csrf(s.session.id, presented) {
+            return Err(AppError::Forbidden(
+                "this form expired or did not come from this site; reload the page and try again"
+                    .into(),
+            )
+            .into());
+        }
+    }
+    let csrf = state.keys.csrf_token(s.session.id);
+    let caller = Caller::from_session(s, client_ip(req, &state.config.trusted_proxies));
+    caller.require_manager()?;
+    Ok(Access::Allowed(Box::new(Ctx { caller, csrf })))
+}
+
+/// Unwraps [`access`] inside a handler.
+#[macro_export]
+macro_rules! dashboard_ctx {
+    ($state:expr, $req:expr, $slug:expr, $signed_in:expr, $csrf:expr) => {
+        match $crate::dashboard::access(&$state, &$req, &$slug, $signed_in, $csrf).await? {
+            $crate::dashboard::Access::Allowed(ctx) => *ctx,
+            $crate::dashboard::Access::SignIn(redirect) => return Ok(redirect),
+        }
+    };
+}
+
+/// What a page shows above its content.
+#[derive(Debug, Default)]
+pub struct Flash {
+    /// A failure, shown as an alert; the page answers with its status.
+    pub error: Option<AppError>,
+    /// A success message.
+    pub notice: Option<String>,
+}
+
+impl Flash {
+    /// A failure to show.
+    pub fn error(e: AppError) -> Self {
+        Self {
+            error: Some(e),
+            notice: None,
+        }
+    }
+
+    /// A success message to show.
+    pub fn notice(text: impl Into<String>) -> Self {
+        Self {
+            error: None,
+            notice: Some(text.into()),
+        }
+    }
+}
+
+/// The `?done=` query of a page after a successful post.
+#[derive(Debug, Deserialize)]
+pub struct Done {
+    /// Which success to announce.
+    pub done: Option<String>,
+}
+
+impl Done {
+    /// The flash for the announced success.
+    pub fn flash(&self) -> Flash {
+        let text = match self.done.as_deref() {
+            Some("saved") => "Saved.",
+            Some("idp-added") => "The identity provider was added.",
+            Some("idp-deleted") => "The identity provider was deleted.",
+            Some("refreshed") => "The metadata was fetched again.",
+            Some("revoked") => "The API key was revoked.",
+            Some("deleted") => "Deleted.",
+            Some("scim-off") => "SCIM provisioning is off; new members are invited.",
+            _ => return Flash::default(),
+        };
+        Flash::notice(text)
+    }
+}
+
+/// A redirect back to a settings page announcing `done`.
+pub fn done(ctx: &Ctx, section: &str, done: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("{}?done={done}", ctx.url(section)),
+        ))
+        .finish()
+}
+
+/// Renders a settings page in the dashboard frame.
+pub fn page(ctx: &Ctx, section: &str, flash: &Flash, body: Markup) -> HttpResponse {
+    let title = SECTIONS
+        .iter()
+        .find(|(s, _)| *s == section)
+        .map_or("Settings", |(_, t)| *t);
+    let status = flash
+        .error
+        .as_ref()
+        .map_or(StatusCode::OK, AppError::status);
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (ctx.caller.account.name) " · Portcullis" }
+                link rel="stylesheet" href="/static/portcullis.css";
+            }
+            body.dashboard {
+                nav.settings {
+                    a href={ "/a/" (ctx.slug()) "/" } { strong { (ctx.caller.account.name) } }
+                    @for (s, t) in SECTIONS {
+                        a class=[(*s == section).then_some("current")] href=(ctx.url(s)) { (t) }
+                    }
+                }
+                main.wide {
+                    h1 { (title) }
+                    @if let Some(e) = &flash.error {
+                        p.error role="alert" { (e.public_message()) }
+                    }
+                    @if let Some(n) = &flash.notice {
+                        p.notice role="status" { (n) }
+                    }
+                    (body)
+                }
+            }
+        }
+    };
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(markup.into_string())
+}
+
+/// The hidden CSRF field every form carries.
+pub fn csrf_field(ctx: &Ctx) -> Markup {
+    html! { input type="hidden" name="csrf" value=(ctx.csrf); }
+}
+
+/// A value to copy, in a read-only field.
+pub fn copy_field(label: &str, value: &str) -> Markup {
+    html! {
+        label.copy { (label) input type="text" readonly value=(value); }
+    }
+}
+
+/// Whether an HTML checkbox was ticked.
+pub fn ticked(value: &Option<String>) -> bool {
+    value.as_deref().is_some_and(|v| !v.is_empty())
+}
+
+/// A form that only carries the CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    /// The CSRF token.
+    pub csrf: String,
+}

@@ -1,0 +1,157 @@
+//! Settings → API keys: list (prefix, owner, description, last use), create (the secret
+//! is shown once), revoke.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use maud::html;
+use portcullis_domain::{Role, UserKind};
+use portcullis_store::UserListQuery;
+use serde::Deserialize;
+
+use super::{copy_field, csrf_field, done, page, CsrfOnly, Ctx, Done, Flash};
+use crate::admin::api_keys;
+use crate::admin::members::parse_id;
+use crate::error::PageError;
+use crate::session::MaybeSignedIn;
+use crate::state::AppState;
+
+/// Wires the routes.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(show).service(create).service(revoke);
+}
+
+const SECTION: &str = "api-keys";
+
+async fn render(
+    state: &AppState,
+    ctx: &Ctx,
+    flash: Flash,
+    secret: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let keys = api_keys::list_keys(state, &ctx.caller).await?;
+    let account = ctx.caller.account.id;
+    let (users, _) = state
+        .db(move |store| {
+            store.list_users(
+                account,
+                &UserListQuery {
+                    kind: None,
+                    search: None,
+                    offset: 0,
+                    limit: 1000,
+                },
+            )
+        })
+        .await?;
+    let owners: Vec<_> = users
+        .iter()
+        .filter(|u| u.active && (u.kind == UserKind::Bot || u.role == Role::Admin))
+        .collect();
+    let body = html! {
+        @if let Some(secret) = &secret {
+            section.secret {
+                p.warning { "Copy the key now: it is shown only this once." }
+                (copy_field("API key", secret))
+            }
+        }
+        table {
+            thead { tr { th { "Prefix" } th { "Description" } th { "Owner" } th { "Created" } th { "Last used" } th { "" } } }
+            tbody {
+                @for k in &keys {
+                    tr {
+                        td { code { (k.prefix) "…" } } td { (k.description) } td { (k.owner) }
+                        td { (k.created_at.format("%Y-%m-%d")) }
+                        td { @match k.last_used_at { Some(t) => (t.format("%Y-%m-%d %H:%M UTC")), None => "never" } }
+                        td { @if k.revoked_at.is_some() { span.tag.off { "revoked" } } @else {
+                            form method="post" action={ (ctx.url(SECTION)) "/" (k.id) "/revoke" } { (csrf_field(ctx)) button.danger type="submit" { "Revoke" } } } }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { "Create an API key" }
+            form method="post" action=(ctx.url(SECTION)) {
+                (csrf_field(ctx))
+                label { "Description" input type="text" name="description" required; }
+                label { "Owner" select name="owner" {
+                    @for u in &owners { option value=(u.id) selected[u.id == ctx.caller.user.id] { (u.display_name) @if u.kind == UserKind::Bot { " (bot)" } } }
+                } }
+                button type="submit" { "Create key" }
+            }
+        }
+    };
+    Ok(page(ctx, SECTION, &flash, body))
+}
+
+/// The page.
+#[get("/a/{slug}/settings/api-keys")]
+async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    signed_in: MaybeSignedIn,
+    q: web::Query<Done>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, None);
+    render(&state, &ctx, q.flash(), None).await
+}
+
+/// The new-key form.
+#[derive(Debug, Deserialize)]
+struct KeyForm {
+    csrf: String,
+    description: String,
+    owner: String,
+}
+
+/// Handles the form posted to `/a/{slug}/settings/api-keys`.
+#[post("/a/{slug}/settings/api-keys")]
+async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    signed_in: MaybeSignedIn,
+    form: web::Form<KeyForm>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
+    let result = match form.owner.parse() {
+        Ok(owner) => {
+            api_keys::create_key(&state, &ctx.caller, &form.description, Some(owner)).await
+        }
+        Err(_) => Err(crate::error::AppError::BadRequest(
+            "choose the key's owner".into(),
+        )),
+    };
+    match result {
+        Ok((_, _, secret)) => {
+            render(
+                &state,
+                &ctx,
+                Flash::notice("The key was created."),
+                Some(secret.expose().to_owned()),
+            )
+            .await
+        }
+        Err(e) => render(&state, &ctx, Flash::error(e), None).await,
+    }
+}
+
+/// Handles the form posted to `/a/{slug}/settings/api-keys/{id}/revoke`.
+#[post("/a/{slug}/settings/api-keys/{id}/revoke")]
+async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    signed_in: MaybeSignedIn,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, id) = path.into_inner();
+    let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
+    let result = match parse_id(&id) {
+        Ok(id) => api_keys::revoke_key(&state, &ctx.caller, id).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(done(&ctx, SECTION, "revoked")),
+        Err(e) => render(&state, &ctx, Flash::error(e), None).await,
+    }
+}

@@ -1,0 +1,411 @@
+//! Settings → Single sign-on: the IdPs (add, edit, disable, delete, refresh metadata),
+//! what to copy into each, the enforcement policy and the provisioning mode.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use maud::html;
+use portcullis_domain::{EnforcementPolicy, IdentityProvider, IdpProtocol, ProvisioningMode};
+use serde::Deserialize;
+
+use super::{copy_field, csrf_field, done, page, ticked, CsrfOnly, Ctx, Done, Flash};
+use crate::admin::account::{self, AccountUpdate};
+use crate::admin::idps::{self, IdpUpdate, NewIdp, OidcInput, SamlInput, SpJson};
+use crate::admin::members::parse_id;
+use crate::error::{AppError, PageError};
+use crate::session::MaybeSignedIn;
+use crate::state::AppState;
+
+/// Wires the routes.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(show)
+        .service(add_saml)
+        .service(add_oidc)
+        .service(edit)
+        .service(remove)
+        .service(refresh)
+        .service(set_policy);
+}
+
+const SECTION: &str = "sso";
+
+async fn render(state: &AppState, ctx: &Ctx, flash: Flash) -> Result<HttpResponse, PageError> {
+    let account_id = ctx.caller.account.id;
+    let (account, idps) = state
+        .db(move |store| Ok((store.account(account_id)?, store.list_idps(account_id)?)))
+        .await?;
+    let account = account.ok_or(AppError::NotFound)?;
+    let public = &state.config.public_url;
+    let enforced = account.enforcement == EnforcementPolicy::Enforced;
+    let body = html! {
+        section {
+            h2 { "Identity providers" }
+            @if idps.is_empty() {
+                p { "No identity provider yet. Add one below; the account stays in mixed mode until you enforce single sign-on." }
+            }
+            @for idp in &idps { (idp_card(ctx, idp, public)) }
+        }
+        section {
+            h2 { "Add an identity provider" }
+            details.panel {
+                summary { "Add a SAML identity provider" }
+                form method="post" action=(format!("{}/saml", ctx.url(SECTION))) {
+                    (csrf_field(ctx))
+                    label { "Description (shown at sign-in)" input type="text" name="description" required; }
+                    p.hint { "Paste the IdP's metadata XML, or give its metadata URL, or enter the entity id, SSO URL and certificate by hand." }
+                    label { "IdP metadata XML" textarea name="metadata_xml" rows="6" {} }
+                    label { "or metadata URL (HTTPS; fetched now and refreshed daily)" input type="url" name="metadata_url"; }
+                    fieldset {
+                        legend { "or by hand" }
+                        label { "IdP entity id" input type="text" name="entity_id"; }
+                        label { "SSO URL (HTTP-Redirect binding)" input type="url" name="sso_url"; }
+                        label { "Signing certificate (PEM)" textarea name="certificate" rows="4" {} }
+                    }
+                    label.check { input type="checkbox" name="idp_initiated" value="on"; "Allow IdP-initiated sign-in (from the IdP's app dashboard)" }
+                    button type="submit" { "Add SAML identity provider" }
+                }
+            }
+            details.panel {
+                summary { "Add an OpenID Connect identity provider" }
+                form method="post" action=(format!("{}/oidc", ctx.url(SECTION))) {
+                    (csrf_field(ctx))
+                    label { "Description (shown at sign-in)" input type="text" name="description" required; }
+                    label { "Issuer URL" input type="url" name="issuer" required; }
+                    label { "Client id" input type="text" name="client_id" required; }
+                    label { "Client secret" input type="password" name="client_secret" required autocomplete="off"; }
+                    label { "Scopes besides openid" input type="text" name="scopes" value="email profile"; }
+                    p.hint { "The issuer is checked by fetching its discovery document before saving. OpenID Connect has no IdP-initiated sign-in." }
+                    button type="submit" { "Add OpenID Connect identity provider" }
+                }
+            }
+        }
+        section {
+            h2 { "Policy" }
+            form method="post" action=(format!("{}/policy", ctx.url(SECTION))) {
+                (csrf_field(ctx))
+                fieldset {
+                    legend { "Single sign-on enforcement" }
+                    label.check { input type="radio" name="enforcement" value="mixed" checked[!enforced]; "Mixed: members who had a password keep it; new members use SSO" }
+                    label.check { input type="radio" name="enforcement" value="enforced" checked[enforced]; "Enforced: everyone must sign in through an identity provider" }
+                    p.warning { "Warning: once enforced, passwords stop working for everyone, including you. Make sure you have signed in through an identity provider in this session; otherwise enforcing is refused to keep you from locking yourself out." }
+                    label.check { input type="checkbox" name="confirm" value="on"; "I understand that enforcing disables every password sign-in" }
+                }
+                fieldset {
+                    legend { "Provisioning" }
+                    @for (value, text, mode) in [("invite", "Invitation: admins invite each member", ProvisioningMode::Invite), ("just_in_time", "Just-in-time: members are created on their first SSO sign-in", ProvisioningMode::JustInTime), ("scim", "SCIM: the identity provider manages members (set up the key under User provisioning / SCIM)", ProvisioningMode::Scim)] {
+                        label.check { input type="radio" name="provisioning" value=(value) checked[account.provisioning == mode]; (text) }
+                    }
+                }
+                button type="submit" { "Save policy" }
+            }
+        }
+    };
+    Ok(page(ctx, SECTION, &flash, body))
+}
+
+fn idp_card(ctx: &Ctx, idp: &IdentityProvider, public: &str) -> maud::Markup {
+    let copy = SpJson::of(idp, public);
+    let base = format!("{}/idps/{}", ctx.url(SECTION), idp.id);
+    html! {
+        article.idp id={ "idp-" (idp.id) } {
+            h3 { (idp.description) " " span.tag { (idp.kind().to_uppercase()) } @if !idp.enabled { " " span.tag.off { "disabled" } } }
+            div.copy {
+                p.hint { "Copy these into the identity provider:" }
+                @if let Some(v) = &copy.acs_url { (copy_field("ACS URL (single sign-on URL)", v)) }
+                @if let Some(v) = &copy.entity_id { (copy_field("SP entity id (audience)", v)) }
+                @if let Some(v) = &copy.metadata_url { (copy_field("SP metadata URL", v)) }
+                @if let Some(v) = &copy.redirect_uri { (copy_field("Redirect URI", v)) }
+            }
+            @match &idp.protocol {
+                IdpProtocol::Saml(s) => {
+                    p { "IdP entity id: " code { (s.idp_entity_id) } br; "SSO URL: " code { (s.sso_url) } br;
+                        (s.signing_certificates.len()) " signing certificate(s)"
+                        @if let Some(url) = &s.metadata_url { br; "Metadata from " code { (url) } } }
+                }
+                IdpProtocol::Oidc(o) => {
+                    p { "Issuer: " code { (o.issuer) } br; "Client id: " code { (o.client_id) } br; "Client secret: stored (never shown)" br; "Scopes: openid " (o.scopes.join(" ")) }
+                }
+            }
+            details {
+                summary { "Edit" }
+                form method="post" action=(base) {
+                    (csrf_field(ctx))
+                    label { "Description" input type="text" name="description" value=(idp.description) required; }
+                    label.check { input type="checkbox" name="enabled" value="on" checked[idp.enabled]; "Enabled" }
+                    @match &idp.protocol {
+                        IdpProtocol::Saml(s) => {
+                            label.check { input type="checkbox" name="idp_initiated" value="on" checked[s.idp_initiated]; "Allow IdP-initiated sign-in" }
+                            label { "Replace with new metadata XML (leave empty to keep)" textarea name="metadata_xml" rows="4" {} }
+                        }
+                        IdpProtocol::Oidc(o) => {
+                            label { "Client id" input type="text" name="client_id" value=(o.client_id); }
+                            label { "New client secret (leave empty to keep)" input type="password" name="client_secret" autocomplete="off"; }
+                            label { "Scopes besides openid" input type="text" name="scopes" value=(o.scopes.join(" ")); }
+                        }
+                    }
+                    button type="submit" { "Save" }
+                }
+            }
+            div.actions {
+                @if matches!(&idp.protocol, IdpProtocol::Saml(s) if s.metadata_url.is_some()) {
+                    form method="post" action={ (base) "/refresh" } { (csrf_field(ctx)) button.secondary type="submit" { "Fetch metadata again" } }
+                }
+                form method="post" action={ (base) "/delete" } { (csrf_field(ctx)) button.danger type="submit" { "Delete" } }
+            }
+        }
+    }
+}
+
+/// The settings page.
+#[get("/a/{slug}/settings/sso")]
+async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    signed_in: MaybeSignedIn,
+    done_q: web::Query<Done>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, None);
+    render(&state, &ctx, done_q.flash()).await
+}
+
+/// The add-SAML form.
+#[derive(Debug, Deserialize)]
+struct SamlForm {
+    csrf: String,
+    description: String,
+    #[serde(default)]
+    metadata_xml: String,
+    #[serde(default)]
+    metadata_url: String,
+    #[serde(default)]
+    entity_id: String,
+    #[serde(default)]
+    sso_url: String,
+    #[serde(default)]
+    certificate: String,
+    idp_initiated: Option<String>,
+}
+
+fn some(text: &str) -> Option<String> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// Handles the form posted to `/a/{slug}/settings/sso/saml`.
+#[post("/a/{slug}/settings/sso/saml")]
+async fn add_saml(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    signed_in: MaybeSignedIn,
+    form: web::Form<SamlForm>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
+    let f = form.into_inner();
+    let new = NewIdp {
+        description: f.description,
+        enabled: Some(true),
+        idp_initiated: Some(ticked(&f.idp_initiated)),
+        saml: Some(SamlInput {
+            metadata_xml: some(&f.metadata_xml),
+            metadata_url: some(&f.metadata_url),
+            entity_id: some(&f.entity_id),
+            sso_url: some(&f.sso_url),
+            certificates: some(&f.certificate).map(|c| vec![c]),
+            email_attribute: None,
+            name_attribute: None,
+        }),
+        oidc: None,
+    };
+    match idps::create_idp(&state, &ctx.caller, new).await {
+        Ok(_) => Ok(done(&ctx, SECTION, "idp-added")),
+        Err(e) => render(&state, &ctx, Flash::error(e)).await,
+    }
+}
+
+/// The add-OIDC form.
+#[derive(Debug, Deserialize)]
+struct OidcForm {
+    csrf: String,
+    description: String,
+    issuer: String,
+    client_id: String,
+    client_secret: String,
+    #[serde(default)]
+    scopes: String,
+}
+
+fn split_scopes(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Handles the form posted to `/a/{slug}/settings/sso/oidc`.
+#[post("/a/{slug}/settings/sso/oidc")]
+async fn add_oidc(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    signed_in: MaybeSignedIn,
+    form: web::Form<OidcForm>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
+    let f = form.into_inner();
+    let new = NewIdp {
+        description: f.description,
+        enabled: Some(true),
+        idp_initiated: None,
+        saml: None,
+        oidc: Some(OidcInput {
+            issuer: Some(f.issuer),
+            client_id: Some(f.client_id),
+            client_secret: Some(f.client_secret),
+            scopes: Some(split_scopes(&f.scopes)),
+        }),
+    };
+    match idps::create_idp(&state, &ctx.caller, new).await {
+        Ok(_) => Ok(done(&ctx, SECTION, "idp-added")),
+        Err(e) => render(&state, &ctx, Flash::error(e)).await,
+    }
+}
+
+/// The edit form of one IdP.
+#[derive(Debug, Deserialize)]
+struct EditForm {
+    csrf: String,
+    description: String,
+    enabled: Option<String>,
+    idp_initiated: Option<String>,
+    #[serde(default)]
+    metadata_xml: String,
+    client_id: Option<String>,
+    #[serde(default)]
+    client_secret: String,
+    scopes: Option<String>,
+}
+
+/// Handles the form posted to `/a/{slug}/settings/sso/idps/{id}`.
+#[post("/a/{slug}/settings/sso/idps/{id}")]
+async fn edit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    signed_in: MaybeSignedIn,
+    form: web::Form<EditForm>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, id) = path.into_inner();
+    let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
+    let f = form.into_inner();
+    let is_oidc = f.client_id.is_some();
+    let update = IdpUpdate {
+        description: Some(f.description),
+        enabled: Some(ticked(&f.enabled)),
+        idp_initiated: (!is_oidc).then(|| ticked(&f.idp_initiated)),
+        saml: some(&f.metadata_xml).map(|xml| SamlInput {
+            metadata_xml: Some(xml),
+            ..SamlInput::default()
+        }),
+        oidc: is_oidc.then(|| OidcInput {
+            issuer: None,
+            client_id: f.client_id.clone(),
+            client_secret: some(&f.client_secret),
+            scopes: f.scopes.as_deref().map(split_scopes),
+        }),
+    };
+    let result = match parse_id(&id) {
+        Ok(id) => idps::update_idp(&state, &ctx.caller, id, update).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(done(&ctx, SECTION, "saved")),
+        Err(e) => render(&state, &ctx, Flash::error(e)).await,
+    }
+}
+
+/// Handles the form posted to `/a/{slug}/settings/sso/idps/{id}/delete`.
+#[post("/a/{slug}/settings/sso/idps/{id}/delete")]
+async fn remove(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    signed_in: MaybeSignedIn,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, id) = path.into_inner();
+    let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
+    let result = match parse_id(&id) {
+        Ok(id) => idps::delete_idp(&state, &ctx.caller, id).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(done(&ctx, SECTION, "idp-deleted")),
+        Err(e) => render(&state, &ctx, Flash::error(e)).await,
+    }
+}
+
+/// Handles the form posted to `/a/{slug}/settings/sso/idps/{id}/refresh`.
+#[post("/a/{slug}/settings/sso/idps/{id}/refresh")]
+async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    signed_in: MaybeSignedIn,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, id) = path.into_inner();
+    let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
+    let result = match parse_id(&id) {
+        Ok(id) => idps::refresh_metadata(&state, &ctx.caller, id).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(done(&ctx, SECTION, "refreshed")),
+        Err(e) => render(&state, &ctx, Flash::error(e)).await,
+    }
+}
+
+/// The policy form.
+#[derive(Debug, Deserialize)]
+struct PolicyForm {
+    csrf: String,
+    enforcement: String,
+    provisioning: String,
+    confirm: Option<String>,
+}
+
+/// Handles the form posted to `/a/{slug}/settings/sso/policy`.
+#[post("/a/{slug}/settings/sso/policy")]
+async fn set_policy(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    signed_in: MaybeSignedIn,
+    form: web::Form<PolicyForm>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
+    let f = form.into_inner();
+    let result = async {
+        let enforcement: EnforcementPolicy = f.enforcement.parse()?;
+        let provisioning: ProvisioningMode = f.provisioning.parse()?;
+        let enforcing = enforcement == EnforcementPolicy::Enforced
+            && ctx.caller.account.enforcement == EnforcementPolicy::Mixed;
+        if enforcing && !ticked(&f.confirm) {
+            return Err(AppError::BadRequest(
+                "tick the confirmation box to enforce single sign-on: it disables every password sign-in".into(),
+            ));
+        }
+        account::update_account(
+            &state,
+            &ctx.caller,
+            AccountUpdate {
+                name: None,
+                enforcement: Some(enforcement.into()),
+                provisioning: Some(provisioning.into()),
+            },
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(done(&ctx, SECTION, "saved")),
+        Err(e) => render(&state, &ctx, Flash::error(e)).await,
+    }
+}
