@@ -285,6 +285,15 @@ fn sigterm_lets_requests_in_flight_finish() {
             .to_string();
     let addr = server.base.trim_start_matches("http://").to_owned();
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    // First a whole request on the same keep-alive connection, so a worker has surely
+    // taken the connection (a connection still in the listen backlog is simply reset).
+    write!(conn, "GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"\r\n\r\nok") {
+        conn.read_exact(&mut byte).unwrap();
+        seen.push(byte[0]);
+    }
     write!(
         conn,
         "POST /api/v1/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
