@@ -12,7 +12,8 @@ use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
 use portcullis_domain::policy::{self, KnownPerson, SsoDecision, SsoIdentity, SsoRefusal};
 use portcullis_domain::{
-    Account, Actor, AuthMethod, IdentityProvider, Role, User, UserId, UserKind, UserOrigin,
+    Account, Actor, AuthMethod, IdentityProvider, Role, SecretHash, User, UserId, UserKind,
+    UserOrigin,
 };
 use portcullis_store::{Store, StoreError, UserListQuery};
 use serde_json::json;
@@ -146,6 +147,9 @@ pub async fn complete(
     attempt.email = Some(identity.email.to_string());
     attempt.subject = Some(identity.subject.clone());
     let ttl = state.config.session_ttl_minutes;
+    if let Some(hash) = return_to.strip_prefix(INVITE_RETURN) {
+        return accept_invitation(state, account, idp, identity, hash.to_owned(), attempt).await;
+    }
     let (account_c, idp_c, attempt_c) = (account.clone(), idp.clone(), attempt.clone());
     let finished = state
         .db(move |store| finish(store, &account_c, &idp_c, &identity, &attempt_c, ttl))
@@ -172,6 +176,74 @@ pub async fn complete(
             Err(PageError(AppError::Forbidden(message)))
         }
     }
+}
+
+/// The return path the invitation page sends an invitee through the IdP with (see
+/// `dashboard::invite::sso_return_to`).
+const INVITE_RETURN: &str = "/invite/complete/";
+
+/// An invitee came back from the IdP: the invitation (by its token hash) becomes a member
+/// with the email the IdP verified, linked to their subject, and they are signed in. A
+/// person who is already a member simply signs in as usual.
+async fn accept_invitation(
+    state: &AppState,
+    account: &Account,
+    idp: &IdentityProvider,
+    identity: SsoIdentity,
+    token_hash: String,
+    attempt: Attempt,
+) -> Result<HttpResponse, PageError> {
+    let email = identity.email.clone();
+    let id = account.id;
+    let existing = state
+        .db(move |store| store.user_by_email(id, &email))
+        .await?;
+    if existing.is_some() {
+        let home = format!("/a/{}/", account.slug);
+        return Box::pin(complete(state, account, idp, identity, home, attempt)).await;
+    }
+    let ttl = state.config.session_ttl_minutes;
+    let idp_id = idp.id;
+    let ip = attempt.ip.clone();
+    let session = state
+        .db(move |store| {
+            let now = Utc::now();
+            let display = identity
+                .display_name
+                .clone()
+                .unwrap_or_else(|| identity.email.to_string());
+            let who = crate::dashboard::invite::SsoInvitee {
+                idp: idp_id,
+                subject: &identity.subject,
+                email: identity.email.as_str(),
+                display_name: &display,
+            };
+            let user = match crate::dashboard::invite::accept_via_sso(
+                store,
+                &SecretHash::from_stored(token_hash),
+                &who,
+                ip,
+                now,
+            ) {
+                Ok(user) => user,
+                Err(e) => return Ok(Err(e)),
+            };
+            let session = session::new_session(&user, AuthMethod::Sso(idp_id), now, ttl);
+            store.insert_session(&session)?;
+            Ok(Ok(session))
+        })
+        .await?
+        .map_err(PageError)?;
+    let token = state.keys.sign(&session)?;
+    Ok(HttpResponse::SeeOther()
+        .cookie(session::session_cookie(
+            token,
+            state.config.secure_cookies(),
+            ttl,
+        ))
+        .insert_header((header::LOCATION, format!("/a/{}/", account.slug)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
 }
 
 fn finish(

@@ -23,6 +23,7 @@ mod scim_support;
 mod sso_e2e_browser;
 mod sso_e2e_oidc;
 mod sso_e2e_saml;
+mod sso_invite;
 mod sso_oidc;
 mod sso_policy;
 mod sso_saml;
