@@ -293,7 +293,10 @@ pub async fn update_idp(
             ))
         }
     };
-    save_idp(state, caller, &before, after, "idp.updated").await
+    let saved = save_idp(state, caller, &before, after, "idp.updated").await;
+    // Logins must not go on with the OIDC discovery cached for the old settings.
+    state.sso_providers.invalidate(id);
+    saved
 }
 
 /// Fetches a SAML IdP's metadata URL again. On failure the last good copy is kept and
@@ -398,7 +401,7 @@ pub async fn refresh_loop(state: AppState, period: std::time::Duration) {
 pub async fn delete_idp(state: &AppState, caller: &Caller, id: IdpId) -> Result<(), AppError> {
     let idp = load_idp(state, caller, id).await?;
     let (actor, ip) = (caller.actor(), caller.ip_text());
-    state
+    let deleted = state
         .db(move |store| {
             let account = store
                 .account(idp.account)?
@@ -410,7 +413,9 @@ pub async fn delete_idp(state: &AppState, caller: &Caller, id: IdpId) -> Result<
             store.delete_idp(idp.account, idp.id)?;
             Ok(audit_idp(store, &idp, actor, ip, "idp.deleted"))
         })
-        .await?
+        .await?;
+    state.sso_providers.invalidate(id);
+    deleted
 }
 
 /// Lists the account's IdPs.
