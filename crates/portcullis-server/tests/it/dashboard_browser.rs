@@ -134,23 +134,17 @@ async fn an_admin_sets_up_sso_and_scim_in_a_browser() {
         .send()
         .await
         .unwrap();
-    if scim.status() == reqwest::StatusCode::NOT_FOUND {
-        // The SCIM routes are not merged on this branch yet: prove the key authenticates
-        // against the admin API instead.
-        eprintln!("note: /scim/v2 is not served yet; checked the key against /api/v1/account");
-        let account: Value = http
-            .get(format!("{}/api/v1/account", h.base))
-            .bearer_auth(&secret)
-            .send()
-            .await
+    // The key the panel made provisions through SCIM.
+    assert_eq!(scim.status(), reqwest::StatusCode::OK);
+    let list: Value = scim.json().await.unwrap();
+    assert!(
+        list["schemas"][0]
+            .as_str()
             .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(account["provisioning"], "scim", "{account}");
-    } else {
-        assert!(scim.status().is_success(), "{}", scim.status());
-    }
+            .ends_with(":ListResponse"),
+        "{list}"
+    );
+    assert!(list["totalResults"].as_u64().unwrap() >= 1, "{list}");
 
     // The other pages render.
     for (path, shot) in [
