@@ -41,6 +41,7 @@ impl Modify for BearerKeys {
         description = "Everything an account admin configures: the account, members, bots, identity providers, API keys, API IP restrictions, invitations and the audit log. Every id is scoped to the caller's account; errors are `{\"error\": code, \"message\": text}`."
     ),
     paths(
+        crate::routes::auth::login_json, crate::routes::auth::logout_json, crate::routes::me::me,
         account::get_account, account::update_account_route,
         members::list_route, members::get_route, members::update_route, members::delete_route,
         invitations::list_route, invitations::create_route,

@@ -351,7 +351,7 @@ async fn end_session(state: &AppState, s: &SignedIn) -> Result<(), AppError> {
 }
 
 /// `POST /api/v1/login` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginJson {
     account: String,
     email: String,
@@ -359,7 +359,7 @@ struct LoginJson {
 }
 
 /// `POST /api/v1/login` answer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LoginAnswer {
     user: crate::routes::me::MeJson,
     /// Send this in `X-CSRF-Token` on state-changing calls made with the session cookie.
@@ -368,6 +368,11 @@ struct LoginAnswer {
 }
 
 /// JSON password login.
+#[utoipa::path(operation_id = "login", tag = "session", request_body = LoginJson,
+    responses((status = 200, body = LoginAnswer, description = "Signed in; the session cookie is set"),
+               (status = 401, description = "Wrong account, email or password (one answer for all)"),
+               (status = 403, description = "Single sign-on is required, or the member is deactivated"),
+               (status = 429, description = "Too many attempts; see Retry-After")))]
 #[post("/api/v1/login")]
 async fn login_json(
     state: web::Data<AppState>,
@@ -393,6 +398,11 @@ async fn login_json(
 }
 
 /// JSON logout; needs the session's CSRF token in `X-CSRF-Token`.
+#[utoipa::path(operation_id = "logout", tag = "session",
+    params(("X-CSRF-Token" = String, Header, description = "The csrf_token from the login answer")),
+    responses((status = 204, description = "Signed out; the session ends on every replica"),
+               (status = 401, description = "Not signed in"),
+               (status = 403, description = "Missing or wrong X-CSRF-Token")))]
 #[post("/api/v1/logout")]
 async fn logout_json(
     state: web::Data<AppState>,

@@ -12,7 +12,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 }
 
 /// The member as the admin API shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeJson {
     id: String,
     account: String,
@@ -37,6 +37,8 @@ impl MeJson {
 }
 
 /// The signed-in member, or 401.
+#[utoipa::path(operation_id = "me", tag = "session",
+    responses((status = 200, body = MeJson), (status = 401, description = "Not signed in")))]
 #[get("/api/v1/me")]
 async fn me(signed_in: MaybeSignedIn) -> Result<HttpResponse, ApiError> {
     let s = signed_in
