@@ -25,7 +25,7 @@ pub use api_key::{ApiKey, ApiKeySecret, SecretHash};
 pub use audit::{Actor, AuditEvent};
 pub use email::Email;
 pub use error::DomainError;
-pub use idp::{IdentityProvider, IdpProtocol, OidcSettings, SamlSettings};
+pub use idp::{IdentityProvider, IdpProtocol, OidcSettings, SamlSettings, SpSigningKey};
 pub use ids::{AccountId, ApiKeyId, AuditEventId, GroupId, IdpId, InvitationId, SessionId, UserId};
 pub use invitation::Invitation;
 pub use session::{AuthMethod, Session};

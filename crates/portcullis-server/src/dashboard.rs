@@ -154,6 +154,7 @@ impl Done {
             Some("idp-added") => "The identity provider was added.",
             Some("idp-deleted") => "The identity provider was deleted.",
             Some("refreshed") => "The metadata was fetched again.",
+            Some("sp-key-rotated") => "The SP signing key was replaced. Give the identity provider the new certificate (or the SP metadata) now: it refuses signed requests until then.",
             Some("revoked") => "The API key was revoked.",
             Some("deleted") => "Deleted.",
             Some("scim-off") => "SCIM provisioning is off; new members are invited.",

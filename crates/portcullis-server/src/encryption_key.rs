@@ -1,4 +1,4 @@
-//! The key that encrypts stored secrets (OIDC client secrets) at rest.
+//! The key that encrypts stored secrets (OIDC client secrets, SAML SP private keys) at rest.
 //!
 //! It comes from `PORTCULLIS_ENCRYPTION_KEY` (32 bytes, base64). On the embedded SQLite
 //! default it may be left unset: a random key is then kept in a file beside the database
@@ -34,7 +34,7 @@ pub fn resolve(configured: Option<&str>, database_url: &str) -> Result<[u8; 32]>
     if backend == Backend::Postgres {
         bail!(
             "set PORTCULLIS_ENCRYPTION_KEY (32 random bytes, base64; the same on every replica) \
-             to run on PostgreSQL: it encrypts OIDC client secrets at rest"
+             to run on PostgreSQL: it encrypts OIDC client secrets and SAML SP private keys at rest"
         );
     }
     let path = format!("{target}.key");

@@ -40,6 +40,14 @@ pub enum SsoError {
     /// RelayState must be an opaque server-generated token (letters, digits, `-`, `_`).
     #[error("RelayState must be an opaque server-generated token")]
     InvalidRelayState,
+    /// AuthnRequests are to be signed, but the IdP has no SP signing key.
+    #[error(
+        "signing AuthnRequests is switched on but the identity provider has no SP signing key"
+    )]
+    NoSpSigningKey,
+    /// The SP signing key or its certificate cannot be used (not an RSA key, unreadable).
+    #[error("the SP signing key cannot be used: {0}")]
+    InvalidSpKey(String),
     /// The AuthnRequest could not be built.
     #[error("could not build the SAML AuthnRequest: {0}")]
     AuthnRequest(String),

@@ -2,8 +2,10 @@
 //!
 //! The flow the server drives:
 //!
-//! 1. [`start_login`] builds the AuthnRequest redirect. The server stores the returned
-//!    request id with the browser's login attempt (single-use, short-lived).
+//! 1. [`start_login`] builds the AuthnRequest redirect, signed with the IdP's own SP key
+//!    when its settings ask for it ([`sp_signing_key`] makes that key's certificate, which
+//!    [`sp_metadata_xml`] publishes). The server stores the returned request id with the
+//!    browser's login attempt (single-use, short-lived).
 //! 2. The IdP posts `SAMLResponse` to the IdP's own ACS URL ([`SpConfig`]). The server
 //!    calls [`peek_in_response_to`] only to choose the path: `Some(id)` means
 //!    [`Expected::SpInitiated`] with the pending ids of this browser and this IdP, `None`
@@ -20,6 +22,7 @@ mod metadata;
 mod rejection;
 mod request;
 mod sp;
+mod sp_key;
 mod verify;
 
 pub use attributes::{DEFAULT_EMAIL_ATTRIBUTES, DEFAULT_NAME_ATTRIBUTES};
@@ -27,6 +30,7 @@ pub use fetch::fetch_metadata;
 pub use guard::{peek_in_response_to, MAX_DECODED_RESPONSE, MAX_ENCODED_RESPONSE};
 pub use metadata::{parse_idp_metadata, sp_metadata_xml, ParsedIdpMetadata, MAX_METADATA};
 pub use rejection::SamlRejection;
-pub use request::{start_login, AuthnRedirect};
+pub use request::{start_login, AuthnRedirect, SIG_ALG_RSA_SHA256};
 pub use sp::{normalize_certificate, SpConfig};
+pub use sp_key::{certificate_pem, sp_signing_key, MIN_SP_KEY_BITS, SP_CERTIFICATE_VALIDITY};
 pub use verify::{verify_response, Expected, VerifiedAssertion, MAX_RESPONSE_AGE};

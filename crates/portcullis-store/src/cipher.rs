@@ -1,5 +1,5 @@
 //! Encryption at rest of the secrets Portcullis must be able to read back (OIDC client
-//! secrets): XChaCha20-Poly1305 with a 256-bit key from configuration. Stored values look
+//! secrets, SP private keys): XChaCha20-Poly1305 with a 256-bit key from configuration. Stored values look
 //! like `enc:v1:<base64(nonce ‖ ciphertext)>`; the key never touches the database.
 
 use base64::engine::general_purpose::STANDARD;
@@ -85,6 +85,29 @@ pub(crate) fn open(cipher: Option<&SecretCipher>, stored: &str) -> Result<String
     }
 }
 
+/// Seals a secret that must never be stored in clear (an SP private key): without a
+/// cipher nothing is written.
+pub(crate) fn seal_required(
+    cipher: Option<&SecretCipher>,
+    plain: &str,
+) -> Result<String, StoreError> {
+    cipher.ok_or(StoreError::NoEncryptionKey)?.seal(plain)
+}
+
+/// Opens a secret that is only ever stored sealed: a value in clear is refused as corrupt
+/// rather than used.
+pub(crate) fn open_required(
+    cipher: Option<&SecretCipher>,
+    stored: &str,
+) -> Result<String, StoreError> {
+    if !stored.starts_with(PREFIX) {
+        return Err(StoreError::Corrupt(
+            "a secret that is only stored encrypted is in clear".into(),
+        ));
+    }
+    open(cipher, stored)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +132,21 @@ mod tests {
         tampered.replace_range(sealed.len() - 4.., "AAAA");
         assert!(a.open(&tampered).is_err());
         assert_eq!(a.open("legacy-plain").unwrap(), "legacy-plain");
+    }
+
+    #[test]
+    fn required_secrets_are_never_stored_or_read_in_clear() {
+        let a = SecretCipher::new(&[1; 32]);
+        assert!(matches!(
+            seal_required(None, "key"),
+            Err(StoreError::NoEncryptionKey)
+        ));
+        let sealed = seal_required(Some(&a), "key").unwrap();
+        assert_eq!(open_required(Some(&a), &sealed).unwrap(), "key");
+        assert!(matches!(
+            open_required(Some(&a), "key"),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(open_required(None, &sealed).is_err());
     }
 }

@@ -1,10 +1,13 @@
 //! Identity providers. Protocol settings are one JSON text column, so that adding a
-//! setting needs no migration.
+//! setting needs no migration. A SAML IdP's SP key pair, which Portcullis makes rather
+//! than an admin enters, has two columns of its own: the private key sealed with the
+//! configured encryption key (never in clear: without a key it is not written), the
+//! certificate in clear.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use portcullis_domain::{
-    AccountId, IdentityProvider, IdpId, IdpProtocol, OidcSettings, SamlSettings,
+    AccountId, IdentityProvider, IdpId, IdpProtocol, OidcSettings, SamlSettings, SpSigningKey,
 };
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +35,8 @@ struct SamlJson {
     email_attribute: Option<String>,
     #[serde(default)]
     name_attribute: Option<String>,
+    #[serde(default)]
+    sign_authn_requests: bool,
 }
 
 /// The stored form of [`OidcSettings`].
@@ -54,6 +59,8 @@ struct IdpRow {
     protocol: String,
     settings: String,
     created_at: NaiveDateTime,
+    sp_signing_key: Option<String>,
+    sp_certificate: Option<String>,
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
@@ -81,6 +88,7 @@ impl IdpRow {
                     metadata_xml: s.metadata_xml.clone(),
                     email_attribute: s.email_attribute.clone(),
                     name_attribute: s.name_attribute.clone(),
+                    sign_authn_requests: s.sign_authn_requests,
                 })?,
             ),
             IdpProtocol::Oidc(o) => (
@@ -93,6 +101,16 @@ impl IdpRow {
                 })?,
             ),
         };
+        let (sp_signing_key, sp_certificate) = match &idp.protocol {
+            IdpProtocol::Saml(SamlSettings {
+                sp_signing_key: Some(key),
+                ..
+            }) => (
+                Some(cipher::seal_required(cipher, &key.private_key_pem)?),
+                Some(key.certificate.clone()),
+            ),
+            _ => (None, None),
+        };
         Ok(Self {
             id: idp.id.to_string(),
             account_id: idp.account.to_string(),
@@ -101,6 +119,8 @@ impl IdpRow {
             protocol: protocol.to_owned(),
             settings,
             created_at: db_time(idp.created_at),
+            sp_signing_key,
+            sp_certificate,
         })
     }
 
@@ -117,6 +137,19 @@ impl IdpRow {
                     metadata_xml: s.metadata_xml,
                     email_attribute: s.email_attribute,
                     name_attribute: s.name_attribute,
+                    sign_authn_requests: s.sign_authn_requests,
+                    sp_signing_key: match (self.sp_signing_key, self.sp_certificate) {
+                        (Some(sealed), Some(certificate)) => Some(SpSigningKey {
+                            private_key_pem: cipher::open_required(cipher, &sealed)?,
+                            certificate,
+                        }),
+                        (None, None) => None,
+                        _ => {
+                            return Err(StoreError::Corrupt(
+                                "an SP key without its certificate, or the reverse".into(),
+                            ))
+                        }
+                    },
                 })
             }
             OIDC => {
@@ -238,6 +271,8 @@ impl Store {
                 identity_providers::enabled.eq(row.enabled),
                 identity_providers::protocol.eq(&row.protocol),
                 identity_providers::settings.eq(&row.settings),
+                identity_providers::sp_signing_key.eq(&row.sp_signing_key),
+                identity_providers::sp_certificate.eq(&row.sp_certificate),
             ))
             .execute(conn)?;
             if n == 0 {

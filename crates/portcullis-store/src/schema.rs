@@ -79,6 +79,8 @@ diesel::table! {
         protocol -> Text,
         settings -> Text,
         created_at -> Timestamp,
+        sp_signing_key -> Nullable<Text>,
+        sp_certificate -> Nullable<Text>,
     }
 }
 

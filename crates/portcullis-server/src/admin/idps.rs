@@ -2,12 +2,16 @@
 //! from pasted metadata XML, from a metadata URL (fetched now and on refresh, keeping the
 //! last good copy when a refresh fails), or by hand. An OIDC issuer is checked by
 //! discovery before it is saved. The OIDC client secret is write-only: no answer carries
-//! it. Every answer says what to copy into the IdP.
+//! it. A SAML IdP can have its AuthnRequests signed: Portcullis then makes the IdP's SP
+//! key pair and publishes only the certificate; the private key is in no answer either.
+//! Every answer says what to copy into the IdP.
 
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::Utc;
 use portcullis_domain::policy;
-use portcullis_domain::{IdentityProvider, IdpId, IdpProtocol, OidcSettings, SamlSettings};
+use portcullis_domain::{
+    IdentityProvider, IdpId, IdpProtocol, OidcSettings, SamlSettings, SpSigningKey,
+};
 use portcullis_sso::oidc::HttpPolicy;
 use portcullis_sso::saml;
 use uuid::Uuid;
@@ -19,6 +23,7 @@ use crate::ops;
 use crate::state::AppState;
 
 mod input;
+mod sp_key;
 mod view;
 
 pub use input::{IdpUpdate, NewIdp, OidcInput, SamlInput};
@@ -31,7 +36,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(get_route)
         .service(update_route)
         .service(delete_route)
-        .service(refresh_route);
+        .service(refresh_route)
+        .service(rotate_sp_key_route);
 }
 
 /// The HTTP policy for talking to IdPs under this server's configuration.
@@ -49,11 +55,23 @@ fn sso_error(e: portcullis_sso::SsoError) -> AppError {
 pub const OIDC_IDP_INITIATED: &str =
     "IdP-initiated sign-in is only available for SAML identity providers; OpenID Connect cannot start a sign-in at the IdP";
 
+/// The refusal for signed AuthnRequests on an OIDC IdP.
+pub const OIDC_SIGNED_REQUESTS: &str =
+    "signed AuthnRequests are only available for SAML identity providers";
+
+/// What Portcullis itself keeps of a SAML IdP besides what the admin enters: the
+/// IdP-initiated and request-signing switches and the SP key pair.
+struct SamlOwn {
+    idp_initiated: bool,
+    sign_authn_requests: bool,
+    sp_signing_key: Option<SpSigningKey>,
+}
+
 /// Builds SAML settings from metadata XML, a metadata URL or hand-entered values.
-pub async fn saml_settings(
+async fn saml_settings(
     state: &AppState,
     input: SamlInput,
-    idp_initiated: bool,
+    own: SamlOwn,
 ) -> Result<SamlSettings, AppError> {
     let (metadata_xml, metadata_url, parsed) =
         if let Some(xml) = input.metadata_xml.filter(|x| !x.trim().is_empty()) {
@@ -90,11 +108,13 @@ pub async fn saml_settings(
         idp_entity_id,
         sso_url,
         signing_certificates,
-        idp_initiated,
+        idp_initiated: own.idp_initiated,
         metadata_url,
         metadata_xml,
         email_attribute: input.email_attribute.filter(|a| !a.trim().is_empty()),
         name_attribute: input.name_attribute.filter(|a| !a.trim().is_empty()),
+        sign_authn_requests: own.sign_authn_requests,
+        sp_signing_key: own.sp_signing_key,
     }
     .validate()?)
 }
@@ -127,12 +147,24 @@ pub async fn create_idp(
 ) -> Result<IdentityProvider, AppError> {
     caller.require_manager()?;
     let description = IdentityProvider::validate_description(&new.description)?;
+    let id = IdpId::from_uuid(Uuid::new_v4());
     let idp_initiated = new.idp_initiated.unwrap_or(false);
+    let sign_authn_requests = new.sign_authn_requests.unwrap_or(false);
     let protocol = match (new.saml, new.oidc) {
-        (Some(s), None) => IdpProtocol::Saml(saml_settings(state, s, idp_initiated).await?),
+        (Some(s), None) => {
+            let own = SamlOwn {
+                idp_initiated,
+                sign_authn_requests,
+                sp_signing_key: sp_key::ensure(id, sign_authn_requests, None).await?,
+            };
+            IdpProtocol::Saml(saml_settings(state, s, own).await?)
+        }
         (None, Some(o)) => {
             if idp_initiated {
                 return Err(AppError::BadRequest(OIDC_IDP_INITIATED.into()));
+            }
+            if sign_authn_requests {
+                return Err(AppError::BadRequest(OIDC_SIGNED_REQUESTS.into()));
             }
             IdpProtocol::Oidc(
                 oidc_settings(
@@ -154,7 +186,7 @@ pub async fn create_idp(
         }
     };
     let idp = IdentityProvider {
-        id: IdpId::from_uuid(Uuid::new_v4()),
+        id,
         account: caller.account.id,
         description,
         enabled: new.enabled.unwrap_or(true),
@@ -183,6 +215,7 @@ fn audit_idp(
         "protocol": idp.kind(),
         "enabled": idp.enabled,
         "idp_initiated": idp.allows_idp_initiated(),
+        "sign_authn_requests": matches!(&idp.protocol, IdpProtocol::Saml(s) if s.sign_authn_requests),
     })
     .to_string();
     ops::audit_detail(
@@ -256,11 +289,25 @@ pub async fn update_idp(
     }
     after.protocol = match (before.protocol.clone(), update.saml, update.oidc) {
         (IdpProtocol::Saml(current), saml, None) => {
-            let idp_initiated = update.idp_initiated.unwrap_or(current.idp_initiated);
+            let sign_authn_requests = update
+                .sign_authn_requests
+                .unwrap_or(current.sign_authn_requests);
+            let own = SamlOwn {
+                idp_initiated: update.idp_initiated.unwrap_or(current.idp_initiated),
+                sign_authn_requests,
+                sp_signing_key: sp_key::ensure(
+                    id,
+                    sign_authn_requests,
+                    current.sp_signing_key.clone(),
+                )
+                .await?,
+            };
             match saml {
-                Some(input) => IdpProtocol::Saml(saml_settings(state, input, idp_initiated).await?),
+                Some(input) => IdpProtocol::Saml(saml_settings(state, input, own).await?),
                 None => IdpProtocol::Saml(SamlSettings {
-                    idp_initiated,
+                    idp_initiated: own.idp_initiated,
+                    sign_authn_requests: own.sign_authn_requests,
+                    sp_signing_key: own.sp_signing_key,
                     ..current
                 }),
             }
@@ -268,6 +315,9 @@ pub async fn update_idp(
         (IdpProtocol::Oidc(current), None, oidc) => {
             if update.idp_initiated == Some(true) {
                 return Err(AppError::BadRequest(OIDC_IDP_INITIATED.into()));
+            }
+            if update.sign_authn_requests == Some(true) {
+                return Err(AppError::BadRequest(OIDC_SIGNED_REQUESTS.into()));
             }
             match oidc {
                 Some(o) => {
@@ -344,6 +394,28 @@ async fn refreshed(
         ..current.clone()
     }
     .validate()?)
+}
+
+/// Replaces a SAML IdP's SP key pair with a new one, for instance when the old private
+/// key may have leaked. The IdP must be given the new certificate (or the SP metadata
+/// again): until then it refuses the signed requests.
+pub async fn rotate_sp_key(
+    state: &AppState,
+    caller: &Caller,
+    id: IdpId,
+) -> Result<IdentityProvider, AppError> {
+    let before = load_idp(state, caller, id).await?;
+    let IdpProtocol::Saml(current) = &before.protocol else {
+        return Err(AppError::BadRequest(
+            "only SAML identity providers have an SP signing key".into(),
+        ));
+    };
+    let mut after = before.clone();
+    after.protocol = IdpProtocol::Saml(SamlSettings {
+        sp_signing_key: Some(sp_key::generate(id).await?),
+        ..current.clone()
+    });
+    save_idp(state, caller, &before, after, "idp.sp_key.rotated").await
 }
 
 /// Refreshes every SAML IdP that came from a metadata URL; failures keep the last good
@@ -484,6 +556,21 @@ async fn refresh_route(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let idp = refresh_metadata(&state, &caller.0, parse_id(&id)?).await?;
+    Ok(HttpResponse::Ok().json(IdpJson::of(&idp, &state.config.public_url)))
+}
+
+/// Replaces a SAML IdP's SP signing key pair (made now). Give the IdP the new
+/// certificate or the SP metadata again: signed requests fail there until then.
+#[utoipa::path(operation_id = "rotateIdpSpKey", tag = "identity providers", params(("id" = String, Path, description = "IdP id")),
+    responses((status = 200, body = IdpJson), (status = 400, description = "not a SAML IdP"), (status = 404)),
+    security(("api_key" = [])))]
+#[post("/api/v1/idps/{id}/rotate-sp-key")]
+async fn rotate_sp_key_route(
+    state: web::Data<AppState>,
+    caller: Manager,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let idp = rotate_sp_key(&state, &caller.0, parse_id(&id)?).await?;
     Ok(HttpResponse::Ok().json(IdpJson::of(&idp, &state.config.public_url)))
 }
 

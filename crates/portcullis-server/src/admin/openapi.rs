@@ -47,7 +47,7 @@ impl Modify for BearerKeys {
         invitations::list_route, invitations::create_route,
         bots::list_route, bots::create_route, bots::delete_route,
         idps::list_route, idps::create_route, idps::get_route, idps::update_route,
-        idps::refresh_route, idps::delete_route,
+        idps::refresh_route, idps::rotate_sp_key_route, idps::delete_route,
         api_keys::list_route, api_keys::create_route, api_keys::revoke_route,
         ip_restrictions::get_route, ip_restrictions::put_route,
         audit::list_route,

@@ -1,5 +1,6 @@
-//! Settings → Single sign-on: the IdPs (add, edit, disable, delete, refresh metadata),
-//! what to copy into each, the enforcement policy and the provisioning mode.
+//! Settings → Single sign-on: the IdPs (add, edit, disable, delete, refresh metadata,
+//! sign AuthnRequests and rotate the SP key), what to copy into each, the enforcement
+//! policy and the provisioning mode.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use maud::html;
@@ -22,6 +23,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(edit)
         .service(remove)
         .service(refresh)
+        .service(rotate_sp_key)
         .service(set_policy);
 }
 
@@ -60,6 +62,7 @@ async fn render(state: &AppState, ctx: &Ctx, flash: Flash) -> Result<HttpRespons
                         label { "Signing certificate (PEM)" textarea name="certificate" rows="4" {} }
                     }
                     label.check { input type="checkbox" name="idp_initiated" value="on"; "Allow IdP-initiated sign-in (from the IdP's app dashboard)" }
+                    label.check { input type="checkbox" name="sign_authn_requests" value="on"; "Sign AuthnRequests (Portcullis makes a key pair; give the IdP the SP metadata or certificate shown after saving)" }
                     button type="submit" { "Add SAML identity provider" }
                 }
             }
@@ -113,6 +116,9 @@ fn idp_card(ctx: &Ctx, idp: &IdentityProvider, public: &str) -> maud::Markup {
                 @if let Some(v) = &copy.entity_id { (copy_field("SP entity id (audience)", v)) }
                 @if let Some(v) = &copy.metadata_url { (copy_field("SP metadata URL", v)) }
                 @if let Some(v) = &copy.redirect_uri { (copy_field("Redirect URI", v)) }
+                @if let Some(pem) = &copy.signing_certificate {
+                    label.copy { "SP signing certificate (AuthnRequests are signed with its key)" textarea readonly rows="4" { (pem) } }
+                }
             }
             @match &idp.protocol {
                 IdpProtocol::Saml(s) => {
@@ -133,6 +139,7 @@ fn idp_card(ctx: &Ctx, idp: &IdentityProvider, public: &str) -> maud::Markup {
                     @match &idp.protocol {
                         IdpProtocol::Saml(s) => {
                             label.check { input type="checkbox" name="idp_initiated" value="on" checked[s.idp_initiated]; "Allow IdP-initiated sign-in" }
+                            label.check { input type="checkbox" name="sign_authn_requests" value="on" checked[s.sign_authn_requests]; "Sign AuthnRequests (give the IdP the SP metadata or certificate again after switching on)" }
                             label { "Replace with new metadata XML (leave empty to keep)" textarea name="metadata_xml" rows="4" {} }
                         }
                         IdpProtocol::Oidc(o) => {
@@ -147,6 +154,9 @@ fn idp_card(ctx: &Ctx, idp: &IdentityProvider, public: &str) -> maud::Markup {
             div.actions {
                 @if matches!(&idp.protocol, IdpProtocol::Saml(s) if s.metadata_url.is_some()) {
                     form method="post" action={ (base) "/refresh" } { (csrf_field(ctx)) button.secondary type="submit" { "Fetch metadata again" } }
+                }
+                @if matches!(&idp.protocol, IdpProtocol::Saml(s) if s.sign_authn_requests) {
+                    form method="post" action={ (base) "/rotate-sp-key" } { (csrf_field(ctx)) button.secondary type="submit" title="The IdP refuses signed requests until it has the new certificate" { "Replace the SP signing key" } }
                 }
                 form method="post" action={ (base) "/delete" } { (csrf_field(ctx)) button.danger type="submit" { "Delete" } }
             }
@@ -183,6 +193,7 @@ struct SamlForm {
     #[serde(default)]
     certificate: String,
     idp_initiated: Option<String>,
+    sign_authn_requests: Option<String>,
 }
 
 fn some(text: &str) -> Option<String> {
@@ -205,6 +216,7 @@ async fn add_saml(
         description: f.description,
         enabled: Some(true),
         idp_initiated: Some(ticked(&f.idp_initiated)),
+        sign_authn_requests: Some(ticked(&f.sign_authn_requests)),
         saml: Some(SamlInput {
             metadata_xml: some(&f.metadata_xml),
             metadata_url: some(&f.metadata_url),
@@ -253,6 +265,7 @@ async fn add_oidc(
         description: f.description,
         enabled: Some(true),
         idp_initiated: None,
+        sign_authn_requests: None,
         saml: None,
         oidc: Some(OidcInput {
             issuer: Some(f.issuer),
@@ -274,6 +287,7 @@ struct EditForm {
     description: String,
     enabled: Option<String>,
     idp_initiated: Option<String>,
+    sign_authn_requests: Option<String>,
     #[serde(default)]
     metadata_xml: String,
     client_id: Option<String>,
@@ -299,6 +313,7 @@ async fn edit(
         description: Some(f.description),
         enabled: Some(ticked(&f.enabled)),
         idp_initiated: (!is_oidc).then(|| ticked(&f.idp_initiated)),
+        sign_authn_requests: (!is_oidc).then(|| ticked(&f.sign_authn_requests)),
         saml: some(&f.metadata_xml).map(|xml| SamlInput {
             metadata_xml: Some(xml),
             ..SamlInput::default()
@@ -358,6 +373,27 @@ async fn refresh(
     };
     match result {
         Ok(_) => Ok(done(&ctx, SECTION, "refreshed")),
+        Err(e) => render(&state, &ctx, Flash::error(e)).await,
+    }
+}
+
+/// Handles the form posted to `/a/{slug}/settings/sso/idps/{id}/rotate-sp-key`.
+#[post("/a/{slug}/settings/sso/idps/{id}/rotate-sp-key")]
+async fn rotate_sp_key(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    signed_in: MaybeSignedIn,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, id) = path.into_inner();
+    let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
+    let result = match parse_id(&id) {
+        Ok(id) => idps::rotate_sp_key(&state, &ctx.caller, id).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(done(&ctx, SECTION, "sp-key-rotated")),
         Err(e) => render(&state, &ctx, Flash::error(e)).await,
     }
 }

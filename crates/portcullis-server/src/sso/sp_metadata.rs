@@ -1,5 +1,6 @@
 //! `GET /sso/saml/{idp}/metadata`: the SP metadata an admin gives the SAML IdP (entity
-//! id and ACS URL of this one IdP, from the configured public URL).
+//! id and ACS URL of this one IdP, from the configured public URL, and the SP's signing
+//! certificate when its AuthnRequests are signed).
 
 use actix_web::{get, web, HttpResponse};
 use portcullis_domain::IdpProtocol;
@@ -17,11 +18,11 @@ pub async fn metadata(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let (_, idp) = load_idp(&state, &path).await?;
-    if !matches!(idp.protocol, IdpProtocol::Saml(_)) {
+    let IdpProtocol::Saml(settings) = &idp.protocol else {
         return Err(AppError::NotFound.into());
-    }
+    };
     let sp = SpConfig::for_idp(&state.config.public_url, idp.id);
     Ok(HttpResponse::Ok()
         .content_type("application/samlmetadata+xml")
-        .body(sp_metadata_xml(&sp)))
+        .body(sp_metadata_xml(&sp, settings)))
 }

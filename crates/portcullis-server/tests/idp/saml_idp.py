@@ -5,7 +5,13 @@ Portcullis refuses), authenticates a configured test user without asking, and an
 with pysaml2's auto-submitting HTML form (HTTP-POST binding) to the SP's ACS.
 
     python saml_idp.py --port P --entity-id URL --key key.pem --cert cert.pem \
-        --sp-metadata sp.xml --email alice@example.test [--name "Alice"]
+        --sp-metadata sp.xml --email alice@example.test [--name "Alice"] \
+        [--want-signed-requests]
+
+With --want-signed-requests the IdP refuses AuthnRequests that are not signed on the
+HTTP-Redirect binding, or whose signature does not verify with a signing certificate
+in the SP's metadata (pysaml2 rebuilds SAMLRequest=..&RelayState=..&SigAlg=.. and
+checks the Signature parameter over it).
 
 Routes:
     GET /sso?SAMLRequest=...&RelayState=...   SP-initiated (HTTP-Redirect binding in)
@@ -49,7 +55,7 @@ def build_server(args):
                     },
                     "sign_response": False,
                     "sign_assertion": True,
-                    "want_authn_requests_signed": False,
+                    "want_authn_requests_signed": args.want_signed_requests,
                 }
             },
             "key_file": args.key,
@@ -104,7 +110,13 @@ def make_handler(idp, args):
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             try:
                 if url.path == "/sso":
-                    request = idp.parse_authn_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT)
+                    request = idp.parse_authn_request(
+                        query["SAMLRequest"],
+                        BINDING_HTTP_REDIRECT,
+                        relay_state=query.get("RelayState"),
+                        sigalg=query.get("SigAlg"),
+                        signature=query.get("Signature"),
+                    )
                     resp_args = idp.response_args(request.message, [BINDING_HTTP_POST])
                     self.send(
                         200,
@@ -143,6 +155,7 @@ def main():
     parser.add_argument("--email", required=True)
     parser.add_argument("--name")
     parser.add_argument("--xmlsec", default="/usr/bin/xmlsec1")
+    parser.add_argument("--want-signed-requests", action="store_true")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     idp = build_server(args)

@@ -54,6 +54,8 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
             metadata_xml: None,
             email_attribute: None,
             name_attribute: None,
+            sign_authn_requests: false,
+            sp_signing_key: None,
         },
         sp: SpConfig::for_idp("https://portcullis.example.com", idp),
         idp,

@@ -1,5 +1,6 @@
 //! IdP metadata in, SP metadata out.
 
+use portcullis_domain::SamlSettings;
 use samael::metadata::HTTP_REDIRECT_BINDING;
 
 use super::guard::DSIG_NS;
@@ -125,16 +126,32 @@ pub fn parse_idp_metadata(xml: &str) -> Result<ParsedIdpMetadata, SsoError> {
     })
 }
 
-/// The SP metadata published at `sp.metadata_url`: entity id, the HTTP-POST ACS, signed
-/// assertions wanted, email NameID preferred. Deterministic (no `validUntil`), so it can
-/// be cached and compared.
-pub fn sp_metadata_xml(sp: &SpConfig) -> String {
+/// The SP metadata published at `sp.metadata_url` for the IdP of `settings`: entity id,
+/// the HTTP-POST ACS, signed assertions wanted, email NameID preferred. When the IdP's
+/// AuthnRequests are signed, `AuthnRequestsSigned="true"` and the SP certificate as a
+/// signing `KeyDescriptor`, so the IdP can verify them. Deterministic (no `validUntil`),
+/// so it can be cached and compared.
+pub fn sp_metadata_xml(sp: &SpConfig, settings: &SamlSettings) -> String {
+    let signing_key = settings.request_signing_key();
+    let key_descriptor = signing_key.map_or_else(String::new, |key| {
+        format!(
+            concat!(
+                r#"<md:KeyDescriptor use="signing">"#,
+                r#"<ds:KeyInfo xmlns:ds="{dsig}"><ds:X509Data>"#,
+                r#"<ds:X509Certificate>{cert}</ds:X509Certificate>"#,
+                r#"</ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
+            ),
+            dsig = DSIG_NS,
+            cert = escape(&key.certificate),
+        )
+    });
     format!(
         concat!(
             r#"<?xml version="1.0" encoding="UTF-8"?>"#,
             r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity}">"#,
-            r#"<md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" "#,
+            r#"<md:SPSSODescriptor AuthnRequestsSigned="{signed}" WantAssertionsSigned="true" "#,
             r#"protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">"#,
+            r#"{key_descriptor}"#,
             r#"<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>"#,
             r#"<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" "#,
             r#"Location="{acs}" index="0" isDefault="true"/>"#,
@@ -142,6 +159,8 @@ pub fn sp_metadata_xml(sp: &SpConfig) -> String {
             r#"</md:EntityDescriptor>"#,
         ),
         entity = escape(&sp.entity_id),
+        signed = signing_key.is_some(),
+        key_descriptor = key_descriptor,
         acs = escape(&sp.acs_url),
     )
 }

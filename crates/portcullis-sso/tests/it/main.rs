@@ -8,4 +8,5 @@ mod oidc_mock;
 mod saml_attacks;
 mod saml_fixture;
 mod saml_setup;
+mod saml_signed_requests;
 mod saml_verify;

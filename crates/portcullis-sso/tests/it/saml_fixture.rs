@@ -103,6 +103,8 @@ pub fn settings(certs: &[&Key]) -> SamlSettings {
         metadata_xml: None,
         email_attribute: None,
         name_attribute: None,
+        sign_authn_requests: false,
+        sp_signing_key: None,
     }
 }
 

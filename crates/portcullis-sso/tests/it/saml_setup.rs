@@ -92,7 +92,7 @@ fn sp_metadata() {
         "https://portcullis.test/sso/saml/00000000-0000-0000-0000-000000000001/acs"
     );
     assert_eq!(sp.entity_id, sp.metadata_url);
-    let xml = sp_metadata_xml(&sp);
+    let xml = sp_metadata_xml(&sp, &settings(&[idp_key()]));
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert_eq!(
         doc.root_element().attribute("entityID"),

@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 use portcullis_domain::*;
-use portcullis_store::{conflict, PendingLogin, Store, StoreError};
+use portcullis_store::{conflict, PendingLogin, SecretCipher, Store, StoreError};
 
 use crate::support::*;
 
@@ -22,7 +22,117 @@ fn pending(
     }
 }
 
+fn with_sp_key(mut idp: IdentityProvider, key: SpSigningKey) -> IdentityProvider {
+    if let IdpProtocol::Saml(s) = &mut idp.protocol {
+        s.sign_authn_requests = true;
+        s.sp_signing_key = Some(key);
+    }
+    idp
+}
+
+/// The SP private key is written only sealed, reads back through the cipher, and is
+/// refused when it is found in clear; the certificate is stored as it is.
+fn sp_private_keys_are_sealed_at_rest(db: TestDb) {
+    let raw = |column: &str, idp: &IdentityProvider| {
+        db.raw_texts(&format!(
+            "SELECT {column} AS value FROM identity_providers WHERE id = '{}'",
+            idp.id
+        ))
+        .remove(0)
+    };
+    let key = [7; 32];
+    let sealed = db.store.clone().with_encryption_key(&key);
+    let a = seed_account(&db.store, "acme");
+    let idp = with_sp_key(saml_idp(&a), sp_key(1));
+
+    // A store without an encryption key refuses to write the private key at all.
+    assert!(matches!(
+        db.store.insert_idp(&idp),
+        Err(StoreError::NoEncryptionKey)
+    ));
+    assert_eq!(sealed.idp_by_id(idp.id).unwrap(), None);
+
+    sealed.insert_idp(&idp).unwrap();
+    assert_eq!(sealed.idp(a.id, idp.id).unwrap(), Some(idp.clone()));
+    let stored = raw("sp_signing_key", &idp).unwrap();
+    assert!(stored.starts_with("enc:v1:"), "{stored}");
+    assert!(!stored.contains("PRIVATE KEY"), "{stored}");
+    assert!(!stored.contains("c2VjcmV0"), "{stored}");
+    assert_eq!(
+        SecretCipher::new(&key).open(&stored).unwrap(),
+        sp_key(1).private_key_pem
+    );
+    assert!(!raw("settings", &idp).unwrap().contains("PRIVATE KEY"));
+    assert_eq!(raw("sp_certificate", &idp), Some(sp_key(1).certificate));
+
+    // Without the key, or with another, it does not open.
+    assert!(matches!(
+        db.store.idp(a.id, idp.id),
+        Err(StoreError::Corrupt(_))
+    ));
+    let wrong = db.store.clone().with_encryption_key(&[8; 32]);
+    assert!(matches!(wrong.list_idps(a.id), Err(StoreError::Corrupt(_))));
+
+    // A new key (rotation) replaces the old one, sealed afresh.
+    let rotated = with_sp_key(idp.clone(), sp_key(2));
+    sealed.update_idp(&rotated).unwrap();
+    assert_eq!(sealed.idp(a.id, idp.id).unwrap(), Some(rotated.clone()));
+    let resealed = raw("sp_signing_key", &idp).unwrap();
+    assert_ne!(resealed, stored);
+    assert_eq!(
+        SecretCipher::new(&key).open(&resealed).unwrap(),
+        sp_key(2).private_key_pem
+    );
+
+    // A private key found in clear (written past the store) is refused, never used.
+    let planted = db.raw_execute(&format!(
+        "UPDATE identity_providers SET sp_signing_key = '{}' WHERE id = '{}'",
+        sp_key(3).private_key_pem,
+        idp.id
+    ));
+    assert_eq!(planted, 1);
+    assert!(matches!(
+        sealed.idp(a.id, idp.id),
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+#[test]
+fn sp_private_keys_are_sealed_at_rest_sqlite() {
+    sp_private_keys_are_sealed_at_rest(TestDb::sqlite());
+}
+
+#[test]
+fn sp_private_keys_are_sealed_at_rest_postgres() {
+    if let Some(db) = TestDb::postgres() {
+        sp_private_keys_are_sealed_at_rest(db);
+    }
+}
+
 backend_tests! {
+    fn sign_authn_requests_round_trips(store: &Store) {
+        let a = seed_account(store, "acme");
+        let sealed = store.clone().with_encryption_key(&[7; 32]);
+        let plain = saml_idp(&a);
+        sealed.insert_idp(&plain).unwrap();
+        let IdpProtocol::Saml(s) = &sealed.idp(a.id, plain.id).unwrap().unwrap().protocol else {
+            panic!("not SAML");
+        };
+        assert!(!s.sign_authn_requests);
+        assert_eq!(s.sp_signing_key, None);
+
+        // Switched on with a key; then off again, keeping the key for the next time.
+        let signing = with_sp_key(plain.clone(), sp_key(1));
+        sealed.update_idp(&signing).unwrap();
+        assert_eq!(sealed.idp(a.id, plain.id).unwrap(), Some(signing.clone()));
+        let mut off = signing.clone();
+        if let IdpProtocol::Saml(s) = &mut off.protocol {
+            s.sign_authn_requests = false;
+        }
+        sealed.update_idp(&off).unwrap();
+        assert_eq!(sealed.idp(a.id, plain.id).unwrap(), Some(off));
+    }
+
     fn oidc_client_secrets_are_encrypted_at_rest(store: &Store) {
         let a = seed_account(store, "acme");
         let oidc = oidc_idp(&a);

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use portcullis_domain::*;
 use portcullis_store::{Backend, Store};
 use uuid::Uuid;
@@ -93,6 +93,47 @@ impl TestDb {
             url,
             cleanup: Cleanup::Postgres { admin_url, schema },
         })
+    }
+}
+
+/// One row of [`TestDb::raw_texts`].
+#[derive(diesel::QueryableByName)]
+struct RawText {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    value: Option<String>,
+}
+
+impl TestDb {
+    /// Runs `sql`, which selects one nullable text column named `value`, on a connection
+    /// of its own past the store: to see what is really stored.
+    #[allow(dead_code)]
+    pub fn raw_texts(&self, sql: &str) -> Vec<Option<String>> {
+        let rows: Vec<RawText> = match &self.cleanup {
+            Cleanup::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+                diesel::sql_query(sql).load(&mut conn).unwrap()
+            }
+            Cleanup::Postgres { .. } => {
+                let mut conn = PgConnection::establish(&self.url).unwrap();
+                diesel::sql_query(sql).load(&mut conn).unwrap()
+            }
+        };
+        rows.into_iter().map(|r| r.value).collect()
+    }
+
+    /// Runs a statement past the store (to plant what the store itself never writes).
+    #[allow(dead_code)]
+    pub fn raw_execute(&self, sql: &str) -> usize {
+        match &self.cleanup {
+            Cleanup::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+                diesel::sql_query(sql).execute(&mut conn).unwrap()
+            }
+            Cleanup::Postgres { .. } => {
+                let mut conn = PgConnection::establish(&self.url).unwrap();
+                diesel::sql_query(sql).execute(&mut conn).unwrap()
+            }
+        }
     }
 }
 
@@ -205,8 +246,20 @@ pub fn saml_idp(account: &Account) -> IdentityProvider {
             metadata_xml: None,
             email_attribute: Some("email".into()),
             name_attribute: None,
+            sign_authn_requests: false,
+            sp_signing_key: None,
         }),
         created_at: t(2),
+    }
+}
+
+/// A stand-in SP key pair (the store neither parses nor checks it).
+pub fn sp_key(n: u8) -> SpSigningKey {
+    SpSigningKey {
+        private_key_pem: format!(
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC{n:02}c2VjcmV0\n-----END PRIVATE KEY-----\n"
+        ),
+        certificate: format!("MIIC-sp-certificate-{n}"),
     }
 }
 

@@ -47,6 +47,9 @@ pub struct NewIdp {
     pub enabled: Option<bool>,
     /// Accept IdP-initiated sign-in (SAML only; refused for OIDC).
     pub idp_initiated: Option<bool>,
+    /// Sign AuthnRequests (SAML only; default false). Portcullis makes the IdP's SP key
+    /// pair and publishes its certificate in the SP metadata.
+    pub sign_authn_requests: Option<bool>,
     /// SAML settings.
     pub saml: Option<SamlInput>,
     /// OIDC settings.
@@ -63,6 +66,9 @@ pub struct IdpUpdate {
     pub enabled: Option<bool>,
     /// IdP-initiated sign-in (SAML only; refused for OIDC).
     pub idp_initiated: Option<bool>,
+    /// Sign AuthnRequests (SAML only). Switching it on the first time makes the SP key
+    /// pair; switching it off keeps the key for the next time.
+    pub sign_authn_requests: Option<bool>,
     /// New SAML settings (replace the current ones).
     pub saml: Option<SamlInput>,
     /// New OIDC settings.

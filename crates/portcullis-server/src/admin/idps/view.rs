@@ -1,9 +1,9 @@
-//! How the admin API shows an IdP: never the OIDC client secret; always what to copy
-//! into the IdP.
+//! How the admin API shows an IdP: never the OIDC client secret nor the SP private key;
+//! always what to copy into the IdP.
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::{IdentityProvider, IdpProtocol};
-use portcullis_sso::saml::SpConfig;
+use portcullis_sso::saml::{certificate_pem, SpConfig};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -16,6 +16,9 @@ pub struct SpJson {
     pub entity_id: Option<String>,
     /// SAML: the SP metadata URL.
     pub metadata_url: Option<String>,
+    /// SAML with signed AuthnRequests: the SP's signing certificate (PEM), also in the SP
+    /// metadata, for IdPs that take it as an upload.
+    pub signing_certificate: Option<String>,
     /// OIDC: the redirect (callback) URI.
     pub redirect_uri: Option<String>,
 }
@@ -33,6 +36,8 @@ pub struct SamlJson {
     pub metadata_url: Option<String>,
     /// Whether IdP-initiated sign-in is accepted.
     pub idp_initiated: bool,
+    /// Whether AuthnRequests are signed with the SP key.
+    pub sign_authn_requests: bool,
 }
 
 /// OIDC settings as shown: the secret never is.
@@ -80,12 +85,13 @@ impl SpJson {
     /// What to copy into `idp`.
     pub fn of(idp: &IdentityProvider, public_url: &str) -> Self {
         match &idp.protocol {
-            IdpProtocol::Saml(_) => {
+            IdpProtocol::Saml(s) => {
                 let sp = SpConfig::for_idp(public_url, idp.id);
                 Self {
                     acs_url: Some(sp.acs_url),
                     entity_id: Some(sp.entity_id),
                     metadata_url: Some(sp.metadata_url),
+                    signing_certificate: s.request_signing_key().map(certificate_pem),
                     redirect_uri: None,
                 }
             }
@@ -93,6 +99,7 @@ impl SpJson {
                 acs_url: None,
                 entity_id: None,
                 metadata_url: None,
+                signing_certificate: None,
                 redirect_uri: Some(format!(
                     "{}/sso/oidc/{}/callback",
                     public_url.trim_end_matches('/'),
@@ -114,6 +121,7 @@ impl IdpJson {
                     certificates: s.signing_certificates.clone(),
                     metadata_url: s.metadata_url.clone(),
                     idp_initiated: s.idp_initiated,
+                    sign_authn_requests: s.sign_authn_requests,
                 }),
                 None,
             ),
