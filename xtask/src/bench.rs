@@ -7,7 +7,8 @@
 //! GET by id, `userName eq` filter, a 100-member page, PATCH active, POST create. A bare
 //! actix-web handler returning a fixed ListResponse (`examples/scim_ceiling.rs`) is the
 //! ceiling every figure is compared with. Filtered-GET latency is also measured on an
-//! account of 1,000 members. The table is printed and written to `docs/benchmarks.md`.
+//! account of 1,000 members. The table is printed and written to the SCIM section of
+//! `docs/benchmarks.md`. (`cargo xtask bench sso` is in `bench_sso.rs`.)
 //!
 //! `BENCH_SECONDS` (default 10) sets the length of each run, `BENCH_MEMBERS` (default
 //! 100000) the account size.
@@ -347,7 +348,8 @@ fn table(ceiling: &Run, results: &[Results], members: usize) -> String {
 pub fn run(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("scim") => {}
-        _ => bail!("usage: cargo xtask bench scim"),
+        Some("sso") => return crate::bench_sso::run(&args[1..]),
+        _ => bail!("usage: cargo xtask bench scim|sso"),
     }
     ensure_wrk()?;
     let seconds: u64 = std::env::var("BENCH_SECONDS")
@@ -421,10 +423,8 @@ pub fn run(args: &[String]) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let table = table(&ceiling, &results, members);
     println!("{table}");
-    let doc = format!(
-        "# Benchmarks\n\nMeasured by `cargo xtask bench scim` (release build, `wrk -t2 -c{CONNECTIONS}`, {seconds} s per run) on a {cores}-core machine; the load generator shares the cores with the server. Regenerate with the same command; see `xtask/src/bench.rs`.\n\n## SCIM\n\n{table}"
+    let section = format!(
+        "## SCIM\n\nMeasured by `cargo xtask bench scim` (release build, `wrk -t2 -c{CONNECTIONS}`, {seconds} s per run) on a {cores}-core machine; the load generator shares the cores with the server. Regenerate with the same command; see `xtask/src/bench.rs`.\n\n{table}"
     );
-    std::fs::write(util::root().join("docs").join("benchmarks.md"), doc)?;
-    eprintln!("bench: wrote docs/benchmarks.md");
-    Ok(())
+    crate::bench_doc::write_section("scim", &section)
 }

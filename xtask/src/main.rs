@@ -3,13 +3,17 @@
 //! Few dependencies on purpose: it runs on a fresh machine before anything else is built.
 
 mod bench;
+mod bench_doc;
+mod bench_sso;
 mod check_deps;
 mod crash;
 mod fuzz;
 mod http;
+mod machine;
 mod scim_conformance;
 mod scim_server;
 mod setup;
+mod soak;
 mod test;
 mod util;
 
@@ -31,7 +35,14 @@ Tasks:
                      responses) for N seconds each (default 30)
   setup              only install the system packages the build needs
   scim-conformance   run the Python SCIM checkers against a freshly started server
-  bench scim         the SCIM benchmark (release build, wrk); writes docs/benchmarks.md
+  bench scim         the SCIM benchmark (release build, wrk)
+  bench sso [--count N] [--seconds S] [--concurrency C]
+                     SAML validations and ACS logins per second, OpenID Connect callbacks
+                     per second against a local mock provider, with p50/p99
+  soak [--seconds N] [--connections C] [--think-ms T] [--members M] [--postgres]
+                     1,000 connections of mixed SCIM and login traffic for N seconds
+                     (default 60); fails on any error or growing server memory
+                     (benchmarks write their own section of docs/benchmarks.md)
 ";
 
 fn main() -> Result<()> {
@@ -67,6 +78,7 @@ fn main() -> Result<()> {
         "setup" => setup::ensure_system_packages(),
         "scim-conformance" => scim_conformance::run(),
         "bench" => bench::run(rest),
+        "soak" => soak::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())

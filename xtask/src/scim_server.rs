@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use crate::util;
 
 /// The key sealing stored OIDC secrets on the throwaway databases (32 bytes, base64).
-const ENCRYPTION_KEY: &str = "eHRhc2stc2NpbS1iZW5jaC1rZXktMzItYnl0ZXMuLi4=";
+pub const ENCRYPTION_KEY: &str = "eHRhc2stc2NpbS1iZW5jaC1rZXktMzItYnl0ZXMuLi4=";
 
 /// Where cargo puts its builds.
 pub fn target_dir() -> PathBuf {
@@ -49,6 +49,8 @@ pub fn build(profile: &str) -> Result<(PathBuf, PathBuf)> {
 pub struct Seeded {
     pub database_url: String,
     pub token: String,
+    /// The password of the `--password-members`, when there are any.
+    pub password: Option<String>,
 }
 
 /// Seeds `database_url` with a SCIM account and `members` members; `extra` is passed on
@@ -87,6 +89,7 @@ pub fn seed(
     Ok(Seeded {
         database_url: field("database_url=")?,
         token: field("token=")?,
+        password: field("password=").ok(),
     })
 }
 
@@ -105,7 +108,16 @@ pub struct Server {
 impl Server {
     /// Starts `binary serve` on `database_url` and waits until `/healthz` answers.
     pub fn start(binary: &Path, database_url: &str, extra_env: &[(&str, &str)]) -> Result<Server> {
-        let port = free_port()?;
+        Self::start_on(binary, database_url, free_port()?, extra_env)
+    }
+
+    /// As [`Server::start`], on a chosen port (when the public URL must be known first).
+    pub fn start_on(
+        binary: &Path,
+        database_url: &str,
+        port: u16,
+        extra_env: &[(&str, &str)],
+    ) -> Result<Server> {
         let bind = format!("127.0.0.1:{port}");
         let mut cmd = Command::new(binary);
         cmd.arg("serve")
@@ -136,11 +148,7 @@ impl Server {
 
     /// The server's peak resident memory in KiB (`VmHWM`), on Linux.
     pub fn peak_rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        crate::machine::status_kib(self.child.id(), "VmHWM")
     }
 }
 

@@ -5,7 +5,9 @@
 //! `cargo run -p portcullis-server --example scim_seed -- --database-url ./x.db --members 1000`
 //! prints `database_url=…`, `token=<API key>` and `user=<id of one member>` on stdout.
 //! `--ids-file F` writes every tenth member's id to F; on PostgreSQL, `--pg-schema S`
-//! seeds a fresh schema S and `--drop-pg-schema S` removes it.
+//! seeds a fresh schema S and `--drop-pg-schema S` removes it. `--password-members N`
+//! adds N members `person00000@{slug}.test`… who sign in with a password (one random
+//! password for all, printed as `password=…`), for the soak test's logins.
 
 #![allow(missing_docs)]
 
@@ -15,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use chrono::Utc;
 use portcullis_domain::{
     policy, Actor, Email, IdentityProvider, IdpId, IdpProtocol, OidcSettings, ProvisioningMode,
-    UserId,
+    Role, User, UserId, UserKind, UserOrigin,
 };
 use portcullis_server::ops;
 use portcullis_store::{ScimUserRow, Store};
@@ -128,6 +130,31 @@ fn main() -> Result<()> {
         }
         Ok(())
     })?;
+    let password_members: usize = arg(&args, "--password-members").map_or(Ok(0), |n| n.parse())?;
+    if password_members > 0 {
+        let password = portcullis_server::password::random_password();
+        // One Argon2id hash for all: hashing thousands would take minutes, and the
+        // server's cost is in verifying, which stays the same.
+        let hash = portcullis_server::password::hash(&password)?;
+        for i in 0..password_members {
+            let email = Email::parse(&format!("person{i:05}@{slug}.test"))?;
+            store.insert_user(&User {
+                id: UserId::from_uuid(Uuid::new_v4()),
+                account: account.id,
+                display_name: format!("Person {i}"),
+                email,
+                kind: UserKind::Human,
+                role: Role::Member,
+                active: true,
+                password_hash: Some(hash.clone()),
+                external_id: None,
+                origin: UserOrigin::Invite,
+                created_at: now,
+                updated_at: now,
+            })?;
+        }
+        println!("password={password}");
+    }
     if let Some(path) = ids_file {
         let ids = ids.into_inner().map_err(|_| anyhow::anyhow!("poisoned"))?;
         let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
