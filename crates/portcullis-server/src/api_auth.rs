@@ -51,18 +51,7 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<ApiCall
     let ip = client_ip(req, &state.config.trusted_proxies)
         .ok_or_else(|| AppError::Forbidden("the client address is unknown".into()))?;
     let hash = SecretHash::of(token);
-    let found = state
-        .db(move |store| {
-            let Some(key) = store.api_key_by_hash(&hash)? else {
-                return Ok(None);
-            };
-            let owner = store.user(key.account, key.owner)?;
-            let account = store.account(key.account)?;
-            Ok(owner
-                .zip(account)
-                .map(|(owner, account)| (key, owner, account)))
-        })
-        .await?;
+    let found = state.db(move |store| store.api_key_for_auth(&hash)).await?;
     let (key, owner, account) =
         found.ok_or_else(|| AppError::Unauthorized("the API key is unknown or revoked".into()))?;
     // The hash lookup found the row; compare again in constant time so no timing of the

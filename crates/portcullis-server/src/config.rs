@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 use crate::telemetry::LogFormat;
 
-/// The server's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The server's settings. Its `Debug` form hides the secrets, so a logged configuration
+/// never carries a key or a password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     /// Address to listen on (`PORTCULLIS_BIND`).
     pub bind: String,
@@ -47,8 +48,42 @@ pub struct Config {
     pub smtp_from: String,
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "<hidden>");
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &without_password(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("session_key", &hidden(&self.session_key))
+            .field("session_ttl_minutes", &self.session_ttl_minutes)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("log_format", &self.log_format)
+            .field("encryption_key", &hidden(&self.encryption_key))
+            .field("scim_rate_limit", &self.scim_rate_limit)
+            .field(
+                "sso_allow_private_addresses",
+                &self.sso_allow_private_addresses,
+            )
+            .field("smtp_url", &self.smtp_url.as_deref().map(without_password))
+            .field("smtp_from", &self.smtp_from)
+            .finish()
+    }
+}
+
+/// A URL with the password of its user part (`scheme://user:password@host`) replaced.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("hidden"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// The TOML file's shape: every field optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     bind: Option<String>,
@@ -243,6 +278,40 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Config::load(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = load(&[
+            (
+                "PORTCULLIS_DATABASE_URL",
+                "postgres://portcullis:db-pass-1@db/portcullis",
+            ),
+            (
+                "PORTCULLIS_SESSION_KEY",
+                "session-key-0123456789abcdef0123456789",
+            ),
+            (
+                "PORTCULLIS_ENCRYPTION_KEY",
+                "ZW5jcnlwdGlvbi1rZXktMDEyMzQ1Njc4OWFiY2RlZg==",
+            ),
+            (
+                "PORTCULLIS_SMTP_URL",
+                "smtps://mailer:smtp-pass-2@mail.example.com",
+            ),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        for secret in [
+            "db-pass-1",
+            "session-key-0123456789abcdef0123456789",
+            "ZW5jcnlwdGlvbi1rZXktMDEyMzQ1Njc4OWFiY2RlZg==",
+            "smtp-pass-2",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("portcullis:hidden@db"), "{shown}");
+        assert!(shown.contains("mail.example.com"), "{shown}");
     }
 
     #[test]

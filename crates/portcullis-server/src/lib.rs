@@ -9,6 +9,7 @@ pub mod config;
 pub mod dashboard;
 pub mod encryption_key;
 pub mod error;
+pub mod housekeeping;
 pub mod mail;
 pub mod metrics;
 pub mod ops;
@@ -142,13 +143,16 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
             ))
         })
         .context("starting the metadata refresh")?;
+    let store = state.store.clone();
+    std::thread::Builder::new()
+        .name("housekeeping".into())
+        .spawn(move || housekeeping::purge_loop(store, housekeeping::PURGE_EVERY))
+        .context("starting the housekeeping")?;
     let server = HttpServer::new(move || {
         App::new()
             .wrap(security_headers())
-            .wrap(
-                actix_web::middleware::Logger::new("%a \"%r\" %s %Dms")
-                    .log_target("portcullis::http"),
-            )
+            .wrap(actix_web::middleware::from_fn(metrics::record))
+            .wrap(actix_web::middleware::from_fn(telemetry::request_id))
             .configure(configure(state.clone()))
     })
     .shutdown_timeout(30)

@@ -62,8 +62,52 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(discovery::config)
             .configure(bulk::config)
             .configure(me::config)
-            .default_service(web::to(unknown_route)),
+            .default_service(web::to(unknown_route))
+            .wrap(actix_web::middleware::from_fn(require_json_body)),
     );
+}
+
+/// Whether a request's `Content-Type` may carry a SCIM body: `application/scim+json` or
+/// `application/json`, with or without parameters such as `charset`. A request without
+/// the header is taken as JSON (some clients leave it out on small bodies).
+fn is_json_content_type(value: Option<&str>) -> bool {
+    let Some(value) = value else { return true };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case(SCIM_CONTENT_TYPE)
+        || essence.eq_ignore_ascii_case("application/json")
+}
+
+/// Refuses a body of another media type (a form, XML, plain text) with 415 in the SCIM
+/// error format, before anything reads it.
+async fn require_json_body<B: actix_web::body::MessageBody + 'static>(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<B>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<B>>, actix_web::Error> {
+    let has_body = matches!(
+        *req.method(),
+        actix_web::http::Method::POST
+            | actix_web::http::Method::PUT
+            | actix_web::http::Method::PATCH
+    );
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    if has_body && !is_json_content_type(content_type) {
+        let failure = ScimFailure(AppError::Scim(ScimError::new(
+            415,
+            None,
+            format!(
+                "send the body as {SCIM_CONTENT_TYPE} or application/json, not {}",
+                content_type.unwrap_or_default()
+            ),
+        )));
+        let response = actix_web::ResponseError::error_response(&failure);
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(actix_web::dev::ServiceResponse::map_into_left_body)
 }
 
 async fn unknown_route(req: HttpRequest) -> ScimResult<HttpResponse> {

@@ -53,6 +53,7 @@ impl LoginThrottle {
             .check_key(&(account.to_owned(), email.trim().to_lowercase()))
             .map_err(wait)?;
         self.per_identity.retain_recent();
+        self.per_ip.retain_recent();
         Ok(())
     }
 }

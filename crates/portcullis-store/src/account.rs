@@ -42,7 +42,7 @@ impl AccountRow {
         })
     }
 
-    fn into_domain(self) -> Result<Account, StoreError> {
+    pub(crate) fn into_domain(self) -> Result<Account, StoreError> {
         let ranges: Vec<String> = serde_json::from_str(&self.api_ip_restrictions)
             .map_err(|e| StoreError::Corrupt(format!("api_ip_restrictions: {e}")))?;
         Ok(Account {

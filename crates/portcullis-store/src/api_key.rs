@@ -2,10 +2,12 @@
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use portcullis_domain::{AccountId, ApiKey, ApiKeyId, SecretHash};
+use portcullis_domain::{Account, AccountId, ApiKey, ApiKeyId, SecretHash, User};
 
+use crate::account::AccountRow;
 use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
-use crate::schema::api_keys;
+use crate::schema::{accounts, api_keys, users};
+use crate::user::UserRow;
 use crate::{Store, StoreError};
 
 /// [`Store::touch_api_key`] writes at most once per this many seconds per key, so that a
@@ -79,6 +81,36 @@ impl Store {
                 .optional()?
                 .map(ApiKeyRow::into_domain)
                 .transpose()
+        })
+    }
+
+    /// The key with this secret hash together with its owner and the account, in one
+    /// query: what every API call needs to decide whether the key may be used. `None`
+    /// for unknown keys, and for keys whose owner is gone or belongs to another account.
+    pub fn api_key_for_auth(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<(ApiKey, User, Account)>, StoreError> {
+        self.read(|conn| {
+            let row: Option<(ApiKeyRow, UserRow, AccountRow)> = api_keys::table
+                .inner_join(users::table.inner_join(accounts::table))
+                .filter(api_keys::secret_hash.eq(hash.as_str()))
+                .filter(api_keys::account_id.eq(users::account_id))
+                .select((
+                    ApiKeyRow::as_select(),
+                    UserRow::as_select(),
+                    AccountRow::as_select(),
+                ))
+                .first(conn)
+                .optional()?;
+            row.map(|(key, owner, account)| {
+                Ok((
+                    key.into_domain()?,
+                    owner.into_domain()?,
+                    account.into_domain()?,
+                ))
+            })
+            .transpose()
         })
     }
 

@@ -36,6 +36,10 @@ pub enum StoreError {
     /// Migrations could not be applied.
     #[error("migrations: {0}")]
     Migration(Box<dyn std::error::Error + Send + Sync>),
+    /// A secret that may only be stored sealed (an SP private key) was to be written by a
+    /// store without an encryption key. Nothing was written.
+    #[error("no encryption key is configured: an SP private key is only ever stored encrypted")]
+    NoEncryptionKey,
     /// A stored value could not be read back into a domain type.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),

@@ -121,7 +121,7 @@ fn check_members(
     for chunk in wanted.chunks(CHUNK) {
         let rows: Vec<String> = users::table
             .filter(users::account_id.eq(account))
-            .filter(users::kind.ne("bot"))
+            .filter(users::kind.eq(crate::scim::users::HUMAN))
             .filter(users::id.eq_any(chunk))
             .select(users::id)
             .load(conn)?;

@@ -90,7 +90,12 @@ impl Store {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10));
         if backend == Backend::Sqlite {
-            builder = builder.connection_customizer(Box::new(SqlitePragmas));
+            // An embedded SQLite connection does not go stale, so the pool does not run
+            // `SELECT 1` on every check-out (which SQLite would prepare afresh each time).
+            // PostgreSQL connections are tested: the server may have restarted.
+            builder = builder
+                .connection_customizer(Box::new(SqlitePragmas))
+                .test_on_check_out(false);
         }
         let pool = builder.build(manager)?;
         Ok(Store {
@@ -100,8 +105,9 @@ impl Store {
         })
     }
 
-    /// Seals the secrets Portcullis must read back (OIDC client secrets) with `key` from
-    /// now on; values written before stay readable.
+    /// Seals the secrets Portcullis must read back (OIDC client secrets, SP private keys)
+    /// with `key` from now on; values written before stay readable. SP private keys are
+    /// never written without it.
     pub fn with_encryption_key(mut self, key: &[u8; 32]) -> Self {
         self.cipher = Some(cipher::SecretCipher::new(key));
         self

@@ -2,7 +2,7 @@
 //! filters translated into SQL, and stable paging with exact totals.
 
 pub(crate) mod filter;
-mod users;
+pub(crate) mod users;
 
 pub use filter::{CompareOp, Filter, FilterValue, GroupField, GroupFilter, UserField, UserFilter};
 pub use users::ScimUserRow;

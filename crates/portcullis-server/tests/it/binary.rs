@@ -104,6 +104,16 @@ async fn first_start_prints_a_password_that_signs_in() {
     );
     let resp = login(server.password.clone()).await.unwrap();
     assert_eq!(resp.status(), 200);
+    // The binary wires the same middleware as the tests: a request id on every answer.
+    let request_id = resp
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert!(
+        request_id.is_some_and(|id| id.len() >= 16),
+        "{:?}",
+        resp.headers()
+    );
     let body: Value = resp.json().await.unwrap();
     let me: Value = client
         .get(format!("{}/api/v1/me", server.base))
@@ -130,6 +140,23 @@ async fn first_start_prints_a_password_that_signs_in() {
             .status(),
         401
     );
+    // ... and every request is counted in /metrics by route and status.
+    let metrics = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"portcullis_http_requests_total{route="/api/v1/login",method="POST",status="401"} 1"#,
+        r#"portcullis_http_requests_total{route="/api/v1/login",method="POST",status="200"} 1"#,
+        r#"portcullis_http_requests_total{route="/api/v1/me",method="GET",status="401"} 1"#,
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in\n{metrics}"
+        );
+    }
     drop(server);
 
     // A restart on the same database prints no new password.

@@ -443,3 +443,109 @@ async fn keys_ip_restrictions_members_and_audit_pages() {
         "the client address is recorded"
     );
 }
+
+#[actix_web::test]
+async fn sso_settings_sign_authn_requests() {
+    let env = env();
+    let app = app!(env);
+    let (cookie, csrf) = sign_in!(app, "admin@localhost", &env.admin.password);
+    let metadata = saml_metadata("https://idp.example.test/entity", &idp_key().cert_b64);
+    let sp_key = || {
+        let idp = env
+            .state
+            .store
+            .list_idps(env.admin.account.id)
+            .unwrap()
+            .remove(0);
+        match idp.protocol {
+            portcullis_domain::IdpProtocol::Saml(s) => {
+                (idp.id, s.sign_authn_requests, s.sp_signing_key)
+            }
+            _ => panic!("not SAML"),
+        }
+    };
+    let (s, _, _, _) = fetch!(
+        app,
+        form(
+            "/a/default/settings/sso/saml",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("description", "Okta"),
+                ("metadata_xml", &metadata),
+                ("sign_authn_requests", "on"),
+            ]
+        )
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (id, true, Some(first)) = sp_key() else {
+        panic!("signing not switched on with a key");
+    };
+    let page = |app_uri: &str| session(TestRequest::get().uri(app_uri), &cookie);
+    let (_, _, _, body) = fetch!(app, page("/a/default/settings/sso"));
+    assert!(body.contains("SP signing certificate"), "{body}");
+    assert!(body.contains(&first.certificate[..64]), "{body}");
+    assert!(!body.contains("PRIVATE KEY"), "{body}");
+
+    // The edit form without the box switches signing off; the key stays for later.
+    let base = format!("/a/default/settings/sso/idps/{id}");
+    let (s, _, _, _) = fetch!(
+        app,
+        form(
+            &base,
+            &cookie,
+            &[("csrf", &csrf), ("description", "Okta"), ("enabled", "on")]
+        )
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(sp_key(), (id, false, Some(first.clone())));
+    let (_, _, _, body) = fetch!(app, page("/a/default/settings/sso"));
+    assert!(!body.contains("SP signing certificate"), "{body}");
+
+    // On again, then the key is replaced from the card's button.
+    let (s, _, _, _) = fetch!(
+        app,
+        form(
+            &base,
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("description", "Okta"),
+                ("enabled", "on"),
+                ("sign_authn_requests", "on")
+            ]
+        )
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(sp_key(), (id, true, Some(first.clone())));
+    let (s, _, _, _) = fetch!(
+        app,
+        form(
+            &format!("{base}/rotate-sp-key"),
+            &cookie,
+            &[("csrf", "forged")]
+        )
+    );
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(sp_key(), (id, true, Some(first.clone())));
+    let (s, location, _, _) = fetch!(
+        app,
+        form(
+            &format!("{base}/rotate-sp-key"),
+            &cookie,
+            &[("csrf", &csrf)]
+        )
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location.as_deref(),
+        Some("/a/default/settings/sso?done=sp-key-rotated")
+    );
+    let (_, _, Some(second)) = sp_key() else {
+        panic!("the key is gone");
+    };
+    assert_ne!(second.certificate, first.certificate);
+    let (_, _, _, body) = fetch!(app, page("/a/default/settings/sso?done=sp-key-rotated"));
+    assert!(body.contains("The SP signing key was replaced"), "{body}");
+    assert!(body.contains(&second.certificate[..64]), "{body}");
+}

@@ -146,6 +146,8 @@ async fn two_replicas_on_one_postgres_database() {
             metadata_xml: None,
             email_attribute: None,
             name_attribute: None,
+            sign_authn_requests: false,
+            sp_signing_key: None,
         }),
         created_at: now,
     };

@@ -439,3 +439,50 @@ async fn every_change_is_audited_with_the_key() {
         assert!(updated.detail.contains("displayName"), "{}", updated.detail);
     }
 }
+
+#[actix_web::test]
+async fn bodies_must_be_json_by_content_type() {
+    let env = crate::scim_support::sqlite_env_with_rate("0");
+    let app = app!(env);
+    let t = env.token.as_str();
+    let with_type = |content_type: &str, email: &str| {
+        req(Method::POST, "/Users", t, None)
+            .insert_header(("Content-Type", content_type.to_owned()))
+            .set_payload(json!({ "userName": email }).to_string())
+            .to_request()
+    };
+    // Both JSON media types are accepted, with or without a charset.
+    for (i, ct) in [
+        "application/scim+json",
+        "application/scim+json; charset=utf-8",
+        "application/json",
+        "Application/JSON;charset=UTF-8",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = send(&app, with_type(ct, &format!("ct{i}@acme.test"))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{ct}: {}", r.text);
+    }
+    // Anything else is refused with 415 in the SCIM error format, and nothing is created.
+    for ct in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+    ] {
+        let r = send(&app, with_type(ct, "refused@acme.test")).await;
+        r.assert_error(415, None);
+    }
+    let r = send(
+        &app,
+        req(
+            Method::GET,
+            &format!("/Users?filter={}", enc("userName eq \"refused@acme.test\"")),
+            t,
+            None,
+        )
+        .to_request(),
+    )
+    .await;
+    assert_eq!(r.body["totalResults"], 0, "{}", r.text);
+}

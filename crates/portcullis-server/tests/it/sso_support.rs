@@ -99,6 +99,8 @@ impl Live {
             metadata_xml: None,
             email_attribute: None,
             name_attribute: None,
+            sign_authn_requests: false,
+            sp_signing_key: None,
         })
     }
 
@@ -207,6 +209,10 @@ impl Browser {
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            // Idle connections are dropped well before the server's 5 s keep-alive ends
+            // them, so a request never races the server closing its connection (seen
+            // as `IncompleteMessage` on a loaded machine after a slow test step).
+            .pool_idle_timeout(std::time::Duration::from_secs(1))
             .build()
             .unwrap();
         Self { client, jar }

@@ -13,7 +13,10 @@ use crate::schema::{group_members, groups, users};
 use crate::user::{revoke_sessions_of, UserRow};
 use crate::{Store, StoreError};
 
-const BOT: &str = "bot";
+/// SCIM sees people, never bots. A user is one or the other, so the store asks for
+/// `kind = 'human'`: an equality the `users_account_kind_created_idx` index answers (it
+/// also gives the list order and the exact count without reading the table).
+pub(crate) const HUMAN: &str = "human";
 
 /// A member as SCIM sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +62,7 @@ impl ScimUserRow {
 fn members_of(account: &str) -> users::BoxedQuery<'static, crate::connection::MultiBackend> {
     users::table
         .filter(users::account_id.eq(account.to_owned()))
-        .filter(users::kind.ne(BOT))
+        .filter(users::kind.eq(HUMAN))
         .into_boxed()
 }
 
@@ -127,7 +130,7 @@ impl Store {
             let target = users::table
                 .filter(users::account_id.eq(&new.account_id))
                 .filter(users::id.eq(&new.id))
-                .filter(users::kind.ne(BOT));
+                .filter(users::kind.eq(HUMAN));
             let n = match expected_version {
                 Some(v) => diesel::update(target.filter(users::version.eq(v)))
                     .set(changes)
@@ -197,10 +200,21 @@ impl Store {
         account: AccountId,
         user: UserId,
     ) -> Result<Vec<(GroupId, String)>, StoreError> {
-        Ok(self
-            .groups_of_users(account, &[user])?
-            .remove(&user)
-            .unwrap_or_default())
+        // The single-member form compares with `=` rather than `IN (...)`, so the
+        // statement is prepared once per connection and reused (GET of one user).
+        let (account, user) = (account.to_string(), user.to_string());
+        self.read(|conn| {
+            let rows: Vec<(String, String)> = group_members::table
+                .inner_join(groups::table)
+                .filter(groups::account_id.eq(&account))
+                .filter(group_members::user_id.eq(&user))
+                .order((groups::display_name_lower.asc(), groups::id.asc()))
+                .select((groups::id, groups::display_name))
+                .load(conn)?;
+            rows.into_iter()
+                .map(|(group, name)| Ok((parse(&group, "group id")?, name)))
+                .collect()
+        })
     }
 
     /// The groups of several members at once (one query for a page of users). Members

@@ -73,6 +73,30 @@ backend_tests! {
         assert_eq!(store.api_key_by_hash(&key.secret_hash).unwrap(), Some(key));
     }
 
+    fn api_key_for_auth_brings_owner_and_account_of_the_same_account(store: &Store) {
+        let a = seed_account(store, "acme");
+        let b = seed_account(store, "other");
+        let u = seed_user(store, &a, "alice@example.com");
+        let key = api_key(&u, "secret");
+        store.insert_api_key(&key).unwrap();
+        let (k, owner, account) = store.api_key_for_auth(&key.secret_hash).unwrap().unwrap();
+        assert_eq!((k, owner.id, account.id), (key.clone(), u.id, a.id));
+        assert_eq!(store.api_key_for_auth(&SecretHash::of("unknown")).unwrap(), None);
+        // A key row naming another account than its owner's is never used: the join
+        // insists that owner and key live in one account.
+        let mut forged = api_key(&u, "forged");
+        forged.account = b.id;
+        store.insert_api_key(&forged).unwrap();
+        assert_eq!(store.api_key_for_auth(&forged.secret_hash).unwrap(), None);
+        // Revoked keys are returned as stored (the domain refuses them); keys of deleted
+        // owners disappear with them.
+        assert!(store.revoke_api_key(a.id, key.id, t(9)).unwrap());
+        let (k, _, _) = store.api_key_for_auth(&key.secret_hash).unwrap().unwrap();
+        assert_eq!(k.revoked_at, Some(t(9)));
+        assert!(store.delete_user(a.id, u.id, t(10)).unwrap());
+        assert_eq!(store.api_key_for_auth(&key.secret_hash).unwrap(), None);
+    }
+
     fn deactivation_revokes_sessions(store: &Store) {
         let a = seed_account(store, "acme");
         let u = seed_user(store, &a, "alice@example.com");

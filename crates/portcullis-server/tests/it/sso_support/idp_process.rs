@@ -134,6 +134,8 @@ pub fn pysaml2_settings(port: u16, idp_initiated: bool) -> portcullis_domain::Sa
         metadata_xml: None,
         email_attribute: None,
         name_attribute: None,
+        sign_authn_requests: false,
+        sp_signing_key: None,
     }
 }
 
@@ -145,6 +147,18 @@ pub async fn pysaml2(
     port: u16,
     rows: &[&portcullis_domain::IdentityProvider],
     email: &str,
+) -> (IdpProcess, tempfile::TempDir) {
+    pysaml2_with(live, python, port, rows, email, &[]).await
+}
+
+/// [`pysaml2`] with more arguments for the script, such as `--want-signed-requests`.
+pub async fn pysaml2_with(
+    live: &super::Live,
+    python: &str,
+    port: u16,
+    rows: &[&portcullis_domain::IdentityProvider],
+    email: &str,
+    extra: &[&str],
 ) -> (IdpProcess, tempfile::TempDir) {
     let key = super::saml_fixture::idp_key();
     let base = format!("http://127.0.0.1:{port}");
@@ -160,6 +174,7 @@ pub async fn pysaml2(
     command.arg("--key").arg(&key_path);
     command.arg("--cert").arg(&cert_path);
     command.args(["--email", email, "--name", "Ada Admin"]);
+    command.args(extra);
     for (n, row) in rows.iter().enumerate() {
         let url = format!("{}/sso/saml/{}/metadata", live.base, row.id);
         let metadata = reqwest::get(url).await.unwrap().text().await.unwrap();
