@@ -163,6 +163,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Kept by triggers (migration 5): how many people (`kind = 'human'`) each account has.
+    account_member_counts (account_id) {
+        account_id -> Text,
+        members -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (owner_id));
@@ -173,6 +181,7 @@ diesel::joinable!(group_members -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     server_secrets,
     accounts,
+    account_member_counts,
     users,
     sessions,
     api_keys,

@@ -9,7 +9,7 @@ use super::filter::{user_pred, UserField};
 use super::ScimQuery;
 use crate::connection::AnyConnection;
 use crate::convert::parse;
-use crate::schema::{group_members, groups, users};
+use crate::schema::{account_member_counts, group_members, groups, users};
 use crate::user::{revoke_sessions_of, UserRow};
 use crate::{Store, StoreError};
 
@@ -169,16 +169,26 @@ impl Store {
             Ok(query)
         };
         self.read(|conn| {
-            let total = filtered()?.count().get_result::<i64>(conn)?;
+            // Without a filter the count is the account's member count, kept by triggers
+            // (the index range of a large account is too long to count on every page).
+            let total = match q.filter {
+                None => account_member_counts::table
+                    .find(&account)
+                    .select(account_member_counts::members)
+                    .first::<i64>(conn)
+                    .optional()?
+                    .unwrap_or(0),
+                Some(_) => filtered()?.count().get_result::<i64>(conn)?,
+            };
             if q.limit <= 0 || q.offset >= total {
                 return Ok((Vec::new(), total));
             }
             let mut query = filtered()?;
             if let Some((field, ascending)) = q.sort {
                 query = sort_users(query, field, ascending);
-            } else {
-                query = query.order_by(users::created_at.asc());
             }
+            // Creation order, then id: stable across pages, and without a sort exactly
+            // the order of `users_account_kind_created_idx` (no sorting step).
             let rows = query
                 .then_order_by(users::created_at.asc())
                 .then_order_by(users::id.asc())

@@ -310,3 +310,42 @@ backend_tests! {
         }
     }
 }
+
+backend_tests! {
+    fn unfiltered_totals_follow_every_change_of_membership(store: &Store) {
+        // The unfiltered total comes from the count the triggers keep; a filter that
+        // matches everyone counts the rows. The two must agree after every change.
+        let everyone = || Filter::Present(UserField::UserName);
+        let totals = |account: &Account| {
+            let (_, kept) = store.list_scim_users(account.id, &ScimQuery::page(0, 1)).unwrap();
+            let (_, counted) =
+                store.list_scim_users(account.id, &ScimQuery::page(0, 1).filtered(everyone())).unwrap();
+            assert_eq!(kept, counted, "kept count and real count of {}", account.slug);
+            kept
+        };
+        let a = seed_account(store, "counted-a");
+        let b = seed_account(store, "counted-b");
+        let (base_a, base_b) = (totals(&a), totals(&b));
+
+        let people: Vec<User> = (0..3).map(|i| seed_user(store, &a, &format!("p{i}@a.test"))).collect();
+        seed_user(store, &b, "p@b.test");
+        let mut bot = user(&a, "bot@a.test");
+        bot.kind = UserKind::Bot;
+        store.insert_user(&bot).unwrap();
+        assert_eq!((totals(&a), totals(&b)), (base_a + 3, base_b + 1));
+
+        // A refused insert (the same email again) changes nothing.
+        let mut twin = user(&a, "P0@a.test");
+        twin.id = fresh::user();
+        assert!(store.insert_user(&twin).is_err());
+        assert_eq!(totals(&a), base_a + 3);
+
+        // Deleting a person counts; deleting a bot does not; another account is untouched.
+        assert!(store.delete_user(a.id, people[1].id, t(5)).unwrap());
+        assert!(store.delete_user(a.id, bot.id, t(5)).unwrap());
+        assert_eq!((totals(&a), totals(&b)), (base_a + 2, base_b + 1));
+        // Deleting in the wrong account deletes nothing and counts nothing.
+        assert!(!store.delete_user(b.id, people[0].id, t(5)).unwrap());
+        assert_eq!((totals(&a), totals(&b)), (base_a + 2, base_b + 1));
+    }
+}
