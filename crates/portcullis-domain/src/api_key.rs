@@ -75,8 +75,7 @@ pub struct SecretHash(String);
 impl SecretHash {
     /// Hashes a presented secret.
     pub fn of(secret: &str) -> Self {
-        let digest = Sha256::digest(secret.as_bytes());
-        Self(digest.iter().map(|b| format!("{b:02x}")).collect())
+        Self(format!("{:x}", Sha256::digest(secret.as_bytes())))
     }
 
     /// Wraps a hash read back from storage.

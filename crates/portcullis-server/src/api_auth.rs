@@ -51,12 +51,15 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<ApiCall
     let ip = client_ip(req, &state.config.trusted_proxies)
         .ok_or_else(|| AppError::Forbidden("the client address is unknown".into()))?;
     let hash = SecretHash::of(token);
-    let found = state.db(move |store| store.api_key_for_auth(&hash)).await?;
+    let lookup = hash.clone();
+    let found = state
+        .db(move |store| store.api_key_for_auth(&lookup))
+        .await?;
     let (key, owner, account) =
         found.ok_or_else(|| AppError::Unauthorized("the API key is unknown or revoked".into()))?;
     // The hash lookup found the row; compare again in constant time so no timing of the
     // database's index comparison is all that stands between a guess and a key.
-    if key.secret_hash != SecretHash::of(token) {
+    if key.secret_hash != hash {
         return Err(AppError::Unauthorized(
             "the API key is unknown or revoked".into(),
         ));
