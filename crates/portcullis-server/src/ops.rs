@@ -270,7 +270,24 @@ pub fn audit_detail(
     detail: String,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    store.record_audit(&AuditEvent {
+    store.record_audit(&audit_event(
+        account, actor, action, target, ip, detail, now,
+    ))?;
+    Ok(())
+}
+
+/// An audit event with a fresh id, for a store method that writes it in the same
+/// transaction as the change it records.
+pub fn audit_event(
+    account: AccountId,
+    actor: Actor,
+    action: &str,
+    target: Option<String>,
+    ip: Option<String>,
+    detail: String,
+    now: DateTime<Utc>,
+) -> AuditEvent {
+    AuditEvent {
         id: AuditEventId::from_uuid(Uuid::new_v4()),
         account,
         actor,
@@ -279,6 +296,5 @@ pub fn audit_detail(
         ip,
         detail,
         at: now,
-    })?;
-    Ok(())
+    }
 }

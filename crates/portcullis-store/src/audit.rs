@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use portcullis_domain::{AccountId, Actor, AuditEvent};
 
+use crate::connection::AnyConnection;
 use crate::convert::{db_time, parse, utc};
 use crate::schema::audit_events;
 use crate::{Store, StoreError};
@@ -64,16 +65,19 @@ impl AuditRow {
     }
 }
 
+/// Appends `e` inside the caller's transaction, so a change and its audit event are
+/// written together or not at all.
+pub(crate) fn insert_audit(conn: &mut AnyConnection, e: &AuditEvent) -> Result<(), StoreError> {
+    diesel::insert_into(audit_events::table)
+        .values(AuditRow::from_domain(e))
+        .execute(conn)?;
+    Ok(())
+}
+
 impl Store {
     /// Appends an event to its account's audit log.
     pub fn record_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
-        let row = AuditRow::from_domain(e);
-        self.write(|conn| {
-            diesel::insert_into(audit_events::table)
-                .values(&row)
-                .execute(conn)?;
-            Ok(())
-        })
+        self.write(|conn| insert_audit(conn, e))
     }
 
     /// A page of the account's audit log, newest first.

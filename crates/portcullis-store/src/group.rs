@@ -4,8 +4,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use portcullis_domain::{AccountId, GroupId, UserId};
+use portcullis_domain::{AccountId, AuditEvent, GroupId, UserId};
 
+use crate::audit::insert_audit;
 use crate::connection::{AnyConnection, MultiBackend};
 use crate::convert::{db_time, parse, utc};
 use crate::schema::{group_members, groups, users};
@@ -251,6 +252,51 @@ fn bump(
     Ok(groups::table.find(id).select(groups::version).first(conn)?)
 }
 
+/// The inserts of [`Store::insert_scim_group`], inside the caller's transaction.
+fn insert(conn: &mut AnyConnection, row: &GroupRow, members: &[UserId]) -> Result<(), StoreError> {
+    let members = check_members(conn, &row.account_id, members)?;
+    diesel::insert_into(groups::table)
+        .values(row)
+        .execute(conn)?;
+    add_members(conn, &row.id, &members)
+}
+
+/// The update of [`Store::replace_scim_group`], inside the caller's transaction.
+fn replace(
+    conn: &mut AnyConnection,
+    row: &GroupRow,
+    members: MemberChange<'_>,
+    expected_version: Option<i64>,
+) -> Result<i64, StoreError> {
+    let version = bump(
+        conn,
+        &row.account_id,
+        &row.id,
+        expected_version,
+        row.updated_at,
+    )?;
+    diesel::update(groups::table.find(&row.id))
+        .set((
+            groups::display_name.eq(&row.display_name),
+            groups::display_name_lower.eq(&row.display_name_lower),
+            groups::external_id.eq(&row.external_id),
+            groups::scim_json.eq(&row.scim_json),
+        ))
+        .execute(conn)?;
+    apply_members(conn, &row.account_id, &row.id, members)?;
+    Ok(version)
+}
+
+/// The deletes of [`Store::delete_scim_group`], inside the caller's transaction.
+fn delete(conn: &mut AnyConnection, account: &str, id: &str) -> Result<bool, StoreError> {
+    if load(conn, account, id)?.is_none() {
+        return Ok(false);
+    }
+    diesel::delete(group_members::table.filter(group_members::group_id.eq(id))).execute(conn)?;
+    diesel::delete(groups::table.find(id)).execute(conn)?;
+    Ok(true)
+}
+
 impl Store {
     /// The group with this id in this account.
     pub fn scim_group(
@@ -271,12 +317,20 @@ impl Store {
         members: &[UserId],
     ) -> Result<(), StoreError> {
         let row = GroupRow::from_domain(row);
+        self.write(|conn| insert(conn, &row, members))
+    }
+
+    /// [`Store::insert_scim_group`] and its audit event in one transaction.
+    pub fn insert_scim_group_audited(
+        &self,
+        row: &ScimGroupRow,
+        members: &[UserId],
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let row = GroupRow::from_domain(row);
         self.write(|conn| {
-            let members = check_members(conn, &row.account_id, members)?;
-            diesel::insert_into(groups::table)
-                .values(&row)
-                .execute(conn)?;
-            add_members(conn, &row.id, &members)
+            insert(conn, &row, members)?;
+            insert_audit(conn, event)
         })
     }
 
@@ -291,23 +345,22 @@ impl Store {
         expected_version: Option<i64>,
     ) -> Result<i64, StoreError> {
         let row = GroupRow::from_domain(row);
+        self.write(|conn| replace(conn, &row, members, expected_version))
+    }
+
+    /// [`Store::replace_scim_group`] and its audit event in one transaction: a refused
+    /// replacement records nothing.
+    pub fn replace_scim_group_audited(
+        &self,
+        row: &ScimGroupRow,
+        members: MemberChange<'_>,
+        expected_version: Option<i64>,
+        event: &AuditEvent,
+    ) -> Result<i64, StoreError> {
+        let row = GroupRow::from_domain(row);
         self.write(|conn| {
-            let version = bump(
-                conn,
-                &row.account_id,
-                &row.id,
-                expected_version,
-                row.updated_at,
-            )?;
-            diesel::update(groups::table.find(&row.id))
-                .set((
-                    groups::display_name.eq(&row.display_name),
-                    groups::display_name_lower.eq(&row.display_name_lower),
-                    groups::external_id.eq(&row.external_id),
-                    groups::scim_json.eq(&row.scim_json),
-                ))
-                .execute(conn)?;
-            apply_members(conn, &row.account_id, &row.id, members)?;
+            let version = replace(conn, &row, members, expected_version)?;
+            insert_audit(conn, event)?;
             Ok(version)
         })
     }
@@ -337,14 +390,24 @@ impl Store {
     /// such group.
     pub fn delete_scim_group(&self, account: AccountId, id: GroupId) -> Result<bool, StoreError> {
         let (account, id) = (account.to_string(), id.to_string());
+        self.write(|conn| delete(conn, &account, &id))
+    }
+
+    /// [`Store::delete_scim_group`] and its audit event in one transaction; the event is
+    /// written only when a group was deleted.
+    pub fn delete_scim_group_audited(
+        &self,
+        account: AccountId,
+        id: GroupId,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let (account, id) = (account.to_string(), id.to_string());
         self.write(|conn| {
-            if load(conn, &account, &id)?.is_none() {
-                return Ok(false);
+            let deleted = delete(conn, &account, &id)?;
+            if deleted {
+                insert_audit(conn, event)?;
             }
-            diesel::delete(group_members::table.filter(group_members::group_id.eq(&id)))
-                .execute(conn)?;
-            diesel::delete(groups::table.find(&id)).execute(conn)?;
-            Ok(true)
+            Ok(deleted)
         })
     }
 

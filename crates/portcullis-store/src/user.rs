@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use portcullis_domain::{AccountId, Email, User, UserId, UserKind};
+use portcullis_domain::{AccountId, AuditEvent, Email, User, UserId, UserKind};
 
 use crate::connection::AnyConnection;
 use crate::convert::{db_time, escape_like, parse, utc};
@@ -263,6 +263,24 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let (account, id) = (account.to_string(), id.to_string());
         self.write(|conn| delete_user_rows(conn, &account, &id))
+    }
+
+    /// [`Store::delete_user`] and its audit event in one transaction; the event is
+    /// written only when a user was deleted.
+    pub fn delete_user_audited(
+        &self,
+        account: AccountId,
+        id: UserId,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let (account, id) = (account.to_string(), id.to_string());
+        self.write(|conn| {
+            let deleted = delete_user_rows(conn, &account, &id)?;
+            if deleted {
+                crate::audit::insert_audit(conn, event)?;
+            }
+            Ok(deleted)
+        })
     }
 
     /// One page of an account's users and the total number matching, ordered by

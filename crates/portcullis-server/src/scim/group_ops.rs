@@ -2,7 +2,7 @@
 //! must be users of the same account: an unknown one is 400 `invalidValue` and nothing is
 //! applied (the store checks inside the write transaction).
 
-use portcullis_domain::{GroupId, UserId};
+use portcullis_domain::{AuditEvent, GroupId, UserId};
 use portcullis_scim::patch::{self, PatchLimits, PatchRequest};
 use portcullis_scim::resource;
 use portcullis_scim::schema::ResourceSchema;
@@ -43,10 +43,11 @@ pub fn resource_of(
     Ok(group_resource(row, Some(&members), &ctx.base))
 }
 
-fn audit(store: &Store, ctx: &Ctx, action: &str, row: &ScimGroupRow, detail: Value) {
+/// The audit event of a change to `row`, written by the store in the change's own
+/// transaction.
+fn event(ctx: &Ctx, action: &str, row: &ScimGroupRow, detail: Value) -> AuditEvent {
     let detail = json!({"displayName": row.display_name, "detail": detail}).to_string();
-    if let Err(e) = ops::audit_detail(
-        store,
+    ops::audit_event(
         ctx.account,
         ctx.actor(),
         action,
@@ -54,9 +55,7 @@ fn audit(store: &Store, ctx: &Ctx, action: &str, row: &ScimGroupRow, detail: Val
         Some(ctx.ip.clone()),
         detail,
         ctx.now,
-    ) {
-        tracing::error!(error = %e, action, "could not write the SCIM audit event");
-    }
+    )
 }
 
 fn ids(members: &[UserId]) -> Vec<String> {
@@ -66,16 +65,15 @@ fn ids(members: &[UserId]) -> Vec<String> {
 /// `POST /Groups`.
 pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<ScimGroupRow, AppError> {
     let (row, members) = group_from_input(body, None, ctx)?;
-    store
-        .insert_scim_group(&row, &members)
-        .map_err(store_error)?;
-    audit(
-        store,
+    let event = event(
         ctx,
         "scim.group.created",
         &row,
         json!({"members": ids(&members)}),
     );
+    store
+        .insert_scim_group_audited(&row, &members, &event)
+        .map_err(store_error)?;
     Ok(row)
 }
 
@@ -91,7 +89,6 @@ fn write(
         .into_iter()
         .map(|(id, _)| id)
         .collect();
-    new.version = store.replace_scim_group(&new, MemberChange::Set(members), Some(old.version))?;
     let added: Vec<UserId> = members
         .iter()
         .filter(|m| !before.contains(m))
@@ -102,14 +99,19 @@ fn write(
         .filter(|m| !members.contains(m))
         .copied()
         .collect();
-    audit(
-        store,
+    let event = event(
         ctx,
         "scim.group.updated",
         &new,
         json!({"renamed": old.display_name != new.display_name,
                "membersAdded": ids(&added), "membersRemoved": ids(&removed)}),
     );
+    new.version = store.replace_scim_group_audited(
+        &new,
+        MemberChange::Set(members),
+        Some(old.version),
+        &event,
+    )?;
     Ok(new)
 }
 
@@ -161,12 +163,12 @@ pub fn patch(
 pub fn delete(store: &Store, ctx: &Ctx, id: &str, if_match: Option<&str>) -> Result<(), AppError> {
     let old = load(store, ctx, id)?;
     check_if_match(if_match, old.version)?;
+    let event = event(ctx, "scim.group.deleted", &old, Value::Null);
     if !store
-        .delete_scim_group(ctx.account, old.id)
+        .delete_scim_group_audited(ctx.account, old.id, &event)
         .map_err(store_error)?
     {
         return Err(not_found("group", id));
     }
-    audit(store, ctx, "scim.group.deleted", &old, Value::Null);
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! The user operations, synchronous over the store so that both the HTTP handlers (on the
-//! blocking pool) and Bulk run them. Every change is one store write (all or nothing) and
-//! one audit event.
+//! blocking pool) and Bulk run them. Every change is one store transaction that writes
+//! the change and its audit event together (all or nothing).
 
-use portcullis_domain::UserId;
+use portcullis_domain::{AuditEvent, UserId};
 use portcullis_scim::etag::{self, Precondition};
 use portcullis_scim::patch::{self, PatchLimits, PatchRequest};
 use portcullis_scim::resource;
@@ -71,11 +71,11 @@ fn changed(old: &Value, new: &Value) -> Vec<String> {
     keys
 }
 
-fn audit(store: &Store, ctx: &Ctx, action: &str, row: &ScimUserRow, detail: Value) {
+/// The audit event of a change to `row`, written by the store in the change's own
+/// transaction (a change is never made without its event, nor recorded without it).
+fn event(ctx: &Ctx, action: &str, row: &ScimUserRow, detail: Value) -> AuditEvent {
     let detail = json!({"userName": row.user.email.as_str(), "detail": detail}).to_string();
-    // The change is made; a failure to record it is logged rather than undoing it.
-    if let Err(e) = ops::audit_detail(
-        store,
+    ops::audit_event(
         ctx.account,
         ctx.actor(),
         action,
@@ -83,23 +83,22 @@ fn audit(store: &Store, ctx: &Ctx, action: &str, row: &ScimUserRow, detail: Valu
         Some(ctx.ip.clone()),
         detail,
         ctx.now,
-    ) {
-        tracing::error!(error = %e, action, "could not write the SCIM audit event");
-    }
+    )
 }
 
 /// `POST /Users`: creates a SCIM member. A taken userName is 409 `uniqueness` (the
 /// database decides, also for two concurrent creates).
 pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<(ScimUserRow, Value), AppError> {
     let row = user_from_input(body, None, ctx)?;
-    store.insert_scim_user(&row).map_err(store_error)?;
-    audit(
-        store,
+    let event = event(
         ctx,
         "scim.user.created",
         &row,
         json!({"active": row.user.active}),
     );
+    store
+        .insert_scim_user_audited(&row, &event)
+        .map_err(store_error)?;
     let resource = user_resource(&row, &[], &ctx.base);
     Ok((row, resource))
 }
@@ -110,19 +109,18 @@ fn write(
     old: &ScimUserRow,
     mut new: ScimUserRow,
 ) -> Result<ScimUserRow, StoreError> {
-    new.version = store.replace_scim_user(&new, Some(old.version))?;
     let action = match (old.user.active, new.user.active) {
         (true, false) => "scim.user.deactivated",
         (false, true) => "scim.user.reactivated",
         _ => "scim.user.updated",
     };
-    audit(
-        store,
+    let event = event(
         ctx,
         action,
         &new,
         json!({"changed": changed(&user_body(old), &user_body(&new))}),
     );
+    new.version = store.replace_scim_user_audited(&new, Some(old.version), &event)?;
     Ok(new)
 }
 
@@ -183,12 +181,12 @@ pub fn patch(
 pub fn delete(store: &Store, ctx: &Ctx, id: &str, if_match: Option<&str>) -> Result<(), AppError> {
     let old = load(store, ctx, id)?;
     check_if_match(if_match, old.version)?;
+    let event = event(ctx, "scim.user.deleted", &old, Value::Null);
     if !store
-        .delete_user(ctx.account, old.user.id, ctx.now)
+        .delete_user_audited(ctx.account, old.user.id, &event)
         .map_err(store_error)?
     {
         return Err(not_found("user", id));
     }
-    audit(store, ctx, "scim.user.deleted", &old, Value::Null);
     Ok(())
 }

@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use portcullis_domain::{AccountId, GroupId, User, UserId};
+use portcullis_domain::{AccountId, AuditEvent, GroupId, User, UserId};
 
 use super::filter::{user_pred, UserField};
 use super::ScimQuery;
+use crate::audit::insert_audit;
 use crate::connection::AnyConnection;
 use crate::convert::parse;
 use crate::schema::{account_member_counts, group_members, groups, users};
@@ -80,6 +81,49 @@ fn load(
         .transpose()
 }
 
+/// The update of [`Store::replace_scim_user`], inside the caller's transaction.
+fn replace(
+    conn: &mut AnyConnection,
+    new: &UserRow,
+    expected_version: Option<i64>,
+) -> Result<i64, StoreError> {
+    let changes = (
+        users::email.eq(&new.email),
+        users::email_lower.eq(&new.email_lower),
+        users::display_name.eq(&new.display_name),
+        users::display_name_lower.eq(&new.display_name_lower),
+        users::active.eq(new.active),
+        users::external_id.eq(&new.external_id),
+        users::work_email_lower.eq(&new.work_email_lower),
+        users::scim_json.eq(&new.scim_json),
+        users::updated_at.eq(new.updated_at),
+        users::version.eq(users::version + 1),
+    );
+    let target = users::table
+        .filter(users::account_id.eq(&new.account_id))
+        .filter(users::id.eq(&new.id))
+        .filter(users::kind.eq(HUMAN));
+    let n = match expected_version {
+        Some(v) => diesel::update(target.filter(users::version.eq(v)))
+            .set(changes)
+            .execute(conn)?,
+        None => diesel::update(target).set(changes).execute(conn)?,
+    };
+    if n == 0 {
+        return Err(match load(conn, &new.account_id, &new.id)? {
+            Some(_) => StoreError::PreconditionFailed,
+            None => StoreError::NotFound,
+        });
+    }
+    if !new.active {
+        revoke_sessions_of(conn, &new.account_id, &new.id, new.updated_at)?;
+    }
+    Ok(users::table
+        .find(&new.id)
+        .select(users::version)
+        .first(conn)?)
+}
+
 impl Store {
     /// The member with this id as SCIM sees it; bots and other accounts' users are
     /// `None`.
@@ -100,6 +144,20 @@ impl Store {
         self.write(|conn| row.insert(conn))
     }
 
+    /// [`Store::insert_scim_user`] and its audit event in one transaction: both are
+    /// written or neither.
+    pub fn insert_scim_user_audited(
+        &self,
+        row: &ScimUserRow,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let row = row.to_row();
+        self.write(|conn| {
+            row.insert(conn)?;
+            insert_audit(conn, event)
+        })
+    }
+
     /// Replaces a member's SCIM-managed attributes — userName, displayName, active,
     /// externalId, work email, `scim_json` — and `updated_at`; role, password, kind and
     /// origin are kept. Returns the new version.
@@ -114,42 +172,22 @@ impl Store {
         expected_version: Option<i64>,
     ) -> Result<i64, StoreError> {
         let new = row.to_row();
+        self.write(|conn| replace(conn, &new, expected_version))
+    }
+
+    /// [`Store::replace_scim_user`] and its audit event in one transaction: a refused
+    /// replacement records nothing.
+    pub fn replace_scim_user_audited(
+        &self,
+        row: &ScimUserRow,
+        expected_version: Option<i64>,
+        event: &AuditEvent,
+    ) -> Result<i64, StoreError> {
+        let new = row.to_row();
         self.write(|conn| {
-            let changes = (
-                users::email.eq(&new.email),
-                users::email_lower.eq(&new.email_lower),
-                users::display_name.eq(&new.display_name),
-                users::display_name_lower.eq(&new.display_name_lower),
-                users::active.eq(new.active),
-                users::external_id.eq(&new.external_id),
-                users::work_email_lower.eq(&new.work_email_lower),
-                users::scim_json.eq(&new.scim_json),
-                users::updated_at.eq(new.updated_at),
-                users::version.eq(users::version + 1),
-            );
-            let target = users::table
-                .filter(users::account_id.eq(&new.account_id))
-                .filter(users::id.eq(&new.id))
-                .filter(users::kind.eq(HUMAN));
-            let n = match expected_version {
-                Some(v) => diesel::update(target.filter(users::version.eq(v)))
-                    .set(changes)
-                    .execute(conn)?,
-                None => diesel::update(target).set(changes).execute(conn)?,
-            };
-            if n == 0 {
-                return Err(match load(conn, &new.account_id, &new.id)? {
-                    Some(_) => StoreError::PreconditionFailed,
-                    None => StoreError::NotFound,
-                });
-            }
-            if !new.active {
-                revoke_sessions_of(conn, &new.account_id, &new.id, new.updated_at)?;
-            }
-            Ok(users::table
-                .find(&new.id)
-                .select(users::version)
-                .first(conn)?)
+            let version = replace(conn, &new, expected_version)?;
+            insert_audit(conn, event)?;
+            Ok(version)
         })
     }
 

@@ -203,3 +203,55 @@ backend_tests! {
         assert_eq!(sorted_names(GroupField::ExternalId, true), "Sales EMEA,Ops,Sales");
     }
 }
+
+backend_tests! {
+    fn group_changes_and_their_audit_events_are_written_together(store: &Store) {
+        let a = seed_account(store, "audited-groups");
+        let event = |action: &str| AuditEvent {
+            id: fresh::audit(),
+            account: a.id,
+            actor: Actor::System,
+            action: action.into(),
+            target: None,
+            ip: None,
+            detail: "{}".into(),
+            at: t(50),
+        };
+        let actions = || -> Vec<String> {
+            let mut all: Vec<String> =
+                store.list_audit(a.id, 100, 0).unwrap().into_iter().map(|e| e.action).collect();
+            all.sort();
+            all
+        };
+        let alice = seed_user(store, &a, "alice@example.com");
+        let g = group(&a, "Engineering", 10);
+        // An unknown member refuses the create and records nothing.
+        let stranger = fresh::user();
+        assert!(store.insert_scim_group_audited(&g, &[stranger], &event("refused")).is_err());
+        assert!(actions().is_empty());
+        store.insert_scim_group_audited(&g, &[alice.id], &event("created")).unwrap();
+
+        let mut renamed = g.clone();
+        renamed.display_name = "Platform".into();
+        assert!(matches!(
+            store.replace_scim_group_audited(&renamed, MemberChange::Set(&[]), Some(9), &event("stale")),
+            Err(StoreError::PreconditionFailed)
+        ));
+        // A failing audit insert (a taken event id) undoes the change it came with.
+        let mut reused = event("reused id");
+        reused.id = store.list_audit(a.id, 1, 0).unwrap()[0].id;
+        assert!(store.replace_scim_group_audited(&renamed, MemberChange::Set(&[]), Some(1), &reused).is_err());
+        assert_eq!(store.scim_group(a.id, g.id).unwrap().unwrap().display_name, "Engineering");
+        assert_eq!(member_ids(store, &g), vec![alice.id]);
+        assert_eq!(actions(), ["created"]);
+
+        assert_eq!(
+            store.replace_scim_group_audited(&renamed, MemberChange::Set(&[]), Some(1), &event("updated")).unwrap(),
+            2
+        );
+        let other = seed_account(store, "audited-groups-other");
+        assert!(!store.delete_scim_group_audited(other.id, g.id, &event("foreign")).unwrap());
+        assert!(store.delete_scim_group_audited(a.id, g.id, &event("deleted")).unwrap());
+        assert_eq!(actions(), ["created", "deleted", "updated"]);
+    }
+}

@@ -349,3 +349,51 @@ backend_tests! {
         assert_eq!((totals(&a), totals(&b)), (base_a + 2, base_b + 1));
     }
 }
+
+backend_tests! {
+    fn scim_changes_and_their_audit_events_are_written_together(store: &Store) {
+        let a = seed_account(store, "audited");
+        let event = |action: &str| AuditEvent {
+            id: fresh::audit(),
+            account: a.id,
+            actor: Actor::System,
+            action: action.into(),
+            target: None,
+            ip: None,
+            detail: "{}".into(),
+            at: t(50),
+        };
+        let actions = || -> Vec<String> {
+            store.list_audit(a.id, 100, 0).unwrap().into_iter().map(|e| e.action).collect()
+        };
+        let row = scim_row(&a, "audited@example.com", 10);
+        store.insert_scim_user_audited(&row, &event("created")).unwrap();
+        assert_eq!(actions(), ["created"]);
+
+        // A refused change records nothing, and a failing audit insert (an event id that
+        // is already taken) undoes the change it came with.
+        let mut twin = scim_row(&a, "AUDITED@example.com", 11);
+        twin.user.id = fresh::user();
+        assert!(store.insert_scim_user_audited(&twin, &event("twin")).is_err());
+        let mut next = row.clone();
+        next.user.display_name = "Renamed".into();
+        assert!(matches!(
+            store.replace_scim_user_audited(&next, Some(7), &event("stale")),
+            Err(StoreError::PreconditionFailed)
+        ));
+        let mut reused = event("reused id");
+        reused.id = store.list_audit(a.id, 1, 0).unwrap()[0].id;
+        assert!(store.replace_scim_user_audited(&next, Some(1), &reused).is_err());
+        assert_eq!(store.scim_user(a.id, row.user.id).unwrap().unwrap(), row);
+        let other = seed_account(store, "audited-other");
+        assert!(!store.delete_user_audited(other.id, row.user.id, &event("foreign")).unwrap());
+        assert_eq!(actions(), ["created"]);
+
+        assert_eq!(store.replace_scim_user_audited(&next, Some(1), &event("updated")).unwrap(), 2);
+        assert!(store.delete_user_audited(a.id, row.user.id, &event("deleted")).unwrap());
+        let mut all = actions();
+        all.sort();
+        assert_eq!(all, ["created", "deleted", "updated"]);
+        assert_eq!(store.scim_user(a.id, row.user.id).unwrap(), None);
+    }
+}
