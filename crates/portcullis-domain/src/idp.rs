@@ -149,8 +149,8 @@ impl SamlSettings {
     }
 }
 
-/// Settings of an OpenID Connect identity provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Settings of an OpenID Connect identity provider. `Debug` leaves the client secret out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OidcSettings {
     /// The issuer URL (discovery document at `{issuer}/.well-known/openid-configuration`).
     pub issuer: String,
@@ -160,6 +160,17 @@ pub struct OidcSettings {
     pub client_secret: String,
     /// Scopes requested besides `openid`.
     pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for OidcSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<secret>")
+            .field("scopes", &self.scopes)
+            .finish()
+    }
 }
 
 impl OidcSettings {
@@ -274,5 +285,21 @@ mod tests {
             Err(DomainError::Empty("description"))
         );
         assert!(IdentityProvider::validate_description(&"x".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn debug_never_prints_the_client_secret() {
+        let settings = OidcSettings {
+            issuer: "https://login.example.com".into(),
+            client_id: "portcullis".into(),
+            client_secret: "s3cr3t-value".into(),
+            scopes: vec!["email".into()],
+        };
+        let printed = format!("{settings:?} {:?}", IdpProtocol::Oidc(settings.clone()));
+        assert!(!printed.contains("s3cr3t-value"), "{printed}");
+        assert!(
+            printed.contains("portcullis") && printed.contains("<secret>"),
+            "{printed}"
+        );
     }
 }
