@@ -353,16 +353,7 @@ backend_tests! {
 backend_tests! {
     fn scim_changes_and_their_audit_events_are_written_together(store: &Store) {
         let a = seed_account(store, "audited");
-        let event = |action: &str| AuditEvent {
-            id: fresh::audit(),
-            account: a.id,
-            actor: Actor::System,
-            action: action.into(),
-            target: None,
-            ip: None,
-            detail: "{}".into(),
-            at: t(50),
-        };
+        let event = |action: &str| audit_event(&a, action);
         let actions = || -> Vec<String> {
             store.list_audit(a.id, 100, 0).unwrap().into_iter().map(|e| e.action).collect()
         };

@@ -304,3 +304,18 @@ pub fn api_key(owner: &User, secret: &str) -> ApiKey {
         revoked_at: None,
     }
 }
+
+/// An audit event by the system in `account`, for the store calls that write one with a
+/// change.
+pub fn audit_event(account: &Account, action: &str) -> AuditEvent {
+    AuditEvent {
+        id: fresh::audit(),
+        account: account.id,
+        actor: Actor::System,
+        action: action.into(),
+        target: None,
+        ip: None,
+        detail: "{}".into(),
+        at: t(50),
+    }
+}
