@@ -111,12 +111,15 @@ fn main() -> Result<()> {
                         if i == members / 2 {
                             *first.lock().map_err(|_| anyhow::anyhow!("poisoned"))? = Some(user.id);
                         }
-                        store.insert_scim_user(&ScimUserRow {
-                            user,
-                            work_email: Some(email),
-                            scim_json: Some(body.to_string()),
-                            version: 1,
-                        })?;
+                        store.insert_scim_user(
+                            &ScimUserRow {
+                                user,
+                                work_email: Some(email),
+                                scim_json: Some(body.to_string()),
+                                version: 1,
+                            },
+                            None,
+                        )?;
                         if i.is_multiple_of(20_000) && i > 0 {
                             eprintln!("seeded {i} members");
                         }

@@ -65,19 +65,24 @@ impl AuditRow {
     }
 }
 
-/// Appends `e` inside the caller's transaction, so a change and its audit event are
-/// written together or not at all.
-pub(crate) fn insert_audit(conn: &mut AnyConnection, e: &AuditEvent) -> Result<(), StoreError> {
-    diesel::insert_into(audit_events::table)
-        .values(AuditRow::from_domain(e))
-        .execute(conn)?;
+/// Appends `event` (if any) inside the caller's transaction, so a change and its audit
+/// event are written together or not at all.
+pub(crate) fn insert_audit(
+    conn: &mut AnyConnection,
+    event: Option<&AuditEvent>,
+) -> Result<(), StoreError> {
+    if let Some(e) = event {
+        diesel::insert_into(audit_events::table)
+            .values(AuditRow::from_domain(e))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
 impl Store {
     /// Appends an event to its account's audit log.
     pub fn record_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
-        self.write(|conn| insert_audit(conn, e))
+        self.write(|conn| insert_audit(conn, Some(e)))
     }
 
     /// A page of the account's audit log, newest first.

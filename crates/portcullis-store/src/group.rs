@@ -252,51 +252,6 @@ fn bump(
     Ok(groups::table.find(id).select(groups::version).first(conn)?)
 }
 
-/// The inserts of [`Store::insert_scim_group`], inside the caller's transaction.
-fn insert(conn: &mut AnyConnection, row: &GroupRow, members: &[UserId]) -> Result<(), StoreError> {
-    let members = check_members(conn, &row.account_id, members)?;
-    diesel::insert_into(groups::table)
-        .values(row)
-        .execute(conn)?;
-    add_members(conn, &row.id, &members)
-}
-
-/// The update of [`Store::replace_scim_group`], inside the caller's transaction.
-fn replace(
-    conn: &mut AnyConnection,
-    row: &GroupRow,
-    members: MemberChange<'_>,
-    expected_version: Option<i64>,
-) -> Result<i64, StoreError> {
-    let version = bump(
-        conn,
-        &row.account_id,
-        &row.id,
-        expected_version,
-        row.updated_at,
-    )?;
-    diesel::update(groups::table.find(&row.id))
-        .set((
-            groups::display_name.eq(&row.display_name),
-            groups::display_name_lower.eq(&row.display_name_lower),
-            groups::external_id.eq(&row.external_id),
-            groups::scim_json.eq(&row.scim_json),
-        ))
-        .execute(conn)?;
-    apply_members(conn, &row.account_id, &row.id, members)?;
-    Ok(version)
-}
-
-/// The deletes of [`Store::delete_scim_group`], inside the caller's transaction.
-fn delete(conn: &mut AnyConnection, account: &str, id: &str) -> Result<bool, StoreError> {
-    if load(conn, account, id)?.is_none() {
-        return Ok(false);
-    }
-    diesel::delete(group_members::table.filter(group_members::group_id.eq(id))).execute(conn)?;
-    diesel::delete(groups::table.find(id)).execute(conn)?;
-    Ok(true)
-}
-
 impl Store {
     /// The group with this id in this account.
     pub fn scim_group(
@@ -311,26 +266,23 @@ impl Store {
     /// account (case-insensitively) is `Conflict { what: "group displayName" }`; a
     /// member that is not a user of the account is `UnknownMember` and nothing is
     /// created.
+    ///
+    /// `audit`, when given, is written in the same transaction, so the change and its
+    /// audit event are stored together or not at all.
     pub fn insert_scim_group(
         &self,
         row: &ScimGroupRow,
         members: &[UserId],
-    ) -> Result<(), StoreError> {
-        let row = GroupRow::from_domain(row);
-        self.write(|conn| insert(conn, &row, members))
-    }
-
-    /// [`Store::insert_scim_group`] and its audit event in one transaction.
-    pub fn insert_scim_group_audited(
-        &self,
-        row: &ScimGroupRow,
-        members: &[UserId],
-        event: &AuditEvent,
+        audit: Option<&AuditEvent>,
     ) -> Result<(), StoreError> {
         let row = GroupRow::from_domain(row);
         self.write(|conn| {
-            insert(conn, &row, members)?;
-            insert_audit(conn, event)
+            let members = check_members(conn, &row.account_id, members)?;
+            diesel::insert_into(groups::table)
+                .values(&row)
+                .execute(conn)?;
+            add_members(conn, &row.id, &members)?;
+            insert_audit(conn, audit)
         })
     }
 
@@ -338,29 +290,35 @@ impl Store {
     /// changes its members as told, in one transaction; returns the new version. With
     /// `expected_version`, only if the stored version still is that one
     /// (`PreconditionFailed` otherwise). An unknown member applies nothing.
+    ///
+    /// `audit`, when given, is written in the same transaction, so the change and its
+    /// audit event are stored together or not at all.
     pub fn replace_scim_group(
         &self,
         row: &ScimGroupRow,
         members: MemberChange<'_>,
         expected_version: Option<i64>,
-    ) -> Result<i64, StoreError> {
-        let row = GroupRow::from_domain(row);
-        self.write(|conn| replace(conn, &row, members, expected_version))
-    }
-
-    /// [`Store::replace_scim_group`] and its audit event in one transaction: a refused
-    /// replacement records nothing.
-    pub fn replace_scim_group_audited(
-        &self,
-        row: &ScimGroupRow,
-        members: MemberChange<'_>,
-        expected_version: Option<i64>,
-        event: &AuditEvent,
+        audit: Option<&AuditEvent>,
     ) -> Result<i64, StoreError> {
         let row = GroupRow::from_domain(row);
         self.write(|conn| {
-            let version = replace(conn, &row, members, expected_version)?;
-            insert_audit(conn, event)?;
+            let version = bump(
+                conn,
+                &row.account_id,
+                &row.id,
+                expected_version,
+                row.updated_at,
+            )?;
+            diesel::update(groups::table.find(&row.id))
+                .set((
+                    groups::display_name.eq(&row.display_name),
+                    groups::display_name_lower.eq(&row.display_name_lower),
+                    groups::external_id.eq(&row.external_id),
+                    groups::scim_json.eq(&row.scim_json),
+                ))
+                .execute(conn)?;
+            apply_members(conn, &row.account_id, &row.id, members)?;
+            insert_audit(conn, audit)?;
             Ok(version)
         })
     }
@@ -387,27 +345,26 @@ impl Store {
     }
 
     /// Deletes a group (its memberships go with it). `false` when the account has no
-    /// such group.
-    pub fn delete_scim_group(&self, account: AccountId, id: GroupId) -> Result<bool, StoreError> {
-        let (account, id) = (account.to_string(), id.to_string());
-        self.write(|conn| delete(conn, &account, &id))
-    }
-
-    /// [`Store::delete_scim_group`] and its audit event in one transaction; the event is
-    /// written only when a group was deleted.
-    pub fn delete_scim_group_audited(
+    /// such group (and nothing is audited).
+    ///
+    /// `audit`, when given, is written in the same transaction, so the change and its
+    /// audit event are stored together or not at all.
+    pub fn delete_scim_group(
         &self,
         account: AccountId,
         id: GroupId,
-        event: &AuditEvent,
+        audit: Option<&AuditEvent>,
     ) -> Result<bool, StoreError> {
         let (account, id) = (account.to_string(), id.to_string());
         self.write(|conn| {
-            let deleted = delete(conn, &account, &id)?;
-            if deleted {
-                insert_audit(conn, event)?;
+            if load(conn, &account, &id)?.is_none() {
+                return Ok(false);
             }
-            Ok(deleted)
+            diesel::delete(group_members::table.filter(group_members::group_id.eq(&id)))
+                .execute(conn)?;
+            diesel::delete(groups::table.find(&id)).execute(conn)?;
+            insert_audit(conn, audit)?;
+            Ok(true)
         })
     }
 

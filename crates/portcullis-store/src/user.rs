@@ -252,32 +252,25 @@ impl Store {
     }
 
     /// Deletes a user with their group memberships, sessions, API keys and SSO links,
-    /// in one transaction. `false` when there is no such user in the account.
+    /// in one transaction. `false` when there is no such user in the account (and
+    /// nothing is audited).
     ///
     /// `now` is accepted for symmetry with the other writes; nothing is kept to stamp.
+    ///
+    /// `audit`, when given, is written in the same transaction, so the change and its
+    /// audit event are stored together or not at all.
     pub fn delete_user(
         &self,
         account: AccountId,
         id: UserId,
         _now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let (account, id) = (account.to_string(), id.to_string());
-        self.write(|conn| delete_user_rows(conn, &account, &id))
-    }
-
-    /// [`Store::delete_user`] and its audit event in one transaction; the event is
-    /// written only when a user was deleted.
-    pub fn delete_user_audited(
-        &self,
-        account: AccountId,
-        id: UserId,
-        event: &AuditEvent,
+        audit: Option<&AuditEvent>,
     ) -> Result<bool, StoreError> {
         let (account, id) = (account.to_string(), id.to_string());
         self.write(|conn| {
             let deleted = delete_user_rows(conn, &account, &id)?;
             if deleted {
-                crate::audit::insert_audit(conn, event)?;
+                crate::audit::insert_audit(conn, audit)?;
             }
             Ok(deleted)
         })

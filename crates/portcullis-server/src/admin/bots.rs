@@ -111,7 +111,7 @@ pub async fn delete_bot(state: &AppState, caller: &Caller, id: UserId) -> Result
                 Some(u) if u.kind == UserKind::Bot => {}
                 _ => return Ok(Err(AppError::NotFound)),
             }
-            store.delete_user(account, id, now)?;
+            store.delete_user(account, id, now, None)?;
             Ok(ops::audit_detail(
                 store,
                 account,

@@ -237,7 +237,7 @@ pub async fn delete_member(state: &AppState, caller: &Caller, id: UserId) -> Res
             {
                 return Ok(Err(AppError::Conflict(e.to_string())));
             }
-            store.delete_user(account, id, now)?;
+            store.delete_user(account, id, now, None)?;
             Ok(ops::audit_detail(
                 store,
                 account,

@@ -72,7 +72,7 @@ pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<ScimGroupRow, Ap
         json!({"members": ids(&members)}),
     );
     store
-        .insert_scim_group_audited(&row, &members, &event)
+        .insert_scim_group(&row, &members, Some(&event))
         .map_err(store_error)?;
     Ok(row)
 }
@@ -106,11 +106,11 @@ fn write(
         json!({"renamed": old.display_name != new.display_name,
                "membersAdded": ids(&added), "membersRemoved": ids(&removed)}),
     );
-    new.version = store.replace_scim_group_audited(
+    new.version = store.replace_scim_group(
         &new,
         MemberChange::Set(members),
         Some(old.version),
-        &event,
+        Some(&event),
     )?;
     Ok(new)
 }
@@ -165,7 +165,7 @@ pub fn delete(store: &Store, ctx: &Ctx, id: &str, if_match: Option<&str>) -> Res
     check_if_match(if_match, old.version)?;
     let event = event(ctx, "scim.group.deleted", &old, Value::Null);
     if !store
-        .delete_scim_group_audited(ctx.account, old.id, &event)
+        .delete_scim_group(ctx.account, old.id, Some(&event))
         .map_err(store_error)?
     {
         return Err(not_found("group", id));

@@ -97,7 +97,7 @@ pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<(ScimUserRow, Va
         json!({"active": row.user.active}),
     );
     store
-        .insert_scim_user_audited(&row, &event)
+        .insert_scim_user(&row, Some(&event))
         .map_err(store_error)?;
     let resource = user_resource(&row, &[], &ctx.base);
     Ok((row, resource))
@@ -120,7 +120,7 @@ fn write(
         &new,
         json!({"changed": changed(&user_body(old), &user_body(&new))}),
     );
-    new.version = store.replace_scim_user_audited(&new, Some(old.version), &event)?;
+    new.version = store.replace_scim_user(&new, Some(old.version), Some(&event))?;
     Ok(new)
 }
 
@@ -183,7 +183,7 @@ pub fn delete(store: &Store, ctx: &Ctx, id: &str, if_match: Option<&str>) -> Res
     check_if_match(if_match, old.version)?;
     let event = event(ctx, "scim.user.deleted", &old, Value::Null);
     if !store
-        .delete_user_audited(ctx.account, old.user.id, &event)
+        .delete_user(ctx.account, old.user.id, ctx.now, Some(&event))
         .map_err(store_error)?
     {
         return Err(not_found("user", id));

@@ -81,49 +81,6 @@ fn load(
         .transpose()
 }
 
-/// The update of [`Store::replace_scim_user`], inside the caller's transaction.
-fn replace(
-    conn: &mut AnyConnection,
-    new: &UserRow,
-    expected_version: Option<i64>,
-) -> Result<i64, StoreError> {
-    let changes = (
-        users::email.eq(&new.email),
-        users::email_lower.eq(&new.email_lower),
-        users::display_name.eq(&new.display_name),
-        users::display_name_lower.eq(&new.display_name_lower),
-        users::active.eq(new.active),
-        users::external_id.eq(&new.external_id),
-        users::work_email_lower.eq(&new.work_email_lower),
-        users::scim_json.eq(&new.scim_json),
-        users::updated_at.eq(new.updated_at),
-        users::version.eq(users::version + 1),
-    );
-    let target = users::table
-        .filter(users::account_id.eq(&new.account_id))
-        .filter(users::id.eq(&new.id))
-        .filter(users::kind.eq(HUMAN));
-    let n = match expected_version {
-        Some(v) => diesel::update(target.filter(users::version.eq(v)))
-            .set(changes)
-            .execute(conn)?,
-        None => diesel::update(target).set(changes).execute(conn)?,
-    };
-    if n == 0 {
-        return Err(match load(conn, &new.account_id, &new.id)? {
-            Some(_) => StoreError::PreconditionFailed,
-            None => StoreError::NotFound,
-        });
-    }
-    if !new.active {
-        revoke_sessions_of(conn, &new.account_id, &new.id, new.updated_at)?;
-    }
-    Ok(users::table
-        .find(&new.id)
-        .select(users::version)
-        .first(conn)?)
-}
-
 impl Store {
     /// The member with this id as SCIM sees it; bots and other accounts' users are
     /// `None`.
@@ -139,22 +96,18 @@ impl Store {
     /// case-insensitively) is `Conflict { what: "email" }` — also when two creates race:
     /// the unique index lets exactly one through. The user should be a human with origin
     /// SCIM: a bot would be stored but never be visible to SCIM.
-    pub fn insert_scim_user(&self, row: &ScimUserRow) -> Result<(), StoreError> {
-        let row = row.to_row();
-        self.write(|conn| row.insert(conn))
-    }
-
-    /// [`Store::insert_scim_user`] and its audit event in one transaction: both are
-    /// written or neither.
-    pub fn insert_scim_user_audited(
+    ///
+    /// `audit`, when given, is written in the same transaction, so the change and its
+    /// audit event are stored together or not at all.
+    pub fn insert_scim_user(
         &self,
         row: &ScimUserRow,
-        event: &AuditEvent,
+        audit: Option<&AuditEvent>,
     ) -> Result<(), StoreError> {
         let row = row.to_row();
         self.write(|conn| {
             row.insert(conn)?;
-            insert_audit(conn, event)
+            insert_audit(conn, audit)
         })
     }
 
@@ -166,27 +119,53 @@ impl Store {
     /// that one, else `PreconditionFailed` (`If-Match`; also how a read-modify-write
     /// PATCH stays atomic). `NotFound` for unknown ids, bots and other accounts' users.
     /// Deactivation ends the member's sessions in the same transaction.
+    ///
+    /// `audit`, when given, is written in the same transaction, so the change and its
+    /// audit event are stored together or not at all.
     pub fn replace_scim_user(
         &self,
         row: &ScimUserRow,
         expected_version: Option<i64>,
-    ) -> Result<i64, StoreError> {
-        let new = row.to_row();
-        self.write(|conn| replace(conn, &new, expected_version))
-    }
-
-    /// [`Store::replace_scim_user`] and its audit event in one transaction: a refused
-    /// replacement records nothing.
-    pub fn replace_scim_user_audited(
-        &self,
-        row: &ScimUserRow,
-        expected_version: Option<i64>,
-        event: &AuditEvent,
+        audit: Option<&AuditEvent>,
     ) -> Result<i64, StoreError> {
         let new = row.to_row();
         self.write(|conn| {
-            let version = replace(conn, &new, expected_version)?;
-            insert_audit(conn, event)?;
+            let changes = (
+                users::email.eq(&new.email),
+                users::email_lower.eq(&new.email_lower),
+                users::display_name.eq(&new.display_name),
+                users::display_name_lower.eq(&new.display_name_lower),
+                users::active.eq(new.active),
+                users::external_id.eq(&new.external_id),
+                users::work_email_lower.eq(&new.work_email_lower),
+                users::scim_json.eq(&new.scim_json),
+                users::updated_at.eq(new.updated_at),
+                users::version.eq(users::version + 1),
+            );
+            let target = users::table
+                .filter(users::account_id.eq(&new.account_id))
+                .filter(users::id.eq(&new.id))
+                .filter(users::kind.eq(HUMAN));
+            let n = match expected_version {
+                Some(v) => diesel::update(target.filter(users::version.eq(v)))
+                    .set(changes)
+                    .execute(conn)?,
+                None => diesel::update(target).set(changes).execute(conn)?,
+            };
+            if n == 0 {
+                return Err(match load(conn, &new.account_id, &new.id)? {
+                    Some(_) => StoreError::PreconditionFailed,
+                    None => StoreError::NotFound,
+                });
+            }
+            if !new.active {
+                revoke_sessions_of(conn, &new.account_id, &new.id, new.updated_at)?;
+            }
+            let version: i64 = users::table
+                .find(&new.id)
+                .select(users::version)
+                .first(conn)?;
+            insert_audit(conn, audit)?;
             Ok(version)
         })
     }

@@ -44,27 +44,27 @@ backend_tests! {
         let bob = seed_user(store, &a, "bob@example.com");
         let mut eng = group(&a, "Engineering", 1);
         eng.external_id = Some("okta-eng".into());
-        store.insert_scim_group(&eng, &[alice.id, bob.id, alice.id]).unwrap();
+        store.insert_scim_group(&eng, &[alice.id, bob.id, alice.id], None).unwrap();
         assert_eq!(store.scim_group(a.id, eng.id).unwrap(), Some(eng.clone()));
         assert_eq!(member_ids(store, &eng), sorted(vec![alice.id, bob.id]));
         let members = store.members_of_group(a.id, eng.id).unwrap();
         assert!(members.contains(&(alice.id, alice.display_name.clone())), "{members:?}");
         assert_eq!(store.groups_of_user(a.id, alice.id).unwrap(), vec![(eng.id, "Engineering".to_owned())]);
 
-        let err = store.insert_scim_group(&group(&a, "ENGINEERING", 2), &[]).unwrap_err();
+        let err = store.insert_scim_group(&group(&a, "ENGINEERING", 2), &[], None).unwrap_err();
         assert!(matches!(err, StoreError::Conflict { what } if what == conflict::GROUP_NAME), "{err:?}");
         // Names are per account.
         let b = seed_account(store, "other");
-        store.insert_scim_group(&group(&b, "Engineering", 2), &[]).unwrap();
+        store.insert_scim_group(&group(&b, "Engineering", 2), &[], None).unwrap();
         assert_eq!(store.scim_group(b.id, eng.id).unwrap(), None);
         assert!(store.members_of_group(b.id, eng.id).unwrap().is_empty());
 
         // Deleting a user ends their memberships.
-        assert!(store.delete_user(a.id, bob.id, t(5)).unwrap());
+        assert!(store.delete_user(a.id, bob.id, t(5), None).unwrap());
         assert_eq!(member_ids(store, &eng), vec![alice.id]);
 
-        assert!(!store.delete_scim_group(b.id, eng.id).unwrap());
-        assert!(store.delete_scim_group(a.id, eng.id).unwrap());
+        assert!(!store.delete_scim_group(b.id, eng.id, None).unwrap());
+        assert!(store.delete_scim_group(a.id, eng.id, None).unwrap());
         assert_eq!(store.scim_group(a.id, eng.id).unwrap(), None);
         assert!(store.groups_of_user(a.id, alice.id).unwrap().is_empty());
     }
@@ -80,11 +80,11 @@ backend_tests! {
         store.insert_user(&bot).unwrap();
 
         let g = group(&a, "Team", 1);
-        let err = store.insert_scim_group(&g, &[alice.id, foreign.id]).unwrap_err();
+        let err = store.insert_scim_group(&g, &[alice.id, foreign.id], None).unwrap_err();
         assert!(matches!(err, StoreError::UnknownMember(id) if id == foreign.id), "{err:?}");
         assert_eq!(store.scim_group(a.id, g.id).unwrap(), None);
 
-        store.insert_scim_group(&g, &[alice.id]).unwrap();
+        store.insert_scim_group(&g, &[alice.id], None).unwrap();
         for stranger in [foreign.id, bot.id, fresh::user()] {
             let err = store
                 .patch_group_members(a.id, g.id, &[bob.id, stranger], &[alice.id], Some(1), t(2))
@@ -95,7 +95,7 @@ backend_tests! {
         }
         let mut renamed = g.clone();
         renamed.display_name = "Renamed".into();
-        let err = store.replace_scim_group(&renamed, MemberChange::Set(&[foreign.id]), None).unwrap_err();
+        let err = store.replace_scim_group(&renamed, MemberChange::Set(&[foreign.id]), None, None).unwrap_err();
         assert!(matches!(err, StoreError::UnknownMember(_)), "{err:?}");
         assert_eq!(store.scim_group(a.id, g.id).unwrap(), Some(g.clone()));
         assert_eq!(member_ids(store, &g), vec![alice.id]);
@@ -107,7 +107,7 @@ backend_tests! {
         let bob = seed_user(store, &a, "bob@example.com");
         let carol = seed_user(store, &a, "carol@example.com");
         let g = group(&a, "Team", 1);
-        store.insert_scim_group(&g, &[alice.id]).unwrap();
+        store.insert_scim_group(&g, &[alice.id], None).unwrap();
 
         assert_eq!(store.patch_group_members(a.id, g.id, &[bob.id, alice.id], &[], Some(1), t(2)).unwrap(), 2);
         assert_eq!(member_ids(store, &g), sorted(vec![alice.id, bob.id]));
@@ -129,23 +129,23 @@ backend_tests! {
         next.display_name = "Platform".into();
         next.external_id = Some("x-1".into());
         next.updated_at = t(5);
-        assert_eq!(store.replace_scim_group(&next, MemberChange::Set(&[carol.id, alice.id]), Some(3)).unwrap(), 4);
+        assert_eq!(store.replace_scim_group(&next, MemberChange::Set(&[carol.id, alice.id]), Some(3), None).unwrap(), 4);
         assert_eq!(store.scim_group(a.id, g.id).unwrap(), Some(ScimGroupRow { version: 4, ..next.clone() }));
         assert_eq!(member_ids(store, &g), sorted(vec![alice.id, carol.id]));
-        assert_eq!(store.replace_scim_group(&next, MemberChange::Keep, None).unwrap(), 5);
+        assert_eq!(store.replace_scim_group(&next, MemberChange::Keep, None, None).unwrap(), 5);
         assert_eq!(member_ids(store, &g), sorted(vec![alice.id, carol.id]));
         assert_eq!(
-            store.replace_scim_group(&next, MemberChange::Edit { add: &[bob.id], remove: &[carol.id] }, Some(5)).unwrap(),
+            store.replace_scim_group(&next, MemberChange::Edit { add: &[bob.id], remove: &[carol.id] }, Some(5), None).unwrap(),
             6
         );
         assert_eq!(member_ids(store, &g), sorted(vec![alice.id, bob.id]));
-        assert!(matches!(store.replace_scim_group(&next, MemberChange::Keep, Some(5)), Err(StoreError::PreconditionFailed)));
+        assert!(matches!(store.replace_scim_group(&next, MemberChange::Keep, Some(5), None), Err(StoreError::PreconditionFailed)));
 
         let taken = group(&a, "taken", 9);
-        store.insert_scim_group(&taken, &[]).unwrap();
+        store.insert_scim_group(&taken, &[], None).unwrap();
         let mut clash = next.clone();
         clash.display_name = "TAKEN".into();
-        let err = store.replace_scim_group(&clash, MemberChange::Keep, None).unwrap_err();
+        let err = store.replace_scim_group(&clash, MemberChange::Keep, None, None).unwrap_err();
         assert!(matches!(err, StoreError::Conflict { what } if what == conflict::GROUP_NAME), "{err:?}");
 
         let by_group = store.members_of_groups(a.id, &[g.id, taken.id]).unwrap();
@@ -159,12 +159,12 @@ backend_tests! {
         use CompareOp::*;
         let a = seed_account(store, "acme");
         let b = seed_account(store, "other");
-        store.insert_scim_group(&group(&b, "Admins", 0), &[]).unwrap();
+        store.insert_scim_group(&group(&b, "Admins", 0), &[], None).unwrap();
         let mut made = Vec::new();
         for (i, name) in ["Admins", "Sales", "Sales EMEA", "Support_1", "Ops"].iter().enumerate() {
             let mut g = group(&a, name, i as i64);
             g.external_id = (i % 2 == 0).then(|| format!("EXT-{i}"));
-            store.insert_scim_group(&g, &[]).unwrap();
+            store.insert_scim_group(&g, &[], None).unwrap();
             made.push(g);
         }
         let names = |filter: Option<portcullis_store::GroupFilter>| {
@@ -218,31 +218,31 @@ backend_tests! {
         let g = group(&a, "Engineering", 10);
         // An unknown member refuses the create and records nothing.
         let stranger = fresh::user();
-        assert!(store.insert_scim_group_audited(&g, &[stranger], &event("refused")).is_err());
+        assert!(store.insert_scim_group(&g, &[stranger], Some(&event("refused"))).is_err());
         assert!(actions().is_empty());
-        store.insert_scim_group_audited(&g, &[alice.id], &event("created")).unwrap();
+        store.insert_scim_group(&g, &[alice.id], Some(&event("created"))).unwrap();
 
         let mut renamed = g.clone();
         renamed.display_name = "Platform".into();
         assert!(matches!(
-            store.replace_scim_group_audited(&renamed, MemberChange::Set(&[]), Some(9), &event("stale")),
+            store.replace_scim_group(&renamed, MemberChange::Set(&[]), Some(9), Some(&event("stale"))),
             Err(StoreError::PreconditionFailed)
         ));
         // A failing audit insert (a taken event id) undoes the change it came with.
         let mut reused = event("reused id");
         reused.id = store.list_audit(a.id, 1, 0).unwrap()[0].id;
-        assert!(store.replace_scim_group_audited(&renamed, MemberChange::Set(&[]), Some(1), &reused).is_err());
+        assert!(store.replace_scim_group(&renamed, MemberChange::Set(&[]), Some(1), Some(&reused)).is_err());
         assert_eq!(store.scim_group(a.id, g.id).unwrap().unwrap().display_name, "Engineering");
         assert_eq!(member_ids(store, &g), vec![alice.id]);
         assert_eq!(actions(), ["created"]);
 
         assert_eq!(
-            store.replace_scim_group_audited(&renamed, MemberChange::Set(&[]), Some(1), &event("updated")).unwrap(),
+            store.replace_scim_group(&renamed, MemberChange::Set(&[]), Some(1), Some(&event("updated"))).unwrap(),
             2
         );
         let other = seed_account(store, "audited-groups-other");
-        assert!(!store.delete_scim_group_audited(other.id, g.id, &event("foreign")).unwrap());
-        assert!(store.delete_scim_group_audited(a.id, g.id, &event("deleted")).unwrap());
+        assert!(!store.delete_scim_group(other.id, g.id, Some(&event("foreign"))).unwrap());
+        assert!(store.delete_scim_group(a.id, g.id, Some(&event("deleted"))).unwrap());
         assert_eq!(actions(), ["created", "deleted", "updated"]);
     }
 }

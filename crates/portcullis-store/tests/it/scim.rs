@@ -48,7 +48,7 @@ fn fixture(store: &Store) -> Fixture {
     carol.user.display_name = "Carol 100%".into();
     carol.work_email = Some("carol@work.test".into());
     for row in [&alice, &bob, &carol] {
-        store.insert_scim_user(row).unwrap();
+        store.insert_scim_user(row, None).unwrap();
     }
     let mut bot = user(&a, "alice-bot@bots.invalid");
     bot.kind = UserKind::Bot;
@@ -57,7 +57,7 @@ fn fixture(store: &Store) -> Fixture {
     let other = seed_account(store, "other");
     let mut twin = scim_row(&other, "Alice@Example.com", 10);
     twin.user.external_id = Some("EXT-1".into());
-    store.insert_scim_user(&twin).unwrap();
+    store.insert_scim_user(&twin, None).unwrap();
     // Work emails read back lower-cased.
     alice.work_email = Some("alice.work@example.com".into());
     Fixture {
@@ -128,7 +128,7 @@ backend_tests! {
         next.user.updated_at = t(100);
         next.work_email = None;
         next.scim_json = Some("{\"v\":2}".into());
-        assert_eq!(store.replace_scim_user(&next, Some(1)).unwrap(), 2);
+        assert_eq!(store.replace_scim_user(&next, Some(1), None).unwrap(), 2);
         let stored = store.scim_user(f.account.id, next.user.id).unwrap().unwrap();
         assert_eq!(stored, ScimUserRow { version: 2, ..next.clone() });
         assert_eq!(store.session(s.id).unwrap().unwrap().revoked_at, Some(t(100)));
@@ -136,24 +136,24 @@ backend_tests! {
         // A stale version changes nothing.
         let mut stale = next.clone();
         stale.user.display_name = "Lost update".into();
-        assert!(matches!(store.replace_scim_user(&stale, Some(1)), Err(StoreError::PreconditionFailed)));
+        assert!(matches!(store.replace_scim_user(&stale, Some(1), None), Err(StoreError::PreconditionFailed)));
         assert_eq!(store.scim_user(f.account.id, next.user.id).unwrap().unwrap().user.display_name, "Alice Smith");
         // Without a version the write always happens.
-        assert_eq!(store.replace_scim_user(&stale, None).unwrap(), 3);
+        assert_eq!(store.replace_scim_user(&stale, None, None).unwrap(), 3);
         // Other changes bump the version too.
         assert!(store.set_user_active(f.account.id, next.user.id, true, t(101)).unwrap());
         assert_eq!(store.scim_user(f.account.id, next.user.id).unwrap().unwrap().version, 4);
 
         let mut taken = next.clone();
         taken.user.email = Email::parse("BOB@example.org").unwrap();
-        let err = store.replace_scim_user(&taken, None).unwrap_err();
+        let err = store.replace_scim_user(&taken, None, None).unwrap_err();
         assert!(matches!(err, StoreError::Conflict { what } if what == conflict::EMAIL), "{err:?}");
 
         let ghost = scim_row(&f.account, "ghost@example.com", 1);
-        assert!(matches!(store.replace_scim_user(&ghost, Some(1)), Err(StoreError::NotFound)));
+        assert!(matches!(store.replace_scim_user(&ghost, Some(1), None), Err(StoreError::NotFound)));
         let mut foreign = next.clone();
         foreign.user.account = seed_account(store, "x").id;
-        assert!(matches!(store.replace_scim_user(&foreign, None), Err(StoreError::NotFound)));
+        assert!(matches!(store.replace_scim_user(&foreign, None, None), Err(StoreError::NotFound)));
     }
 
     fn filters_on_every_field_and_operator(store: &Store) {
@@ -241,7 +241,7 @@ backend_tests! {
             // Creation times collide in threes: the id breaks ties.
             let mut row = scim_row(&a, &format!("user{:02}@example.com", (i * 7) % 23), i / 3);
             row.user.external_id = (i % 4 != 0).then(|| format!("ext-{:02}", i % 5));
-            store.insert_scim_user(&row).unwrap();
+            store.insert_scim_user(&row, None).unwrap();
             all.push(row);
         }
         let collect = |q: ScimQuery<UserField>| {
@@ -298,7 +298,7 @@ backend_tests! {
                     let (store, barrier) = (store.clone(), barrier.clone());
                     std::thread::spawn(move || {
                         barrier.wait();
-                        store.insert_scim_user(&row)
+                        store.insert_scim_user(&row, None)
                     })
                 })
                 .collect();
@@ -341,11 +341,11 @@ backend_tests! {
         assert_eq!(totals(&a), base_a + 3);
 
         // Deleting a person counts; deleting a bot does not; another account is untouched.
-        assert!(store.delete_user(a.id, people[1].id, t(5)).unwrap());
-        assert!(store.delete_user(a.id, bot.id, t(5)).unwrap());
+        assert!(store.delete_user(a.id, people[1].id, t(5), None).unwrap());
+        assert!(store.delete_user(a.id, bot.id, t(5), None).unwrap());
         assert_eq!((totals(&a), totals(&b)), (base_a + 2, base_b + 1));
         // Deleting in the wrong account deletes nothing and counts nothing.
-        assert!(!store.delete_user(b.id, people[0].id, t(5)).unwrap());
+        assert!(!store.delete_user(b.id, people[0].id, t(5), None).unwrap());
         assert_eq!((totals(&a), totals(&b)), (base_a + 2, base_b + 1));
     }
 }
@@ -358,30 +358,30 @@ backend_tests! {
             store.list_audit(a.id, 100, 0).unwrap().into_iter().map(|e| e.action).collect()
         };
         let row = scim_row(&a, "audited@example.com", 10);
-        store.insert_scim_user_audited(&row, &event("created")).unwrap();
+        store.insert_scim_user(&row, Some(&event("created"))).unwrap();
         assert_eq!(actions(), ["created"]);
 
         // A refused change records nothing, and a failing audit insert (an event id that
         // is already taken) undoes the change it came with.
         let mut twin = scim_row(&a, "AUDITED@example.com", 11);
         twin.user.id = fresh::user();
-        assert!(store.insert_scim_user_audited(&twin, &event("twin")).is_err());
+        assert!(store.insert_scim_user(&twin, Some(&event("twin"))).is_err());
         let mut next = row.clone();
         next.user.display_name = "Renamed".into();
         assert!(matches!(
-            store.replace_scim_user_audited(&next, Some(7), &event("stale")),
+            store.replace_scim_user(&next, Some(7), Some(&event("stale"))),
             Err(StoreError::PreconditionFailed)
         ));
         let mut reused = event("reused id");
         reused.id = store.list_audit(a.id, 1, 0).unwrap()[0].id;
-        assert!(store.replace_scim_user_audited(&next, Some(1), &reused).is_err());
+        assert!(store.replace_scim_user(&next, Some(1), Some(&reused)).is_err());
         assert_eq!(store.scim_user(a.id, row.user.id).unwrap().unwrap(), row);
         let other = seed_account(store, "audited-other");
-        assert!(!store.delete_user_audited(other.id, row.user.id, &event("foreign")).unwrap());
+        assert!(!store.delete_user(other.id, row.user.id, t(50), Some(&event("foreign"))).unwrap());
         assert_eq!(actions(), ["created"]);
 
-        assert_eq!(store.replace_scim_user_audited(&next, Some(1), &event("updated")).unwrap(), 2);
-        assert!(store.delete_user_audited(a.id, row.user.id, &event("deleted")).unwrap());
+        assert_eq!(store.replace_scim_user(&next, Some(1), Some(&event("updated"))).unwrap(), 2);
+        assert!(store.delete_user(a.id, row.user.id, t(50), Some(&event("deleted"))).unwrap());
         let mut all = actions();
         all.sort();
         assert_eq!(all, ["created", "deleted", "updated"]);

@@ -61,7 +61,7 @@ backend_tests! {
         assert_eq!(store.user_by_email(b.id, &u.email).unwrap(), None);
         assert_eq!(store.idp(b.id, idp.id).unwrap(), None);
         assert!(!store.set_user_active(b.id, u.id, false, t(9)).unwrap());
-        assert!(!store.delete_user(b.id, u.id, t(9)).unwrap());
+        assert!(!store.delete_user(b.id, u.id, t(9), None).unwrap());
         assert!(!store.revoke_api_key(b.id, key.id, t(9)).unwrap());
         assert!(!store.delete_idp(b.id, idp.id).unwrap());
         assert_eq!(store.revoke_user_sessions(b.id, u.id, t(9)).unwrap(), 0);
@@ -93,7 +93,7 @@ backend_tests! {
         assert!(store.revoke_api_key(a.id, key.id, t(9)).unwrap());
         let (k, _, _) = store.api_key_for_auth(&key.secret_hash).unwrap().unwrap();
         assert_eq!(k.revoked_at, Some(t(9)));
-        assert!(store.delete_user(a.id, u.id, t(10)).unwrap());
+        assert!(store.delete_user(a.id, u.id, t(10), None).unwrap());
         assert_eq!(store.api_key_for_auth(&key.secret_hash).unwrap(), None);
     }
 
@@ -160,13 +160,13 @@ backend_tests! {
         store.insert_api_key(&kept_key).unwrap();
         store.link_sso_subject(idp.id, "alice-sub", u.id, t(1)).unwrap();
 
-        assert!(store.delete_user(a.id, u.id, t(2)).unwrap());
+        assert!(store.delete_user(a.id, u.id, t(2), None).unwrap());
         assert_eq!(store.user(a.id, u.id).unwrap(), None);
         assert_eq!(store.session(s.id).unwrap(), None);
         assert_eq!(store.api_key_by_hash(&key.secret_hash).unwrap(), None);
         assert_eq!(store.sso_link(idp.id, "alice-sub").unwrap(), None);
         assert_eq!(store.list_api_keys(a.id).unwrap(), vec![kept_key]);
-        assert!(!store.delete_user(a.id, u.id, t(3)).unwrap());
+        assert!(!store.delete_user(a.id, u.id, t(3), None).unwrap());
         // The address is free again.
         seed_user(store, &a, "ALICE@example.com");
     }
