@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::scim_server::{build, free_port, get, seed, target_dir, Seeded, Server};
+use crate::scim_server::{build_with, free_port, get, seed, target_dir, Seeded, Server};
 use crate::util;
 
 const CONNECTIONS: &str = "64";
@@ -360,18 +360,9 @@ pub fn run(args: &[String]) -> Result<()> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
-    let (binary, seeder) = build("release")?;
-    util::run(
-        "cargo",
-        &[
-            "build",
-            "--release",
-            "--package",
-            "portcullis-server",
-            "--example",
-            "scim_ceiling",
-        ],
-    )?;
+    let release = build_with("release", &["scim_seed", "scim_ceiling"])?;
+    let binary = release.join("portcullis");
+    let seeder = release.join("examples").join("scim_seed");
     let dir = std::env::temp_dir().join(format!("portcullis-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let ceiling = ceiling(seconds)?;

@@ -27,8 +27,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use crate::machine;
-use crate::scim_server::{free_port, target_dir, Server, ENCRYPTION_KEY};
-use crate::util;
+use crate::scim_server::{build_with, free_port, Server, ENCRYPTION_KEY};
 
 /// Runs one `sso_bench` subcommand and returns the JSON it printed.
 fn sso_bench(program: &Path, args: &[&str]) -> Result<Value> {
@@ -78,20 +77,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let count = option(args, "--count", 6000)?;
     let seconds = option(args, "--seconds", 20)?;
     let concurrency = option(args, "--concurrency", 16)?;
-    util::run(
-        "cargo",
-        &[
-            "build",
-            "--release",
-            "--package",
-            "portcullis-server",
-            "--bin",
-            "portcullis",
-            "--example",
-            "sso_bench",
-        ],
-    )?;
-    let release = target_dir().join("release");
+    let release = build_with("release", &["sso_bench"])?;
     let binary = release.join("portcullis");
     let bench = release.join("examples").join("sso_bench");
     let dir = std::env::temp_dir().join(format!("portcullis-bench-sso-{}", std::process::id()));

@@ -21,23 +21,31 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| util::root().join("target"))
 }
 
-/// Builds the server binary and the seeding example in `profile` ("debug" or "release")
-/// and returns their paths.
-pub fn build(profile: &str) -> Result<(PathBuf, PathBuf)> {
+/// Builds the server binary and `examples` of `portcullis-server` in `profile` ("debug"
+/// or "release") and returns that profile's output directory: the binary is
+/// `portcullis` in it, the examples are under `examples/`.
+pub fn build_with(profile: &str, examples: &[&str]) -> Result<PathBuf> {
     let mut args = vec![
         "build",
         "--package",
         "portcullis-server",
         "--bin",
         "portcullis",
-        "--example",
-        "scim_seed",
     ];
+    for example in examples {
+        args.extend(["--example", example]);
+    }
     if profile == "release" {
         args.push("--release");
     }
     util::run("cargo", &args)?;
-    let dir = target_dir().join(profile);
+    Ok(target_dir().join(profile))
+}
+
+/// Builds the server binary and the seeding example in `profile` ("debug" or "release")
+/// and returns their paths.
+pub fn build(profile: &str) -> Result<(PathBuf, PathBuf)> {
+    let dir = build_with(profile, &["scim_seed"])?;
     Ok((
         dir.join("portcullis"),
         dir.join("examples").join("scim_seed"),

@@ -30,8 +30,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use crate::machine;
-use crate::scim_server::{seed, target_dir, Server};
-use crate::util;
+use crate::scim_server::{build_with, seed, Server};
 
 /// Largest allowed growth of the memory after the warm-up (10 %).
 const MAX_GROWTH: f64 = 0.10;
@@ -132,22 +131,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let o = parse(args)?;
     // Both ends of every connection live on this machine, plus the server's own files.
     machine::ensure_open_files(2 * o.connections as u64 + 1024)?;
-    util::run(
-        "cargo",
-        &[
-            "build",
-            "--release",
-            "--package",
-            "portcullis-server",
-            "--bin",
-            "portcullis",
-            "--example",
-            "scim_seed",
-            "--example",
-            "soak",
-        ],
-    )?;
-    let release = target_dir().join("release");
+    let release = build_with("release", &["scim_seed", "soak"])?;
     let (binary, seeder, driver) = (
         release.join("portcullis"),
         release.join("examples").join("scim_seed"),
