@@ -111,9 +111,7 @@ pub async fn delete_bot(state: &AppState, caller: &Caller, id: UserId) -> Result
                 Some(u) if u.kind == UserKind::Bot => {}
                 _ => return Ok(Err(AppError::NotFound)),
             }
-            store.delete_user(account, id, now, None)?;
-            Ok(ops::audit_detail(
-                store,
+            let event = ops::audit_event(
                 account,
                 actor,
                 "bot.deleted",
@@ -121,7 +119,9 @@ pub async fn delete_bot(state: &AppState, caller: &Caller, id: UserId) -> Result
                 ip,
                 "{}".into(),
                 now,
-            ))
+            );
+            store.delete_user(account, id, now, Some(&event))?;
+            Ok(Ok(()))
         })
         .await?
 }

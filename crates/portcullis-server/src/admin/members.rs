@@ -237,9 +237,7 @@ pub async fn delete_member(state: &AppState, caller: &Caller, id: UserId) -> Res
             {
                 return Ok(Err(AppError::Conflict(e.to_string())));
             }
-            store.delete_user(account, id, now, None)?;
-            Ok(ops::audit_detail(
-                store,
+            let event = ops::audit_event(
                 account,
                 actor,
                 "member.deleted",
@@ -247,7 +245,9 @@ pub async fn delete_member(state: &AppState, caller: &Caller, id: UserId) -> Res
                 ip,
                 serde_json::json!({ "email": target.email.as_str() }).to_string(),
                 now,
-            ))
+            );
+            store.delete_user(account, id, now, Some(&event))?;
+            Ok(Ok(()))
         })
         .await?
 }

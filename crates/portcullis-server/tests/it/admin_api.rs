@@ -499,6 +499,14 @@ async fn api_keys_show_their_secret_once_and_revoke() {
     assert_eq!(s, StatusCode::NOT_FOUND, "a person is not a bot");
     let (s, _) = call!(app, with_key(TestRequest::delete().uri(&bot_path), &key));
     assert_eq!(s, StatusCode::NO_CONTENT);
+    // The deletion and its audit event were written together.
+    let log = env
+        .state
+        .store
+        .list_audit(env.admin.account.id, 1, 0)
+        .unwrap();
+    assert_eq!(log[0].action, "bot.deleted");
+    assert_eq!(log[0].target.as_deref(), bot["id"].as_str());
 }
 
 #[actix_web::test]
@@ -598,6 +606,37 @@ async fn members_are_listed_changed_and_the_last_admin_stays() {
         )
     );
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    // Deleting a member writes the deletion and its audit event together.
+    let (_, found) = call!(
+        app,
+        with_key(
+            TestRequest::get().uri("/api/v1/members?search=p0@"),
+            &p3_key
+        )
+    );
+    let p0 = found["members"][0]["id"].as_str().unwrap().to_owned();
+    let (s, _) = call!(
+        app,
+        with_key(
+            TestRequest::delete().uri(&format!("/api/v1/members/{p0}")),
+            &p3_key
+        )
+    );
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        env.state
+            .store
+            .user(env.admin.account.id, p0.parse().unwrap())
+            .unwrap(),
+        None
+    );
+    let log = env
+        .state
+        .store
+        .list_audit(env.admin.account.id, 1, 0)
+        .unwrap();
+    assert_eq!(log[0].action, "member.deleted");
+    assert_eq!(log[0].target.as_deref(), Some(p0.as_str()));
 }
 
 #[actix_web::test]
