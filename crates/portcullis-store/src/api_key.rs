@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use portcullis_domain::{Account, AccountId, ApiKey, ApiKeyId, SecretHash, User};
 
 use crate::account::AccountRow;
+use crate::connection::concrete;
 use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
 use crate::schema::{accounts, api_keys, users};
 use crate::user::UserRow;
@@ -92,17 +93,19 @@ impl Store {
         hash: &SecretHash,
     ) -> Result<Option<(ApiKey, User, Account)>, StoreError> {
         self.read(|conn| {
-            let row: Option<(ApiKeyRow, UserRow, AccountRow)> = api_keys::table
-                .inner_join(users::table.inner_join(accounts::table))
-                .filter(api_keys::secret_hash.eq(hash.as_str()))
-                .filter(api_keys::account_id.eq(users::account_id))
-                .select((
-                    ApiKeyRow::as_select(),
-                    UserRow::as_select(),
-                    AccountRow::as_select(),
-                ))
-                .first(conn)
-                .optional()?;
+            let row: Option<(ApiKeyRow, UserRow, AccountRow)> = concrete!(conn, |c| {
+                api_keys::table
+                    .inner_join(users::table.inner_join(accounts::table))
+                    .filter(api_keys::secret_hash.eq(hash.as_str()))
+                    .filter(api_keys::account_id.eq(users::account_id))
+                    .select((
+                        ApiKeyRow::as_select(),
+                        UserRow::as_select(),
+                        AccountRow::as_select(),
+                    ))
+                    .first(c)
+                    .optional()
+            })?;
             row.map(|(key, owner, account)| {
                 Ok((
                     key.into_domain()?,

@@ -17,6 +17,25 @@ pub enum AnyConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Runs `$body` with `$c` bound to the concrete connection inside an [`AnyConnection`]
+/// (the body is written once and compiled for each backend).
+///
+/// diesel's multi-backend wrapper writes a query's whole SQL text out on every
+/// execution, to hand it to the inner connection, even when the statement is already
+/// prepared. On the concrete connection a typed (not boxed) query finds its prepared
+/// statement by its type alone. The reads every API call makes (the key lookup, one
+/// member and their groups) go this way; building their SQL was a seventh of the CPU of
+/// a SCIM read.
+macro_rules! concrete {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::connection::AnyConnection::Sqlite($c) => $body,
+            $crate::connection::AnyConnection::Postgresql($c) => $body,
+        }
+    };
+}
+pub(crate) use concrete;
+
 /// Which database a [`crate::Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
@@ -82,7 +101,16 @@ impl ManageConnection for Manager {
 /// Sets the SQLite pragmas on every connection the pool opens: they are per connection,
 /// not per database (except `journal_mode`, which sticks but is cheap to repeat).
 #[derive(Debug)]
-pub(crate) struct SqlitePragmas;
+pub(crate) struct SqlitePragmas {
+    /// Also `query_only` and a larger page cache: the connections of
+    /// [`crate::Store::connect_readers`].
+    pub(crate) reader: bool,
+}
+
+/// The page cache of each reader connection, in KiB (SQLite's default is 2,000). Readers
+/// are few (one per server worker) and serve every point read, so a larger cache keeps
+/// the index pages and recent rows of a large account in memory.
+const READER_CACHE_KIB: u32 = 16 * 1024;
 
 /// `busy_timeout` first: switching to WAL needs a lock another connection may hold.
 /// `case_sensitive_like` makes `LIKE` compare bytes as PostgreSQL does, so case-exact
@@ -97,9 +125,17 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
 impl CustomizeConnection<AnyConnection, r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
         match conn {
-            AnyConnection::Sqlite(c) => c
-                .batch_execute(SQLITE_PRAGMAS)
-                .map_err(r2d2::Error::QueryError),
+            AnyConnection::Sqlite(c) => {
+                c.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(r2d2::Error::QueryError)?;
+                if self.reader {
+                    c.batch_execute(&format!(
+                        "PRAGMA query_only = ON; PRAGMA cache_size = -{READER_CACHE_KIB};"
+                    ))
+                    .map_err(r2d2::Error::QueryError)?;
+                }
+                Ok(())
+            }
             AnyConnection::Postgresql(_) => Ok(()),
         }
     }

@@ -80,6 +80,23 @@ impl Store {
     /// A SQLite file is created when missing (its folder must exist). `:memory:` is not
     /// supported: each pooled connection would see its own empty database.
     pub fn connect_with_pool_size(url: &str, max: u32) -> Result<Store, StoreError> {
+        Self::open(url, max, false)
+    }
+
+    /// A handle for short reads on a SQLite database: `connections` connections that
+    /// refuse to write (`query_only`, so a write sent here by mistake fails instead of
+    /// racing the writers) and keep a larger page cache. A server gives each of its
+    /// async workers one, so point reads run on the worker without waiting for a
+    /// connection or a thread. `None` for PostgreSQL, whose reads cross the network and
+    /// belong on a blocking thread.
+    pub fn connect_readers(url: &str, connections: u32) -> Result<Option<Store>, StoreError> {
+        match Backend::from_url(url).0 {
+            Backend::Sqlite => Self::open(url, connections, true).map(Some),
+            Backend::Postgres => Ok(None),
+        }
+    }
+
+    fn open(url: &str, max: u32, reader: bool) -> Result<Store, StoreError> {
         let (backend, target) = Backend::from_url(url);
         let manager = Manager {
             backend,
@@ -94,7 +111,7 @@ impl Store {
             // `SELECT 1` on every check-out (which SQLite would prepare afresh each time).
             // PostgreSQL connections are tested: the server may have restarted.
             builder = builder
-                .connection_customizer(Box::new(SqlitePragmas))
+                .connection_customizer(Box::new(SqlitePragmas { reader }))
                 .test_on_check_out(false);
         }
         let pool = builder.build(manager)?;

@@ -8,7 +8,7 @@ use portcullis_domain::{AccountId, AuditEvent, GroupId, User, UserId};
 use super::filter::{user_pred, UserField};
 use super::ScimQuery;
 use crate::audit::insert_audit;
-use crate::connection::AnyConnection;
+use crate::connection::{concrete, AnyConnection};
 use crate::convert::parse;
 use crate::schema::{account_member_counts, group_members, groups, users};
 use crate::user::{revoke_sessions_of, UserRow};
@@ -59,6 +59,10 @@ impl ScimUserRow {
     }
 }
 
+fn to_usize(n: i64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
 /// Members (not bots) of one account.
 fn members_of(account: &str) -> users::BoxedQuery<'static, crate::connection::MultiBackend> {
     users::table
@@ -72,13 +76,18 @@ fn load(
     account: &str,
     id: &str,
 ) -> Result<Option<ScimUserRow>, StoreError> {
-    members_of(account)
-        .filter(users::id.eq(id.to_owned()))
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(ScimUserRow::from_row)
-        .transpose()
+    // Typed rather than built on `members_of`: the same conditions, a prepared statement
+    // found by type (see `concrete!`).
+    let row: Option<UserRow> = concrete!(conn, |c| {
+        users::table
+            .filter(users::account_id.eq(account))
+            .filter(users::kind.eq(HUMAN))
+            .filter(users::id.eq(id))
+            .select(UserRow::as_select())
+            .first(c)
+            .optional()
+    })?;
+    row.map(ScimUserRow::from_row).transpose()
 }
 
 impl Store {
@@ -186,20 +195,6 @@ impl Store {
             Ok(query)
         };
         self.read(|conn| {
-            // Without a filter the count is the account's member count, kept by triggers
-            // (the index range of a large account is too long to count on every page).
-            let total = match q.filter {
-                None => account_member_counts::table
-                    .find(&account)
-                    .select(account_member_counts::members)
-                    .first::<i64>(conn)
-                    .optional()?
-                    .unwrap_or(0),
-                Some(_) => filtered()?.count().get_result::<i64>(conn)?,
-            };
-            if q.limit <= 0 || q.offset >= total {
-                return Ok((Vec::new(), total));
-            }
             let mut query = filtered()?;
             if let Some((field, ascending)) = q.sort {
                 query = sort_users(query, field, ascending);
@@ -210,9 +205,27 @@ impl Store {
                 .then_order_by(users::created_at.asc())
                 .then_order_by(users::id.asc())
                 .offset(q.offset.max(0))
-                .limit(q.limit)
+                .limit(q.limit.max(0))
                 .select(UserRow::as_select())
                 .load(conn)?;
+            let total = if q.offset <= 0 && q.limit > 0 && rows.len() < to_usize(q.limit) {
+                // A first page that is not full holds every match: the count is its
+                // length. This is the answer to every lookup an IdP makes (`userName eq`),
+                // which so costs one query.
+                i64::try_from(rows.len()).unwrap_or(i64::MAX)
+            } else if q.filter.is_none() {
+                // Without a filter the count is the account's member count, kept by
+                // triggers (the index range of a large account is too long to count on
+                // every page).
+                account_member_counts::table
+                    .find(&account)
+                    .select(account_member_counts::members)
+                    .first::<i64>(conn)
+                    .optional()?
+                    .unwrap_or(0)
+            } else {
+                filtered()?.count().get_result::<i64>(conn)?
+            };
             let rows = rows
                 .into_iter()
                 .map(ScimUserRow::from_row)
@@ -231,13 +244,15 @@ impl Store {
         // statement is prepared once per connection and reused (GET of one user).
         let (account, user) = (account.to_string(), user.to_string());
         self.read(|conn| {
-            let rows: Vec<(String, String)> = group_members::table
-                .inner_join(groups::table)
-                .filter(groups::account_id.eq(&account))
-                .filter(group_members::user_id.eq(&user))
-                .order((groups::display_name_lower.asc(), groups::id.asc()))
-                .select((groups::id, groups::display_name))
-                .load(conn)?;
+            let rows: Vec<(String, String)> = concrete!(conn, |c| {
+                group_members::table
+                    .inner_join(groups::table)
+                    .filter(groups::account_id.eq(&account))
+                    .filter(group_members::user_id.eq(&user))
+                    .order((groups::display_name_lower.asc(), groups::id.asc()))
+                    .select((groups::id, groups::display_name))
+                    .load(c)
+            })?;
             rows.into_iter()
                 .map(|(group, name)| Ok((parse(&group, "group id")?, name)))
                 .collect()
@@ -251,6 +266,16 @@ impl Store {
         account: AccountId,
         members: &[UserId],
     ) -> Result<HashMap<UserId, Vec<(GroupId, String)>>, StoreError> {
+        if let [member] = members {
+            // One member (the answer to a lookup): the `=` form, whose statement is
+            // prepared once, instead of an `IN (...)` prepared on every call.
+            let groups = self.groups_of_user(account, *member)?;
+            return Ok(if groups.is_empty() {
+                HashMap::new()
+            } else {
+                HashMap::from([(*member, groups)])
+            });
+        }
         let account = account.to_string();
         self.read(|conn| {
             let mut out: HashMap<UserId, Vec<(GroupId, String)>> = HashMap::new();

@@ -153,6 +153,11 @@ backend_tests! {
         let by_user = store.groups_of_users(a.id, &[alice.id, carol.id]).unwrap();
         assert_eq!(by_user.get(&alice.id).map(Vec::len), Some(1));
         assert_eq!(by_user.get(&carol.id), None);
+        // One member takes the single-member query; the answer has the same shape.
+        let alone = store.groups_of_users(a.id, &[alice.id]).unwrap();
+        assert_eq!(alone.get(&alice.id), by_user.get(&alice.id));
+        assert_eq!(alone.len(), 1);
+        assert!(store.groups_of_users(a.id, &[carol.id]).unwrap().is_empty());
     }
 
     fn group_filters_and_paging(store: &Store) {

@@ -280,6 +280,21 @@ backend_tests! {
         let q = ScimQuery { limit: 2, ..ScimQuery::page(0, 2) }.filtered(Filter::Present(UserField::ExternalId));
         let (rows, total) = store.list_scim_users(a.id, &q).unwrap();
         assert_eq!((rows.len(), total), (2, 17));
+        // A first page that is not full is counted by its length, a full one (or a later
+        // one) in the database: every size around the boundary gives the same total.
+        for limit in [1, 16, 17, 18, 100] {
+            let q = ScimQuery::page(0, limit).filtered(Filter::Present(UserField::ExternalId));
+            let (rows, total) = store.list_scim_users(a.id, &q).unwrap();
+            assert_eq!((rows.len(), total), (limit.min(17) as usize, 17), "limit {limit}");
+            let q = ScimQuery::page(15, limit).filtered(Filter::Present(UserField::ExternalId));
+            let (rows, total) = store.list_scim_users(a.id, &q).unwrap();
+            assert_eq!((rows.len(), total), (limit.min(2) as usize, 17), "offset 15, limit {limit}");
+        }
+        let q = ScimQuery::page(0, 10).filtered(Filter::eq(UserField::UserName, "USER05@example.com"));
+        let (rows, total) = store.list_scim_users(a.id, &q).unwrap();
+        assert_eq!((rows.len(), total), (1, 1));
+        let q = ScimQuery::page(0, 10).filtered(Filter::eq(UserField::UserName, "nobody@example.com"));
+        assert_eq!(store.list_scim_users(a.id, &q).unwrap().1, 0);
         let (rows, total) = store.list_scim_users(a.id, &ScimQuery::page(100, 10)).unwrap();
         assert_eq!((rows.len(), total), (0, 23));
         let (rows, total) = store.list_scim_users(a.id, &ScimQuery::page(0, 0)).unwrap();

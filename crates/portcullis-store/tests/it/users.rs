@@ -274,3 +274,39 @@ backend_tests! {
         assert!(!store.revoke_api_key(a.id, fresh::api_key(), t(300)).unwrap());
     }
 }
+
+/// The reader handle a server gives its async workers for point reads: it sees every
+/// committed change on the next read (a key whose owner was just deactivated is seen as
+/// such, so the key is refused at once), and it never writes.
+#[test]
+fn sqlite_readers_see_every_commit_and_refuse_writes() {
+    let db = TestDb::sqlite();
+    let readers = Store::connect_readers(&db.url, 2)
+        .unwrap()
+        .expect("SQLite has a reader handle");
+    let a = seed_account(&db.store, "acme");
+    let mut owner = seed_user(&db.store, &a, "admin@example.com");
+    let key = api_key(&owner, "pcl_reader_test");
+    db.store.insert_api_key(&key).unwrap();
+    let (_, seen, _) = readers.api_key_for_auth(&key.secret_hash).unwrap().unwrap();
+    assert!(seen.active);
+
+    owner.active = false;
+    owner.updated_at = t(9);
+    db.store.update_user(&owner).unwrap();
+    let (_, seen, _) = readers.api_key_for_auth(&key.secret_hash).unwrap().unwrap();
+    assert!(!seen.active, "the reader must see the deactivation at once");
+
+    let newcomer = user(&a, "new@example.com");
+    let err = readers.insert_user(&newcomer).unwrap_err();
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+    assert_eq!(db.store.user(a.id, newcomer.id).unwrap(), None);
+}
+
+/// PostgreSQL reads cross the network: no reader handle, the server's blocking pool reads.
+#[test]
+fn postgres_has_no_reader_handle() {
+    if let Some(db) = TestDb::postgres() {
+        assert!(Store::connect_readers(&db.url, 2).unwrap().is_none());
+    }
+}
