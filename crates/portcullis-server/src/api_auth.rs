@@ -53,7 +53,7 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<ApiCall
     let hash = SecretHash::of(token);
     let lookup = hash.clone();
     let found = state
-        .db(move |store| store.api_key_for_auth(&lookup))
+        .read(move |store| store.api_key_for_auth(&lookup))
         .await?;
     let (key, owner, account) =
         found.ok_or_else(|| AppError::Unauthorized("the API key is unknown or revoked".into()))?;

@@ -38,8 +38,18 @@ use crate::error::{ApiError, AppError};
 use crate::session::SessionKeys;
 use crate::state::AppState;
 
+/// Blocking threads each worker may run (store writes, scans, password hashing). More
+/// than the database pool has connections would only queue on the pool, and every
+/// thread beyond is memory and context switches.
+pub const BLOCKING_THREADS_PER_WORKER: usize = portcullis_store::DEFAULT_POOL_SIZE as usize;
+
 /// Largest JSON or form body accepted outside SCIM.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How many async workers the server runs: one per core.
+pub fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
 
 /// Opens the database, applies migrations and builds the shared state.
 pub fn prepare(config: Config) -> anyhow::Result<AppState> {
@@ -48,6 +58,9 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
         .with_context(|| format!("opening the database {}", config.database_url))?
         .with_encryption_key(&key);
     store.migrate().context("applying database migrations")?;
+    let inline_reads = Store::connect_readers(&config.database_url, workers() as u32)
+        .context("opening the read connections")?
+        .map(|readers| readers.with_encryption_key(&key));
     let secret = match &config.session_key {
         Some(key) => key.clone(),
         None => {
@@ -60,6 +73,7 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
     };
     Ok(AppState {
         store,
+        inline_reads,
         config: Arc::new(config),
         keys: Arc::new(SessionKeys::new(&secret)),
         metrics: Arc::new(metrics::Metrics::new()),
@@ -155,6 +169,8 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
             .wrap(actix_web::middleware::from_fn(telemetry::request_id))
             .configure(configure(state.clone()))
     })
+    .workers(workers())
+    .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
     .shutdown_timeout(30)
     .bind(&bind)
     .with_context(|| format!("binding {bind}"))?;

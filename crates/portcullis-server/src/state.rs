@@ -15,6 +15,11 @@ use crate::throttle::LoginThrottle;
 pub struct AppState {
     /// The database.
     pub store: Store,
+    /// On SQLite, a second handle on the same database for short reads made directly on
+    /// the async workers: one connection per worker, so taking one never waits (a worker
+    /// runs one synchronous read at a time). `None` on PostgreSQL, whose reads cross the
+    /// network and go through [`AppState::db`].
+    pub inline_reads: Option<Store>,
     /// The configuration.
     pub config: Arc<Config>,
     /// Keys for session cookies and CSRF tokens.
@@ -37,5 +42,21 @@ impl AppState {
     {
         let store = self.store.clone();
         Ok(actix_web::web::block(move || f(&store)).await??)
+    }
+
+    /// Runs a short read — an index lookup, not a scan — where it costs least. On SQLite
+    /// that is the calling worker itself: an embedded point read takes microseconds,
+    /// less than handing it to another thread and back. Elsewhere it is [`AppState::db`].
+    /// Never use it for writes, which wait for SQLite's lock, nor for reads whose cost
+    /// grows with the data.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.inline_reads {
+            Some(store) => Ok(f(store)?),
+            None => self.db(f).await,
+        }
     }
 }

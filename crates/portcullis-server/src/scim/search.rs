@@ -2,13 +2,13 @@
 //! filtering, sorting and paging in the database, with the bounded in-memory fallback
 //! described in [`super::filter_sql`].
 
-use portcullis_scim::filter::Filter as ScimFilter;
+use portcullis_scim::filter::{Filter as ScimFilter, Lookup};
 use portcullis_scim::list::ListResponse;
 use portcullis_scim::projection;
 use portcullis_scim::query::{ListQuery, SortOrder};
 use portcullis_scim::schema::ResourceSchema;
 use portcullis_scim::{sort, ScimError};
-use portcullis_store::{ScimQuery, Store};
+use portcullis_store::{ScimQuery, Store, UserField};
 use serde_json::Value;
 
 use super::auth::Ctx;
@@ -53,6 +53,36 @@ fn in_memory(
     let total = all.len();
     let resources = all.into_iter().skip(q.offset()).take(q.count).collect();
     Page { resources, total }
+}
+
+/// Whether a user query is a lookup of a few members through a selective index: unsorted,
+/// and its filter a conjunction of equalities one of which is on `id`, `userName`,
+/// `externalId` or the work email (what IdPs send before every create and update). Such
+/// a query costs the same at any account size, so it may run as a short read.
+pub fn user_lookup(q: &ListQuery) -> bool {
+    let Some(equalities) = q.filter.as_ref().and_then(ScimFilter::equalities) else {
+        return false;
+    };
+    q.sort_by.is_none()
+        && equalities.iter().any(|lookup| match lookup {
+            // A string literal: only that is translated to the column's index.
+            Lookup::Attr { path, value } => {
+                value.as_str().is_some()
+                    && matches!(
+                        filter_sql::user_field(path),
+                        Some(UserField::Id | UserField::UserName | UserField::ExternalId)
+                    )
+            }
+            Lookup::Element { attr, conditions } => {
+                attr.is("emails")
+                    && conditions.iter().any(|(p, v)| {
+                        p.is("type") && v.as_str().is_some_and(|t| t.eq_ignore_ascii_case("work"))
+                    })
+                    && conditions
+                        .iter()
+                        .any(|(p, v)| p.is("value") && v.as_str().is_some())
+            }
+        })
 }
 
 /// A page of the account's members.
@@ -265,4 +295,53 @@ pub fn root(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Value, AppError> 
         }
     }
     Ok(ListResponse::new(out, user_total + group_total, q.start_index).to_json())
+}
+
+#[cfg(test)]
+mod tests {
+    use portcullis_scim::query::{ListQuery, QueryLimits};
+
+    use super::user_lookup;
+
+    fn query(filter: &str, extra: &str) -> ListQuery {
+        let qs = format!(
+            "filter={}{extra}",
+            url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
+        );
+        ListQuery::from_query_string(&qs, &QueryLimits::default())
+            .unwrap_or_else(|e| panic!("{filter}: {e:?}"))
+    }
+
+    #[test]
+    fn lookups_are_equalities_on_selective_indexes() {
+        for filter in [
+            r#"userName eq "a@example.com""#,
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a@example.com""#,
+            r#"externalId eq "00u1""#,
+            r#"id eq "0a1b""#,
+            r#"emails[type eq "work"].value eq "a@example.com""#,
+            r#"emails[type eq "WORK" and value eq "a@example.com"]"#,
+            r#"userName eq "a@example.com" and active eq true"#,
+            r#"active eq true and externalId eq "00u1""#,
+        ] {
+            assert!(user_lookup(&query(filter, "")), "{filter}");
+        }
+        for (filter, extra) in [
+            (r#"userName sw "a""#, ""),
+            (r#"userName eq "a@example.com" or externalId eq "x""#, ""),
+            (r#"displayName eq "Ann""#, ""),
+            (r#"active eq true"#, ""),
+            (r#"title eq "CEO""#, ""),
+            (r#"emails[type eq "home"].value eq "a@example.com""#, ""),
+            (r#"not (userName eq "a@example.com")"#, ""),
+            (r#"userName eq "a@example.com""#, "&sortBy=displayName"),
+            (r#"userName eq 5"#, ""),
+            (r#"emails[type eq "work"].value eq true"#, ""),
+        ] {
+            assert!(!user_lookup(&query(filter, extra)), "{filter}{extra}");
+        }
+        let unfiltered = ListQuery::from_query_string("count=5", &QueryLimits::default())
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(!user_lookup(&unfiltered));
+    }
 }

@@ -9,8 +9,8 @@ use portcullis_scim::ScimError;
 use super::auth::Ctx;
 use super::error::ScimResult;
 use super::{
-    header_str, json_response, list_query, not_modified, read_json, resource_response, run, search,
-    user_ops,
+    header_str, json_response, list_query, not_modified, read, read_json, resource_response, run,
+    search, user_ops,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -48,7 +48,12 @@ async fn answer_list(
     q: ListQuery,
 ) -> ScimResult<HttpResponse> {
     let query = q.clone();
-    let page = run(&state, move |store| search::users(store, &ctx, &query)).await?;
+    let list = move |store: &_| search::users(store, &ctx, &query);
+    let page = if search::user_lookup(&q) {
+        read(&state, list).await?
+    } else {
+        run(&state, list).await?
+    };
     Ok(json_response(
         StatusCode::OK,
         &search::list_response(page, &q, ResourceSchema::user()),
@@ -83,7 +88,7 @@ async fn get(
 ) -> ScimResult<HttpResponse> {
     let q = list_query(&req)?;
     let id = id.into_inner();
-    let (row, resource) = run(&state, move |store| {
+    let (row, resource) = read(&state, move |store| {
         let row = user_ops::load(store, &ctx, &id)?;
         let resource = user_ops::resource_of(store, &ctx, &row)?;
         Ok((row, resource))
