@@ -159,19 +159,6 @@ where
     Ok(web::block(move || f(&store)).await??)
 }
 
-/// Runs a short store read (index lookups only) through [`AppState::read`]: on the
-/// calling worker on SQLite, on the blocking pool on PostgreSQL.
-pub(crate) async fn read<T, F>(state: &AppState, f: F) -> ScimResult<T>
-where
-    F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
-    T: Send + 'static,
-{
-    match &state.inline_reads {
-        Some(store) => Ok(f(store)?),
-        None => run(state, f).await,
-    }
-}
-
 /// Reads a JSON body of at most [`MAX_BODY_BYTES`] (413 beyond it, `invalidSyntax` when it
 /// is not JSON). `application/scim+json` and `application/json` are both accepted, with or
 /// without a charset.

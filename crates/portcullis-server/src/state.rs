@@ -49,14 +49,22 @@ impl AppState {
     /// less than handing it to another thread and back. Elsewhere it is [`AppState::db`].
     /// Never use it for writes, which wait for SQLite's lock, nor for reads whose cost
     /// grows with the data.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    ///
+    /// `f` may fail with a store error or with an [`AppError`] (SCIM reads map store
+    /// errors to protocol errors themselves).
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Store) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: Send + 'static,
+        AppError: From<E>,
     {
         match &self.inline_reads {
             Some(store) => Ok(f(store)?),
-            None => self.db(f).await,
+            None => {
+                let store = self.store.clone();
+                Ok(actix_web::web::block(move || f(&store)).await??)
+            }
         }
     }
 }

@@ -9,8 +9,8 @@ use portcullis_scim::ScimError;
 use super::auth::Ctx;
 use super::error::ScimResult;
 use super::{
-    header_str, json_response, list_query, not_modified, read, read_json, resource_response, run,
-    search, user_ops,
+    header_str, json_response, list_query, not_modified, read_json, resource_response, run, search,
+    user_ops,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -50,7 +50,7 @@ async fn answer_list(
     let query = q.clone();
     let list = move |store: &_| search::users(store, &ctx, &query);
     let page = if search::user_lookup(&q) {
-        read(&state, list).await?
+        state.read(list).await?
     } else {
         run(&state, list).await?
     };
@@ -88,12 +88,13 @@ async fn get(
 ) -> ScimResult<HttpResponse> {
     let q = list_query(&req)?;
     let id = id.into_inner();
-    let (row, resource) = read(&state, move |store| {
-        let row = user_ops::load(store, &ctx, &id)?;
-        let resource = user_ops::resource_of(store, &ctx, &row)?;
-        Ok((row, resource))
-    })
-    .await?;
+    let (row, resource) = state
+        .read(move |store| {
+            let row = user_ops::load(store, &ctx, &id)?;
+            let resource = user_ops::resource_of(store, &ctx, &row)?;
+            Ok::<_, AppError>((row, resource))
+        })
+        .await?;
     if let Some(r) = not_modified(&req, row.version) {
         return Ok(r);
     }
