@@ -155,8 +155,7 @@ where
     F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    let store = state.store.clone();
-    Ok(web::block(move || f(&store)).await??)
+    Ok(state.blocking(f).await?)
 }
 
 /// Reads a JSON body of at most [`MAX_BODY_BYTES`] (413 beyond it, `invalidSyntax` when it

@@ -40,6 +40,18 @@ impl AppState {
         F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
+        self.blocking(f).await
+    }
+
+    /// [`AppState::db`] for work that fails with a store error or with an [`AppError`]
+    /// (SCIM operations map store errors to protocol errors themselves).
+    pub async fn blocking<T, E, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&Store) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+        AppError: From<E>,
+    {
         let store = self.store.clone();
         Ok(actix_web::web::block(move || f(&store)).await??)
     }
@@ -49,9 +61,6 @@ impl AppState {
     /// less than handing it to another thread and back. Elsewhere it is [`AppState::db`].
     /// Never use it for writes, which wait for SQLite's lock, nor for reads whose cost
     /// grows with the data.
-    ///
-    /// `f` may fail with a store error or with an [`AppError`] (SCIM reads map store
-    /// errors to protocol errors themselves).
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&Store) -> Result<T, E> + Send + 'static,
@@ -61,10 +70,7 @@ impl AppState {
     {
         match &self.inline_reads {
             Some(store) => Ok(f(store)?),
-            None => {
-                let store = self.store.clone();
-                Ok(actix_web::web::block(move || f(&store)).await??)
-            }
+            None => self.blocking(f).await,
         }
     }
 }
