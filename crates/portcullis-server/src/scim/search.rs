@@ -2,13 +2,15 @@
 //! filtering, sorting and paging in the database, with the bounded in-memory fallback
 //! described in [`super::filter_sql`].
 
-use portcullis_scim::filter::{Filter as ScimFilter, Lookup};
+use portcullis_scim::filter::Filter as ScimFilter;
 use portcullis_scim::list::ListResponse;
 use portcullis_scim::projection;
 use portcullis_scim::query::{ListQuery, SortOrder};
 use portcullis_scim::schema::ResourceSchema;
 use portcullis_scim::{sort, ScimError};
-use portcullis_store::{ScimQuery, Store, UserField};
+use portcullis_store::{
+    CompareOp, Filter as StoreFilter, FilterValue, ScimQuery, Store, UserField,
+};
 use serde_json::Value;
 
 use super::auth::Ctx;
@@ -56,33 +58,27 @@ fn in_memory(
 }
 
 /// Whether a user query is a lookup of a few members through a selective index: unsorted,
-/// and its filter a conjunction of equalities one of which is on `id`, `userName`,
-/// `externalId` or the work email (what IdPs send before every create and update). Such
-/// a query costs the same at any account size, so it may run as a short read.
+/// and its filter, as [`filter_sql::users`] translates it, a conjunction one of whose
+/// terms is an equality on `id`, `userName`, `externalId` or the work email (what IdPs
+/// send before every create and update). Such a query costs the same at any account
+/// size, so it may run as a short read.
 pub fn user_lookup(q: &ListQuery) -> bool {
-    let Some(equalities) = q.filter.as_ref().and_then(ScimFilter::equalities) else {
-        return false;
-    };
+    fn narrows(f: &StoreFilter<UserField>) -> bool {
+        match f {
+            StoreFilter::And(a, b) => narrows(a) || narrows(b),
+            StoreFilter::Compare(
+                UserField::Id | UserField::UserName | UserField::ExternalId | UserField::WorkEmail,
+                CompareOp::Eq,
+                FilterValue::Str(_),
+            ) => true,
+            _ => false,
+        }
+    }
     q.sort_by.is_none()
-        && equalities.iter().any(|lookup| match lookup {
-            // A string literal: only that is translated to the column's index.
-            Lookup::Attr { path, value } => {
-                value.as_str().is_some()
-                    && matches!(
-                        filter_sql::user_field(path),
-                        Some(UserField::Id | UserField::UserName | UserField::ExternalId)
-                    )
-            }
-            Lookup::Element { attr, conditions } => {
-                attr.is("emails")
-                    && conditions.iter().any(|(p, v)| {
-                        p.is("type") && v.as_str().is_some_and(|t| t.eq_ignore_ascii_case("work"))
-                    })
-                    && conditions
-                        .iter()
-                        .any(|(p, v)| p.is("value") && v.as_str().is_some())
-            }
-        })
+        && q.filter
+            .as_ref()
+            .and_then(|f| filter_sql::users(f).filter)
+            .is_some_and(|f| narrows(&f))
 }
 
 /// A page of the account's members.
