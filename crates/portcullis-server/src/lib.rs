@@ -58,9 +58,9 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
         .with_context(|| format!("opening the database {}", config.database_url))?
         .with_encryption_key(&key);
     store.migrate().context("applying database migrations")?;
-    let inline_reads = Store::connect_readers(&config.database_url, workers() as u32)
-        .context("opening the read connections")?
-        .map(|readers| readers.with_encryption_key(&key));
+    let inline_reads = store
+        .readers(workers() as u32)
+        .context("opening the read connections")?;
     let secret = match &config.session_key {
         Some(key) => key.clone(),
         None => {

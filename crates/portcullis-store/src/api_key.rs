@@ -5,9 +5,10 @@ use diesel::prelude::*;
 use portcullis_domain::{Account, AccountId, ApiKey, ApiKeyId, SecretHash, User};
 
 use crate::account::AccountRow;
-use crate::connection::concrete;
+use crate::auth_cache::Authenticated;
+use crate::connection::{concrete, AnyConnection};
 use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
-use crate::schema::{accounts, api_keys, users};
+use crate::schema::{accounts, api_auth_epochs, api_keys, users};
 use crate::user::UserRow;
 use crate::{Store, StoreError};
 
@@ -85,36 +86,74 @@ impl Store {
         })
     }
 
-    /// The key with this secret hash together with its owner and the account, in one
-    /// query: what every API call needs to decide whether the key may be used. `None`
-    /// for unknown keys, and for keys whose owner is gone or belongs to another account.
+    /// The key with this secret hash together with its owner and the account: what
+    /// every API call needs to decide whether the key may be used. `None` for unknown
+    /// keys, and for keys whose owner is gone or belongs to another account.
+    ///
+    /// Answers from memory when nothing that could change the answer was written since
+    /// the last read (the account's [`Store::api_auth_epoch`] is unchanged: one
+    /// primary-key lookup); otherwise from one query joining the three rows.
     pub fn api_key_for_auth(
         &self,
         hash: &SecretHash,
     ) -> Result<Option<(ApiKey, User, Account)>, StoreError> {
         self.read(|conn| {
-            let row: Option<(ApiKeyRow, UserRow, AccountRow)> = concrete!(conn, |c| {
-                api_keys::table
-                    .inner_join(users::table.inner_join(accounts::table))
-                    .filter(api_keys::secret_hash.eq(hash.as_str()))
-                    .filter(api_keys::account_id.eq(users::account_id))
-                    .select((
-                        ApiKeyRow::as_select(),
-                        UserRow::as_select(),
-                        AccountRow::as_select(),
-                    ))
-                    .first(c)
-                    .optional()
-            })?;
-            row.map(|(key, owner, account)| {
-                Ok((
-                    key.into_domain()?,
-                    owner.into_domain()?,
-                    account.into_domain()?,
-                ))
-            })
-            .transpose()
+            if let Some(cached) = self.auth_cache.get(hash.as_str()) {
+                if epoch_of(conn, &cached.account.id.to_string())? == Some(cached.epoch) {
+                    return Ok(Some((cached.key, cached.owner, cached.account)));
+                }
+                self.auth_cache.remove(hash.as_str());
+            }
+            // The epoch is read in the same statement as the rows, so it is never newer
+            // than what they say.
+            let row: Option<(ApiKeyRow, UserRow, AccountRow, Option<i64>)> =
+                concrete!(conn, |c| {
+                    api_keys::table
+                        .inner_join(users::table.inner_join(accounts::table))
+                        .left_join(
+                            api_auth_epochs::table.on(api_auth_epochs::account_id.eq(accounts::id)),
+                        )
+                        .filter(api_keys::secret_hash.eq(hash.as_str()))
+                        .filter(api_keys::account_id.eq(users::account_id))
+                        .select((
+                            ApiKeyRow::as_select(),
+                            UserRow::as_select(),
+                            AccountRow::as_select(),
+                            api_auth_epochs::epoch.nullable(),
+                        ))
+                        .first(c)
+                        .optional()
+                })?;
+            let Some((key, owner, account, epoch)) = row else {
+                return Ok(None);
+            };
+            let (key, owner, account) = (
+                key.into_domain()?,
+                owner.into_domain()?,
+                account.into_domain()?,
+            );
+            if let Some(epoch) = epoch {
+                self.auth_cache.put(
+                    hash.as_str(),
+                    Authenticated {
+                        epoch,
+                        key: key.clone(),
+                        owner: owner.clone(),
+                        account: account.clone(),
+                    },
+                );
+            }
+            Ok(Some((key, owner, account)))
         })
+    }
+
+    /// The account's authentication epoch: a number the database moves forward, in the
+    /// same transaction, with every change that could alter an API-key authentication
+    /// in the account (a key revoked or deleted, its owner changed or removed, the
+    /// account's settings changed); recording a key's use does not move it. `None` for
+    /// an account that never existed.
+    pub fn api_auth_epoch(&self, account: AccountId) -> Result<Option<i64>, StoreError> {
+        self.read(|conn| epoch_of(conn, &account.to_string()))
     }
 
     /// Records that a key was used at `now`. Writes only when the stored time is older
@@ -132,6 +171,7 @@ impl Store {
             )
             .set(api_keys::last_used_at.eq(db_time(now)))
             .execute(conn)?;
+            self.auth_cache.touched(id, utc(db_time(now)));
             Ok(())
         })
     }
@@ -171,4 +211,15 @@ impl Store {
             Ok(scoped().count().get_result::<i64>(conn)? > 0)
         })
     }
+}
+
+/// The current epoch of an account (see [`Store::api_auth_epoch`]).
+fn epoch_of(conn: &mut AnyConnection, account: &str) -> Result<Option<i64>, StoreError> {
+    Ok(concrete!(conn, |c| {
+        api_auth_epochs::table
+            .find(account)
+            .select(api_auth_epochs::epoch)
+            .first::<i64>(c)
+            .optional()
+    })?)
 }

@@ -103,7 +103,7 @@ impl ManageConnection for Manager {
 #[derive(Debug)]
 pub(crate) struct SqlitePragmas {
     /// Also `query_only` and a larger page cache: the connections of
-    /// [`crate::Store::connect_readers`].
+    /// [`crate::Store::readers`].
     pub(crate) reader: bool,
 }
 

@@ -15,6 +15,7 @@
 mod account;
 mod api_key;
 mod audit;
+mod auth_cache;
 mod cipher;
 mod connection;
 mod convert;
@@ -30,6 +31,7 @@ mod session;
 mod sso;
 mod user;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::r2d2::{Pool, PooledConnection, R2D2Connection};
@@ -56,6 +58,10 @@ pub struct Store {
     pool: Pool<Manager>,
     backend: Backend,
     cipher: Option<cipher::SecretCipher>,
+    /// API-key authentications read through this handle (see `auth_cache.rs`).
+    auth_cache: Arc<auth_cache::AuthCache>,
+    /// The URL it was opened with, for [`Store::readers`].
+    url: Arc<str>,
 }
 
 impl std::fmt::Debug for Store {
@@ -83,17 +89,21 @@ impl Store {
         Self::open(url, max, false)
     }
 
-    /// A handle for short reads on a SQLite database: `connections` connections that
-    /// refuse to write (`query_only`, so a write sent here by mistake fails instead of
-    /// racing the writers) and keep a larger page cache. A server gives each of its
-    /// async workers one, so point reads run on the worker without waiting for a
-    /// connection or a thread. `None` for PostgreSQL, whose reads cross the network and
-    /// belong on a blocking thread.
-    pub fn connect_readers(url: &str, connections: u32) -> Result<Option<Store>, StoreError> {
-        match Backend::from_url(url).0 {
-            Backend::Sqlite => Self::open(url, connections, true).map(Some),
-            Backend::Postgres => Ok(None),
+    /// A second handle on this store's SQLite database for short reads: `connections`
+    /// connections that refuse to write (`query_only`, so a write sent here by mistake
+    /// fails instead of racing the writers) and keep a larger page cache. A server gives
+    /// each of its async workers one, so point reads run on the worker without waiting
+    /// for a connection or a thread. The handle shares this store's encryption key and
+    /// its cache of API-key authentications. `None` for PostgreSQL, whose reads cross
+    /// the network and belong on a blocking thread.
+    pub fn readers(&self, connections: u32) -> Result<Option<Store>, StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
         }
+        let mut readers = Self::open(&self.url, connections, true)?;
+        readers.cipher = self.cipher.clone();
+        readers.auth_cache = Arc::clone(&self.auth_cache);
+        Ok(Some(readers))
     }
 
     fn open(url: &str, max: u32, reader: bool) -> Result<Store, StoreError> {
@@ -119,6 +129,8 @@ impl Store {
             pool,
             backend,
             cipher: None,
+            auth_cache: Arc::default(),
+            url: url.into(),
         })
     }
 

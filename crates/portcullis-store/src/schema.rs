@@ -171,6 +171,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Kept by triggers (migration 6): moves forward with every change that could alter
+    /// an API-key authentication in the account (see `auth_cache.rs`).
+    api_auth_epochs (account_id) {
+        account_id -> Text,
+        epoch -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (owner_id));
@@ -182,6 +191,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     server_secrets,
     accounts,
     account_member_counts,
+    api_auth_epochs,
     users,
     sessions,
     api_keys,

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Barrier};
 
 use portcullis_domain::*;
-use portcullis_store::{conflict, Store, StoreError, UserListQuery};
+use portcullis_store::{conflict, Backend, Store, StoreError, UserListQuery};
 
 use crate::support::*;
 
@@ -281,7 +281,9 @@ backend_tests! {
 #[test]
 fn sqlite_readers_see_every_commit_and_refuse_writes() {
     let db = TestDb::sqlite();
-    let readers = Store::connect_readers(&db.url, 2)
+    let readers = db
+        .store
+        .readers(2)
         .unwrap()
         .expect("SQLite has a reader handle");
     let a = seed_account(&db.store, "acme");
@@ -290,6 +292,12 @@ fn sqlite_readers_see_every_commit_and_refuse_writes() {
     db.store.insert_api_key(&key).unwrap();
     let (_, seen, _) = readers.api_key_for_auth(&key.secret_hash).unwrap().unwrap();
     assert!(seen.active);
+
+    // The writer records a use; the readers' next answer carries it (the two handles
+    // share one cache of authentications, so the use is not written again and again).
+    db.store.touch_api_key(key.id, t(700)).unwrap();
+    let (seen_key, _, _) = readers.api_key_for_auth(&key.secret_hash).unwrap().unwrap();
+    assert_eq!(seen_key.last_used_at, Some(t(700)));
 
     owner.active = false;
     owner.updated_at = t(9);
@@ -307,6 +315,147 @@ fn sqlite_readers_see_every_commit_and_refuse_writes() {
 #[test]
 fn postgres_has_no_reader_handle() {
     if let Some(db) = TestDb::postgres() {
-        assert!(Store::connect_readers(&db.url, 2).unwrap().is_none());
+        assert!(db.store.readers(2).unwrap().is_none());
+    }
+}
+
+backend_tests! {
+    fn api_auth_epoch_moves_with_every_change_that_could_alter_an_authentication(store: &Store) {
+        let a = seed_account(store, "acme");
+        let b = seed_account(store, "other");
+        let epoch = || store.api_auth_epoch(a.id).unwrap().expect("every account has an epoch");
+        let b_epoch = store.api_auth_epoch(b.id).unwrap();
+        assert_eq!(store.api_auth_epoch(fresh::account()).unwrap(), None);
+
+        let mut owner = seed_user(store, &a, "admin@example.com");
+        let mut member = seed_user(store, &a, "member@example.com");
+        let key = api_key(&owner, "pcl_epoch");
+        let before = epoch();
+        store.insert_api_key(&key).unwrap();
+        assert_eq!(epoch(), before, "a new key changes no cached answer");
+
+        // What SCIM does all day to members who own no key, and recording a key's use,
+        // leave the epoch alone (else the cache would never hit).
+        member.display_name = "Renamed".into();
+        store.update_user(&member).unwrap();
+        assert!(store.set_user_active(a.id, member.id, false, t(20)).unwrap());
+        assert!(store.delete_user(a.id, member.id, t(21), None).unwrap());
+        store.touch_api_key(key.id, t(500)).unwrap();
+        assert_eq!(epoch(), before);
+
+        let mut last = before;
+        let mut moved = |what: &str| {
+            let now = epoch();
+            assert!(now > last, "{what} must move the epoch ({last} -> {now})");
+            last = now;
+        };
+        owner.display_name = "Admin Renamed".into();
+        store.update_user(&owner).unwrap();
+        moved("changing the key's owner");
+        assert!(store.set_user_active(a.id, owner.id, false, t(30)).unwrap());
+        moved("deactivating the key's owner");
+        let mut changed = a.clone();
+        changed.api_ip_restrictions = IpRestrictions::parse(&["203.0.113.0/24"]).unwrap();
+        store.update_account(&changed).unwrap();
+        moved("changing the account's IP restrictions");
+        assert!(store.revoke_api_key(a.id, key.id, t(31)).unwrap());
+        moved("revoking the key");
+        let second = api_key(&owner, "pcl_epoch_2");
+        store.insert_api_key(&second).unwrap();
+        assert!(store.delete_user(a.id, owner.id, t(32), None).unwrap());
+        moved("deleting the key's owner");
+        assert_eq!(store.api_auth_epoch(b.id).unwrap(), b_epoch, "another account's epoch");
+    }
+}
+
+/// Two handles on one database stand for two replicas (or a replica and the command
+/// line): each keeps its own cache of authentications. Every change the other makes —
+/// through the store or in plain SQL — is seen on the very next call.
+fn cached_authentication_follows_changes_made_elsewhere(db: &TestDb) {
+    let replica = Store::connect_with_pool_size(&db.url, 2).unwrap();
+    let a = seed_account(&db.store, "acme");
+    let mut owner = seed_user(&db.store, &a, "admin@example.com");
+    owner.role = Role::Admin;
+    db.store.update_user(&owner).unwrap();
+    let key = api_key(&owner, "pcl_replica");
+    db.store.insert_api_key(&key).unwrap();
+    let auth = || replica.api_key_for_auth(&key.secret_hash).unwrap();
+
+    let (k, o, acc) = auth().unwrap();
+    assert_eq!(
+        (k.id, o.id, acc.id, o.active),
+        (key.id, owner.id, a.id, true)
+    );
+    assert_eq!(auth().unwrap().1, o, "a second read answers the same");
+
+    // A use recorded by the replica is not a change: the next answer carries it.
+    replica.touch_api_key(key.id, t(600)).unwrap();
+    assert_eq!(auth().unwrap().0.last_used_at, Some(t(600)));
+
+    assert!(db
+        .store
+        .set_user_active(a.id, owner.id, false, t(40))
+        .unwrap());
+    assert!(!auth().unwrap().1.active, "deactivation seen at once");
+    assert!(db
+        .store
+        .set_user_active(a.id, owner.id, true, t(41))
+        .unwrap());
+    assert!(auth().unwrap().1.active, "reactivation seen at once");
+
+    owner.role = Role::Member;
+    db.store.update_user(&owner).unwrap();
+    assert_eq!(
+        auth().unwrap().1.role,
+        Role::Member,
+        "demotion seen at once"
+    );
+
+    let mut restricted = a.clone();
+    restricted.api_ip_restrictions = IpRestrictions::parse(&["198.51.100.0/24"]).unwrap();
+    db.store.update_account(&restricted).unwrap();
+    assert_eq!(
+        auth().unwrap().2.api_ip_restrictions,
+        restricted.api_ip_restrictions
+    );
+
+    // Written past the store altogether, as an operator might.
+    let id = owner.id.to_string();
+    let falsy = if db.store.backend() == Backend::Postgres {
+        "false"
+    } else {
+        "0"
+    };
+    assert_eq!(
+        db.raw_execute(&format!(
+            "UPDATE users SET active = {falsy} WHERE id = '{id}'"
+        )),
+        1
+    );
+    assert!(
+        !auth().unwrap().1.active,
+        "a change in plain SQL seen at once"
+    );
+
+    assert!(db.store.revoke_api_key(a.id, key.id, t(42)).unwrap());
+    assert_eq!(
+        auth().unwrap().0.revoked_at,
+        Some(t(42)),
+        "revocation seen at once"
+    );
+
+    assert!(db.store.delete_user(a.id, owner.id, t(43), None).unwrap());
+    assert_eq!(auth(), None, "the deleted owner's key is gone at once");
+}
+
+#[test]
+fn cached_authentication_follows_changes_made_elsewhere_sqlite() {
+    cached_authentication_follows_changes_made_elsewhere(&TestDb::sqlite());
+}
+
+#[test]
+fn cached_authentication_follows_changes_made_elsewhere_postgres() {
+    if let Some(db) = TestDb::postgres() {
+        cached_authentication_follows_changes_made_elsewhere(&db);
     }
 }
