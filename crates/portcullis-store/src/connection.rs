@@ -141,7 +141,9 @@ impl CustomizeConnection<AnyConnection, r2d2::Error> for SqlitePragmas {
     }
 }
 
-/// Runs `f` in one transaction that is ready to write.
+/// Runs `f` in one transaction that is ready to write; inside a transaction already
+/// open (a [`crate::Store::write_batch`]), in a savepoint of it, so that a failing `f`
+/// leaves the rest of the transaction as it was.
 ///
 /// On SQLite the transaction starts with `BEGIN IMMEDIATE`: it takes the write lock up
 /// front (waiting up to the busy timeout), so a transaction that reads before it writes
@@ -152,12 +154,7 @@ pub(crate) fn write_tx<T>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    match conn {
-        AnyConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-        }
-        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
-    }
+    begin(conn)?;
     match f(conn) {
         Ok(value) => {
             <AnyConnection as Connection>::TransactionManager::commit_transaction(conn)?;
@@ -170,4 +167,49 @@ pub(crate) fn write_tx<T>(
             Err(err)
         }
     }
+}
+
+/// Opens a write transaction, or a savepoint when one is open already (diesel names and
+/// counts savepoints itself).
+pub(crate) fn begin(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            let open = AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()?
+                .is_some();
+            if open {
+                // A savepoint; SQLite would reject a nested BEGIN.
+                AnsiTransactionManager::begin_transaction(c)?;
+            } else {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            }
+        }
+        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    Ok(())
+}
+
+/// Ends the innermost transaction or savepoint `begin` opened: kept when `keep`, undone
+/// otherwise.
+pub(crate) fn end(conn: &mut AnyConnection, keep: bool) -> Result<(), StoreError> {
+    type Manager = <AnyConnection as Connection>::TransactionManager;
+    if keep {
+        Manager::commit_transaction(conn)?;
+    } else {
+        Manager::rollback_transaction(conn)?;
+    }
+    Ok(())
+}
+
+/// How many transactions and savepoints are open on the connection (0 outside any).
+pub(crate) fn depth(conn: &mut AnyConnection) -> Result<u32, StoreError> {
+    let depth = match conn {
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+        AnyConnection::Postgresql(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+    };
+    Ok(depth.map_or(0, std::num::NonZeroU32::get))
 }

@@ -40,6 +40,10 @@ pub enum StoreError {
     /// store without an encryption key. Nothing was written.
     #[error("no encryption key is configured: an SP private key is only ever stored encrypted")]
     NoEncryptionKey,
+    /// A [`crate::Store::write_batch`] could not go on (its transaction was lost, or its
+    /// connection was used in a way it does not allow). Nothing of the batch is kept.
+    #[error("write batch: {0}")]
+    Batch(&'static str),
     /// A stored value could not be read back into a domain type.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),

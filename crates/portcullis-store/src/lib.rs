@@ -16,6 +16,7 @@ mod account;
 mod api_key;
 mod audit;
 mod auth_cache;
+mod batch;
 mod cipher;
 mod connection;
 mod convert;
@@ -31,11 +32,13 @@ mod session;
 mod sso;
 mod user;
 
-use std::sync::Arc;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use diesel::r2d2::{Pool, PooledConnection, R2D2Connection};
 
+pub use batch::Batch;
 pub use cipher::SecretCipher;
 pub use connection::Backend;
 pub use error::{conflict, StoreError};
@@ -62,6 +65,35 @@ pub struct Store {
     auth_cache: Arc<auth_cache::AuthCache>,
     /// The URL it was opened with, for [`Store::readers`].
     url: Arc<str>,
+    /// Inside [`Store::write_batch`]: the one connection, in the batch's transaction,
+    /// that every call through this handle uses.
+    pinned: Option<Arc<Mutex<PooledConnection<Manager>>>>,
+}
+
+/// A connection taken for one store call: from the pool, or the batch's own.
+enum Conn<'a> {
+    Pooled(PooledConnection<Manager>),
+    Pinned(MutexGuard<'a, PooledConnection<Manager>>),
+}
+
+impl Deref for Conn<'_> {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Pinned(c) => c,
+        }
+    }
+}
+
+impl DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Pinned(c) => c,
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -131,6 +163,7 @@ impl Store {
             cipher: None,
             auth_cache: Arc::default(),
             url: url.into(),
+            pinned: None,
         })
     }
 
@@ -164,8 +197,16 @@ impl Store {
         (state.connections, state.idle_connections)
     }
 
-    fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
-        Ok(self.pool.get()?)
+    fn conn(&self) -> Result<Conn<'_>, StoreError> {
+        match &self.pinned {
+            // One call at a time: a second one while the first holds the connection is
+            // a bug in the store (a call nested in another), reported, never a deadlock.
+            Some(pinned) => pinned
+                .try_lock()
+                .map(Conn::Pinned)
+                .map_err(|_| StoreError::Batch("a store call nested in another one")),
+            None => Ok(Conn::Pooled(self.pool.get()?)),
+        }
     }
 
     /// Runs reads on one pooled connection, outside any transaction.

@@ -8,6 +8,7 @@
 mod support;
 
 mod accounts;
+mod batch;
 mod groups;
 mod scim;
 mod sso;

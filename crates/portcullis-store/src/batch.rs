@@ -1,0 +1,86 @@
+//! Group commit: several independent writes in one transaction, each in a savepoint of
+//! its own.
+//!
+//! SQLite has one writer, and much of what a write costs is paid once per transaction
+//! (taking the lock, writing the changed pages to the WAL, the wal-index, checkpoints).
+//! A server that queues its writes can run whatever is waiting as one batch: each write
+//! sees the ones before it, a failing write undoes only itself, and none is reported
+//! done before the one commit that makes them all durable.
+
+use std::cell::Cell;
+use std::sync::{Arc, Mutex};
+
+use crate::connection::{begin, depth, end};
+use crate::{Store, StoreError};
+
+/// A write transaction open on one connection, in which [`Batch::attempt`] runs writes.
+pub struct Batch<'a> {
+    store: &'a Store,
+    /// An attempt could not open or end its savepoint: the transaction is in an unknown
+    /// state (SQLite may have rolled it back on its own), so no further attempt runs and
+    /// the batch is undone.
+    broken: Cell<bool>,
+}
+
+impl Store {
+    /// Runs `f` in one write transaction on one connection and commits it. Every
+    /// [`Batch::attempt`] inside is a savepoint: kept when its work succeeds, undone when
+    /// it fails, without touching the others. When the transaction cannot be committed
+    /// (or an attempt's savepoint cannot be ended) nothing of the batch is kept and the
+    /// error is returned: a caller must report no write of the batch as done before this
+    /// returns `Ok`.
+    pub fn write_batch<R>(&self, f: impl FnOnce(&Batch<'_>) -> R) -> Result<R, StoreError> {
+        let pinned = Store {
+            pinned: Some(Arc::new(Mutex::new(self.pool.get()?))),
+            ..self.clone()
+        };
+        begin(&mut *pinned.conn()?)?;
+        let batch = Batch {
+            store: &pinned,
+            broken: Cell::new(false),
+        };
+        let value = f(&batch);
+        let mut conn = pinned.conn()?;
+        // A batch ends with nothing open but its own transaction; anything else, or a
+        // broken attempt, and the whole batch is undone.
+        if batch.broken.get() || depth(&mut conn)? != 1 {
+            let _ = end(&mut conn, false);
+            return Err(StoreError::Batch(
+                "a write of the batch could not end cleanly",
+            ));
+        }
+        end(&mut conn, true)?;
+        Ok(value)
+    }
+}
+
+impl Batch<'_> {
+    /// Runs one write through a store handle that uses the batch's connection, in a
+    /// savepoint: kept when `f` succeeds, undone when it fails. The store calls inside
+    /// `f` run one after another (never one within another) and see every earlier
+    /// attempt of the batch.
+    pub fn attempt<T, E>(&self, f: impl FnOnce(&Store) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        if self.broken.get() {
+            return Err(
+                StoreError::Batch("an earlier write of the batch could not end cleanly").into(),
+            );
+        }
+        if let Err(e) = self.store.conn().and_then(|mut c| begin(&mut c)) {
+            self.broken.set(true);
+            return Err(e.into());
+        }
+        let result = f(self.store);
+        if let Err(e) = self
+            .store
+            .conn()
+            .and_then(|mut c| end(&mut c, result.is_ok()))
+        {
+            self.broken.set(true);
+            return Err(e.into());
+        }
+        result
+    }
+}
