@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use portcullis_domain::{AccountId, AuditEvent, GroupId, User, UserId};
 
-use super::filter::{user_pred, UserField};
+use super::filter::{user_pred, CompareOp, Filter, FilterValue, UserField};
 use super::ScimQuery;
 use crate::audit::insert_audit;
 use crate::connection::{concrete, AnyConnection};
@@ -69,6 +69,47 @@ fn members_of(account: &str) -> users::BoxedQuery<'static, crate::connection::Mu
         .filter(users::account_id.eq(account.to_owned()))
         .filter(users::kind.eq(HUMAN))
         .into_boxed()
+}
+
+/// The lookups IdPs make all day — the first page, unsorted, of `userName`, `id`,
+/// `externalId` or the work email `eq` a text — as typed queries on the concrete
+/// connection (found prepared by type, see `concrete!`) rather than boxed ones whose SQL
+/// is written out on every call. The same rows, in the same order, as the general path
+/// (`user_pred`: an equality on an optional column never matches `NULL`). `None` for
+/// every other query.
+fn lookup(
+    conn: &mut AnyConnection,
+    account: &str,
+    q: &ScimQuery<UserField>,
+) -> Result<Option<Vec<UserRow>>, StoreError> {
+    let Some(Filter::Compare(field, CompareOp::Eq, FilterValue::Str(value))) = &q.filter else {
+        return Ok(None);
+    };
+    if q.sort.is_some() || q.offset > 0 {
+        return Ok(None);
+    }
+    let limit = q.limit.max(0);
+    macro_rules! by {
+        ($column:expr, $value:expr) => {
+            concrete!(conn, |c| {
+                users::table
+                    .filter(users::account_id.eq(account))
+                    .filter(users::kind.eq(HUMAN))
+                    .filter($column.eq($value))
+                    .order((users::created_at.asc(), users::id.asc()))
+                    .limit(limit)
+                    .select(UserRow::as_select())
+                    .load(c)
+            })?
+        };
+    }
+    Ok(Some(match field {
+        UserField::UserName => by!(users::email_lower, value.to_lowercase()),
+        UserField::Id => by!(users::id, value),
+        UserField::ExternalId => by!(users::external_id, value),
+        UserField::WorkEmail => by!(users::work_email_lower, value.to_lowercase()),
+        _ => return Ok(None),
+    }))
 }
 
 fn load(
@@ -195,19 +236,25 @@ impl Store {
             Ok(query)
         };
         self.read(|conn| {
-            let mut query = filtered()?;
-            if let Some((field, ascending)) = q.sort {
-                query = sort_users(query, field, ascending);
-            }
-            // Creation order, then id: stable across pages, and without a sort exactly
-            // the order of `users_account_kind_created_idx` (no sorting step).
-            let rows = query
-                .then_order_by(users::created_at.asc())
-                .then_order_by(users::id.asc())
-                .offset(q.offset.max(0))
-                .limit(q.limit.max(0))
-                .select(UserRow::as_select())
-                .load(conn)?;
+            let rows = match lookup(conn, &account, q)? {
+                Some(rows) => rows,
+                None => {
+                    let mut query = filtered()?;
+                    if let Some((field, ascending)) = q.sort {
+                        query = sort_users(query, field, ascending);
+                    }
+                    // Creation order, then id: stable across pages, and without a sort
+                    // exactly the order of `users_account_kind_created_idx` (no sorting
+                    // step).
+                    query
+                        .then_order_by(users::created_at.asc())
+                        .then_order_by(users::id.asc())
+                        .offset(q.offset.max(0))
+                        .limit(q.limit.max(0))
+                        .select(UserRow::as_select())
+                        .load(conn)?
+                }
+            };
             let total = if q.offset <= 0 && q.limit > 0 && rows.len() < to_usize(q.limit) {
                 // A first page that is not full holds every match: the count is its
                 // length. This is the answer to every lookup an IdP makes (`userName eq`),

@@ -403,3 +403,42 @@ backend_tests! {
         assert_eq!(store.scim_user(a.id, row.user.id).unwrap(), None);
     }
 }
+
+backend_tests! {
+    fn lookups_answer_exactly_as_the_general_path(store: &Store) {
+        use UserField::*;
+        let f = fixture(store);
+        // Two more members sharing an externalId and a work email, so a lookup has
+        // several rows to order and to cut at the limit.
+        for (email, created) in [("dan@example.com", 40), ("erin@example.com", 50)] {
+            let mut row = scim_row(&f.account, email, created);
+            row.user.external_id = Some("shared".into());
+            row.work_email = Some("Team@Example.com".into());
+            store.insert_scim_user(&row, None).unwrap();
+        }
+        let ids = |rows: &[ScimUserRow]| rows.iter().map(|r| r.user.id).collect::<Vec<_>>();
+        for filter in [
+            cmp(UserName, CompareOp::Eq, "ALICE@example.com"),
+            cmp(UserName, CompareOp::Eq, "nobody@example.com"),
+            cmp(Id, CompareOp::Eq, &f.bob.user.id.to_string()),
+            cmp(Id, CompareOp::Eq, "not-an-id"),
+            cmp(ExternalId, CompareOp::Eq, "shared"),
+            cmp(ExternalId, CompareOp::Eq, "EXT-1"),
+            cmp(WorkEmail, CompareOp::Eq, "team@example.com"),
+            cmp(WorkEmail, CompareOp::Eq, "carol@WORK.test"),
+        ] {
+            // `and id pr` changes no answer but takes the general (boxed) path.
+            let general = filter.clone().and(Filter::Present(Id));
+            for limit in [1, 2, 100] {
+                let fast = store.list_scim_users(f.account.id, &ScimQuery::page(0, limit).filtered(filter.clone())).unwrap();
+                let slow = store.list_scim_users(f.account.id, &ScimQuery::page(0, limit).filtered(general.clone())).unwrap();
+                assert_eq!((ids(&fast.0), fast.1), (ids(&slow.0), slow.1), "{filter:?} limit {limit}");
+            }
+        }
+        let (rows, total) = store
+            .list_scim_users(f.account.id, &ScimQuery::page(0, 1).filtered(cmp(ExternalId, CompareOp::Eq, "shared")))
+            .unwrap();
+        assert_eq!((rows.len(), total), (1, 2), "the first of two, and the exact total");
+        assert_eq!(rows[0].user.email.as_str(), "dan@example.com", "creation order");
+    }
+}
