@@ -22,6 +22,7 @@ pub mod sso;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
+pub mod writer;
 
 use std::sync::Arc;
 
@@ -30,13 +31,14 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use portcullis_store::Store;
+use portcullis_store::{Backend, Store};
 use rand::RngCore;
 
 use crate::config::Config;
 use crate::error::{ApiError, AppError};
 use crate::session::SessionKeys;
 use crate::state::AppState;
+use crate::writer::Writer;
 
 /// Blocking threads each worker may run (store writes, scans, password hashing). More
 /// than the database pool has connections would only queue on the pool, and every
@@ -61,6 +63,10 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
     let inline_reads = store
         .readers(workers() as u32)
         .context("opening the read connections")?;
+    let writer = match store.backend() {
+        Backend::Sqlite => Some(Writer::start(store.clone()).context("starting the writer")?),
+        Backend::Postgres => None,
+    };
     let secret = match &config.session_key {
         Some(key) => key.clone(),
         None => {
@@ -74,6 +80,7 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
     Ok(AppState {
         store,
         inline_reads,
+        writer,
         config: Arc::new(config),
         keys: Arc::new(SessionKeys::new(&secret)),
         metrics: Arc::new(metrics::Metrics::new()),

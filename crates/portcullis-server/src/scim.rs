@@ -56,7 +56,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(BASE_PATH)
             .app_data(web::Data::new(RateLimiter::default()))
-            .app_data(web::Data::new(auth::WriteGate::default()))
             .configure(users::config)
             .configure(groups::config)
             .configure(discovery::config)

@@ -9,6 +9,7 @@ use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::session::SessionKeys;
 use crate::throttle::LoginThrottle;
+use crate::writer::Writer;
 
 /// Shared application state, cheap to clone.
 #[derive(Clone)]
@@ -20,6 +21,9 @@ pub struct AppState {
     /// runs one synchronous read at a time). `None` on PostgreSQL, whose reads cross the
     /// network and go through [`AppState::db`].
     pub inline_reads: Option<Store>,
+    /// On SQLite, the thread that runs SCIM writes in group-committed batches
+    /// ([`AppState::write`]). `None` on PostgreSQL, which takes concurrent writers.
+    pub writer: Option<Writer>,
     /// The configuration.
     pub config: Arc<Config>,
     /// Keys for session cookies and CSRF tokens.
@@ -70,6 +74,21 @@ impl AppState {
     {
         match &self.inline_reads {
             Some(store) => Ok(f(store)?),
+            None => self.blocking(f).await,
+        }
+    }
+
+    /// Runs a write (a SCIM change with its audit event). On SQLite it queues for the
+    /// writer thread, which commits whatever is waiting as one batch, each write in a
+    /// savepoint of its own, and answers only after the commit. Elsewhere it is
+    /// [`AppState::blocking`].
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.write(f).await,
             None => self.blocking(f).await,
         }
     }

@@ -2,27 +2,18 @@
 //! [`crate::api_auth::authenticate`]), the domain decides whether the account answers SCIM,
 //! and the per-key rate limit applies.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::{web, HttpRequest};
 use chrono::{DateTime, Utc};
 use portcullis_domain::policy;
 use portcullis_domain::{AccountId, Actor, ApiKeyId};
-use portcullis_store::Backend;
 
 use super::error::ScimResult;
 use super::rate_limit::RateLimiter;
 use crate::api_auth;
 use crate::error::AppError;
 use crate::state::AppState;
-
-/// Lets one SCIM write at a time reach SQLite. SQLite has a single writer; when several
-/// write transactions wait for it, its busy handler sleeps in growing steps (up to 100 ms),
-/// which collapses throughput under an IdP's burst. Queueing the writes here instead keeps
-/// each one short. PostgreSQL needs no gate.
-#[derive(Debug, Clone, Default)]
-pub struct WriteGate(Arc<tokio::sync::Mutex<()>>);
 
 /// What every SCIM operation needs to know about the call: the account it acts in, the key
 /// (for the audit log), the caller's address, the base URL for `meta.location`, and now.
@@ -38,22 +29,12 @@ pub struct Ctx {
     pub base: String,
     /// The time of the request.
     pub now: DateTime<Utc>,
-    /// The write gate, on SQLite.
-    pub gate: Option<WriteGate>,
 }
 
 impl Ctx {
     /// The audit actor.
     pub fn actor(&self) -> Actor {
         Actor::ApiKey(self.key)
-    }
-
-    /// Waits for this process's turn to write (on SQLite); hold the guard for the write.
-    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        match &self.gate {
-            Some(WriteGate(m)) => Some(Arc::clone(m).lock_owned().await),
-            None => None,
-        }
     }
 }
 
@@ -76,11 +57,5 @@ pub async fn scim_caller(
         ip: caller.ip.to_string(),
         base: format!("{}{}", state.config.public_url, super::BASE_PATH),
         now: Utc::now(),
-        gate: (state.store.backend() == Backend::Sqlite)
-            .then(|| {
-                req.app_data::<web::Data<WriteGate>>()
-                    .map(|g| g.get_ref().clone())
-            })
-            .flatten(),
     })
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::auth::Ctx;
 use super::error::{to_scim, ScimResult};
-use super::{group_ops, json_response, read_json, run, user_ops};
+use super::{group_ops, json_response, read_json, user_ops};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -42,14 +42,14 @@ async fn post(
     let request: BulkRequest = serde_json::from_value(body).map_err(|e| {
         AppError::Scim(ScimError::invalid_syntax(format!("not a BulkRequest: {e}")))
     })?;
-    let _turn = ctx.write_turn().await;
-    let response = run(&state, move |store| {
-        bulk::run(&request, &limits(), &mut |op: &BulkOperation| {
-            execute(store, &ctx, op).map_err(|e| to_scim(&e))
+    let response = state
+        .write(move |store| {
+            bulk::run(&request, &limits(), &mut |op: &BulkOperation| {
+                execute(store, &ctx, op).map_err(|e| to_scim(&e))
+            })
+            .map_err(AppError::Scim)
         })
-        .map_err(AppError::Scim)
-    })
-    .await?;
+        .await?;
     let body = serde_json::to_value(response)
         .map_err(|e| AppError::Internal(format!("rendering a bulk response: {e}")))?;
     Ok(json_response(StatusCode::OK, &body))

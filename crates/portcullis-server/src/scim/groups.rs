@@ -113,13 +113,13 @@ async fn create(
     let q = list_query(&req)?;
     let members = search::shows_members(&q);
     let body = read_json(payload).await?;
-    let _turn = ctx.write_turn().await;
-    let (row, resource) = run(&state, move |store| {
-        let row = group_ops::create(store, &ctx, &body)?;
-        let resource = group_ops::resource_of(store, &ctx, &row, members)?;
-        Ok((row, resource))
-    })
-    .await?;
+    let (row, resource) = state
+        .write(move |store| {
+            let row = group_ops::create(store, &ctx, &body)?;
+            let resource = group_ops::resource_of(store, &ctx, &row, members)?;
+            Ok((row, resource))
+        })
+        .await?;
     Ok(resource_response(
         StatusCode::CREATED,
         &resource,
@@ -141,13 +141,13 @@ async fn replace(
     let body = read_json(payload).await?;
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
     let id = id.into_inner();
-    let _turn = ctx.write_turn().await;
-    let (row, resource) = run(&state, move |store| {
-        let row = group_ops::replace(store, &ctx, &id, &body, if_match.as_deref())?;
-        let resource = group_ops::resource_of(store, &ctx, &row, members)?;
-        Ok((row, resource))
-    })
-    .await?;
+    let (row, resource) = state
+        .write(move |store| {
+            let row = group_ops::replace(store, &ctx, &id, &body, if_match.as_deref())?;
+            let resource = group_ops::resource_of(store, &ctx, &row, members)?;
+            Ok((row, resource))
+        })
+        .await?;
     Ok(resource_response(
         StatusCode::OK,
         &resource,
@@ -169,13 +169,13 @@ async fn patch(
     let body = read_json(payload).await?;
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
     let id = id.into_inner();
-    let _turn = ctx.write_turn().await;
-    let (row, resource) = run(&state, move |store| {
-        let row = group_ops::patch(store, &ctx, &id, &body, if_match.as_deref())?;
-        let resource = group_ops::resource_of(store, &ctx, &row, members)?;
-        Ok((row, resource))
-    })
-    .await?;
+    let (row, resource) = state
+        .write(move |store| {
+            let row = group_ops::patch(store, &ctx, &id, &body, if_match.as_deref())?;
+            let resource = group_ops::resource_of(store, &ctx, &row, members)?;
+            Ok((row, resource))
+        })
+        .await?;
     Ok(resource_response(
         StatusCode::OK,
         &resource,
@@ -193,10 +193,8 @@ async fn delete(
 ) -> ScimResult<HttpResponse> {
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
     let id = id.into_inner();
-    let _turn = ctx.write_turn().await;
-    run(&state, move |store| {
-        group_ops::delete(store, &ctx, &id, if_match.as_deref())
-    })
-    .await?;
+    state
+        .write(move |store| group_ops::delete(store, &ctx, &id, if_match.as_deref()))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

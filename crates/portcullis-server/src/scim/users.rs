@@ -115,8 +115,9 @@ async fn create(
 ) -> ScimResult<HttpResponse> {
     let q = list_query(&req)?;
     let body = read_json(payload).await?;
-    let _turn = ctx.write_turn().await;
-    let (row, resource) = run(&state, move |store| user_ops::create(store, &ctx, &body)).await?;
+    let (row, resource) = state
+        .write(move |store| user_ops::create(store, &ctx, &body))
+        .await?;
     Ok(resource_response(
         StatusCode::CREATED,
         &resource,
@@ -137,11 +138,9 @@ async fn replace(
     let body = read_json(payload).await?;
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
     let id = id.into_inner();
-    let _turn = ctx.write_turn().await;
-    let (row, resource) = run(&state, move |store| {
-        user_ops::replace(store, &ctx, &id, &body, if_match.as_deref())
-    })
-    .await?;
+    let (row, resource) = state
+        .write(move |store| user_ops::replace(store, &ctx, &id, &body, if_match.as_deref()))
+        .await?;
     Ok(resource_response(
         StatusCode::OK,
         &resource,
@@ -162,11 +161,9 @@ async fn patch(
     let body = read_json(payload).await?;
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
     let id = id.into_inner();
-    let _turn = ctx.write_turn().await;
-    let (row, resource) = run(&state, move |store| {
-        user_ops::patch(store, &ctx, &id, &body, if_match.as_deref())
-    })
-    .await?;
+    let (row, resource) = state
+        .write(move |store| user_ops::patch(store, &ctx, &id, &body, if_match.as_deref()))
+        .await?;
     Ok(resource_response(
         StatusCode::OK,
         &resource,
@@ -184,10 +181,8 @@ async fn delete(
 ) -> ScimResult<HttpResponse> {
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
     let id = id.into_inner();
-    let _turn = ctx.write_turn().await;
-    run(&state, move |store| {
-        user_ops::delete(store, &ctx, &id, if_match.as_deref())
-    })
-    .await?;
+    state
+        .write(move |store| user_ops::delete(store, &ctx, &id, if_match.as_deref()))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

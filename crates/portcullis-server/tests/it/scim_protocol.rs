@@ -486,3 +486,76 @@ async fn bodies_must_be_json_by_content_type() {
     .await;
     assert_eq!(r.body["totalResults"], 0, "{}", r.text);
 }
+
+/// Writes that arrive together are committed together on SQLite (one transaction, each
+/// write in a savepoint of its own): each is answered as it would be alone, a refused one
+/// leaves nothing behind (not even its audit event), and every answered one is stored.
+#[actix_web::test]
+async fn writes_arriving_together_are_each_answered_and_stored_as_alone() {
+    for env in envs() {
+        let app = std::rc::Rc::new(app!(env));
+        let before = env
+            .state
+            .store
+            .list_audit(env.account.id, 500, 0)
+            .unwrap()
+            .len();
+        let tasks: Vec<_> = (0..24)
+            .map(|i| {
+                let (app, token) = (app.clone(), env.token.clone());
+                let user_name = match i % 4 {
+                    2 => "same@acme.test".to_owned(),
+                    3 => format!("not an email {i}"),
+                    _ => format!("p{i}@acme.test"),
+                };
+                actix_web::rt::spawn(async move {
+                    let body = json!({"userName": user_name});
+                    let r = send(
+                        &*app,
+                        req(Method::POST, "/Users", &token, Some(body)).to_request(),
+                    );
+                    (user_name, r.await)
+                })
+            })
+            .collect();
+        let mut created = Vec::new();
+        let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+        for task in tasks {
+            let (user_name, r) = task.await.unwrap();
+            *statuses.entry(r.status.as_u16()).or_default() += 1;
+            match r.status.as_u16() {
+                201 => {
+                    assert_eq!(r.body["userName"], user_name.as_str());
+                    created.push(r.body["id"].as_str().unwrap().to_owned());
+                }
+                409 => r.assert_error(409, Some("uniqueness")),
+                400 => r.assert_error(400, Some("invalidValue")),
+                other => panic!("unexpected {other}: {}", r.text),
+            }
+        }
+        // 12 distinct people, one of the 6 "same@" creates; 5 duplicates; 6 invalid.
+        assert_eq!(
+            statuses,
+            [(201, 13), (400, 6), (409, 5)].into(),
+            "{}",
+            env.backend
+        );
+        for id in &created {
+            let r = send(
+                &*app,
+                req(Method::GET, &format!("/Users/{id}"), &env.token, None).to_request(),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        }
+        let log = env.state.store.list_audit(env.account.id, 500, 0).unwrap();
+        let creations = log[..log.len() - before]
+            .iter()
+            .filter(|e| e.action == "scim.user.created")
+            .count();
+        assert_eq!(
+            creations, 13,
+            "one audit event per stored create, none for refusals"
+        );
+    }
+}
