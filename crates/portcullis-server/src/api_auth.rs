@@ -82,8 +82,11 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<ApiCall
         .is_none_or(|t| now - t > Duration::seconds(60))
     {
         let id = key.id;
-        // Recording the last use is best effort: a failure must not fail the call.
-        if let Err(e) = state.db(move |store| store.touch_api_key(id, now)).await {
+        // Recording the last use is best effort: a failure must not fail the call. It is
+        // a write, so on SQLite it joins the writer's next batch rather than waiting for
+        // the lock in SQLite's busy handler while SCIM writes keep the writer busy.
+        let touch = state.write(move |store| Ok(store.touch_api_key(id, now)?));
+        if let Err(e) = touch.await {
             tracing::warn!(error = %e, "could not record API key use");
         }
     }
