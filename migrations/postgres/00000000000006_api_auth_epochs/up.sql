@@ -14,9 +14,17 @@ CREATE TABLE api_auth_epochs (
 
 INSERT INTO api_auth_epochs (account_id, epoch) SELECT id, 0 FROM accounts;
 
--- Moves the epoch of the account(s) of OLD and NEW forward. Rows outlive their account
--- (a deleted account's epoch moves on and stays), so an epoch never starts again from a
--- number some cache already holds.
+-- Moves the epochs of the given accounts forward (NULLs and repeats are skipped). Rows
+-- outlive their account (a deleted account's epoch moves on and stays), so an epoch never
+-- starts again from a number some cache already holds.
+CREATE FUNCTION portcullis_move_auth_epochs(VARIADIC accounts TEXT[]) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO api_auth_epochs (account_id, epoch)
+    SELECT DISTINCT a, 0 FROM unnest(accounts) AS a WHERE a IS NOT NULL
+    ON CONFLICT (account_id) DO UPDATE SET epoch = api_auth_epochs.epoch + 1;
+$$;
+
+-- For changes to accounts and API keys: the account(s) of OLD and NEW.
 CREATE FUNCTION portcullis_bump_auth_epoch() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     old_account TEXT;
@@ -30,14 +38,8 @@ BEGIN
         IF TG_OP <> 'INSERT' THEN old_account := OLD.account_id; END IF;
         IF TG_OP <> 'DELETE' THEN new_account := NEW.account_id; END IF;
     END IF;
-    INSERT INTO api_auth_epochs (account_id, epoch)
-    SELECT DISTINCT a, 0 FROM unnest(ARRAY[old_account, new_account]) AS a
-    WHERE a IS NOT NULL
-    ON CONFLICT (account_id) DO UPDATE SET epoch = api_auth_epochs.epoch + 1;
-    IF TG_OP = 'DELETE' THEN
-        RETURN OLD;
-    END IF;
-    RETURN NEW;
+    PERFORM portcullis_move_auth_epochs(old_account, new_account);
+    RETURN NULL;
 END
 $$;
 
@@ -59,10 +61,7 @@ DECLARE
 BEGIN
     IF EXISTS (SELECT 1 FROM api_keys WHERE api_keys.owner_id = OLD.id) THEN
         IF TG_OP = 'UPDATE' THEN new_account := NEW.account_id; END IF;
-        INSERT INTO api_auth_epochs (account_id, epoch)
-        SELECT DISTINCT a, 0 FROM unnest(ARRAY[OLD.account_id, new_account]) AS a
-        WHERE a IS NOT NULL
-        ON CONFLICT (account_id) DO UPDATE SET epoch = api_auth_epochs.epoch + 1;
+        PERFORM portcullis_move_auth_epochs(OLD.account_id, new_account);
     END IF;
     IF TG_OP = 'DELETE' THEN
         RETURN OLD;
