@@ -157,13 +157,13 @@ pub(crate) fn write_tx<T>(
     begin(conn)?;
     match f(conn) {
         Ok(value) => {
-            <AnyConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            end(conn, true)?;
             Ok(value)
         }
         Err(err) => {
             // The caller's error says what went wrong; a failed rollback marks the
             // connection broken and the pool drops it.
-            let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
+            let _ = end(conn, false);
             Err(err)
         }
     }
