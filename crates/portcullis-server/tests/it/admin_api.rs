@@ -29,6 +29,16 @@ pub fn admin_key(env: &TestEnv) -> String {
 }
 
 /// Adds a human with a password to the bootstrap account.
+/// The admin's account's latest audit event.
+fn last_audit(env: &TestEnv) -> portcullis_domain::AuditEvent {
+    let mut log = env
+        .state
+        .store
+        .list_audit(env.admin.account.id, 1, 0)
+        .unwrap();
+    log.pop().expect("an audit event")
+}
+
 pub fn add_person(env: &TestEnv, email: &str, role: Role, pw: &str) -> User {
     let now = Utc::now();
     let user = User {
@@ -500,13 +510,9 @@ async fn api_keys_show_their_secret_once_and_revoke() {
     let (s, _) = call!(app, with_key(TestRequest::delete().uri(&bot_path), &key));
     assert_eq!(s, StatusCode::NO_CONTENT);
     // The deletion and its audit event were written together.
-    let log = env
-        .state
-        .store
-        .list_audit(env.admin.account.id, 1, 0)
-        .unwrap();
-    assert_eq!(log[0].action, "bot.deleted");
-    assert_eq!(log[0].target.as_deref(), bot["id"].as_str());
+    let event = last_audit(&env);
+    assert_eq!(event.action, "bot.deleted");
+    assert_eq!(event.target.as_deref(), bot["id"].as_str());
 }
 
 #[actix_web::test]
@@ -630,13 +636,9 @@ async fn members_are_listed_changed_and_the_last_admin_stays() {
             .unwrap(),
         None
     );
-    let log = env
-        .state
-        .store
-        .list_audit(env.admin.account.id, 1, 0)
-        .unwrap();
-    assert_eq!(log[0].action, "member.deleted");
-    assert_eq!(log[0].target.as_deref(), Some(p0.as_str()));
+    let event = last_audit(&env);
+    assert_eq!(event.action, "member.deleted");
+    assert_eq!(event.target.as_deref(), Some(p0.as_str()));
 }
 
 #[actix_web::test]
