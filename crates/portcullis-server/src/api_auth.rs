@@ -52,8 +52,10 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<ApiCall
         .ok_or_else(|| AppError::Forbidden("the client address is unknown".into()))?;
     let hash = SecretHash::of(token);
     let lookup = hash.clone();
+    // One statement: the key's account's epoch when the key is cached, else the key,
+    // its owner, its account and the epoch in one join.
     let found = state
-        .read(move |store| store.api_key_for_auth(&lookup))
+        .read_statement(move |store| store.api_key_for_auth(&lookup))
         .await?;
     let (key, owner, account) =
         found.ok_or_else(|| AppError::Unauthorized("the API key is unknown or revoked".into()))?;

@@ -60,12 +60,30 @@ impl AppState {
         Ok(actix_web::web::block(move || f(&store)).await??)
     }
 
-    /// Runs a short read — an index lookup, not a scan — where it costs least. On SQLite
-    /// that is the calling worker itself: an embedded point read takes microseconds,
-    /// less than handing it to another thread and back. Elsewhere it is [`AppState::db`].
-    /// Never use it for writes, which wait for SQLite's lock, nor for reads whose cost
-    /// grows with the data.
+    /// Runs short reads — index lookups, not scans — where they cost least. On SQLite
+    /// that is the calling worker itself (an embedded point read takes microseconds,
+    /// less than handing it to another thread and back), and all of them run in one read
+    /// transaction ([`Store::read_snapshot`]): SQLite then locks its wal-index once for
+    /// them, not once per statement, and they see the database as of one moment.
+    /// Elsewhere they go through [`AppState::db`], each statement on its own (a
+    /// transaction would cost PostgreSQL two more round trips). Never use it for writes,
+    /// which wait for SQLite's lock, nor for reads whose cost grows with the data.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&Store) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+        AppError: From<E>,
+    {
+        match &self.inline_reads {
+            Some(store) => store.read_snapshot(|s| f(s).map_err(AppError::from)),
+            None => self.blocking(f).await,
+        }
+    }
+
+    /// [`AppState::read`] for a read of one statement, which is a snapshot by itself:
+    /// without the transaction around it, which would only add a `BEGIN` and a `COMMIT`.
+    pub async fn read_statement<T, E, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&Store) -> Result<T, E> + Send + 'static,
         T: Send + 'static,

@@ -189,6 +189,25 @@ pub(crate) fn begin(conn: &mut AnyConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Opens a read transaction: deferred on SQLite (it takes the read lock at its first
+/// statement and never the write lock), `REPEATABLE READ READ ONLY` on PostgreSQL, so
+/// that its statements see one snapshot there too. Inside an open transaction it is a
+/// savepoint.
+pub(crate) fn begin_read(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    let sql = match conn {
+        AnyConnection::Sqlite(_) => "BEGIN DEFERRED",
+        AnyConnection::Postgresql(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    };
+    if depth(conn)? > 0 {
+        return begin(conn);
+    }
+    match conn {
+        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, sql)?,
+        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction_sql(c, sql)?,
+    }
+    Ok(())
+}
+
 /// Ends the innermost transaction or savepoint `begin` opened: kept when `keep`, undone
 /// otherwise.
 pub(crate) fn end(conn: &mut AnyConnection, keep: bool) -> Result<(), StoreError> {

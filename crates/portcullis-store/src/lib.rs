@@ -29,6 +29,7 @@ mod schema;
 mod scim;
 mod secret;
 mod session;
+mod snapshot;
 mod sso;
 mod user;
 

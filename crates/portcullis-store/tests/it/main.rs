@@ -11,5 +11,6 @@ mod accounts;
 mod batch;
 mod groups;
 mod scim;
+mod snapshot;
 mod sso;
 mod users;
