@@ -87,23 +87,21 @@ fn pick(selectors: &[Selector], ext: Option<&str>, attr: &str) -> Pick {
 }
 
 /// Keeps (`keep = true`) or drops the named sub-attributes of a complex value.
-fn filter_subs(value: &Value, subs: &[String], keep: bool) -> Value {
-    let one = |v: &Value| match v {
+fn filter_subs(value: Value, subs: &[String], keep: bool) -> Value {
+    let one = |v: Value| match v {
         Value::Object(m) => Value::Object(
-            m.iter()
+            m.into_iter()
                 .filter(|(k, _)| subs.iter().any(|s| s.eq_ignore_ascii_case(k)) == keep)
-                .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),
-        other => other.clone(),
+        other => other,
     };
     match value {
-        Value::Array(items) => Value::Array(items.iter().map(one).collect()),
+        Value::Array(items) => Value::Array(items.into_iter().map(one).collect()),
         other => one(other),
     }
 }
 
-/// Drops sub-attributes that are never returned, or returned only on request and not asked.
 fn returned_subs(value: Value, attr: &Attribute, asked: &Pick) -> Value {
     let hidden: Vec<String> = attr
         .sub_attributes
@@ -118,32 +116,32 @@ fn returned_subs(value: Value, attr: &Attribute, asked: &Pick) -> Value {
     if hidden.is_empty() {
         value
     } else {
-        filter_subs(&value, &hidden, false)
+        filter_subs(value, &hidden, false)
     }
 }
 
 fn decide(
     attr: &Attribute,
     ext: Option<&str>,
-    value: &Value,
+    value: Value,
     wanted: &[Selector],
     excluded: &[Selector],
 ) -> Option<Value> {
     match attr.returned {
         Returned::Never => return None,
-        Returned::Always => return Some(value.clone()),
+        Returned::Always => return Some(value),
         _ => {}
     }
     let asked = pick(wanted, ext, &attr.name);
     let mut out = match (&asked, wanted.is_empty()) {
-        (Pick::Whole, _) => value.clone(),
+        (Pick::Whole, _) => value,
         (Pick::Subs(subs), _) => filter_subs(value, subs, true),
-        (Pick::None, true) if attr.returned == Returned::Default => value.clone(),
+        (Pick::None, true) if attr.returned == Returned::Default => value,
         (Pick::None, _) => return None,
     };
     match pick(excluded, ext, &attr.name) {
         Pick::Whole => return None,
-        Pick::Subs(subs) => out = filter_subs(&out, &subs, false),
+        Pick::Subs(subs) => out = filter_subs(out, &subs, false),
         Pick::None => {}
     }
     let out = returned_subs(out, attr, &asked);
@@ -162,42 +160,51 @@ pub fn project(
     attributes: &[AttrPath],
     excluded_attributes: &[AttrPath],
 ) -> Value {
+    project_owned(resource.clone(), schema, attributes, excluded_attributes)
+}
+
+/// [`project`] of a resource the caller no longer needs: its values are moved into the
+/// projection rather than copied (a response built for one request).
+pub fn project_owned(
+    resource: Value,
+    schema: &ResourceSchema,
+    attributes: &[AttrPath],
+    excluded_attributes: &[AttrPath],
+) -> Value {
     let Value::Object(map) = resource else {
-        return resource.clone();
+        return resource;
     };
     let wanted = selectors(attributes, schema);
     let excluded = selectors(excluded_attributes, schema);
     let mut out = Map::new();
     for (key, value) in map {
         if key.eq_ignore_ascii_case("schemas") {
-            out.insert(key.clone(), value.clone());
-        } else if let Some(ext) = schema.extension(key) {
+            out.insert(key, value);
+        } else if let Some(ext) = schema.extension(&key) {
             let Value::Object(inner) = value else {
                 continue;
             };
             let projected: Map<String, Value> = inner
-                .iter()
+                .into_iter()
                 .filter_map(|(k, v)| {
-                    let attr = ext.attribute(k)?;
-                    Some((
-                        k.clone(),
-                        decide(attr, Some(&ext.id), v, &wanted, &excluded)?,
-                    ))
+                    let attr = ext.attribute(&k)?;
+                    let v = decide(attr, Some(&ext.id), v, &wanted, &excluded)?;
+                    Some((k, v))
                 })
                 .collect();
             if !projected.is_empty() {
-                out.insert(key.clone(), Value::Object(projected));
+                out.insert(key, Value::Object(projected));
             }
-        } else if let Some(attr) = schema.core_attribute(key) {
+        } else if let Some(attr) = schema.core_attribute(&key) {
             if let Some(v) = decide(attr, None, value, &wanted, &excluded) {
-                out.insert(key.clone(), v);
+                out.insert(key, v);
             }
         } else if wanted.is_empty()
             && !excluded_attributes
                 .iter()
-                .any(|p| p.urn.is_none() && p.sub.is_none() && p.name.eq_ignore_ascii_case(key))
+                .any(|p| p.urn.is_none() && p.sub.is_none() && p.name.eq_ignore_ascii_case(&key))
         {
-            out.insert(key.clone(), value.clone());
+            out.insert(key, value);
         }
     }
     Value::Object(out)

@@ -97,7 +97,7 @@ async fn get(
     }
     Ok(resource_response(
         StatusCode::OK,
-        &resource,
+        resource,
         row.version,
         ResourceSchema::group(),
         &q,
@@ -122,7 +122,7 @@ async fn create(
         .await?;
     Ok(resource_response(
         StatusCode::CREATED,
-        &resource,
+        resource,
         row.version,
         ResourceSchema::group(),
         &q,
@@ -150,7 +150,7 @@ async fn replace(
         .await?;
     Ok(resource_response(
         StatusCode::OK,
-        &resource,
+        resource,
         row.version,
         ResourceSchema::group(),
         &q,
@@ -178,7 +178,7 @@ async fn patch(
         .await?;
     Ok(resource_response(
         StatusCode::OK,
-        &resource,
+        resource,
         row.version,
         ResourceSchema::group(),
         &q,

@@ -233,8 +233,8 @@ pub fn groups(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Page, AppError>
 pub fn list_response(page: Page, q: &ListQuery, schema: &ResourceSchema) -> Value {
     let resources = page
         .resources
-        .iter()
-        .map(|r| projection::project(r, schema, &q.attributes, &q.excluded_attributes))
+        .into_iter()
+        .map(|r| projection::project_owned(r, schema, &q.attributes, &q.excluded_attributes))
         .collect();
     ListResponse::new(resources, page.total, q.start_index).to_json()
 }
@@ -259,8 +259,8 @@ pub fn root(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Value, AppError> 
     let mut out: Vec<Value> = Vec::new();
     if valid(user_schema) && q.offset() < user_total {
         for r in users(store, ctx, q)?.resources {
-            out.push(projection::project(
-                &r,
+            out.push(projection::project_owned(
+                r,
                 user_schema,
                 &q.attributes,
                 &q.excluded_attributes,
@@ -277,8 +277,8 @@ pub fn root(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Value, AppError> 
         let page = groups(store, ctx, &group_q)?;
         group_total = page.total;
         for r in page.resources {
-            out.push(projection::project(
-                &r,
+            out.push(projection::project_owned(
+                r,
                 group_schema,
                 &q.attributes,
                 &q.excluded_attributes,

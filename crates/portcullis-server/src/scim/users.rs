@@ -100,7 +100,7 @@ async fn get(
     }
     Ok(resource_response(
         StatusCode::OK,
-        &resource,
+        resource,
         row.version,
         ResourceSchema::user(),
         &q,
@@ -120,7 +120,7 @@ async fn create(
         .await?;
     Ok(resource_response(
         StatusCode::CREATED,
-        &resource,
+        resource,
         row.version,
         ResourceSchema::user(),
         &q,
@@ -143,7 +143,7 @@ async fn replace(
         .await?;
     Ok(resource_response(
         StatusCode::OK,
-        &resource,
+        resource,
         row.version,
         ResourceSchema::user(),
         &q,
@@ -166,7 +166,7 @@ async fn patch(
         .await?;
     Ok(resource_response(
         StatusCode::OK,
-        &resource,
+        resource,
         row.version,
         ResourceSchema::user(),
         &q,
