@@ -129,12 +129,15 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                         .into()
                     }),
             )
+            // SCIM first: it is what IdPs call all day, and actix tries the routes in
+            // the order they are registered (a regular expression for each one with a
+            // `{segment}`). No other route's path starts with `/scim/v2`.
+            .configure(scim::config)
             .configure(routes::health::config)
             .configure(metrics::config)
             .configure(routes::home::config)
             .configure(routes::auth::config)
             .configure(routes::me::config)
-            .configure(scim::config)
             .configure(sso::config)
             .configure(admin::config)
             .configure(dashboard::config)
