@@ -102,6 +102,7 @@ fn filter_subs(value: Value, subs: &[String], keep: bool) -> Value {
     }
 }
 
+/// Drops sub-attributes that are never returned, or returned only on request and not asked.
 fn returned_subs(value: Value, attr: &Attribute, asked: &Pick) -> Value {
     let hidden: Vec<String> = attr
         .sub_attributes
