@@ -189,21 +189,19 @@ pub(crate) fn begin(conn: &mut AnyConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Opens a read transaction: deferred on SQLite (it takes the read lock at its first
-/// statement and never the write lock), `REPEATABLE READ READ ONLY` on PostgreSQL, so
-/// that its statements see one snapshot there too. Inside an open transaction it is a
-/// savepoint.
+/// Opens a read transaction on a connection outside any: deferred on SQLite (it takes
+/// the read lock at its first statement, and no write lock unless something writes),
+/// `REPEATABLE READ READ ONLY` on PostgreSQL, so that its statements see one snapshot
+/// there too.
 pub(crate) fn begin_read(conn: &mut AnyConnection) -> Result<(), StoreError> {
-    let sql = match conn {
-        AnyConnection::Sqlite(_) => "BEGIN DEFERRED",
-        AnyConnection::Postgresql(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-    };
-    if depth(conn)? > 0 {
-        return begin(conn);
-    }
     match conn {
-        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, sql)?,
-        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction_sql(c, sql)?,
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?;
+        }
+        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?,
     }
     Ok(())
 }
