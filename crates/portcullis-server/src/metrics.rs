@@ -164,12 +164,15 @@ pub async fn record(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().as_str().to_owned();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let response = next.call(req).await?;
+    // Asked after routing, actix names the pattern of the resource it matched from what
+    // it recorded; asked before, it matches the path against the routes a second time.
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     if let Some(state) = state {
         state.metrics.record(
             &route,

@@ -19,6 +19,12 @@ async fn metrics_count_requests_by_route_pattern() {
         .await;
     }
     test::call_service(&app, TestRequest::get().uri("/a/nosuch/login").to_request()).await;
+    // A route inside a scope, and a path no route matches (one series for all of them).
+    let scim = "/scim/v2/Users/0b5c4d9e-1f2a-4b3c-8d7e-6f5a4b3c2d1e";
+    test::call_service(&app, TestRequest::get().uri(scim).to_request()).await;
+    for path in ["/no/such/page", "/another/one"] {
+        test::call_service(&app, TestRequest::get().uri(path).to_request()).await;
+    }
     let resp = test::call_service(&app, TestRequest::get().uri("/metrics").to_request()).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let text = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
@@ -31,6 +37,18 @@ async fn metrics_count_requests_by_route_pattern() {
     assert!(
         text.contains(
             r#"portcullis_http_requests_total{route="/a/{slug}/login",method="GET",status="404"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"portcullis_http_requests_total{route="/scim/v2/Users/{id}",method="GET",status="401"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"portcullis_http_requests_total{route="unmatched",method="GET",status="404"} 2"#
         ),
         "{text}"
     );
