@@ -203,8 +203,8 @@ pub(crate) fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
         .body(json_bytes(body))
 }
 
-/// A JSON value as bytes, written straight into a buffer (`Value::to_string` goes through
-/// `fmt::Write`, a third slower on a member). A `Value` always serialises: its keys are
+/// A JSON value as bytes, written straight into a buffer (`Value::to_string` formats
+/// through `fmt::Write`, which costs more). A `Value` always serialises: its keys are
 /// strings.
 fn json_bytes(value: &Value) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
