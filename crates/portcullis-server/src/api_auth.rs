@@ -9,6 +9,7 @@ use actix_web::HttpRequest;
 use chrono::{Duration, Utc};
 use portcullis_domain::policy::{self, ApiKeyRefusal};
 use portcullis_domain::{Account, ApiKey, SecretHash, User};
+use portcullis_store::Store;
 
 use crate::client_ip::client_ip;
 use crate::error::AppError;
@@ -42,62 +43,95 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Authenticates a request by its API key. Unknown, revoked and unusable keys are 401;
-/// a caller outside the account's API IP restrictions is 403.
-pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<ApiCaller, AppError> {
-    let token = bearer_token(req).ok_or_else(|| {
-        AppError::Unauthorized("send an API key as `Authorization: Bearer <key>`".into())
-    })?;
-    let ip = client_ip(req, &state.config.trusted_proxies)
-        .ok_or_else(|| AppError::Forbidden("the client address is unknown".into()))?;
-    let hash = SecretHash::of(token);
-    let lookup = hash.clone();
-    // One statement: the key's account's epoch when the key is cached, else the key,
-    // its owner, its account and the epoch in one join.
-    let found = state
-        .read_statement(move |store| store.api_key_for_auth(&lookup))
-        .await?;
-    let (key, owner, account) =
-        found.ok_or_else(|| AppError::Unauthorized("the API key is unknown or revoked".into()))?;
-    // The hash lookup found the row; compare again in constant time so no timing of the
-    // database's index comparison is all that stands between a guess and a key.
-    if key.secret_hash != hash {
-        return Err(AppError::Unauthorized(
-            "the API key is unknown or revoked".into(),
-        ));
+/// What a request presents to be authenticated: its key (as the hash the store keeps)
+/// and its address. Taking them from the request needs no database.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    hash: SecretHash,
+    ip: IpAddr,
+}
+
+impl Credentials {
+    /// The request's bearer key and client address: 401 without a key, 403 when the
+    /// client address is unknown.
+    pub fn of(state: &AppState, req: &HttpRequest) -> Result<Self, AppError> {
+        let token = bearer_token(req).ok_or_else(|| {
+            AppError::Unauthorized("send an API key as `Authorization: Bearer <key>`".into())
+        })?;
+        let ip = client_ip(req, &state.config.trusted_proxies)
+            .ok_or_else(|| AppError::Forbidden("the client address is unknown".into()))?;
+        Ok(Self {
+            hash: SecretHash::of(token),
+            ip,
+        })
     }
-    match policy::may_use_api_key(&account, &key, &owner, ip) {
-        Ok(()) => {}
-        Err(refusal @ ApiKeyRefusal::IpNotAllowed(_)) => {
-            return Err(AppError::Forbidden(refusal.to_string()))
-        }
-        Err(ApiKeyRefusal::Revoked) => {
+
+    /// Checks the key against the store: unknown, revoked and unusable keys are 401; a
+    /// caller outside the account's API IP restrictions is 403. One statement, so it
+    /// can run inside a read transaction with the request's own reads.
+    pub fn check(&self, store: &Store) -> Result<ApiCaller, AppError> {
+        // One statement: the key's account's epoch when the key is cached, else the key,
+        // its owner, its account and the epoch in one join.
+        let (key, owner, account) = store
+            .api_key_for_auth(&self.hash)?
+            .ok_or_else(|| AppError::Unauthorized("the API key is unknown or revoked".into()))?;
+        // The hash lookup found the row; compare again in constant time so no timing of
+        // the database's index comparison is all that stands between a guess and a key.
+        if key.secret_hash != self.hash {
             return Err(AppError::Unauthorized(
                 "the API key is unknown or revoked".into(),
-            ))
+            ));
         }
-        Err(refusal) => return Err(AppError::Unauthorized(refusal.to_string())),
+        match policy::may_use_api_key(&account, &key, &owner, self.ip) {
+            Ok(()) => {}
+            Err(refusal @ ApiKeyRefusal::IpNotAllowed(_)) => {
+                return Err(AppError::Forbidden(refusal.to_string()))
+            }
+            Err(ApiKeyRefusal::Revoked) => {
+                return Err(AppError::Unauthorized(
+                    "the API key is unknown or revoked".into(),
+                ))
+            }
+            Err(refusal) => return Err(AppError::Unauthorized(refusal.to_string())),
+        }
+        Ok(ApiCaller {
+            account,
+            key,
+            owner,
+            ip: self.ip,
+        })
     }
+}
+
+/// Authenticates a request by its API key ([`Credentials::of`], then
+/// [`Credentials::check`] as a statement of its own) and records the key's use.
+pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<ApiCaller, AppError> {
+    let credentials = Credentials::of(state, req)?;
+    let caller = state
+        .read_statement(move |store| credentials.check(store))
+        .await?;
+    record_use(state, &caller).await;
+    Ok(caller)
+}
+
+/// Records when an accepted key was last used, at most once a minute per key. Best
+/// effort: a failure is logged and does not fail the call.
+pub async fn record_use(state: &AppState, caller: &ApiCaller) {
     let now = Utc::now();
-    if key
+    if caller
+        .key
         .last_used_at
-        .is_none_or(|t| now - t > Duration::seconds(60))
+        .is_some_and(|t| now - t <= Duration::seconds(60))
     {
-        let id = key.id;
-        // Recording the last use is best effort: a failure must not fail the call. It is
-        // a write, so on SQLite it joins the writer's next batch rather than waiting for
-        // the lock in SQLite's busy handler while SCIM writes keep the writer busy.
-        let touch = state.write(move |store| Ok(store.touch_api_key(id, now)?));
-        if let Err(e) = touch.await {
-            tracing::warn!(error = %e, "could not record API key use");
-        }
+        return;
     }
-    Ok(ApiCaller {
-        account,
-        key,
-        owner,
-        ip,
-    })
+    let id = caller.key.id;
+    // A write, so on SQLite it joins the writer's next batch rather than waiting for the
+    // lock in SQLite's busy handler while SCIM writes keep the writer busy.
+    let touch = state.write(move |store| Ok(store.touch_api_key(id, now)?));
+    if let Err(e) = touch.await {
+        tracing::warn!(error = %e, "could not record API key use");
+    }
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use portcullis_scim::ScimError;
 use portcullis_store::Store;
 use serde_json::Value;
 
-use self::auth::Ctx;
+use self::auth::{Ctx, ReadCtx};
 use self::error::{ScimFailure, ScimResult, SCIM_CONTENT_TYPE};
 use self::rate_limit::RateLimiter;
 use crate::error::AppError;
@@ -148,6 +148,20 @@ impl FromRequest for Ctx {
     }
 }
 
+impl FromRequest for ReadCtx {
+    type Error = ScimFailure;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let limiter = req.app_data::<web::Data<RateLimiter>>().cloned();
+        std::future::ready(match (state, limiter) {
+            (Some(state), Some(limiter)) => ReadCtx::of(state, limiter, req),
+            _ => Err(AppError::Internal("the SCIM routes lack their state".into()).into()),
+        })
+    }
+}
+
 /// Runs synchronous store work on the blocking pool.
 pub(crate) async fn run<T, F>(state: &AppState, f: F) -> ScimResult<T>
 where
@@ -185,10 +199,13 @@ pub(crate) async fn read_json(payload: web::Payload) -> ScimResult<Value> {
 
 /// The list query of a request's query string.
 pub(crate) fn list_query(req: &HttpRequest) -> ScimResult<ListQuery> {
-    Ok(
-        ListQuery::from_query_string(req.query_string(), &query_limits())
-            .map_err(AppError::Scim)?,
-    )
+    Ok(parse_list_query(req)?)
+}
+
+/// [`list_query`] as an [`AppError`], for a read that reports it only after the caller
+/// is authenticated (a caller without a valid key learns nothing about its query).
+pub(crate) fn parse_list_query(req: &HttpRequest) -> Result<ListQuery, AppError> {
+    ListQuery::from_query_string(req.query_string(), &query_limits()).map_err(AppError::Scim)
 }
 
 /// A header's value as text.

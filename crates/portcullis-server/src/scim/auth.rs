@@ -8,10 +8,11 @@ use actix_web::{web, HttpRequest};
 use chrono::{DateTime, Utc};
 use portcullis_domain::policy;
 use portcullis_domain::{AccountId, Actor, ApiKeyId};
+use portcullis_store::Store;
 
 use super::error::ScimResult;
 use super::rate_limit::RateLimiter;
-use crate::api_auth;
+use crate::api_auth::{self, ApiCaller, Credentials};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -47,6 +48,12 @@ pub async fn scim_caller(
     req: &HttpRequest,
 ) -> ScimResult<Ctx> {
     let caller = api_auth::authenticate(state, req).await?;
+    Ok(admit(state, limiter, &caller)?)
+}
+
+/// What SCIM asks of an authenticated caller beyond its key: an account that provisions
+/// over SCIM (else 403) and a key within its rate (else 429).
+fn admit(state: &AppState, limiter: &RateLimiter, caller: &ApiCaller) -> Result<Ctx, AppError> {
     policy::may_serve_scim(&caller.account).map_err(|r| AppError::Forbidden(r.to_string()))?;
     limiter
         .check(caller.key.id, state.config.scim_rate_limit, Instant::now())
@@ -58,4 +65,79 @@ pub async fn scim_caller(
         base: format!("{}{}", state.config.public_url, super::BASE_PATH),
         now: Utc::now(),
     })
+}
+
+/// A SCIM call that only reads and sends no body: its key is checked in the same read
+/// transaction as the reads it makes, so the check and the reads cost one visit to the
+/// database (on SQLite one wal-index lock, on PostgreSQL one trip to the blocking pool).
+///
+/// Extracting it only takes the key and address from the request (401 without a key);
+/// the store is first touched by [`ReadCtx::read`], which authenticates, applies the
+/// same refusals as [`Ctx`] and only then runs the handler's reads.
+pub struct ReadCtx {
+    state: web::Data<AppState>,
+    limiter: web::Data<RateLimiter>,
+    credentials: Credentials,
+}
+
+impl ReadCtx {
+    /// Takes the credentials of a request (401 without a key, 403 without an address).
+    pub fn of(
+        state: web::Data<AppState>,
+        limiter: web::Data<RateLimiter>,
+        req: &HttpRequest,
+    ) -> ScimResult<Self> {
+        let credentials = Credentials::of(&state, req)?;
+        Ok(Self {
+            state,
+            limiter,
+            credentials,
+        })
+    }
+
+    /// Authenticates the caller and runs `f` — short reads, as for [`AppState::read`] —
+    /// in the same snapshot; `f` runs only for an admitted caller. Records the key's use
+    /// afterwards, as [`scim_caller`] does.
+    pub async fn read<T, F>(self, f: F) -> ScimResult<T>
+    where
+        F: FnOnce(&Store, &Ctx) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(true, f).await
+    }
+
+    /// [`ReadCtx::read`] for reads whose cost grows with the data (scans, sorted pages):
+    /// the check and `f` run together on the blocking pool, as [`AppState::blocking`].
+    pub async fn scan<T, F>(self, f: F) -> ScimResult<T>
+    where
+        F: FnOnce(&Store, &Ctx) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(false, f).await
+    }
+
+    async fn run<T, F>(self, short: bool, f: F) -> ScimResult<T>
+    where
+        F: FnOnce(&Store, &Ctx) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Self {
+            state,
+            limiter,
+            credentials,
+        } = self;
+        let admitting = state.clone();
+        let work = move |store: &Store| {
+            let caller = credentials.check(store)?;
+            let ctx = admit(&admitting, &limiter, &caller)?;
+            Ok::<_, AppError>((caller, f(store, &ctx)?))
+        };
+        let (caller, value) = if short {
+            state.read(work).await?
+        } else {
+            state.blocking(work).await?
+        };
+        api_auth::record_use(&state, &caller).await;
+        Ok(value)
+    }
 }

@@ -5,11 +5,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_scim::query::ListQuery;
 use portcullis_scim::schema::ResourceSchema;
 
-use super::auth::Ctx;
+use super::auth::{Ctx, ReadCtx};
 use super::error::ScimResult;
 use super::{
-    group_ops, header_str, json_response, list_query, not_modified, read_json, resource_response,
-    run, search,
+    group_ops, header_str, json_response, list_query, not_modified, parse_list_query, read_json,
+    resource_response, run, search,
 };
 use crate::state::AppState;
 
@@ -40,9 +40,16 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn list(ctx: Ctx, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
-    let q = list_query(&req)?;
-    answer_list(ctx, state, q).await
+async fn list(ctx: ReadCtx, req: HttpRequest) -> ScimResult<HttpResponse> {
+    let q = parse_list_query(&req);
+    let (page, q) = ctx
+        .scan(move |store, ctx| {
+            // A bad query is refused only once the key is known good.
+            let q = q?;
+            Ok((search::groups(store, ctx, &q)?, q))
+        })
+        .await?;
+    Ok(list_answer(page, &q))
 }
 
 async fn answer_list(
@@ -52,10 +59,14 @@ async fn answer_list(
 ) -> ScimResult<HttpResponse> {
     let query = q.clone();
     let page = run(&state, move |store| search::groups(store, &ctx, &query)).await?;
-    Ok(json_response(
+    Ok(list_answer(page, &q))
+}
+
+fn list_answer(page: search::Page, q: &ListQuery) -> HttpResponse {
+    json_response(
         StatusCode::OK,
-        &search::list_response(page, &q, ResourceSchema::group()),
-    ))
+        &search::list_response(page, q, ResourceSchema::group()),
+    )
 }
 
 async fn root_search(
@@ -77,21 +88,19 @@ async fn search_post(
     answer_list(ctx, state, q).await
 }
 
-async fn get(
-    ctx: Ctx,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> ScimResult<HttpResponse> {
-    let q = list_query(&req)?;
-    let members = search::shows_members(&q);
+async fn get(ctx: ReadCtx, req: HttpRequest, id: web::Path<String>) -> ScimResult<HttpResponse> {
+    let q = parse_list_query(&req);
     let id = id.into_inner();
-    let (row, resource) = run(&state, move |store| {
-        let row = group_ops::load(store, &ctx, &id)?;
-        let resource = group_ops::resource_of(store, &ctx, &row, members)?;
-        Ok((row, resource))
-    })
-    .await?;
+    // A group's members grow with the account: its read runs on the blocking pool.
+    let (row, resource, q) = ctx
+        .scan(move |store, ctx| {
+            // A bad query is refused only once the key is known good.
+            let q = q?;
+            let row = group_ops::load(store, ctx, &id)?;
+            let resource = group_ops::resource_of(store, ctx, &row, search::shows_members(&q))?;
+            Ok((row, resource, q))
+        })
+        .await?;
     if let Some(r) = not_modified(&req, row.version) {
         return Ok(r);
     }

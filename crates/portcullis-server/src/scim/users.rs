@@ -5,12 +5,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_scim::query::{ListQuery, SearchRequest};
 use portcullis_scim::schema::ResourceSchema;
 use portcullis_scim::ScimError;
+use portcullis_store::Store;
 
-use super::auth::Ctx;
+use super::auth::{Ctx, ReadCtx};
 use super::error::ScimResult;
 use super::{
-    header_str, json_response, list_query, not_modified, read_json, resource_response, run, search,
-    user_ops,
+    header_str, json_response, list_query, not_modified, parse_list_query, read_json,
+    resource_response, run, search, user_ops,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -37,9 +38,20 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn list(ctx: Ctx, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
-    let q = list_query(&req)?;
-    answer_list(ctx, state, q).await
+async fn list(ctx: ReadCtx, req: HttpRequest) -> ScimResult<HttpResponse> {
+    let q = parse_list_query(&req);
+    let lookup = q.as_ref().is_ok_and(search::user_lookup);
+    let list = move |store: &Store, ctx: &Ctx| {
+        // A bad query is refused only once the key is known good.
+        let q = q?;
+        Ok((search::users(store, ctx, &q)?, q))
+    };
+    let (page, q) = if lookup {
+        ctx.read(list).await?
+    } else {
+        ctx.scan(list).await?
+    };
+    Ok(list_answer(page, &q))
 }
 
 async fn answer_list(
@@ -54,10 +66,14 @@ async fn answer_list(
     } else {
         run(&state, list).await?
     };
-    Ok(json_response(
+    Ok(list_answer(page, &q))
+}
+
+fn list_answer(page: search::Page, q: &ListQuery) -> HttpResponse {
+    json_response(
         StatusCode::OK,
-        &search::list_response(page, &q, ResourceSchema::user()),
-    ))
+        &search::list_response(page, q, ResourceSchema::user()),
+    )
 }
 
 /// Parses a SearchRequest body into a list query.
@@ -80,19 +96,16 @@ async fn search_post(
     answer_list(ctx, state, q).await
 }
 
-async fn get(
-    ctx: Ctx,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> ScimResult<HttpResponse> {
-    let q = list_query(&req)?;
+async fn get(ctx: ReadCtx, req: HttpRequest, id: web::Path<String>) -> ScimResult<HttpResponse> {
+    let q = parse_list_query(&req);
     let id = id.into_inner();
-    let (row, resource) = state
-        .read(move |store| {
-            let row = user_ops::load(store, &ctx, &id)?;
-            let resource = user_ops::resource_of(store, &ctx, &row)?;
-            Ok::<_, AppError>((row, resource))
+    let (row, resource, q) = ctx
+        .read(move |store, ctx| {
+            // A bad query is refused only once the key is known good.
+            let q = q?;
+            let row = user_ops::load(store, ctx, &id)?;
+            let resource = user_ops::resource_of(store, ctx, &row)?;
+            Ok((row, resource, q))
         })
         .await?;
     if let Some(r) = not_modified(&req, row.version) {

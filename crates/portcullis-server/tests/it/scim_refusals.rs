@@ -13,58 +13,99 @@ use serde_json::json;
 use crate::app;
 use crate::scim_support::{bot_key, enc, envs, req, send, sqlite_env_with_rate};
 
+/// Creates a group of the account's admin and answers the reads whose key is checked in
+/// the same transaction as the reads themselves (the member and group lookups, pages and
+/// filters): each must refuse exactly what a write refuses.
+macro_rules! read_paths {
+    ($app:expr, $env:expr) => {{
+        let env = &$env;
+        let admin = env.admin.id;
+        let r = send(
+            &$app,
+            req(
+                Method::POST,
+                "/Groups",
+                &env.token,
+                Some(json!({"displayName": "Readers", "members": [{"value": admin.to_string()}]})),
+            )
+            .to_request(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let gid = r.body["id"].as_str().unwrap().to_owned();
+        let by_name = enc(&format!(r#"userName eq "{}""#, env.admin.email.as_str()));
+        vec![
+            "/Users".to_owned(),
+            format!("/Users/{admin}"),
+            format!("/Users?filter={by_name}"),
+            "/Groups".to_owned(),
+            format!("/Groups/{gid}"),
+        ]
+    }};
+}
+
+/// Asserts the status (and for refusals the SCIM error) of a GET of every path.
+macro_rules! assert_reads {
+    ($app:expr, $paths:expr, $token:expr, $status:expr) => {
+        for path in &$paths {
+            let r = send(&$app, req(Method::GET, path, $token, None).to_request()).await;
+            assert_eq!(r.status.as_u16(), $status, "{path}: {}", r.text);
+            if $status != 200 {
+                r.assert_error($status, None);
+            }
+        }
+    };
+}
+
 #[actix_web::test]
 async fn keys_are_refused_with_scim_errors() {
     for env in envs() {
         let app = app!(env);
         let store = &env.state.store;
         let now = Utc::now();
+        let paths = read_paths!(app, env);
         // No key, a malformed header, a forged key.
-        let r = send(
-            &app,
-            actix_web::test::TestRequest::get()
-                .uri("/scim/v2/Users")
-                .peer_addr("203.0.113.7:1".parse().unwrap())
-                .to_request(),
-        )
-        .await;
-        r.assert_error(401, None);
-        assert_eq!(r.header("www-authenticate"), Some("Bearer"));
-        let r = send(
-            &app,
-            req(
-                Method::GET,
-                "/Users",
-                "pcl_forgedforgedforgedforgedforgedforged",
-                None,
+        for path in &paths {
+            let r = send(
+                &app,
+                actix_web::test::TestRequest::get()
+                    .uri(&format!("/scim/v2{path}"))
+                    .peer_addr("203.0.113.7:1".parse().unwrap())
+                    .to_request(),
             )
-            .to_request(),
-        )
-        .await;
-        r.assert_error(401, None);
+            .await;
+            r.assert_error(401, None);
+            assert_eq!(r.header("www-authenticate"), Some("Bearer"), "{path}");
+        }
+        let forged = "pcl_forgedforgedforgedforgedforgedforged";
+        assert_reads!(app, paths, forged, 401);
+        // A bad query from a caller without a valid key is refused for the key, not the
+        // query: the caller learns nothing before it is authenticated.
+        for path in [
+            "/Users?filter=(((",
+            "/Users/x?attributes=a..b",
+            "/Groups?sortOrder=sideways",
+            "/Groups/x?count=abc",
+        ] {
+            let r = send(&app, req(Method::GET, path, forged, None).to_request()).await;
+            r.assert_error(401, None);
+            let r = send(&app, req(Method::GET, path, &env.token, None).to_request()).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text);
+        }
 
-        // A revoked key.
+        // A revoked key, also after it was used (and its authentication cached).
         let bot = ops::create_bot(store, &env.account, "revoked", now).unwrap();
         let (key, secret) =
             ops::create_api_key(store, &env.account, &bot, "r", Actor::System, now).unwrap();
-        let r = send(
-            &app,
-            req(Method::GET, "/Users", secret.expose(), None).to_request(),
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::OK);
+        assert_reads!(app, paths, secret.expose(), 200);
         store.revoke_api_key(env.account.id, key.id, now).unwrap();
-        let r = send(
-            &app,
-            req(Method::GET, "/Users", secret.expose(), None).to_request(),
-        )
-        .await;
-        r.assert_error(401, None);
+        assert_reads!(app, paths, secret.expose(), 401);
 
         // A key whose owner SCIM deactivates stops working at once, and works again after.
         let (_, admin_secret) =
             ops::create_api_key(store, &env.account, &env.admin, "admin", Actor::System, now)
                 .unwrap();
+        assert_reads!(app, paths, admin_secret.expose(), 200);
         let admin = env.admin.id.to_string();
         let deactivate =
             json!({"Operations": [{"op": "replace", "path": "active", "value": false}]});
@@ -80,12 +121,7 @@ async fn keys_are_refused_with_scim_errors() {
         )
         .await;
         assert_eq!(r.body["active"], false, "{}", r.text);
-        let r = send(
-            &app,
-            req(Method::GET, "/Users", admin_secret.expose(), None).to_request(),
-        )
-        .await;
-        r.assert_error(401, None);
+        assert_reads!(app, paths, admin_secret.expose(), 401);
         let activate = json!({"Operations": [{"op": "replace", "path": "active", "value": true}]});
         send(
             &app,
@@ -98,12 +134,7 @@ async fn keys_are_refused_with_scim_errors() {
             .to_request(),
         )
         .await;
-        let r = send(
-            &app,
-            req(Method::GET, "/Users", admin_secret.expose(), None).to_request(),
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::OK);
+        assert_reads!(app, paths, admin_secret.expose(), 200);
     }
 }
 
@@ -112,25 +143,25 @@ async fn ip_restrictions_and_provisioning_mode() {
     for env in envs() {
         let app = app!(env);
         let store = &env.state.store;
+        let paths = read_paths!(app, env);
+        assert_reads!(app, paths, &env.token, 200);
         let mut restricted = env.account.clone();
         restricted.api_ip_restrictions = IpRestrictions::parse(&["10.0.0.0/8"]).unwrap();
         store.update_account(&restricted).unwrap();
-        let r = send(
-            &app,
-            req(Method::GET, "/Users", &env.token, None).to_request(),
-        )
-        .await;
-        r.assert_error(403, None);
-        let inside = req(Method::GET, "/Users", &env.token, None)
-            .peer_addr("10.1.2.3:5000".parse().unwrap());
-        assert_eq!(send(&app, inside.to_request()).await.status, StatusCode::OK);
+        assert_reads!(app, paths, &env.token, 403);
+        for path in &paths {
+            let inside = req(Method::GET, path, &env.token, None)
+                .peer_addr("10.1.2.3:5000".parse().unwrap());
+            let r = send(&app, inside.to_request()).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        }
 
         // An account that invites its members does not answer SCIM.
         let invite =
             ops::create_account(store, "invites", "Invites", "a@invites.test", Utc::now()).unwrap();
         let token = bot_key(store, &invite.account, "okta");
+        assert_reads!(app, paths, &token, 403);
         let r = send(&app, req(Method::GET, "/Users", &token, None).to_request()).await;
-        r.assert_error(403, None);
         let detail = r.body["detail"].as_str().unwrap();
         assert!(detail.contains("Settings → User provisioning"), "{detail}");
     }
@@ -593,13 +624,16 @@ async fn etags_and_preconditions() {
 async fn rate_limit_answers_429_with_retry_after() {
     let env = sqlite_env_with_rate("5");
     let app = app!(env);
+    // Discovery checks its key on its own, a member read in its read transaction: both
+    // draw on the key's one bucket.
+    let paths = [
+        "/ServiceProviderConfig".to_owned(),
+        format!("/Users/{}", env.admin.id),
+    ];
     let mut statuses = Vec::new();
-    for _ in 0..12 {
-        let r = send(
-            &app,
-            req(Method::GET, "/ServiceProviderConfig", &env.token, None).to_request(),
-        )
-        .await;
+    for i in 0..16 {
+        let path = &paths[i % 2];
+        let r = send(&app, req(Method::GET, path, &env.token, None).to_request()).await;
         if r.status == StatusCode::TOO_MANY_REQUESTS {
             r.assert_error(429, None);
             assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
@@ -611,7 +645,12 @@ async fn rate_limit_answers_429_with_retry_after() {
         &[200; 10],
         "a burst of twice the rate passes"
     );
-    assert!(statuses[10..].contains(&429), "{statuses:?}");
+    for (start, path) in paths.iter().enumerate() {
+        assert!(
+            statuses[10 + start..].iter().step_by(2).any(|s| *s == 429),
+            "{path}: {statuses:?}"
+        );
+    }
     // Another key of the same account has its own bucket.
     let second = bot_key(&env.state.store, &env.account, "second");
     let r = send(
