@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::connection::{begin_read, end};
+use crate::connection::{begin_read, end_read};
 use crate::{Store, StoreError};
 
 impl Store {
@@ -36,7 +36,9 @@ impl Store {
         // Reads change nothing: committing and rolling back release the snapshot alike,
         // but after a failed statement only a rollback is sure to be accepted. A
         // connection whose transaction cannot be ended is broken, and the pool drops it.
-        let ended = pinned.conn().and_then(|mut c| end(&mut c, result.is_ok()));
+        let ended = pinned
+            .conn()
+            .and_then(|mut c| end_read(&mut c, result.is_ok()));
         match (result, ended) {
             (Ok(value), Ok(())) => Ok(value),
             (Ok(_), Err(e)) => Err(e.into()),

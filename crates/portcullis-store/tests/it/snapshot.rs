@@ -73,3 +73,34 @@ backend_tests! {
         assert_eq!(seen, Some(member));
     }
 }
+
+/// SQLite's snapshots open and close their transactions with statements prepared once
+/// per connection: on a single reader connection, snapshot after snapshot, committed
+/// or failed, each one sees the latest write and none is left open.
+#[test]
+fn snapshots_one_after_another_on_one_sqlite_connection() {
+    let db = TestDb::sqlite();
+    let store = &db.store;
+    let readers = store.readers(1).unwrap().unwrap();
+    let a = seed_account(store, "acme");
+    let member = user(&a, "ada@example.com");
+    store.insert_user(&member).unwrap();
+    for i in 0..12 {
+        let name = format!("Name {i}");
+        renamed(store, &a, member.id, &name);
+        if i % 3 == 0 {
+            let failed = readers.read_snapshot(|s| {
+                name_of(s, &a, member.id)?;
+                Err::<(), _>(StoreError::NotFound)
+            });
+            assert!(matches!(failed, Err(StoreError::NotFound)), "{failed:?}");
+        }
+        let seen = readers
+            .read_snapshot(|s| {
+                let first = name_of(s, &a, member.id)?;
+                Ok::<_, StoreError>((first, name_of(s, &a, member.id)?))
+            })
+            .unwrap();
+        assert_eq!(seen, (name.clone(), name), "snapshot {i}");
+    }
+}
