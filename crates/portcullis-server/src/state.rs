@@ -65,9 +65,11 @@ impl AppState {
     /// less than handing it to another thread and back), and all of them run in one read
     /// transaction ([`Store::read_snapshot`]): SQLite then locks its wal-index once for
     /// them, not once per statement, and they see the database as of one moment.
-    /// Elsewhere they go through [`AppState::db`], each statement on its own (a
-    /// transaction would cost PostgreSQL two more round trips). Never use it for writes,
-    /// which wait for SQLite's lock, nor for reads whose cost grows with the data.
+    /// Elsewhere they go through [`AppState::db`] on one connection
+    /// ([`Store::on_one_connection`]: the pool tests a PostgreSQL connection with a round
+    /// trip each time it lends one), each statement on its own (a transaction would cost
+    /// PostgreSQL two more round trips). Never use it for writes, which wait for SQLite's
+    /// lock, nor for reads whose cost grows with the data.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&Store) -> Result<T, E> + Send + 'static,
@@ -77,7 +79,13 @@ impl AppState {
     {
         match &self.inline_reads {
             Some(store) => store.read_snapshot(|s| f(s).map_err(AppError::from)),
-            None => self.blocking(f).await,
+            None => {
+                // `AppError: From<E>` in scope would make inference pick `E` here.
+                self.blocking::<T, AppError, _>(move |store| {
+                    store.on_one_connection(|s| f(s).map_err(AppError::from))
+                })
+                .await
+            }
         }
     }
 

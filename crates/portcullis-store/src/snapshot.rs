@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::connection::{begin_read, end_read};
+use crate::connection::{begin_read, depth, end_read};
 use crate::{Store, StoreError};
 
 impl Store {
@@ -17,19 +17,20 @@ impl Store {
     /// transaction on one connection: one snapshot of the database (SQLite's deferred
     /// transaction; PostgreSQL's `REPEATABLE READ READ ONLY`). Use it for short reads;
     /// while it runs, the connection is not returned to the pool. Inside a transaction
-    /// already (a batch), `f` simply runs in it.
+    /// already (a batch), `f` simply runs in it; on a connection pinned without one
+    /// ([`Store::on_one_connection`]), the snapshot opens there.
     pub fn read_snapshot<T, E>(&self, f: impl FnOnce(&Store) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
-        if self.pinned.is_some() {
-            return f(self);
-        }
-        let pinned = Store {
-            pinned: Some(Arc::new(Mutex::new(
-                self.pool.get().map_err(StoreError::from)?,
-            ))),
-            ..self.clone()
+        let pinned = if self.pinned.is_some() {
+            if depth(&mut *self.conn()?)? > 0 {
+                return f(self);
+            }
+            // A connection pinned without a transaction (`on_one_connection`).
+            self.clone()
+        } else {
+            self.pin()?
         };
         begin_read(&mut *pinned.conn()?)?;
         let result = f(&pinned);
@@ -44,5 +45,29 @@ impl Store {
             (Ok(_), Err(e)) => Err(e.into()),
             (Err(e), _) => Err(e),
         }
+    }
+
+    /// Runs `f` with every call it makes through the store it is given on one pooled
+    /// connection, outside any transaction (each statement sees the database as of its
+    /// own start). For a few short reads on PostgreSQL: the pool tests a connection with
+    /// a round trip each time it lends one, and a transaction would cost two more. Inside
+    /// a snapshot or a batch, `f` simply runs on its connection.
+    pub fn on_one_connection<T, E>(&self, f: impl FnOnce(&Store) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        if self.pinned.is_some() {
+            return f(self);
+        }
+        f(&self.pin()?)
+    }
+
+    /// This store with one connection taken from the pool for all of its calls; the
+    /// connection goes back when the last clone is dropped.
+    fn pin(&self) -> Result<Store, StoreError> {
+        Ok(Store {
+            pinned: Some(Arc::new(Mutex::new(self.pool.get()?))),
+            ..self.clone()
+        })
     }
 }

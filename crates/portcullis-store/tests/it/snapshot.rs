@@ -104,3 +104,49 @@ fn snapshots_one_after_another_on_one_sqlite_connection() {
         assert_eq!(seen, (name.clone(), name), "snapshot {i}");
     }
 }
+
+backend_tests! {
+    fn calls_on_one_connection_see_each_statement_s_own_moment(store: &Store) {
+        let a = seed_account(store, "acme");
+        let mut member = user(&a, "ada@example.com");
+        member.display_name = "Before".into();
+        store.insert_user(&member).unwrap();
+
+        // No transaction: the second read sees what another connection committed after
+        // the first.
+        let (first, second) = store
+            .on_one_connection(|s| {
+                let first = name_of(s, &a, member.id)?;
+                renamed(store, &a, member.id, "After");
+                Ok::<_, StoreError>((first, name_of(s, &a, member.id)?))
+            })
+            .unwrap();
+        assert_eq!((first.as_str(), second.as_str()), ("Before", "After"));
+
+        // A snapshot inside still reads one moment, and ends with its own transaction:
+        // the statement after it sees the next change.
+        let (in_snapshot, after) = store
+            .on_one_connection(|s| {
+                let in_snapshot = s.read_snapshot(|r| {
+                    let first = name_of(r, &a, member.id)?;
+                    renamed(store, &a, member.id, "Later");
+                    Ok::<_, StoreError>((first, name_of(r, &a, member.id)?))
+                })?;
+                renamed(store, &a, member.id, "Last");
+                Ok::<_, StoreError>((in_snapshot, name_of(s, &a, member.id)?))
+            })
+            .unwrap();
+        assert_eq!(in_snapshot, ("After".to_owned(), "After".to_owned()));
+        assert_eq!(after, "Last");
+
+        // A failure is the caller's, and the connection goes back to the pool whole.
+        let failed = store.on_one_connection(|s| {
+            name_of(s, &a, member.id)?;
+            Err::<(), _>(StoreError::NotFound)
+        });
+        assert!(matches!(failed, Err(StoreError::NotFound)), "{failed:?}");
+        for _ in 0..8 {
+            assert_eq!(store.on_one_connection(|s| name_of(s, &a, member.id)).unwrap(), "Last");
+        }
+    }
+}
