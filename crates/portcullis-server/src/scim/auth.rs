@@ -107,7 +107,8 @@ impl ReadCtx {
     }
 
     /// [`ReadCtx::read`] for reads whose cost grows with the data (scans, sorted pages):
-    /// the check and `f` run together on the blocking pool, as [`AppState::blocking`].
+    /// the check and `f` run together on the blocking pool, as [`AppState::blocking`], on
+    /// one pooled connection ([`Store::on_one_connection`]).
     pub async fn scan<T, F>(self, f: F) -> ScimResult<T>
     where
         F: FnOnce(&Store, &Ctx) -> Result<T, AppError> + Send + 'static,
@@ -135,7 +136,9 @@ impl ReadCtx {
         let (caller, value) = if short {
             state.read(work).await?
         } else {
-            state.blocking(work).await?
+            state
+                .blocking(move |store| store.on_one_connection(work))
+                .await?
         };
         api_auth::record_use(&state, &caller).await;
         Ok(value)
