@@ -8,7 +8,6 @@
 //! done before the one commit that makes them all durable.
 
 use std::cell::Cell;
-use std::sync::{Arc, Mutex};
 
 use crate::connection::{begin, depth, end};
 use crate::{Store, StoreError};
@@ -30,10 +29,7 @@ impl Store {
     /// error is returned: a caller must report no write of the batch as done before this
     /// returns `Ok`.
     pub fn write_batch<R>(&self, f: impl FnOnce(&Batch<'_>) -> R) -> Result<R, StoreError> {
-        let pinned = Store {
-            pinned: Some(Arc::new(Mutex::new(self.pool.get()?))),
-            ..self.clone()
-        };
+        let pinned = self.pin()?;
         begin(&mut *pinned.conn()?)?;
         let batch = Batch {
             store: &pinned,

@@ -64,7 +64,7 @@ impl Store {
 
     /// This store with one connection taken from the pool for all of its calls; the
     /// connection goes back when the last clone is dropped.
-    fn pin(&self) -> Result<Store, StoreError> {
+    pub(crate) fn pin(&self) -> Result<Store, StoreError> {
         Ok(Store {
             pinned: Some(Arc::new(Mutex::new(self.pool.get()?))),
             ..self.clone()
