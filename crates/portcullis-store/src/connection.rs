@@ -238,7 +238,7 @@ pub(crate) fn end_read(conn: &mut AnyConnection, keep: bool) -> Result<(), Store
 /// The statements that open and close SQLite read transactions, each its own type so that
 /// diesel prepares it once per connection and keeps it (its transaction manager sends
 /// `BEGIN` and `COMMIT` through `sqlite3_exec`, which parses and prepares them afresh on
-/// every call: a tenth of a point read's cost).
+/// every call).
 mod sqlite_control {
     use diesel::query_builder::{AstPass, QueryFragment, QueryId};
     use diesel::sqlite::Sqlite;
