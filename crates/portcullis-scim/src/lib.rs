@@ -31,6 +31,7 @@ pub mod list;
 pub mod patch;
 pub mod projection;
 pub mod query;
+pub mod render;
 pub mod resource;
 pub mod sort;
 
