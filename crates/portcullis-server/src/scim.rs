@@ -27,11 +27,12 @@ use std::pin::Pin;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use portcullis_domain::GroupId;
 use portcullis_scim::projection;
 use portcullis_scim::query::{ListQuery, QueryLimits};
 use portcullis_scim::schema::ResourceSchema;
 use portcullis_scim::ScimError;
-use portcullis_store::Store;
+use portcullis_store::{ScimUserRow, Store};
 use serde_json::Value;
 
 use self::auth::{Ctx, ReadCtx};
@@ -246,6 +247,33 @@ pub(crate) fn resource_response(
     }
     let shown = projection::project_owned(resource, schema, &q.attributes, &q.excluded_attributes);
     response.body(json_bytes(&shown))
+}
+
+/// A member's `200` answer ([`resource_response`] of [`mapping::user_resource`]): written from
+/// the stored text by [`mapping::user_text`] when the query selects no attributes and
+/// the text allows it, projected as a [`Value`] otherwise.
+pub(crate) fn user_response(
+    row: &ScimUserRow,
+    groups: &[(GroupId, String)],
+    base: &str,
+    q: &ListQuery,
+) -> HttpResponse {
+    let text = (q.attributes.is_empty() && q.excluded_attributes.is_empty())
+        .then(|| mapping::user_text(row, groups, base))
+        .flatten();
+    match text {
+        Some(text) => HttpResponse::Ok()
+            .content_type(SCIM_CONTENT_TYPE)
+            .insert_header((header::ETAG, mapping::etag(row.version)))
+            .body(text),
+        None => resource_response(
+            StatusCode::OK,
+            mapping::user_resource(row, groups, base),
+            row.version,
+            ResourceSchema::user(),
+            q,
+        ),
+    }
 }
 
 /// `304` when `If-None-Match` names the current version of a read resource.

@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::{policy, Email, GroupId, User, UserId};
+use portcullis_scim::render::{self, ServerAttribute};
 use portcullis_scim::resource::{self, Meta};
 use portcullis_scim::schema::{ResourceSchema, GROUP, USER};
 use portcullis_scim::ScimError;
@@ -90,16 +91,21 @@ pub fn user_body(row: &ScimUserRow) -> Value {
     v
 }
 
-/// A member as a full SCIM resource, with `id`, `meta` and the groups they belong to.
-pub fn user_resource(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str) -> Value {
-    let id = row.user.id.to_string();
-    let groups = groups
+/// A member's `groups`: each group they belong to, directly.
+fn group_refs(groups: &[(GroupId, String)], base: &str) -> Vec<Value> {
+    groups
         .iter()
         .map(|(gid, name)| {
             json!({"value": gid.to_string(), "display": name,
                    "$ref": format!("{base}/Groups/{gid}"), "type": "direct"})
         })
-        .collect();
+        .collect()
+}
+
+/// A member as a full SCIM resource, with `id`, `meta` and the groups they belong to.
+pub fn user_resource(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str) -> Value {
+    let id = row.user.id.to_string();
+    let groups = group_refs(groups, base);
     let meta = meta(
         ResourceSchema::user(),
         base,
@@ -109,6 +115,49 @@ pub fn user_resource(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str
         row.version,
     );
     resource::with_server_attributes(user_body(row), &id, &meta, Some(groups))
+}
+
+/// [`user_resource`] as the JSON text of an answer without `attributes` or
+/// `excludedAttributes`, written from the stored `scim_json` as it is
+/// ([`portcullis_scim::render`]) rather than through a parsed [`Value`]. `None` for a
+/// member SCIM never described and for a stored text `render` declines; the caller then
+/// projects [`user_resource`].
+pub fn user_text(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str) -> Option<String> {
+    let stored = row.scim_json.as_deref()?;
+    let id = row.user.id.to_string();
+    let groups = group_refs(groups, base);
+    let meta = meta(
+        ResourceSchema::user(),
+        base,
+        &id,
+        row.user.created_at,
+        row.user.updated_at,
+        row.version,
+    )
+    .to_json();
+    let schemas = json!([USER]);
+    let user_name = json!(row.user.email.as_str());
+    let display_name = Some(&row.user.display_name)
+        .filter(|n| !n.is_empty())
+        .map(|n| json!(n));
+    let active = json!(row.user.active);
+    let external_id = row.user.external_id.as_deref().map(|e| json!(e));
+    let id = Value::String(id);
+    let groups = Some(groups).filter(|g| !g.is_empty()).map(Value::Array);
+    render::render(
+        stored,
+        ResourceSchema::user(),
+        &[
+            ServerAttribute::default("schemas", &schemas),
+            ServerAttribute::set("userName", &user_name),
+            ServerAttribute::set_or_remove("displayName", display_name.as_ref()),
+            ServerAttribute::set("active", &active),
+            ServerAttribute::set_or_remove("externalId", external_id.as_ref()),
+            ServerAttribute::set("id", &id),
+            ServerAttribute::set("meta", &meta),
+            ServerAttribute::set_or_remove("groups", groups.as_ref()),
+        ],
+    )
 }
 
 /// A client's body (create or replace) as a member row. `existing` is the stored member
@@ -292,5 +341,76 @@ pub fn normalize_patch(
         if let (true, Some(Value::Object(m))) = (whole_extension, op.value.as_mut()) {
             m.retain(|k, _| !k.eq_ignore_ascii_case("schemas"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use portcullis_domain::{AccountId, ApiKeyId};
+    use portcullis_scim::projection::project_owned;
+
+    use super::*;
+
+    const BASE: &str = "https://portcullis.example/scim/v2";
+
+    fn ctx() -> Ctx {
+        Ctx {
+            account: AccountId::from_uuid(Uuid::new_v4()),
+            key: ApiKeyId::from_uuid(Uuid::new_v4()),
+            ip: "192.0.2.1".into(),
+            base: BASE.into(),
+            now: Utc::now(),
+        }
+    }
+
+    /// What an answer without `attributes` was before `user_text`: the projected resource.
+    fn projected(row: &ScimUserRow, groups: &[(GroupId, String)]) -> String {
+        let resource = user_resource(row, groups, BASE);
+        serde_json::to_string(&project_owned(resource, ResourceSchema::user(), &[], &[])).unwrap()
+    }
+
+    #[test]
+    fn stored_members_are_written_as_their_projected_resource() {
+        // What Okta and Entra ID create with (../shared/IDP-BEHAVIOUR.md), and the least.
+        let bodies = [
+            json!({"schemas": [USER], "userName": "isaac.brock@example.com",
+                   "name": {"givenName": "Isaac", "familyName": "Brock"},
+                   "emails": [{"primary": true, "value": "isaac.brock@example.com", "type": "work"}],
+                   "displayName": "Isaac Brock", "locale": "en-US", "externalId": "00ujl29u0le5T6Aj10h7",
+                   "groups": [], "password": "1mz050nq", "active": true}),
+            json!({"schemas": [USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+                   "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+                   "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1@contoso.com",
+                   "active": "True", "displayName": "BobIsAmazing",
+                   "emails": [{"primary": true, "type": "work", "value": "Test_User_fd0ea19b@testuser.com"}],
+                   "meta": {"resourceType": "User"},
+                   "name": {"formatted": "Ryan Leenay", "familyName": "Leenay", "givenName": "Ryan"},
+                   "title": "Manager",
+                   "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                       "department": "Tour Operations", "employeeNumber": "701984",
+                       "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d"}}}),
+            json!({"userName": "least@example.com"}),
+        ];
+        let groups = [
+            (GroupId::from_uuid(Uuid::new_v4()), "Engineering".to_owned()),
+            (GroupId::from_uuid(Uuid::new_v4()), "On \"call\"".to_owned()),
+        ];
+        for body in bodies {
+            let row = user_from_input(&body, None, &ctx()).unwrap();
+            for groups in [&groups[..0], &groups[..]] {
+                let text = user_text(&row, groups, BASE);
+                assert_eq!(text, Some(projected(&row, groups)), "{body}");
+            }
+        }
+    }
+
+    #[test]
+    fn members_scim_never_described_take_the_long_way() {
+        let mut row = user_from_input(&json!({"userName": "a@example.com"}), None, &ctx()).unwrap();
+        row.scim_json = None;
+        assert_eq!(user_text(&row, &[], BASE), None);
+        // A stored text that `render` declines (a server attribute in another case).
+        row.scim_json = Some(r#"{"USERNAME":"old@example.com"}"#.into());
+        assert_eq!(user_text(&row, &[], BASE), None);
     }
 }

@@ -2,6 +2,9 @@
 //! filtering, sorting and paging in the database, with the bounded in-memory fallback
 //! described in [`super::filter_sql`].
 
+use std::collections::HashMap;
+
+use portcullis_domain::{GroupId, UserId};
 use portcullis_scim::filter::Filter as ScimFilter;
 use portcullis_scim::list::ListResponse;
 use portcullis_scim::projection;
@@ -9,14 +12,15 @@ use portcullis_scim::query::{ListQuery, SortOrder};
 use portcullis_scim::schema::ResourceSchema;
 use portcullis_scim::{sort, ScimError};
 use portcullis_store::{
-    CompareOp, Filter as StoreFilter, FilterValue, ScimQuery, Store, UserField,
+    CompareOp, Filter as StoreFilter, FilterValue, ScimQuery, ScimUserRow, Store, UserField,
 };
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::auth::Ctx;
 use super::error::store_error;
 use super::filter_sql::{self, FALLBACK_LIMIT};
-use super::mapping::{group_resource, user_resource};
+use super::mapping::{group_resource, user_resource, user_text};
 use crate::error::AppError;
 
 /// One page of resources (unprojected) and the exact total.
@@ -81,11 +85,33 @@ pub fn user_lookup(q: &ListQuery) -> bool {
             .is_some_and(|f| narrows(&f))
 }
 
-/// A page of the account's members.
-pub fn users(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Page, AppError> {
-    let schema = ResourceSchema::user();
+/// The members of a page the database filters, sorts and pages by itself, with their
+/// groups, and how many match in all.
+struct MemberPage {
+    rows: Vec<ScimUserRow>,
+    groups: HashMap<UserId, Vec<(GroupId, String)>>,
+    total: usize,
+}
+
+impl MemberPage {
+    fn groups_of(&self, row: &ScimUserRow) -> &[(GroupId, String)] {
+        self.groups
+            .get(&row.user.id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+/// The page of `q` when the database can answer it whole (its filter and sort translate
+/// exactly); `Ok(None)` when the in-memory fallback must finish it, with the translated
+/// pre-filter it starts from.
+fn members_in_database(
+    store: &Store,
+    ctx: &Ctx,
+    q: &ListQuery,
+) -> Result<Result<MemberPage, Option<StoreFilter<UserField>>>, AppError> {
     if let Some(f) = &q.filter {
-        f.validate(schema).map_err(AppError::Scim)?;
+        f.validate(ResourceSchema::user()).map_err(AppError::Scim)?;
     }
     let translated = q.filter.as_ref().map(filter_sql::users);
     let (pre, exact) = match translated {
@@ -98,32 +124,80 @@ pub fn users(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Page, AppError> 
             filter_sql::user_field(p).map(|f| Some((f, q.sort_order == SortOrder::Ascending)))
         }
     };
-    if let (true, Some(sort)) = (exact, sort) {
-        let query = ScimQuery {
-            filter: pre,
-            sort,
-            offset: to_i64(q.offset()),
-            limit: to_i64(q.count),
-        };
-        let (rows, total) = store
-            .list_scim_users(ctx.account, &query)
-            .map_err(store_error)?;
-        let ids: Vec<_> = rows.iter().map(|r| r.user.id).collect();
-        let groups = store
-            .groups_of_users(ctx.account, &ids)
-            .map_err(store_error)?;
-        let resources = rows
-            .iter()
-            .map(|r| {
-                let g = groups.get(&r.user.id).map(Vec::as_slice).unwrap_or(&[]);
-                user_resource(r, g, &ctx.base)
-            })
-            .collect();
-        return Ok(Page {
-            resources,
-            total: usize::try_from(total).unwrap_or(0),
-        });
+    let (true, Some(sort)) = (exact, sort) else {
+        return Ok(Err(pre));
+    };
+    let query = ScimQuery {
+        filter: pre,
+        sort,
+        offset: to_i64(q.offset()),
+        limit: to_i64(q.count),
+    };
+    let (rows, total) = store
+        .list_scim_users(ctx.account, &query)
+        .map_err(store_error)?;
+    let ids: Vec<_> = rows.iter().map(|r| r.user.id).collect();
+    let groups = store
+        .groups_of_users(ctx.account, &ids)
+        .map_err(store_error)?;
+    Ok(Ok(MemberPage {
+        rows,
+        groups,
+        total: usize::try_from(total).unwrap_or(0),
+    }))
+}
+
+/// The ListResponse of `q` over the account's members as JSON text, each member written
+/// by [`super::mapping::user_text`] (or projected, where it declines), when `q` selects
+/// no attributes and the database answers it whole; `None` otherwise, for [`users`] and
+/// [`list_response`].
+pub fn users_text(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<String>, AppError> {
+    if !q.attributes.is_empty() || !q.excluded_attributes.is_empty() {
+        return Ok(None);
     }
+    let Ok(page) = members_in_database(store, ctx, q)? else {
+        return Ok(None);
+    };
+    let mut resources = Vec::with_capacity(page.rows.len());
+    for row in &page.rows {
+        let groups = page.groups_of(row);
+        let text = match user_text(row, groups, &ctx.base) {
+            Some(text) => text,
+            None => {
+                let shown = projection::project_owned(
+                    user_resource(row, groups, &ctx.base),
+                    ResourceSchema::user(),
+                    &[],
+                    &[],
+                );
+                shown.to_string()
+            }
+        };
+        resources.push(RawValue::from_string(text).map_err(|e| AppError::Internal(e.to_string()))?);
+    }
+    let list = ListResponse::new(resources, page.total, q.start_index);
+    Ok(Some(
+        serde_json::to_string(&list).map_err(|e| AppError::Internal(e.to_string()))?,
+    ))
+}
+
+/// A page of the account's members.
+pub fn users(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Page, AppError> {
+    let schema = ResourceSchema::user();
+    let pre = match members_in_database(store, ctx, q)? {
+        Ok(page) => {
+            let resources = page
+                .rows
+                .iter()
+                .map(|r| user_resource(r, page.groups_of(r), &ctx.base))
+                .collect();
+            return Ok(Page {
+                resources,
+                total: page.total,
+            });
+        }
+        Err(pre) => pre,
+    };
     let query = ScimQuery {
         filter: pre,
         sort: None,

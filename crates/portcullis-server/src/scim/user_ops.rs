@@ -2,7 +2,7 @@
 //! blocking pool) and Bulk run them. Every change is one store transaction that writes
 //! the change and its audit event together (all or nothing).
 
-use portcullis_domain::{AuditEvent, UserId};
+use portcullis_domain::{AuditEvent, GroupId, UserId};
 use portcullis_scim::etag::{self, Precondition};
 use portcullis_scim::patch::{self, PatchLimits, PatchRequest};
 use portcullis_scim::resource;
@@ -47,12 +47,20 @@ pub fn load(store: &Store, ctx: &Ctx, id: &str) -> Result<ScimUserRow, AppError>
         .ok_or_else(|| not_found("user", id))
 }
 
+/// The groups a member belongs to (id and display name).
+pub fn groups_of(
+    store: &Store,
+    ctx: &Ctx,
+    row: &ScimUserRow,
+) -> Result<Vec<(GroupId, String)>, AppError> {
+    store
+        .groups_of_user(ctx.account, row.user.id)
+        .map_err(store_error)
+}
+
 /// A member with their groups as a resource.
 pub fn resource_of(store: &Store, ctx: &Ctx, row: &ScimUserRow) -> Result<Value, AppError> {
-    let groups = store
-        .groups_of_user(ctx.account, row.user.id)
-        .map_err(store_error)?;
-    Ok(user_resource(row, &groups, &ctx.base))
+    Ok(user_resource(row, &groups_of(store, ctx, row)?, &ctx.base))
 }
 
 /// Top-level attributes whose value differs between two bodies (for the audit log).

@@ -8,10 +8,10 @@ use portcullis_scim::ScimError;
 use portcullis_store::Store;
 
 use super::auth::{Ctx, ReadCtx};
-use super::error::ScimResult;
+use super::error::{ScimResult, SCIM_CONTENT_TYPE};
 use super::{
     header_str, json_response, list_query, not_modified, parse_list_query, read_json,
-    resource_response, run, search, user_ops,
+    resource_response, run, search, user_ops, user_response,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -44,14 +44,28 @@ async fn list(ctx: ReadCtx, req: HttpRequest) -> ScimResult<HttpResponse> {
     let list = move |store: &Store, ctx: &Ctx| {
         // A bad query is refused only once the key is known good.
         let q = q?;
-        Ok((search::users(store, ctx, &q)?, q))
+        Ok(match search::users_text(store, ctx, &q)? {
+            Some(text) => Listed::Written(text),
+            None => Listed::Page(search::users(store, ctx, &q)?, Box::new(q)),
+        })
     };
-    let (page, q) = if lookup {
+    let listed = if lookup {
         ctx.read(list).await?
     } else {
         ctx.scan(list).await?
     };
-    Ok(list_answer(page, &q))
+    Ok(match listed {
+        Listed::Written(text) => HttpResponse::Ok()
+            .content_type(SCIM_CONTENT_TYPE)
+            .body(text),
+        Listed::Page(page, q) => list_answer(page, &q),
+    })
+}
+
+/// A member list: written whole ([`search::users_text`]), or a page still to project.
+enum Listed {
+    Written(String),
+    Page(search::Page, Box<ListQuery>),
 }
 
 async fn answer_list(
@@ -99,25 +113,19 @@ async fn search_post(
 async fn get(ctx: ReadCtx, req: HttpRequest, id: web::Path<String>) -> ScimResult<HttpResponse> {
     let q = parse_list_query(&req);
     let id = id.into_inner();
-    let (row, resource, q) = ctx
+    let (row, groups, base, q) = ctx
         .read(move |store, ctx| {
             // A bad query is refused only once the key is known good.
             let q = q?;
             let row = user_ops::load(store, ctx, &id)?;
-            let resource = user_ops::resource_of(store, ctx, &row)?;
-            Ok((row, resource, q))
+            let groups = user_ops::groups_of(store, ctx, &row)?;
+            Ok((row, groups, ctx.base.clone(), q))
         })
         .await?;
     if let Some(r) = not_modified(&req, row.version) {
         return Ok(r);
     }
-    Ok(resource_response(
-        StatusCode::OK,
-        resource,
-        row.version,
-        ResourceSchema::user(),
-        &q,
-    ))
+    Ok(user_response(&row, &groups, &base, &q))
 }
 
 async fn create(
