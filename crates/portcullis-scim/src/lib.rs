@@ -8,6 +8,7 @@
 //! - [`patch::apply`]: PATCH requests, all-or-nothing.
 //! - [`resource::prepare`]: a client's body for create or replace, cleaned and checked.
 //! - [`projection::project`]: what to return, by `returned` and attributes.
+//! - [`render::render`]: a stored resource's JSON text as the default projection shows it.
 //! - [`query::ListQuery`], [`list::ListResponse`]: list and search requests and responses.
 //! - [`discovery`]: `/Schemas`, `/ResourceTypes` and `/ServiceProviderConfig` documents.
 //! - [`bulk`], [`etag`]: Bulk requests and conditional requests.
