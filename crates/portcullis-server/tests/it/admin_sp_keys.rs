@@ -23,14 +23,16 @@ fn stored(state: &AppState, id: &str) -> (bool, Option<SpSigningKey>) {
     (s.sign_authn_requests, s.sp_signing_key)
 }
 
-/// Fails when `text` shows any part of a private key.
+/// Fails when `text` shows any part of a private key: any of its base64 lines. The
+/// short last line of a PEM (a few characters, such as `5Q==`) is left out: it turns up
+/// by chance in any long base64 text, such as the certificate the answer rightly shows.
 fn assert_no_private_key(what: &str, text: &str, keys: &[SpSigningKey]) {
     assert!(!text.contains("PRIVATE KEY"), "{what}: {text}");
     for key in keys {
         for line in key
             .private_key_pem
             .lines()
-            .filter(|l| !l.starts_with("-----"))
+            .filter(|l| !l.starts_with("-----") && l.len() >= 16)
         {
             assert!(!text.contains(line), "{what} shows the private key: {text}");
         }
