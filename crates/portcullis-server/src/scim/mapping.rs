@@ -102,18 +102,23 @@ fn group_refs(groups: &[(GroupId, String)], base: &str) -> Vec<Value> {
         .collect()
 }
 
+/// A member's `meta`; `id` is the member's id as text.
+fn user_meta(row: &ScimUserRow, base: &str, id: &str) -> Meta {
+    meta(
+        ResourceSchema::user(),
+        base,
+        id,
+        row.user.created_at,
+        row.user.updated_at,
+        row.version,
+    )
+}
+
 /// A member as a full SCIM resource, with `id`, `meta` and the groups they belong to.
 pub fn user_resource(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str) -> Value {
     let id = row.user.id.to_string();
     let groups = group_refs(groups, base);
-    let meta = meta(
-        ResourceSchema::user(),
-        base,
-        &id,
-        row.user.created_at,
-        row.user.updated_at,
-        row.version,
-    );
+    let meta = user_meta(row, base, &id);
     resource::with_server_attributes(user_body(row), &id, &meta, Some(groups))
 }
 
@@ -126,15 +131,7 @@ pub fn user_text(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str) ->
     let stored = row.scim_json.as_deref()?;
     let id = row.user.id.to_string();
     let groups = group_refs(groups, base);
-    let meta = meta(
-        ResourceSchema::user(),
-        base,
-        &id,
-        row.user.created_at,
-        row.user.updated_at,
-        row.version,
-    )
-    .to_json();
+    let meta = user_meta(row, base, &id).to_json();
     let schemas = json!([USER]);
     let user_name = json!(row.user.email.as_str());
     let display_name = Some(&row.user.display_name)
