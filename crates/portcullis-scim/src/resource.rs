@@ -22,6 +22,7 @@
 //! ```
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::{Map, Value};
 
 use crate::coerce::{coerce, lenient_bool};
@@ -233,14 +234,31 @@ impl Meta {
 
     /// The `meta` object.
     pub fn to_json(&self) -> Value {
-        let time = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
         serde_json::json!({
             "resourceType": self.resource_type,
-            "created": time(&self.created),
-            "lastModified": time(&self.last_modified),
+            "created": meta_time(&self.created),
+            "lastModified": meta_time(&self.last_modified),
             "location": self.location,
             "version": weak_etag(&self.version),
         })
+    }
+}
+
+/// A time in `meta`: RFC 3339 in UTC, to the millisecond.
+fn meta_time(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The `meta` object as [`Meta::to_json`] has it, written without building a [`Value`].
+impl Serialize for Meta {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_struct("Meta", 5)?;
+        m.serialize_field("resourceType", &self.resource_type)?;
+        m.serialize_field("created", &meta_time(&self.created))?;
+        m.serialize_field("lastModified", &meta_time(&self.last_modified))?;
+        m.serialize_field("location", &self.location)?;
+        m.serialize_field("version", &weak_etag(&self.version))?;
+        m.end()
     }
 }
 

@@ -116,6 +116,9 @@ fn main() -> Result<()> {
                                 user,
                                 work_email: Some(email),
                                 scim_json: Some(body.to_string()),
+                                scim_view: portcullis_server::scim::mapping::user_view(
+                                    &body.to_string(),
+                                ),
                                 version: 1,
                             },
                             None,

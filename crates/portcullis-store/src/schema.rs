@@ -40,6 +40,7 @@ diesel::table! {
         work_email_lower -> Nullable<Text>,
         scim_json -> Nullable<Text>,
         version -> BigInt,
+        scim_view -> Nullable<Text>,
     }
 }
 

@@ -43,6 +43,7 @@ pub(crate) struct UserRow {
     pub(crate) work_email_lower: Option<String>,
     pub(crate) scim_json: Option<String>,
     pub(crate) version: i64,
+    pub(crate) scim_view: Option<String>,
 }
 
 impl UserRow {
@@ -66,6 +67,7 @@ impl UserRow {
             work_email_lower: Some(u.email.normalized().to_owned()),
             scim_json: None,
             version: 1,
+            scim_view: None,
         }
     }
 

@@ -185,6 +185,8 @@ fn server_attributes_and_replace_checks() {
         json!({"resourceType": "User", "created": "2024-05-01T12:00:00.000Z",
         "lastModified": "2024-05-01T12:00:00.000Z", "location": "https://h/scim/v2/Users/42", "version": "W/\"7\""})
     );
+    // Serialised directly, meta is the same object.
+    assert_eq!(serde_json::to_value(&meta).unwrap(), u["meta"]);
     let mut stripped = u.clone();
     resource::strip_server_attributes(&mut stripped);
     assert_eq!(stripped, json!({"userName": "u"}));

@@ -122,12 +122,64 @@ pub fn user_resource(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str
     resource::with_server_attributes(user_body(row), &id, &meta, Some(groups))
 }
 
+/// The top-level attributes of a member the server answers from the member's columns
+/// (or works out), never from `scim_json`.
+const COLUMN_ATTRIBUTES: [&str; 7] = [
+    "id",
+    "meta",
+    "groups",
+    "userName",
+    "displayName",
+    "active",
+    "externalId",
+];
+
+/// The `scim_view` stored with a member's `scim_json`: that text as the default
+/// projection shows it, without the [`COLUMN_ATTRIBUTES`] and with `schemas` (the stored
+/// one, else the core schema's), written by [`portcullis_scim::render`]. `None` where
+/// `render` declines; readers then take the longer way.
+pub fn user_view(stored: &str) -> Option<String> {
+    let schemas = json!([USER]);
+    let mut server = vec![ServerAttribute::default("schemas", &schemas)];
+    server.extend(
+        COLUMN_ATTRIBUTES
+            .iter()
+            .map(|name| ServerAttribute::set_or_remove(name, None)),
+    );
+    render::render(stored, ResourceSchema::user(), &server)
+}
+
+/// The attributes of a member answered from columns, in the order [`user_text`] writes
+/// them before the stored view.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ColumnAttributes<'a> {
+    id: &'a str,
+    user_name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    display_name: &'a str,
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    groups: Vec<Value>,
+    meta: &'a Meta,
+}
+
 /// [`user_resource`] as the JSON text of an answer without `attributes` or
-/// `excludedAttributes`, written from the stored `scim_json` as it is
-/// ([`portcullis_scim::render`]) rather than through a parsed [`Value`]. `None` for a
-/// member SCIM never described and for a stored text `render` declines; the caller then
-/// projects [`user_resource`].
+/// `excludedAttributes`. With a stored `scim_view` ([`user_view`]) it is that view with
+/// the column attributes written in front of it, nothing parsed; without one it is written
+/// from the stored `scim_json` as it is ([`portcullis_scim::render`]) rather than through
+/// a parsed [`Value`]. `None` for a member SCIM never described and for a stored text
+/// `render` declines; the caller then projects [`user_resource`].
 pub fn user_text(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str) -> Option<String> {
+    if let Some(text) = row
+        .scim_view
+        .as_deref()
+        .and_then(|view| with_columns(view, row, groups, base))
+    {
+        return Some(text);
+    }
     let stored = row.scim_json.as_deref()?;
     let id = row.user.id.to_string();
     let groups = group_refs(groups, base);
@@ -157,6 +209,37 @@ pub fn user_text(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str) ->
     )
 }
 
+/// The column attributes of `row` followed by the members of `view` (a JSON object's
+/// text), as one object. `None` when `view` is not an object's text.
+fn with_columns(
+    view: &str,
+    row: &ScimUserRow,
+    groups: &[(GroupId, String)],
+    base: &str,
+) -> Option<String> {
+    let members = view.strip_prefix('{')?.strip_suffix('}')?.trim();
+    let id = row.user.id.to_string();
+    let meta = user_meta(row, base, &id);
+    let columns = ColumnAttributes {
+        id: &id,
+        user_name: row.user.email.as_str(),
+        display_name: &row.user.display_name,
+        active: row.user.active,
+        external_id: row.user.external_id.as_deref(),
+        groups: group_refs(groups, base),
+        meta: &meta,
+    };
+    let mut text = serde_json::to_string(&columns).ok()?;
+    if !members.is_empty() {
+        // `columns` always ends with the closing brace of its object.
+        text.pop();
+        text.push(',');
+        text.push_str(members);
+        text.push('}');
+    }
+    Some(text)
+}
+
 /// A client's body (create or replace) as a member row. `existing` is the stored member
 /// for a replace; without it a new SCIM member is made. `userName` must be an email
 /// (`invalidValue` otherwise).
@@ -180,7 +263,9 @@ pub fn user_from_input(
     let active = resource::active(&prepared).unwrap_or(true);
     let external_id = resource::external_id(&prepared).map(str::to_owned);
     let work_email = resource::work_email(&prepared).map(str::to_owned);
-    let scim_json = Some(prepared.to_string());
+    let scim_json = prepared.to_string();
+    let scim_view = user_view(&scim_json);
+    let scim_json = Some(scim_json);
     Ok(match existing {
         Some(old) => {
             let mut user = old.user.clone();
@@ -193,6 +278,7 @@ pub fn user_from_input(
                 user,
                 work_email,
                 scim_json,
+                scim_view,
                 version: old.version,
             }
         }
@@ -208,6 +294,7 @@ pub fn user_from_input(
             ),
             work_email,
             scim_json,
+            scim_view,
             version: 1,
         },
     })
@@ -368,7 +455,8 @@ mod tests {
 
     #[test]
     fn stored_members_are_written_as_their_projected_resource() {
-        // What Okta and Entra ID create with (../shared/IDP-BEHAVIOUR.md), and the least.
+        // What Okta and Entra ID create with (../shared/IDP-BEHAVIOUR.md), the least, and
+        // column attributes that are empty rather than absent.
         let bodies = [
             json!({"schemas": [USER], "userName": "isaac.brock@example.com",
                    "name": {"givenName": "Isaac", "familyName": "Brock"},
@@ -387,6 +475,8 @@ mod tests {
                        "department": "Tour Operations", "employeeNumber": "701984",
                        "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d"}}}),
             json!({"userName": "least@example.com"}),
+            json!({"userName": "empty@example.com", "displayName": "", "externalId": "",
+                   "nickName": "\"quoted\" \u{e9}", "addresses": [], "title": null}),
         ];
         let groups = [
             (GroupId::from_uuid(Uuid::new_v4()), "Engineering".to_owned()),
@@ -394,20 +484,65 @@ mod tests {
         ];
         for body in bodies {
             let row = user_from_input(&body, None, &ctx()).unwrap();
+            let view: Value = serde_json::from_str(row.scim_view.as_deref().unwrap()).unwrap();
+            for name in COLUMN_ATTRIBUTES {
+                assert!(view.get(name).is_none(), "{name} in the view of {body}");
+            }
+            let mut rendered = row.clone();
+            rendered.scim_view = None;
             for groups in [&groups[..0], &groups[..]] {
-                let text = user_text(&row, groups, BASE);
-                assert_eq!(text, Some(projected(&row, groups)), "{body}");
+                // From the view: the projected resource, its keys in another order.
+                let text = user_text(&row, groups, BASE).unwrap();
+                let expected = projected(&row, groups);
+                assert_eq!(
+                    serde_json::from_str::<Value>(&text).unwrap(),
+                    serde_json::from_str::<Value>(&expected).unwrap(),
+                    "{body}"
+                );
+                // From `scim_json` alone: the projected resource byte for byte.
+                assert_eq!(user_text(&rendered, groups, BASE), Some(expected), "{body}");
             }
         }
+    }
+
+    #[test]
+    fn the_view_follows_the_columns_and_its_own_stored_text() {
+        let mut row = user_from_input(
+            &json!({"userName": "a@example.com", "title": "Engineer"}),
+            None,
+            &ctx(),
+        )
+        .unwrap();
+        // Columns changed outside SCIM (a dashboard rename, a deactivation) show at once.
+        row.user.display_name = "Renamed".into();
+        row.user.active = false;
+        let shown: Value = serde_json::from_str(&user_text(&row, &[], BASE).unwrap()).unwrap();
+        assert_eq!(
+            (&shown["displayName"], &shown["active"], &shown["title"]),
+            (&json!("Renamed"), &json!(false), &json!("Engineer"))
+        );
+        // A view that is not an object's text is not trusted: `scim_json` is rendered.
+        row.scim_view = Some("[1]".into());
+        let shown: Value = serde_json::from_str(&user_text(&row, &[], BASE).unwrap()).unwrap();
+        assert_eq!(shown["title"], "Engineer");
+        // A view with nothing of its own still makes one object.
+        row.scim_view = Some("{}".into());
+        let shown: Value = serde_json::from_str(&user_text(&row, &[], BASE).unwrap()).unwrap();
+        assert_eq!(shown["userName"], "a@example.com");
+        assert!(shown.get("title").is_none());
     }
 
     #[test]
     fn members_scim_never_described_take_the_long_way() {
         let mut row = user_from_input(&json!({"userName": "a@example.com"}), None, &ctx()).unwrap();
         row.scim_json = None;
+        row.scim_view = None;
         assert_eq!(user_text(&row, &[], BASE), None);
-        // A stored text that `render` declines (a server attribute in another case).
-        row.scim_json = Some(r#"{"USERNAME":"old@example.com"}"#.into());
+        // A stored text that `render` declines (a server attribute in another case) has
+        // no view either.
+        let stored = r#"{"USERNAME":"old@example.com"}"#;
+        assert_eq!(user_view(stored), None);
+        row.scim_json = Some(stored.into());
         assert_eq!(user_text(&row, &[], BASE), None);
     }
 }

@@ -31,21 +31,29 @@ pub struct ScimUserRow {
     /// Every other SCIM attribute as the client sent it, as the server chose to keep
     /// it; `None` for members SCIM never described.
     pub scim_json: Option<String>,
+    /// `scim_json` as SCIM shows it, without the attributes the server answers from the
+    /// member's columns (`id`, `meta`, `groups`, `userName`, `displayName`, `active`,
+    /// `externalId`): a JSON object the server writes with `scim_json` and copies into
+    /// its answers. `None` when it was not written (members SCIM never described, rows
+    /// stored before it existed, texts the server would not vouch for).
+    pub scim_view: Option<String>,
     /// Bumped by every change to the member (the ETag); 1 after creation.
     pub version: i64,
 }
 
 impl ScimUserRow {
-    fn from_row(row: UserRow) -> Result<Self, StoreError> {
-        let (work_email, scim_json, version) = (
-            row.work_email_lower.clone(),
-            row.scim_json.clone(),
+    fn from_row(mut row: UserRow) -> Result<Self, StoreError> {
+        let (work_email, scim_json, scim_view, version) = (
+            row.work_email_lower.take(),
+            row.scim_json.take(),
+            row.scim_view.take(),
             row.version,
         );
         Ok(Self {
             user: row.into_domain()?,
             work_email,
             scim_json,
+            scim_view,
             version,
         })
     }
@@ -54,6 +62,7 @@ impl ScimUserRow {
         let mut row = UserRow::from_domain(&self.user);
         row.work_email_lower = self.work_email.as_deref().map(str::to_lowercase);
         row.scim_json = self.scim_json.clone();
+        row.scim_view = self.scim_view.clone();
         row.version = self.version;
         row
     }
@@ -189,6 +198,7 @@ impl Store {
                 users::external_id.eq(&new.external_id),
                 users::work_email_lower.eq(&new.work_email_lower),
                 users::scim_json.eq(&new.scim_json),
+                users::scim_view.eq(&new.scim_view),
                 users::updated_at.eq(new.updated_at),
                 users::version.eq(users::version + 1),
             );

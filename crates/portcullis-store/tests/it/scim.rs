@@ -21,6 +21,7 @@ fn scim_row(account: &Account, email: &str, created: i64) -> ScimUserRow {
         user: u,
         work_email: None,
         scim_json: Some(format!("{{\"userName\":\"{email}\"}}")),
+        scim_view: Some(format!("{{\"title\":\"{email}\"}}")),
         version: 1,
     }
 }
@@ -106,7 +107,7 @@ backend_tests! {
         // Members created outside SCIM are listed, with their email as work email.
         let plain = seed_user(store, &f.account, "Plain@Example.com");
         let row = store.scim_user(f.account.id, plain.id).unwrap().unwrap();
-        assert_eq!((row.scim_json, row.version, row.work_email.as_deref()), (None, 1, Some("plain@example.com")));
+        assert_eq!((row.scim_json, row.scim_view, row.version, row.work_email.as_deref()), (None, None, 1, Some("plain@example.com")));
         // Bots are never SCIM resources.
         let bots = store.list_users(f.account.id, &portcullis_store::UserListQuery { kind: Some(UserKind::Bot), limit: 10, ..Default::default() }).unwrap().0;
         assert_eq!(store.scim_user(f.account.id, bots[0].id).unwrap(), None);
@@ -128,6 +129,8 @@ backend_tests! {
         next.user.updated_at = t(100);
         next.work_email = None;
         next.scim_json = Some("{\"v\":2}".into());
+        // The view is written with the attributes it shows.
+        next.scim_view = Some("{\"title\":\"v2\"}".into());
         assert_eq!(store.replace_scim_user(&next, Some(1), None).unwrap(), 2);
         let stored = store.scim_user(f.account.id, next.user.id).unwrap().unwrap();
         assert_eq!(stored, ScimUserRow { version: 2, ..next.clone() });
