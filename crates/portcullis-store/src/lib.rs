@@ -45,8 +45,8 @@ pub use connection::Backend;
 pub use error::{conflict, StoreError};
 pub use group::{MemberChange, ScimGroupRow};
 pub use scim::{
-    CompareOp, Filter, FilterValue, GroupField, GroupFilter, ScimQuery, ScimUserRow, UserField,
-    UserFilter,
+    CompareOp, Filter, FilterValue, GroupField, GroupFilter, ScimQuery, ScimUserRow, ScimUserShown,
+    UserField, UserFilter,
 };
 pub use sso::PendingLogin;
 pub use user::UserListQuery;

@@ -5,7 +5,7 @@ pub(crate) mod filter;
 pub(crate) mod users;
 
 pub use filter::{CompareOp, Filter, FilterValue, GroupField, GroupFilter, UserField, UserFilter};
-pub use users::ScimUserRow;
+pub use users::{ScimUserRow, ScimUserShown};
 
 /// One page of a SCIM listing: an optional filter, an optional sort, and the page.
 ///

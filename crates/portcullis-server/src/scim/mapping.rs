@@ -13,7 +13,7 @@ use portcullis_scim::render::{self, ServerAttribute};
 use portcullis_scim::resource::{self, Meta};
 use portcullis_scim::schema::{ResourceSchema, GROUP, USER};
 use portcullis_scim::ScimError;
-use portcullis_store::{ScimGroupRow, ScimUserRow};
+use portcullis_store::{ScimGroupRow, ScimUserRow, ScimUserShown};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
@@ -176,7 +176,7 @@ pub fn user_text(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str) ->
     if let Some(text) = row
         .scim_view
         .as_deref()
-        .and_then(|view| with_columns(view, row, groups, base))
+        .and_then(|view| row_with_columns(view, row, groups, base))
     {
         return Some(text);
     }
@@ -209,26 +209,64 @@ pub fn user_text(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str) ->
     )
 }
 
-/// The column attributes of `row` followed by the members of `view` (a JSON object's
-/// text), as one object. `None` when `view` is not an object's text.
-fn with_columns(
+/// [`user_text`] of a member read as [`ScimUserShown`]: their stored view with the
+/// column attributes written in front of it. `None` when the view is not an object's
+/// text; the caller then reads the whole row.
+pub fn shown_text(
+    member: &ScimUserShown,
+    groups: &[(GroupId, String)],
+    base: &str,
+) -> Option<String> {
+    let id = member.id.to_string();
+    let meta = meta(
+        ResourceSchema::user(),
+        base,
+        &id,
+        member.created_at,
+        member.updated_at,
+        member.version,
+    );
+    with_columns(
+        &member.view,
+        ColumnAttributes {
+            id: &id,
+            user_name: &member.user_name,
+            display_name: &member.display_name,
+            active: member.active,
+            external_id: member.external_id.as_deref(),
+            groups: group_refs(groups, base),
+            meta: &meta,
+        },
+    )
+}
+
+/// The column attributes of `row` followed by the members of its stored view.
+fn row_with_columns(
     view: &str,
     row: &ScimUserRow,
     groups: &[(GroupId, String)],
     base: &str,
 ) -> Option<String> {
-    let members = view.strip_prefix('{')?.strip_suffix('}')?.trim();
     let id = row.user.id.to_string();
     let meta = user_meta(row, base, &id);
-    let columns = ColumnAttributes {
-        id: &id,
-        user_name: row.user.email.as_str(),
-        display_name: &row.user.display_name,
-        active: row.user.active,
-        external_id: row.user.external_id.as_deref(),
-        groups: group_refs(groups, base),
-        meta: &meta,
-    };
+    with_columns(
+        view,
+        ColumnAttributes {
+            id: &id,
+            user_name: row.user.email.as_str(),
+            display_name: &row.user.display_name,
+            active: row.user.active,
+            external_id: row.user.external_id.as_deref(),
+            groups: group_refs(groups, base),
+            meta: &meta,
+        },
+    )
+}
+
+/// `columns` followed by the members of `view` (a JSON object's text), as one object.
+/// `None` when `view` is not an object's text.
+fn with_columns(view: &str, columns: ColumnAttributes<'_>) -> Option<String> {
+    let members = view.strip_prefix('{')?.strip_suffix('}')?.trim();
     let mut text = serde_json::to_string(&columns).ok()?;
     if !members.is_empty() {
         // `columns` always ends with the closing brace of its object.
@@ -497,6 +535,23 @@ mod tests {
                 assert_eq!(
                     serde_json::from_str::<Value>(&text).unwrap(),
                     serde_json::from_str::<Value>(&expected).unwrap(),
+                    "{body}"
+                );
+                // Read as `ScimUserShown`: the same text.
+                let shown = ScimUserShown {
+                    id: row.user.id,
+                    user_name: row.user.email.as_str().to_owned(),
+                    display_name: row.user.display_name.clone(),
+                    active: row.user.active,
+                    external_id: row.user.external_id.clone(),
+                    view: row.scim_view.clone().unwrap(),
+                    version: row.version,
+                    created_at: row.user.created_at,
+                    updated_at: row.user.updated_at,
+                };
+                assert_eq!(
+                    shown_text(&shown, groups, BASE),
+                    Some(text.clone()),
                     "{body}"
                 );
                 // From `scim_json` alone: the projected resource byte for byte.

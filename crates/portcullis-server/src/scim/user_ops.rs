@@ -8,7 +8,7 @@ use portcullis_scim::patch::{self, PatchLimits, PatchRequest};
 use portcullis_scim::resource;
 use portcullis_scim::schema::ResourceSchema;
 use portcullis_scim::ScimError;
-use portcullis_store::{ScimUserRow, Store, StoreError};
+use portcullis_store::{ScimUserRow, ScimUserShown, Store, StoreError};
 use serde_json::{json, Value};
 
 use super::auth::Ctx;
@@ -47,15 +47,31 @@ pub fn load(store: &Store, ctx: &Ctx, id: &str) -> Result<ScimUserRow, AppError>
         .ok_or_else(|| not_found("user", id))
 }
 
+/// The member `id` of the caller's account as [`ScimUserShown`]; `None` also for members
+/// without a stored view, which [`load`] reads whole (and for ids [`load`] refuses).
+pub fn load_shown(store: &Store, ctx: &Ctx, id: &str) -> Result<Option<ScimUserShown>, AppError> {
+    let Ok(uid) = id.trim().parse::<UserId>() else {
+        return Ok(None);
+    };
+    store.scim_user_shown(ctx.account, uid).map_err(store_error)
+}
+
 /// The groups a member belongs to (id and display name).
 pub fn groups_of(
     store: &Store,
     ctx: &Ctx,
     row: &ScimUserRow,
 ) -> Result<Vec<(GroupId, String)>, AppError> {
-    store
-        .groups_of_user(ctx.account, row.user.id)
-        .map_err(store_error)
+    groups_of_id(store, ctx, row.user.id)
+}
+
+/// The groups of the member `id` (id and display name).
+pub fn groups_of_id(
+    store: &Store,
+    ctx: &Ctx,
+    id: UserId,
+) -> Result<Vec<(GroupId, String)>, AppError> {
+    store.groups_of_user(ctx.account, id).map_err(store_error)
 }
 
 /// A member with their groups as a resource.

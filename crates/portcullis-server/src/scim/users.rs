@@ -10,7 +10,7 @@ use portcullis_store::Store;
 use super::auth::{Ctx, ReadCtx};
 use super::error::{ScimResult, SCIM_CONTENT_TYPE};
 use super::{
-    header_str, json_response, list_query, not_modified, parse_list_query, read_json,
+    header_str, json_response, list_query, mapping, not_modified, parse_list_query, read_json,
     resource_response, run, search, user_ops, user_response,
 };
 use crate::error::AppError;
@@ -113,20 +113,56 @@ async fn search_post(
 async fn get(ctx: ReadCtx, req: HttpRequest, id: web::Path<String>) -> ScimResult<HttpResponse> {
     let q = parse_list_query(&req);
     let id = id.into_inner();
-    let (row, groups, base, q) = ctx
+    let got = ctx
         .read(move |store, ctx| {
             // A bad query is refused only once the key is known good.
             let q = q?;
+            if q.attributes.is_empty() && q.excluded_attributes.is_empty() {
+                // The default answer needs only the columns and the stored view.
+                if let Some(member) = user_ops::load_shown(store, ctx, &id)? {
+                    let groups = user_ops::groups_of_id(store, ctx, member.id)?;
+                    if let Some(text) = mapping::shown_text(&member, &groups, &ctx.base) {
+                        return Ok(Got::Written(member.version, text));
+                    }
+                }
+            }
             let row = user_ops::load(store, ctx, &id)?;
             let groups = user_ops::groups_of(store, ctx, &row)?;
-            Ok((row, groups, ctx.base.clone(), q))
+            Ok(Got::Row(Box::new((row, groups, ctx.base.clone(), q))))
         })
         .await?;
-    if let Some(r) = not_modified(&req, row.version) {
+    let version = match &got {
+        Got::Written(version, _) => *version,
+        Got::Row(row) => row.0.version,
+    };
+    if let Some(r) = not_modified(&req, version) {
         return Ok(r);
     }
-    Ok(user_response(&row, &groups, &base, &q))
+    Ok(match got {
+        Got::Written(version, text) => HttpResponse::Ok()
+            .content_type(SCIM_CONTENT_TYPE)
+            .insert_header((header::ETAG, mapping::etag(version)))
+            .body(text),
+        Got::Row(row) => {
+            let (row, groups, base, q) = *row;
+            user_response(&row, &groups, &base, &q)
+        }
+    })
 }
+
+/// A member read for `GET /Users/{id}`: their answer already written, with their version,
+/// or their whole row (with groups, base URL and query) to answer from.
+enum Got {
+    Written(i64, String),
+    Row(Box<MemberRead>),
+}
+
+type MemberRead = (
+    portcullis_store::ScimUserRow,
+    Vec<(portcullis_domain::GroupId, String)>,
+    String,
+    ListQuery,
+);
 
 async fn create(
     ctx: Ctx,

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::{AccountId, AuditEvent, GroupId, User, UserId};
 
@@ -9,7 +10,7 @@ use super::filter::{user_pred, CompareOp, Filter, FilterValue, UserField};
 use super::ScimQuery;
 use crate::audit::insert_audit;
 use crate::connection::{concrete, AnyConnection};
-use crate::convert::parse;
+use crate::convert::{parse, utc};
 use crate::schema::{account_member_counts, group_members, groups, users};
 use crate::user::{revoke_sessions_of, UserRow};
 use crate::{Store, StoreError};
@@ -65,6 +66,65 @@ impl ScimUserRow {
         row.scim_view = self.scim_view.clone();
         row.version = self.version;
         row
+    }
+}
+
+/// A member as SCIM shows them by default, read from only what such an answer needs: the
+/// columns behind `id`, `userName`, `displayName`, `active`, `externalId` and `meta`, and
+/// the stored view of every other attribute ([`ScimUserRow::scim_view`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimUserShown {
+    /// The member's id.
+    pub id: UserId,
+    /// Their email as stored (`userName`).
+    pub user_name: String,
+    /// `displayName` (empty when they have none).
+    pub display_name: String,
+    /// `active`.
+    pub active: bool,
+    /// `externalId`.
+    pub external_id: Option<String>,
+    /// [`ScimUserRow::scim_view`].
+    pub view: String,
+    /// The member's version (the ETag).
+    pub version: i64,
+    /// `meta.created`.
+    pub created_at: DateTime<Utc>,
+    /// `meta.lastModified`.
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct ShownRow {
+    id: String,
+    email: String,
+    display_name: String,
+    active: bool,
+    external_id: Option<String>,
+    scim_view: Option<String>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl ShownRow {
+    /// `None` for a member without a view.
+    fn into_shown(self) -> Result<Option<ScimUserShown>, StoreError> {
+        let Some(view) = self.scim_view else {
+            return Ok(None);
+        };
+        Ok(Some(ScimUserShown {
+            id: parse(&self.id, "user id")?,
+            user_name: self.email,
+            display_name: self.display_name,
+            active: self.active,
+            external_id: self.external_id,
+            view,
+            version: self.version,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+        }))
     }
 }
 
@@ -141,6 +201,29 @@ fn load(
 }
 
 impl Store {
+    /// The member with this id as [`ScimUserShown`]: `None` for bots, other accounts'
+    /// users, unknown ids and members without a stored view (for which
+    /// [`Store::scim_user`] has the whole row).
+    pub fn scim_user_shown(
+        &self,
+        account: AccountId,
+        id: UserId,
+    ) -> Result<Option<ScimUserShown>, StoreError> {
+        let (account, id) = (account.to_string(), id.to_string());
+        self.read(|conn| {
+            let row: Option<ShownRow> = concrete!(conn, |c| {
+                users::table
+                    .filter(users::account_id.eq(&account))
+                    .filter(users::kind.eq(HUMAN))
+                    .filter(users::id.eq(&id))
+                    .select(ShownRow::as_select())
+                    .first(c)
+                    .optional()
+            })?;
+            Ok(row.map(ShownRow::into_shown).transpose()?.flatten())
+        })
+    }
+
     /// The member with this id as SCIM sees it; bots and other accounts' users are
     /// `None`.
     pub fn scim_user(

@@ -5,8 +5,8 @@ use std::sync::{Arc, Barrier};
 use chrono::{DateTime, Utc};
 use portcullis_domain::*;
 use portcullis_store::{
-    conflict, CompareOp, Filter, FilterValue, ScimQuery, ScimUserRow, Store, StoreError, UserField,
-    UserFilter,
+    conflict, CompareOp, Filter, FilterValue, ScimQuery, ScimUserRow, ScimUserShown, Store,
+    StoreError, UserField, UserFilter,
 };
 
 use crate::support::*;
@@ -116,6 +116,41 @@ backend_tests! {
         // Another account's id is unknown here.
         let other = seed_account(store, "third");
         assert_eq!(store.scim_user(other.id, f.alice.user.id).unwrap(), None);
+    }
+
+    fn members_are_shown_from_their_columns_and_view(store: &Store) {
+        let f = fixture(store);
+        let alice = &f.alice;
+        let shown = store.scim_user_shown(f.account.id, alice.user.id).unwrap().unwrap();
+        assert_eq!(
+            shown,
+            ScimUserShown {
+                id: alice.user.id,
+                user_name: alice.user.email.as_str().to_owned(),
+                display_name: alice.user.display_name.clone(),
+                active: alice.user.active,
+                external_id: alice.user.external_id.clone(),
+                view: alice.scim_view.clone().unwrap(),
+                version: alice.version,
+                created_at: alice.user.created_at,
+                updated_at: alice.user.updated_at,
+            }
+        );
+        // A change shows at once.
+        let mut next = alice.clone();
+        next.user.active = false;
+        next.scim_view = Some("{\"title\":\"v2\"}".into());
+        store.replace_scim_user(&next, None, None).unwrap();
+        let shown = store.scim_user_shown(f.account.id, alice.user.id).unwrap().unwrap();
+        assert_eq!((shown.active, shown.view.as_str(), shown.version), (false, "{\"title\":\"v2\"}", 2));
+        // Members without a view, bots, other accounts' members and unknown ids: none.
+        let plain = seed_user(store, &f.account, "Plain@Example.com");
+        assert_eq!(store.scim_user_shown(f.account.id, plain.id).unwrap(), None);
+        let bots = store.list_users(f.account.id, &portcullis_store::UserListQuery { kind: Some(UserKind::Bot), limit: 10, ..Default::default() }).unwrap().0;
+        assert_eq!(store.scim_user_shown(f.account.id, bots[0].id).unwrap(), None);
+        let other = seed_account(store, "third");
+        assert_eq!(store.scim_user_shown(other.id, alice.user.id).unwrap(), None);
+        assert_eq!(store.scim_user_shown(f.account.id, UserId::from_uuid(uuid::Uuid::new_v4())).unwrap(), None);
     }
 
     fn replace_is_optimistic_and_deactivation_ends_sessions(store: &Store) {
