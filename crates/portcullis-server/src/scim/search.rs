@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::auth::Ctx;
 use super::error::store_error;
 use super::filter_sql::{self, FALLBACK_LIMIT};
-use super::mapping::{group_resource, user_resource, user_text};
+use super::mapping::{self, group_resource, user_resource, user_text};
 use crate::error::AppError;
 
 /// One page of resources (unprojected) and the exact total.
@@ -155,6 +155,9 @@ pub fn users_text(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<Stri
     if !q.attributes.is_empty() || !q.excluded_attributes.is_empty() {
         return Ok(None);
     }
+    if let Some(text) = shown_lookup(store, ctx, q)? {
+        return Ok(Some(text));
+    }
     let Ok(page) = members_in_database(store, ctx, q)? else {
         return Ok(None);
     };
@@ -176,6 +179,54 @@ pub fn users_text(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<Stri
         resources.push(RawValue::from_string(text).map_err(|e| AppError::Internal(e.to_string()))?);
     }
     let list = ListResponse::new(resources, page.total, q.start_index);
+    Ok(Some(
+        serde_json::to_string(&list).map_err(|e| AppError::Internal(e.to_string()))?,
+    ))
+}
+
+/// A lookup of a few members ([`Store::lookup_scim_users_shown`]: the first page of an
+/// unsorted `userName`, `id`, `externalId` or work email `eq`) written from the members'
+/// columns and stored views ([`mapping::shown_text`]). `None` for every other query and
+/// for lookups the store leaves to the whole rows.
+fn shown_lookup(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<String>, AppError> {
+    let Some(filter) = &q.filter else {
+        return Ok(None);
+    };
+    if q.sort_by.is_some() {
+        return Ok(None);
+    }
+    filter
+        .validate(ResourceSchema::user())
+        .map_err(AppError::Scim)?;
+    let translated = filter_sql::users(filter);
+    let (true, Some(pre)) = (translated.exact, translated.filter) else {
+        return Ok(None);
+    };
+    let query = ScimQuery {
+        filter: Some(pre),
+        sort: None,
+        offset: to_i64(q.offset()),
+        limit: to_i64(q.count),
+    };
+    let Some(members) = store
+        .lookup_scim_users_shown(ctx.account, &query)
+        .map_err(store_error)?
+    else {
+        return Ok(None);
+    };
+    let ids: Vec<_> = members.iter().map(|m| m.id).collect();
+    let groups = store
+        .groups_of_users(ctx.account, &ids)
+        .map_err(store_error)?;
+    let mut resources = Vec::with_capacity(members.len());
+    for member in &members {
+        let groups = groups.get(&member.id).map(Vec::as_slice).unwrap_or(&[]);
+        let Some(text) = mapping::shown_text(member, groups, &ctx.base) else {
+            return Ok(None);
+        };
+        resources.push(RawValue::from_string(text).map_err(|e| AppError::Internal(e.to_string()))?);
+    }
+    let list = ListResponse::new(resources, members.len(), q.start_index);
     Ok(Some(
         serde_json::to_string(&list).map_err(|e| AppError::Internal(e.to_string()))?,
     ))

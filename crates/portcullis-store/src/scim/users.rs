@@ -140,46 +140,54 @@ fn members_of(account: &str) -> users::BoxedQuery<'static, crate::connection::Mu
         .into_boxed()
 }
 
-/// The lookups IdPs make all day — the first page, unsorted, of `userName`, `id`,
-/// `externalId` or the work email `eq` a text — as typed queries on the concrete
-/// connection (found prepared by type, see `concrete!`) rather than boxed ones whose SQL
-/// is written out on every call. The same rows, in the same order, as the general path
-/// (`user_pred`: an equality on an optional column never matches `NULL`). `None` for
-/// every other query.
-fn lookup(
-    conn: &mut AnyConnection,
-    account: &str,
-    q: &ScimQuery<UserField>,
-) -> Result<Option<Vec<UserRow>>, StoreError> {
-    let Some(Filter::Compare(field, CompareOp::Eq, FilterValue::Str(value))) = &q.filter else {
-        return Ok(None);
+/// Defines a lookup function: the lookups IdPs make all day — the first page, unsorted,
+/// of `userName`, `id`, `externalId` or the work email `eq` a text — as typed queries on
+/// the concrete connection (found prepared by type, see `concrete!`) rather than boxed
+/// ones whose SQL is written out on every call, selecting rows of `$row`. The same rows,
+/// in the same order, as the general path (`user_pred`: an equality on an optional column
+/// never matches `NULL`). `None` for every other query.
+macro_rules! lookup_function {
+    ($name:ident, $row:ty) => {
+        fn $name(
+            conn: &mut AnyConnection,
+            account: &str,
+            q: &ScimQuery<UserField>,
+        ) -> Result<Option<Vec<$row>>, StoreError> {
+            let Some(Filter::Compare(field, CompareOp::Eq, FilterValue::Str(value))) = &q.filter
+            else {
+                return Ok(None);
+            };
+            if q.sort.is_some() || q.offset > 0 {
+                return Ok(None);
+            }
+            let limit = q.limit.max(0);
+            macro_rules! by {
+                ($column:expr, $value:expr) => {
+                    concrete!(conn, |c| {
+                        users::table
+                            .filter(users::account_id.eq(account))
+                            .filter(users::kind.eq(HUMAN))
+                            .filter($column.eq($value))
+                            .order((users::created_at.asc(), users::id.asc()))
+                            .limit(limit)
+                            .select(<$row>::as_select())
+                            .load(c)
+                    })?
+                };
+            }
+            Ok(Some(match field {
+                UserField::UserName => by!(users::email_lower, value.to_lowercase()),
+                UserField::Id => by!(users::id, value),
+                UserField::ExternalId => by!(users::external_id, value),
+                UserField::WorkEmail => by!(users::work_email_lower, value.to_lowercase()),
+                _ => return Ok(None),
+            }))
+        }
     };
-    if q.sort.is_some() || q.offset > 0 {
-        return Ok(None);
-    }
-    let limit = q.limit.max(0);
-    macro_rules! by {
-        ($column:expr, $value:expr) => {
-            concrete!(conn, |c| {
-                users::table
-                    .filter(users::account_id.eq(account))
-                    .filter(users::kind.eq(HUMAN))
-                    .filter($column.eq($value))
-                    .order((users::created_at.asc(), users::id.asc()))
-                    .limit(limit)
-                    .select(UserRow::as_select())
-                    .load(c)
-            })?
-        };
-    }
-    Ok(Some(match field {
-        UserField::UserName => by!(users::email_lower, value.to_lowercase()),
-        UserField::Id => by!(users::id, value),
-        UserField::ExternalId => by!(users::external_id, value),
-        UserField::WorkEmail => by!(users::work_email_lower, value.to_lowercase()),
-        _ => return Ok(None),
-    }))
 }
+
+lookup_function!(lookup, UserRow);
+lookup_function!(lookup_shown, ShownRow);
 
 fn load(
     conn: &mut AnyConnection,
@@ -310,6 +318,34 @@ impl Store {
                 .first(conn)?;
             insert_audit(conn, audit)?;
             Ok(version)
+        })
+    }
+
+    /// The answer to a lookup ([`ScimQuery`] of the first page, unsorted, filtered by
+    /// `userName`, `id`, `externalId` or the work email `eq` a text) as [`ScimUserShown`],
+    /// when every member found has a stored view and the page holds every match (so its
+    /// length is the total). `None` otherwise: [`Store::list_scim_users`] answers it.
+    pub fn lookup_scim_users_shown(
+        &self,
+        account: AccountId,
+        q: &ScimQuery<UserField>,
+    ) -> Result<Option<Vec<ScimUserShown>>, StoreError> {
+        let account = account.to_string();
+        self.read(|conn| {
+            let Some(rows) = lookup_shown(conn, &account, q)? else {
+                return Ok(None);
+            };
+            if rows.len() >= to_usize(q.limit) {
+                return Ok(None);
+            }
+            let mut shown = Vec::with_capacity(rows.len());
+            for row in rows {
+                let Some(member) = row.into_shown()? else {
+                    return Ok(None);
+                };
+                shown.push(member);
+            }
+            Ok(Some(shown))
         })
     }
 

@@ -153,6 +153,40 @@ backend_tests! {
         assert_eq!(store.scim_user_shown(f.account.id, UserId::from_uuid(uuid::Uuid::new_v4())).unwrap(), None);
     }
 
+    fn lookups_are_shown_from_columns_and_views_when_complete(store: &Store) {
+        let f = fixture(store);
+        let ids = |q: &ScimQuery<UserField>| {
+            store
+                .lookup_scim_users_shown(f.account.id, q)
+                .unwrap()
+                .map(|found| found.iter().map(|m| m.id).collect::<Vec<_>>())
+        };
+        let first = |filter| ScimQuery::page(0, 10).filtered(filter);
+        let alice = Some(vec![f.alice.user.id]);
+        // Each lookup an IdP makes, in this account only (the other account has a twin).
+        assert_eq!(ids(&first(cmp(UserField::UserName, CompareOp::Eq, "ALICE@example.com"))), alice);
+        assert_eq!(ids(&first(cmp(UserField::ExternalId, CompareOp::Eq, "EXT-1"))), alice);
+        assert_eq!(ids(&first(cmp(UserField::Id, CompareOp::Eq, &f.alice.user.id.to_string()))), alice);
+        assert_eq!(ids(&first(cmp(UserField::WorkEmail, CompareOp::Eq, "Alice.Work@example.com"))), alice);
+        assert_eq!(ids(&first(cmp(UserField::UserName, CompareOp::Eq, "nobody@example.com"))), Some(vec![]));
+        let shown = store
+            .lookup_scim_users_shown(f.account.id, &first(cmp(UserField::UserName, CompareOp::Eq, "bob@example.org")))
+            .unwrap()
+            .unwrap();
+        assert_eq!((shown[0].active, shown[0].view.as_str()), (false, f.bob.scim_view.as_deref().unwrap()));
+        // Not lookups: other filters, later pages, sorted queries.
+        assert_eq!(ids(&first(cmp(UserField::UserName, CompareOp::Co, "alice"))), None);
+        assert_eq!(ids(&ScimQuery::page(1, 10).filtered(cmp(UserField::ExternalId, CompareOp::Eq, "EXT-1"))), None);
+        let mut sorted = first(cmp(UserField::ExternalId, CompareOp::Eq, "EXT-1"));
+        sorted.sort = Some((UserField::UserName, true));
+        assert_eq!(ids(&sorted), None);
+        // A full page may not hold every match: its length would not be the total.
+        assert_eq!(ids(&ScimQuery::page(0, 1).filtered(cmp(UserField::ExternalId, CompareOp::Eq, "EXT-1"))), None);
+        // A member without a view is answered from the whole row.
+        let plain = seed_user(store, &f.account, "Plain@Example.com");
+        assert_eq!(ids(&first(cmp(UserField::UserName, CompareOp::Eq, plain.email.as_str()))), None);
+    }
+
     fn replace_is_optimistic_and_deactivation_ends_sessions(store: &Store) {
         let f = fixture(store);
         let s = session(&f.alice.user, t(9999));
