@@ -60,9 +60,62 @@ impl<T> ListResponse<T> {
     }
 }
 
+/// The ListResponse text of an index-paged page whose resources already are JSON texts
+/// (as [`crate::render`] writes them), each copied as it is: without the parse a
+/// [`serde_json::value::RawValue`] of each would cost. Each text must be one JSON value.
+pub fn page_text(
+    resources: &[String],
+    total_results: usize,
+    start_index: usize,
+) -> Result<String, serde_json::Error> {
+    let mut head = ListResponse::<Value>::new(Vec::new(), total_results, start_index);
+    head.items_per_page = resources.len();
+    let text = serde_json::to_string(&head)?;
+    // Without cursors, `Resources` is the last member: the text ends `[]}`.
+    let Some(open) = text.strip_suffix("]}") else {
+        return Ok(text);
+    };
+    let mut out =
+        String::with_capacity(text.len() + resources.iter().map(|r| r.len() + 1).sum::<usize>());
+    out.push_str(open);
+    for (i, resource) in resources.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(resource);
+    }
+    out.push_str("]}");
+    Ok(out)
+}
+
 impl<T: Serialize> ListResponse<T> {
     /// The message as JSON.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn page_text_is_the_list_response_of_its_resources() {
+        let resources = [
+            json!({"id": "1", "userName": "a@x", "name": {"givenName": "\"A\""}}),
+            json!({"id": "2", "emails": [{"value": "b@x"}]}),
+        ];
+        for n in 0..=resources.len() {
+            let texts: Vec<String> = resources[..n].iter().map(Value::to_string).collect();
+            let text = page_text(&texts, 7, 3).unwrap();
+            let expected = ListResponse::new(resources[..n].to_vec(), 7, 3);
+            assert_eq!(
+                serde_json::from_str::<Value>(&text).unwrap(),
+                expected.to_json()
+            );
+            assert_eq!(text, serde_json::to_string(&expected).unwrap());
+        }
     }
 }

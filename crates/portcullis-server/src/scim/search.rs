@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use portcullis_domain::{GroupId, UserId};
 use portcullis_scim::filter::Filter as ScimFilter;
-use portcullis_scim::list::ListResponse;
+use portcullis_scim::list::{self, ListResponse};
 use portcullis_scim::projection;
 use portcullis_scim::query::{ListQuery, SortOrder};
 use portcullis_scim::schema::ResourceSchema;
@@ -14,7 +14,6 @@ use portcullis_scim::{sort, ScimError};
 use portcullis_store::{
     CompareOp, Filter as StoreFilter, FilterValue, ScimQuery, ScimUserRow, Store, UserField,
 };
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::auth::Ctx;
@@ -37,6 +36,11 @@ fn too_broad() -> AppError {
          {FALLBACK_LIMIT} resources; narrow it with userName, externalId, id, displayName, \
          active or emails[type eq \"work\"].value"
     )))
+}
+
+/// [`list::page_text`], failures as internal errors.
+fn page_text(resources: &[String], total: usize, start_index: usize) -> Result<String, AppError> {
+    list::page_text(resources, total, start_index).map_err(|e| AppError::Internal(e.to_string()))
 }
 
 fn to_i64(n: usize) -> i64 {
@@ -176,12 +180,9 @@ pub fn users_text(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<Stri
                 shown.to_string()
             }
         };
-        resources.push(RawValue::from_string(text).map_err(|e| AppError::Internal(e.to_string()))?);
+        resources.push(text);
     }
-    let list = ListResponse::new(resources, page.total, q.start_index);
-    Ok(Some(
-        serde_json::to_string(&list).map_err(|e| AppError::Internal(e.to_string()))?,
-    ))
+    page_text(&resources, page.total, q.start_index).map(Some)
 }
 
 /// A lookup of a few members ([`Store::lookup_scim_users_shown`]: the first page of an
@@ -224,12 +225,9 @@ fn shown_lookup(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<String
         let Some(text) = mapping::shown_text(member, groups, &ctx.base) else {
             return Ok(None);
         };
-        resources.push(RawValue::from_string(text).map_err(|e| AppError::Internal(e.to_string()))?);
+        resources.push(text);
     }
-    let list = ListResponse::new(resources, members.len(), q.start_index);
-    Ok(Some(
-        serde_json::to_string(&list).map_err(|e| AppError::Internal(e.to_string()))?,
-    ))
+    page_text(&resources, members.len(), q.start_index).map(Some)
 }
 
 /// A page of the account's members.
