@@ -66,6 +66,30 @@ impl Credentials {
         })
     }
 
+    /// The caller as the store keeps them in memory ([`Store::cached_api_key`]), when the
+    /// key was read before and the domain admits it on what was read, with the account's
+    /// authentication epoch of that read. The answer holds only while that epoch is
+    /// current: a read relying on it must check the epoch in its own statement. `None`
+    /// decides nothing (a key not in memory, or one that what was read would refuse):
+    /// [`Credentials::check`] then decides on what the database holds now.
+    pub fn check_cached(&self, store: &Store) -> Option<(ApiCaller, i64)> {
+        let (key, owner, account, epoch) = store.cached_api_key(&self.hash)?;
+        // Constant time, as in `check`.
+        if key.secret_hash != self.hash {
+            return None;
+        }
+        policy::may_use_api_key(&account, &key, &owner, self.ip).ok()?;
+        Some((
+            ApiCaller {
+                account,
+                key,
+                owner,
+                ip: self.ip,
+            },
+            epoch,
+        ))
+    }
+
     /// Checks the key against the store: unknown, revoked and unusable keys are 401; a
     /// caller outside the account's API IP restrictions is 403. One statement, so it
     /// can run inside a read transaction with the request's own reads.

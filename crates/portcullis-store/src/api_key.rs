@@ -147,6 +147,17 @@ impl Store {
         })
     }
 
+    /// The key, owner and account kept in memory for this secret hash, with the account's
+    /// authentication epoch they were read at ([`Store::api_auth_epoch`]); no database
+    /// read. Trustworthy only while the account's epoch still is that one: a read that
+    /// relies on it must check the epoch in its own statement (as
+    /// [`Store::scim_user_shown`] does), else use [`Store::api_key_for_auth`].
+    pub fn cached_api_key(&self, hash: &SecretHash) -> Option<(ApiKey, User, Account, i64)> {
+        self.auth_cache
+            .get(hash.as_str())
+            .map(|c| (c.key, c.owner, c.account, c.epoch))
+    }
+
     /// The account's authentication epoch: a number the database moves forward, in the
     /// same transaction, with every change that could alter an API-key authentication
     /// in the account (a key revoked or deleted, its owner changed or removed, the

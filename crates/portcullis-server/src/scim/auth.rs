@@ -54,10 +54,14 @@ pub async fn scim_caller(
 /// What SCIM asks of an authenticated caller beyond its key: an account that provisions
 /// over SCIM (else 403) and a key within its rate (else 429).
 fn admit(state: &AppState, limiter: &RateLimiter, caller: &ApiCaller) -> Result<Ctx, AppError> {
+    let ctx = admission(state, caller)?;
+    within_rate(state, limiter, caller)?;
+    Ok(ctx)
+}
+
+/// The account's part of [`admit`]: 403 unless it provisions over SCIM.
+fn admission(state: &AppState, caller: &ApiCaller) -> Result<Ctx, AppError> {
     policy::may_serve_scim(&caller.account).map_err(|r| AppError::Forbidden(r.to_string()))?;
-    limiter
-        .check(caller.key.id, state.config.scim_rate_limit, Instant::now())
-        .map_err(AppError::TooManyRequests)?;
     Ok(Ctx {
         account: caller.account.id,
         key: caller.key.id,
@@ -65,6 +69,17 @@ fn admit(state: &AppState, limiter: &RateLimiter, caller: &ApiCaller) -> Result<
         base: format!("{}{}", state.config.public_url, super::BASE_PATH),
         now: Utc::now(),
     })
+}
+
+/// The key's part of [`admit`]: 429 over its rate. Counts the call.
+fn within_rate(
+    state: &AppState,
+    limiter: &RateLimiter,
+    caller: &ApiCaller,
+) -> Result<(), AppError> {
+    limiter
+        .check(caller.key.id, state.config.scim_rate_limit, Instant::now())
+        .map_err(AppError::TooManyRequests)
 }
 
 /// A SCIM call that only reads and sends no body: its key is checked in the same read
@@ -103,7 +118,55 @@ impl ReadCtx {
         F: FnOnce(&Store, &Ctx) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(true, f).await
+        self.run(true, true, f).await
+    }
+
+    /// [`ReadCtx::read`] for a read that may rely on a key kept in memory: when the key is
+    /// in memory ([`Credentials::check_cached`]) and admitted on what was read, `current`
+    /// runs with the caller's context and the account's authentication epoch of that
+    /// read. It must check that epoch in its own first statement (as
+    /// [`Store::scim_user_shown`] does) and answer `None` whenever that statement finds
+    /// nothing to answer with, a moved epoch included. Then, and for every other key,
+    /// `read` runs as [`ReadCtx::read`] runs it, after the full check (the call is
+    /// counted against the key's rate once).
+    ///
+    /// So a read of a known key costs one statement where [`ReadCtx::read`] costs the
+    /// epoch's own, the read's, and on SQLite a transaction around them.
+    pub async fn read_current<T, C, F>(self, current: C, read: F) -> ScimResult<T>
+    where
+        C: FnOnce(&Store, &Ctx, i64) -> Result<Option<T>, AppError> + Send + 'static,
+        F: FnOnce(&Store, &Ctx) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (state, limiter, credentials) = (
+            self.state.clone(),
+            self.limiter.clone(),
+            self.credentials.clone(),
+        );
+        let fast = self
+            .state
+            .read_statement(move |store| -> Result<Fast<T>, AppError> {
+                let Some((caller, epoch)) = credentials.check_cached(store) else {
+                    return Ok(Fast::Unknown);
+                };
+                let Ok(ctx) = admission(&state, &caller) else {
+                    return Ok(Fast::Unknown);
+                };
+                within_rate(&state, &limiter, &caller)?;
+                Ok(match current(store, &ctx, epoch)? {
+                    Some(value) => Fast::Answered(Box::new(caller), value),
+                    None => Fast::Counted,
+                })
+            })
+            .await?;
+        match fast {
+            Fast::Answered(caller, value) => {
+                api_auth::record_use(&self.state, &caller).await;
+                Ok(value)
+            }
+            Fast::Counted => self.run(true, false, read).await,
+            Fast::Unknown => self.run(true, true, read).await,
+        }
     }
 
     /// [`ReadCtx::read`] for reads whose cost grows with the data (scans, sorted pages):
@@ -114,10 +177,12 @@ impl ReadCtx {
         F: FnOnce(&Store, &Ctx) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(false, f).await
+        self.run(false, true, f).await
     }
 
-    async fn run<T, F>(self, short: bool, f: F) -> ScimResult<T>
+    /// Checks the caller and runs `f`: as a short read or on the blocking pool, counting
+    /// the call against the key's rate unless `count` is false (it was counted already).
+    async fn run<T, F>(self, short: bool, count: bool, f: F) -> ScimResult<T>
     where
         F: FnOnce(&Store, &Ctx) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
@@ -130,7 +195,11 @@ impl ReadCtx {
         let admitting = state.clone();
         let work = move |store: &Store| {
             let caller = credentials.check(store)?;
-            let ctx = admit(&admitting, &limiter, &caller)?;
+            let ctx = if count {
+                admit(&admitting, &limiter, &caller)?
+            } else {
+                admission(&admitting, &caller)?
+            };
             Ok::<_, AppError>((caller, f(store, &ctx)?))
         };
         let (caller, value) = if short {
@@ -143,4 +212,14 @@ impl ReadCtx {
         api_auth::record_use(&state, &caller).await;
         Ok(value)
     }
+}
+
+/// How a read relying on a key in memory went ([`ReadCtx::read_current`]).
+enum Fast<T> {
+    /// Answered, for this caller.
+    Answered(Box<ApiCaller>, T),
+    /// Not answered, and the call counted against the key's rate.
+    Counted,
+    /// Not answered: the key is not in memory, or what was read would refuse it.
+    Unknown,
 }

@@ -159,9 +159,6 @@ pub fn users_text(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<Stri
     if !q.attributes.is_empty() || !q.excluded_attributes.is_empty() {
         return Ok(None);
     }
-    if let Some(text) = shown_lookup(store, ctx, q)? {
-        return Ok(Some(text));
-    }
     let Ok(page) = members_in_database(store, ctx, q)? else {
         return Ok(None);
     };
@@ -186,10 +183,19 @@ pub fn users_text(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<Stri
 }
 
 /// A lookup of a few members ([`Store::lookup_scim_users_shown`]: the first page of an
-/// unsorted `userName`, `id`, `externalId` or work email `eq`) written from the members'
-/// columns and stored views ([`mapping::shown_text`]). `None` for every other query and
-/// for lookups the store leaves to the whole rows.
-fn shown_lookup(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<String>, AppError> {
+/// unsorted `userName`, `id`, `externalId` or work email `eq`, read only while the
+/// account's authentication epoch is `epoch`) written from the members' columns and stored
+/// views ([`mapping::shown_text`]) as a list, when `q` selects no attributes. `None` for
+/// every other query and for lookups the store leaves to [`users_text`].
+pub fn shown_lookup(
+    store: &Store,
+    ctx: &Ctx,
+    q: &ListQuery,
+    epoch: i64,
+) -> Result<Option<String>, AppError> {
+    if !q.attributes.is_empty() || !q.excluded_attributes.is_empty() {
+        return Ok(None);
+    }
     let Some(filter) = &q.filter else {
         return Ok(None);
     };
@@ -210,7 +216,7 @@ fn shown_lookup(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<String
         limit: to_i64(q.count),
     };
     let Some(members) = store
-        .lookup_scim_users_shown(ctx.account, &query)
+        .lookup_scim_users_shown(ctx.account, &query, epoch)
         .map_err(store_error)?
     else {
         return Ok(None);

@@ -47,13 +47,21 @@ pub fn load(store: &Store, ctx: &Ctx, id: &str) -> Result<ScimUserRow, AppError>
         .ok_or_else(|| not_found("user", id))
 }
 
-/// The member `id` of the caller's account as [`ScimUserShown`]; `None` also for members
-/// without a stored view, which [`load`] reads whole (and for ids [`load`] refuses).
-pub fn load_shown(store: &Store, ctx: &Ctx, id: &str) -> Result<Option<ScimUserShown>, AppError> {
+/// The member `id` of the caller's account as [`ScimUserShown`], read only while the
+/// account's authentication epoch is `epoch` ([`Store::scim_user_shown`]); `None` also for
+/// members without a stored view, which [`load`] reads whole, and for ids [`load`] refuses.
+pub fn load_shown(
+    store: &Store,
+    ctx: &Ctx,
+    id: &str,
+    epoch: i64,
+) -> Result<Option<ScimUserShown>, AppError> {
     let Ok(uid) = id.trim().parse::<UserId>() else {
         return Ok(None);
     };
-    store.scim_user_shown(ctx.account, uid).map_err(store_error)
+    store
+        .scim_user_shown(ctx.account, uid, epoch)
+        .map_err(store_error)
 }
 
 /// The groups a member belongs to (id and display name).

@@ -41,7 +41,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 async fn list(ctx: ReadCtx, req: HttpRequest) -> ScimResult<HttpResponse> {
     let q = parse_list_query(&req);
     let lookup = q.as_ref().is_ok_and(search::user_lookup);
-    let list = move |store: &Store, ctx: &Ctx| {
+    let list = move |store: &Store, ctx: &Ctx, q: Result<ListQuery, AppError>| {
         // A bad query is refused only once the key is known good.
         let q = q?;
         Ok(match search::users_text(store, ctx, &q)? {
@@ -49,10 +49,18 @@ async fn list(ctx: ReadCtx, req: HttpRequest) -> ScimResult<HttpResponse> {
             None => Listed::Page(search::users(store, ctx, &q)?, Box::new(q)),
         })
     };
-    let listed = if lookup {
-        ctx.read(list).await?
-    } else {
-        ctx.scan(list).await?
+    let listed = match (lookup, q) {
+        (true, Ok(q)) => {
+            let query = q.clone();
+            ctx.read_current(
+                move |store, ctx, epoch| {
+                    Ok(search::shown_lookup(store, ctx, &query, epoch)?.map(Listed::Written))
+                },
+                move |store, ctx| list(store, ctx, Ok(q)),
+            )
+            .await?
+        }
+        (_, q) => ctx.scan(move |store, ctx| list(store, ctx, q)).await?,
     };
     Ok(match listed {
         Listed::Written(text) => HttpResponse::Ok()
@@ -113,23 +121,32 @@ async fn search_post(
 async fn get(ctx: ReadCtx, req: HttpRequest, id: web::Path<String>) -> ScimResult<HttpResponse> {
     let q = parse_list_query(&req);
     let id = id.into_inner();
+    // The default answer needs only the columns and the stored view.
+    let plain = q
+        .as_ref()
+        .is_ok_and(|q| q.attributes.is_empty() && q.excluded_attributes.is_empty());
+    let member = id.clone();
     let got = ctx
-        .read(move |store, ctx| {
-            // A bad query is refused only once the key is known good.
-            let q = q?;
-            if q.attributes.is_empty() && q.excluded_attributes.is_empty() {
-                // The default answer needs only the columns and the stored view.
-                if let Some(member) = user_ops::load_shown(store, ctx, &id)? {
-                    let groups = user_ops::groups_of_id(store, ctx, member.id)?;
-                    if let Some(text) = mapping::shown_text(&member, &groups, &ctx.base) {
-                        return Ok(Got::Written(member.version, text));
-                    }
+        .read_current(
+            move |store, ctx, epoch| {
+                if !plain {
+                    return Ok(None);
                 }
-            }
-            let row = user_ops::load(store, ctx, &id)?;
-            let groups = user_ops::groups_of(store, ctx, &row)?;
-            Ok(Got::Row(Box::new((row, groups, ctx.base.clone(), q))))
-        })
+                let Some(member) = user_ops::load_shown(store, ctx, &member, epoch)? else {
+                    return Ok(None);
+                };
+                let groups = user_ops::groups_of_id(store, ctx, member.id)?;
+                Ok(mapping::shown_text(&member, &groups, &ctx.base)
+                    .map(|text| Got::Written(member.version, text)))
+            },
+            move |store, ctx| {
+                // A bad query is refused only once the key is known good.
+                let q = q?;
+                let row = user_ops::load(store, ctx, &id)?;
+                let groups = user_ops::groups_of(store, ctx, &row)?;
+                Ok(Got::Row(Box::new((row, groups, ctx.base.clone(), q))))
+            },
+        )
         .await?;
     let version = match &got {
         Got::Written(version, _) => *version,

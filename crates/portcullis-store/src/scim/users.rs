@@ -11,7 +11,7 @@ use super::ScimQuery;
 use crate::audit::insert_audit;
 use crate::connection::{concrete, AnyConnection};
 use crate::convert::{parse, utc};
-use crate::schema::{account_member_counts, group_members, groups, users};
+use crate::schema::{account_member_counts, api_auth_epochs, group_members, groups, users};
 use crate::user::{revoke_sessions_of, UserRow};
 use crate::{Store, StoreError};
 
@@ -146,12 +146,15 @@ fn members_of(account: &str) -> users::BoxedQuery<'static, crate::connection::Mu
 /// ones whose SQL is written out on every call, selecting rows of `$row`. The same rows,
 /// in the same order, as the general path (`user_pred`: an equality on an optional column
 /// never matches `NULL`). `None` for every other query.
+/// With `$epoch => $condition`, the function takes an epoch and its statement also
+/// requires `$condition(account, epoch)`.
 macro_rules! lookup_function {
-    ($name:ident, $row:ty) => {
+    ($name:ident, $row:ty $(, $epoch:ident => $condition:path)?) => {
         fn $name(
             conn: &mut AnyConnection,
             account: &str,
             q: &ScimQuery<UserField>,
+            $($epoch: i64,)?
         ) -> Result<Option<Vec<$row>>, StoreError> {
             let Some(Filter::Compare(field, CompareOp::Eq, FilterValue::Str(value))) = &q.filter
             else {
@@ -168,6 +171,7 @@ macro_rules! lookup_function {
                             .filter(users::account_id.eq(account))
                             .filter(users::kind.eq(HUMAN))
                             .filter($column.eq($value))
+                            $(.filter($condition(account, $epoch)))?
                             .order((users::created_at.asc(), users::id.asc()))
                             .limit(limit)
                             .select(<$row>::as_select())
@@ -187,7 +191,27 @@ macro_rules! lookup_function {
 }
 
 lookup_function!(lookup, UserRow);
-lookup_function!(lookup_shown, ShownRow);
+lookup_function!(lookup_shown, ShownRow, epoch => epoch_is);
+
+/// The row of `api_auth_epochs` that says an account is at a given epoch.
+type EpochRow<'a> = diesel::dsl::Filter<
+    diesel::dsl::Filter<
+        api_auth_epochs::table,
+        diesel::dsl::Eq<api_auth_epochs::account_id, &'a str>,
+    >,
+    diesel::dsl::Eq<api_auth_epochs::epoch, i64>,
+>;
+
+/// Whether the account's authentication epoch is `epoch`: the condition under which a
+/// read may rely on a key kept in memory ([`Store::cached_api_key`]), checked in the
+/// read's own statement.
+fn epoch_is(account: &str, epoch: i64) -> diesel::dsl::exists<EpochRow<'_>> {
+    diesel::dsl::exists(
+        api_auth_epochs::table
+            .filter(api_auth_epochs::account_id.eq(account))
+            .filter(api_auth_epochs::epoch.eq(epoch)),
+    )
+}
 
 fn load(
     conn: &mut AnyConnection,
@@ -209,13 +233,16 @@ fn load(
 }
 
 impl Store {
-    /// The member with this id as [`ScimUserShown`]: `None` for bots, other accounts'
-    /// users, unknown ids and members without a stored view (for which
-    /// [`Store::scim_user`] has the whole row).
+    /// The member with this id as [`ScimUserShown`], read only while the account's
+    /// authentication epoch is `epoch` (that of a key read from memory,
+    /// [`Store::cached_api_key`]), in the same statement. `None` when the epoch has moved,
+    /// and for bots, other accounts' users, unknown ids and members without a stored view
+    /// (for which [`Store::scim_user`] has the whole row).
     pub fn scim_user_shown(
         &self,
         account: AccountId,
         id: UserId,
+        epoch: i64,
     ) -> Result<Option<ScimUserShown>, StoreError> {
         let (account, id) = (account.to_string(), id.to_string());
         self.read(|conn| {
@@ -224,6 +251,7 @@ impl Store {
                     .filter(users::account_id.eq(&account))
                     .filter(users::kind.eq(HUMAN))
                     .filter(users::id.eq(&id))
+                    .filter(epoch_is(&account, epoch))
                     .select(ShownRow::as_select())
                     .first(c)
                     .optional()
@@ -323,19 +351,25 @@ impl Store {
 
     /// The answer to a lookup ([`ScimQuery`] of the first page, unsorted, filtered by
     /// `userName`, `id`, `externalId` or the work email `eq` a text) as [`ScimUserShown`],
-    /// when every member found has a stored view and the page holds every match (so its
-    /// length is the total). `None` otherwise: [`Store::list_scim_users`] answers it.
+    /// read only while the account's authentication epoch is `epoch` (as for
+    /// [`Store::scim_user_shown`]), when it finds members, every one with a stored view,
+    /// and the page holds every match (so its length is the total). `None` otherwise —
+    /// also when it finds no member, which may mean a moved epoch — and then
+    /// [`Store::list_scim_users`] answers it.
     pub fn lookup_scim_users_shown(
         &self,
         account: AccountId,
         q: &ScimQuery<UserField>,
+        epoch: i64,
     ) -> Result<Option<Vec<ScimUserShown>>, StoreError> {
         let account = account.to_string();
         self.read(|conn| {
-            let Some(rows) = lookup_shown(conn, &account, q)? else {
+            let Some(rows) = lookup_shown(conn, &account, q, epoch)? else {
                 return Ok(None);
             };
-            if rows.len() >= to_usize(q.limit) {
+            // No row may mean a moved epoch as well as no match: only the caller's full
+            // check can tell, so it is the caller's to answer.
+            if rows.is_empty() || rows.len() >= to_usize(q.limit) {
                 return Ok(None);
             }
             let mut shown = Vec::with_capacity(rows.len());

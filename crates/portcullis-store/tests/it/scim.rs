@@ -121,7 +121,8 @@ backend_tests! {
     fn members_are_shown_from_their_columns_and_view(store: &Store) {
         let f = fixture(store);
         let alice = &f.alice;
-        let shown = store.scim_user_shown(f.account.id, alice.user.id).unwrap().unwrap();
+        let epoch = store.api_auth_epoch(f.account.id).unwrap().unwrap();
+        let shown = store.scim_user_shown(f.account.id, alice.user.id, epoch).unwrap().unwrap();
         assert_eq!(
             shown,
             ScimUserShown {
@@ -141,23 +142,36 @@ backend_tests! {
         next.user.active = false;
         next.scim_view = Some("{\"title\":\"v2\"}".into());
         store.replace_scim_user(&next, None, None).unwrap();
-        let shown = store.scim_user_shown(f.account.id, alice.user.id).unwrap().unwrap();
+        let epoch = store.api_auth_epoch(f.account.id).unwrap().unwrap();
+        let shown = store.scim_user_shown(f.account.id, alice.user.id, epoch).unwrap().unwrap();
         assert_eq!((shown.active, shown.view.as_str(), shown.version), (false, "{\"title\":\"v2\"}", 2));
         // Members without a view, bots, other accounts' members and unknown ids: none.
         let plain = seed_user(store, &f.account, "Plain@Example.com");
-        assert_eq!(store.scim_user_shown(f.account.id, plain.id).unwrap(), None);
+        let epoch = store.api_auth_epoch(f.account.id).unwrap().unwrap();
+        assert_eq!(store.scim_user_shown(f.account.id, plain.id, epoch).unwrap(), None);
         let bots = store.list_users(f.account.id, &portcullis_store::UserListQuery { kind: Some(UserKind::Bot), limit: 10, ..Default::default() }).unwrap().0;
-        assert_eq!(store.scim_user_shown(f.account.id, bots[0].id).unwrap(), None);
+        assert_eq!(store.scim_user_shown(f.account.id, bots[0].id, epoch).unwrap(), None);
         let other = seed_account(store, "third");
-        assert_eq!(store.scim_user_shown(other.id, alice.user.id).unwrap(), None);
-        assert_eq!(store.scim_user_shown(f.account.id, UserId::from_uuid(uuid::Uuid::new_v4())).unwrap(), None);
+        let other_epoch = store.api_auth_epoch(other.id).unwrap().unwrap();
+        assert_eq!(store.scim_user_shown(other.id, alice.user.id, other_epoch).unwrap(), None);
+        assert_eq!(store.scim_user_shown(f.account.id, UserId::from_uuid(uuid::Uuid::new_v4()), epoch).unwrap(), None);
+        // Only at the account's current epoch: a key read before a change that moved it
+        // (here the account's settings) reads nothing, and neither does any other number.
+        assert!(store.scim_user_shown(f.account.id, alice.user.id, epoch).unwrap().is_some());
+        let mut account = f.account.clone();
+        account.name = "Renamed".into();
+        store.update_account(&account).unwrap();
+        assert_ne!(store.api_auth_epoch(f.account.id).unwrap(), Some(epoch));
+        assert_eq!(store.scim_user_shown(f.account.id, alice.user.id, epoch).unwrap(), None);
+        assert_eq!(store.scim_user_shown(f.account.id, alice.user.id, epoch + 1000).unwrap(), None);
     }
 
     fn lookups_are_shown_from_columns_and_views_when_complete(store: &Store) {
         let f = fixture(store);
+        let epoch = store.api_auth_epoch(f.account.id).unwrap().unwrap();
         let ids = |q: &ScimQuery<UserField>| {
             store
-                .lookup_scim_users_shown(f.account.id, q)
+                .lookup_scim_users_shown(f.account.id, q, epoch)
                 .unwrap()
                 .map(|found| found.iter().map(|m| m.id).collect::<Vec<_>>())
         };
@@ -168,9 +182,14 @@ backend_tests! {
         assert_eq!(ids(&first(cmp(UserField::ExternalId, CompareOp::Eq, "EXT-1"))), alice);
         assert_eq!(ids(&first(cmp(UserField::Id, CompareOp::Eq, &f.alice.user.id.to_string()))), alice);
         assert_eq!(ids(&first(cmp(UserField::WorkEmail, CompareOp::Eq, "Alice.Work@example.com"))), alice);
-        assert_eq!(ids(&first(cmp(UserField::UserName, CompareOp::Eq, "nobody@example.com"))), Some(vec![]));
+        // Finding nobody is left to the caller, who alone can tell it from a moved epoch.
+        assert_eq!(ids(&first(cmp(UserField::UserName, CompareOp::Eq, "nobody@example.com"))), None);
+        assert_eq!(
+            store.lookup_scim_users_shown(f.account.id, &first(cmp(UserField::ExternalId, CompareOp::Eq, "EXT-1")), epoch + 1).unwrap(),
+            None
+        );
         let shown = store
-            .lookup_scim_users_shown(f.account.id, &first(cmp(UserField::UserName, CompareOp::Eq, "bob@example.org")))
+            .lookup_scim_users_shown(f.account.id, &first(cmp(UserField::UserName, CompareOp::Eq, "bob@example.org")), epoch)
             .unwrap()
             .unwrap();
         assert_eq!((shown[0].active, shown[0].view.as_str()), (false, f.bob.scim_view.as_deref().unwrap()));
