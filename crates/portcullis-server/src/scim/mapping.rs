@@ -209,14 +209,10 @@ pub fn user_text(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str) ->
     )
 }
 
-/// [`user_text`] of a member read as [`ScimUserShown`]: their stored view with the
-/// column attributes written in front of it. `None` when the view is not an object's
+/// [`user_text`] of a member read as [`ScimUserShown`] (with their groups): their stored
+/// view with the column attributes written in front of it. `None` when the view is not an object's
 /// text; the caller then reads the whole row.
-pub fn shown_text(
-    member: &ScimUserShown,
-    groups: &[(GroupId, String)],
-    base: &str,
-) -> Option<String> {
+pub fn shown_text(member: &ScimUserShown, base: &str) -> Option<String> {
     let id = member.id.to_string();
     let meta = meta(
         ResourceSchema::user(),
@@ -234,7 +230,7 @@ pub fn shown_text(
             display_name: &member.display_name,
             active: member.active,
             external_id: member.external_id.as_deref(),
-            groups: group_refs(groups, base),
+            groups: group_refs(&member.groups, base),
             meta: &meta,
         },
     )
@@ -548,12 +544,9 @@ mod tests {
                     version: row.version,
                     created_at: row.user.created_at,
                     updated_at: row.user.updated_at,
+                    groups: groups.to_vec(),
                 };
-                assert_eq!(
-                    shown_text(&shown, groups, BASE),
-                    Some(text.clone()),
-                    "{body}"
-                );
+                assert_eq!(shown_text(&shown, BASE), Some(text.clone()), "{body}");
                 // From `scim_json` alone: the projected resource byte for byte.
                 assert_eq!(user_text(&rendered, groups, BASE), Some(expected), "{body}");
             }

@@ -221,14 +221,9 @@ pub fn shown_lookup(
     else {
         return Ok(None);
     };
-    let ids: Vec<_> = members.iter().map(|m| m.id).collect();
-    let groups = store
-        .groups_of_users(ctx.account, &ids)
-        .map_err(store_error)?;
     let mut resources = Vec::with_capacity(members.len());
     for member in &members {
-        let groups = groups.get(&member.id).map(Vec::as_slice).unwrap_or(&[]);
-        let Some(text) = mapping::shown_text(member, groups, &ctx.base) else {
+        let Some(text) = mapping::shown_text(member, &ctx.base) else {
             return Ok(None);
         };
         resources.push(text);

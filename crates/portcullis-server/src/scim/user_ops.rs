@@ -70,16 +70,9 @@ pub fn groups_of(
     ctx: &Ctx,
     row: &ScimUserRow,
 ) -> Result<Vec<(GroupId, String)>, AppError> {
-    groups_of_id(store, ctx, row.user.id)
-}
-
-/// The groups of the member `id` (id and display name).
-pub fn groups_of_id(
-    store: &Store,
-    ctx: &Ctx,
-    id: UserId,
-) -> Result<Vec<(GroupId, String)>, AppError> {
-    store.groups_of_user(ctx.account, id).map_err(store_error)
+    store
+        .groups_of_user(ctx.account, row.user.id)
+        .map_err(store_error)
 }
 
 /// A member with their groups as a resource.

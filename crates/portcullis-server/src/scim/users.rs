@@ -135,8 +135,7 @@ async fn get(ctx: ReadCtx, req: HttpRequest, id: web::Path<String>) -> ScimResul
                 let Some(member) = user_ops::load_shown(store, ctx, &member, epoch)? else {
                     return Ok(None);
                 };
-                let groups = user_ops::groups_of_id(store, ctx, member.id)?;
-                Ok(mapping::shown_text(&member, &groups, &ctx.base)
+                Ok(mapping::shown_text(&member, &ctx.base)
                     .map(|text| Got::Written(member.version, text)))
             },
             move |store, ctx| {

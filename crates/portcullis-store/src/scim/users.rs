@@ -92,6 +92,8 @@ pub struct ScimUserShown {
     pub created_at: DateTime<Utc>,
     /// `meta.lastModified`.
     pub updated_at: DateTime<Utc>,
+    /// The groups the member belongs to (id and display name), by display name.
+    pub groups: Vec<(GroupId, String)>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -124,6 +126,7 @@ impl ShownRow {
             version: self.version,
             created_at: utc(self.created_at),
             updated_at: utc(self.updated_at),
+            groups: Vec::new(),
         }))
     }
 }
@@ -233,8 +236,8 @@ fn load(
 }
 
 impl Store {
-    /// The member with this id as [`ScimUserShown`], read only while the account's
-    /// authentication epoch is `epoch` (that of a key read from memory,
+    /// The member with this id as [`ScimUserShown`] (with their groups), read only while
+    /// the account's authentication epoch is `epoch` (that of a key read from memory,
     /// [`Store::cached_api_key`]), in the same statement. `None` when the epoch has moved,
     /// and for bots, other accounts' users, unknown ids and members without a stored view
     /// (for which [`Store::scim_user`] has the whole row).
@@ -246,17 +249,39 @@ impl Store {
     ) -> Result<Option<ScimUserShown>, StoreError> {
         let (account, id) = (account.to_string(), id.to_string());
         self.read(|conn| {
-            let row: Option<ShownRow> = concrete!(conn, |c| {
+            // One statement: the member, a row per group they belong to (one row with no
+            // group when they belong to none), and the epoch's condition.
+            type Found = (ShownRow, Option<(String, String, String)>);
+            let rows: Vec<Found> = concrete!(conn, |c| {
                 users::table
+                    .left_join(group_members::table.inner_join(groups::table))
                     .filter(users::account_id.eq(&account))
                     .filter(users::kind.eq(HUMAN))
                     .filter(users::id.eq(&id))
                     .filter(epoch_is(&account, epoch))
-                    .select(ShownRow::as_select())
-                    .first(c)
-                    .optional()
+                    .order((groups::display_name_lower.asc(), groups::id.asc()))
+                    .select((
+                        ShownRow::as_select(),
+                        (groups::account_id, groups::id, groups::display_name).nullable(),
+                    ))
+                    .load(c)
             })?;
-            Ok(row.map(ShownRow::into_shown).transpose()?.flatten())
+            let mut groups = Vec::new();
+            let mut found = None;
+            for (row, group) in rows {
+                if let Some((group_account, group, name)) = group {
+                    // Only the account's own groups, as `groups_of_user`.
+                    if group_account == account {
+                        groups.push((parse(&group, "group id")?, name));
+                    }
+                }
+                found.get_or_insert(row);
+            }
+            let Some(mut member) = found.map(ShownRow::into_shown).transpose()?.flatten() else {
+                return Ok(None);
+            };
+            member.groups = groups;
+            Ok(Some(member))
         })
     }
 
@@ -350,7 +375,8 @@ impl Store {
     }
 
     /// The answer to a lookup ([`ScimQuery`] of the first page, unsorted, filtered by
-    /// `userName`, `id`, `externalId` or the work email `eq` a text) as [`ScimUserShown`],
+    /// `userName`, `id`, `externalId` or the work email `eq` a text) as [`ScimUserShown`]
+    /// (with their groups),
     /// read only while the account's authentication epoch is `epoch` (as for
     /// [`Store::scim_user_shown`]), when it finds members, every one with a stored view,
     /// and the page holds every match (so its length is the total). `None` otherwise —
@@ -362,8 +388,9 @@ impl Store {
         q: &ScimQuery<UserField>,
         epoch: i64,
     ) -> Result<Option<Vec<ScimUserShown>>, StoreError> {
+        let account_id = account;
         let account = account.to_string();
-        self.read(|conn| {
+        let shown = self.read(|conn| {
             let Some(rows) = lookup_shown(conn, &account, q, epoch)? else {
                 return Ok(None);
             };
@@ -380,7 +407,16 @@ impl Store {
                 shown.push(member);
             }
             Ok(Some(shown))
-        })
+        })?;
+        let Some(mut shown) = shown else {
+            return Ok(None);
+        };
+        let ids: Vec<UserId> = shown.iter().map(|m| m.id).collect();
+        let mut groups = self.groups_of_users(account_id, &ids)?;
+        for member in &mut shown {
+            member.groups = groups.remove(&member.id).unwrap_or_default();
+        }
+        Ok(Some(shown))
     }
 
     /// One page of the account's members (never bots) matching the query, and the

@@ -5,8 +5,8 @@ use std::sync::{Arc, Barrier};
 use chrono::{DateTime, Utc};
 use portcullis_domain::*;
 use portcullis_store::{
-    conflict, CompareOp, Filter, FilterValue, ScimQuery, ScimUserRow, ScimUserShown, Store,
-    StoreError, UserField, UserFilter,
+    conflict, CompareOp, Filter, FilterValue, ScimGroupRow, ScimQuery, ScimUserRow, ScimUserShown,
+    Store, StoreError, UserField, UserFilter,
 };
 
 use crate::support::*;
@@ -135,8 +135,32 @@ backend_tests! {
                 version: alice.version,
                 created_at: alice.user.created_at,
                 updated_at: alice.user.updated_at,
+                groups: vec![],
             }
         );
+        // With their groups, by display name, whichever way they are read.
+        let group = |name: &str| ScimGroupRow {
+            id: fresh::group(),
+            account: f.account.id,
+            display_name: name.into(),
+            external_id: None,
+            scim_json: None,
+            version: 1,
+            created_at: t(1),
+            updated_at: t(1),
+        };
+        let (zeta, alpha, other) = (group("Zeta"), group("alpha"), group("Bob only"));
+        store.insert_scim_group(&zeta, &[alice.user.id], None).unwrap();
+        store.insert_scim_group(&alpha, &[alice.user.id, f.bob.user.id], None).unwrap();
+        store.insert_scim_group(&other, &[f.bob.user.id], None).unwrap();
+        let expected = vec![(alpha.id, "alpha".to_owned()), (zeta.id, "Zeta".to_owned())];
+        let epoch = store.api_auth_epoch(f.account.id).unwrap().unwrap();
+        let shown = store.scim_user_shown(f.account.id, alice.user.id, epoch).unwrap().unwrap();
+        assert_eq!(shown.groups, expected);
+        assert_eq!(shown.view, alice.scim_view.clone().unwrap());
+        let by_name = ScimQuery::page(0, 10).filtered(cmp(UserField::UserName, CompareOp::Eq, "alice@example.com"));
+        let found = store.lookup_scim_users_shown(f.account.id, &by_name, epoch).unwrap().unwrap();
+        assert_eq!(found[0].groups, expected);
         // A change shows at once.
         let mut next = alice.clone();
         next.user.active = false;
