@@ -250,33 +250,47 @@ impl Store {
         let (account, id) = (account.to_string(), id.to_string());
         self.read(|conn| {
             // One statement: the member, a row per group they belong to (one row with no
-            // group when they belong to none), and the epoch's condition.
-            type Found = (ShownRow, Option<(String, String, String)>);
+            // group when they belong to none), and the epoch's condition. Flat left joins
+            // through the index on `group_members.user_id`, and no ORDER BY (which would
+            // cost a sorter on every read): the few groups are sorted here.
+            type Found = (ShownRow, Option<(String, String, String, String)>);
             let rows: Vec<Found> = concrete!(conn, |c| {
                 users::table
-                    .left_join(group_members::table.inner_join(groups::table))
+                    .left_join(group_members::table)
+                    .left_join(groups::table.on(groups::id.eq(group_members::group_id)))
                     .filter(users::account_id.eq(&account))
                     .filter(users::kind.eq(HUMAN))
                     .filter(users::id.eq(&id))
                     .filter(epoch_is(&account, epoch))
-                    .order((groups::display_name_lower.asc(), groups::id.asc()))
                     .select((
                         ShownRow::as_select(),
-                        (groups::account_id, groups::id, groups::display_name).nullable(),
+                        (
+                            groups::account_id,
+                            groups::display_name_lower,
+                            groups::id,
+                            groups::display_name,
+                        )
+                            .nullable(),
                     ))
                     .load(c)
             })?;
-            let mut groups = Vec::new();
+            let mut sorted = Vec::new();
             let mut found = None;
             for (row, group) in rows {
-                if let Some((group_account, group, name)) = group {
-                    // Only the account's own groups, as `groups_of_user`.
+                // Only the account's own groups, as `groups_of_user`.
+                if let Some((group_account, lower, group, name)) = group {
                     if group_account == account {
-                        groups.push((parse(&group, "group id")?, name));
+                        sorted.push((lower, group, name));
                     }
                 }
                 found.get_or_insert(row);
             }
+            // The order of `groups_of_user`: display name, then id.
+            sorted.sort();
+            let groups = sorted
+                .into_iter()
+                .map(|(_, group, name)| Ok((parse(&group, "group id")?, name)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
             let Some(mut member) = found.map(ShownRow::into_shown).transpose()?.flatten() else {
                 return Ok(None);
             };
