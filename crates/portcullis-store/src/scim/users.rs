@@ -143,58 +143,139 @@ fn members_of(account: &str) -> users::BoxedQuery<'static, crate::connection::Mu
         .into_boxed()
 }
 
-/// Defines a lookup function: the lookups IdPs make all day — the first page, unsorted,
-/// of `userName`, `id`, `externalId` or the work email `eq` a text — as typed queries on
-/// the concrete connection (found prepared by type, see `concrete!`) rather than boxed
-/// ones whose SQL is written out on every call, selecting rows of `$row`. The same rows,
-/// in the same order, as the general path (`user_pred`: an equality on an optional column
-/// never matches `NULL`). `None` for every other query.
-/// With `$epoch => $condition`, the function takes an epoch and its statement also
-/// requires `$condition(account, epoch)`.
-macro_rules! lookup_function {
-    ($name:ident, $row:ty $(, $epoch:ident => $condition:path)?) => {
-        fn $name(
-            conn: &mut AnyConnection,
-            account: &str,
-            q: &ScimQuery<UserField>,
-            $($epoch: i64,)?
-        ) -> Result<Option<Vec<$row>>, StoreError> {
-            let Some(Filter::Compare(field, CompareOp::Eq, FilterValue::Str(value))) = &q.filter
-            else {
-                return Ok(None);
-            };
-            if q.sort.is_some() || q.offset > 0 {
-                return Ok(None);
+/// The lookup IdPs make all day — the first page, unsorted, of `userName`, `id`,
+/// `externalId` or the work email `eq` a text — as its field and value; `None` for every
+/// other query.
+fn lookup_of(q: &ScimQuery<UserField>) -> Option<(UserField, &str)> {
+    let Some(Filter::Compare(field, CompareOp::Eq, FilterValue::Str(value))) = &q.filter else {
+        return None;
+    };
+    let lookup = matches!(
+        field,
+        UserField::UserName | UserField::Id | UserField::ExternalId | UserField::WorkEmail
+    );
+    (lookup && q.sort.is_none() && q.offset <= 0).then_some((*field, value.as_str()))
+}
+
+/// Runs `$query` (a closure of the filtered table and the column expression) for the
+/// column a lookup field compares: `userName` and the work email lower-cased, as stored.
+macro_rules! by_field {
+    ($conn:expr, $field:expr, $value:expr, |$table:ident| $query:expr) => {
+        match $field {
+            UserField::UserName => {
+                let $table = users::table.filter(users::email_lower.eq($value.to_lowercase()));
+                concrete!($conn, |c| $query.load(c))
             }
-            let limit = q.limit.max(0);
-            macro_rules! by {
-                ($column:expr, $value:expr) => {
-                    concrete!(conn, |c| {
-                        users::table
-                            .filter(users::account_id.eq(account))
-                            .filter(users::kind.eq(HUMAN))
-                            .filter($column.eq($value))
-                            $(.filter($condition(account, $epoch)))?
-                            .order((users::created_at.asc(), users::id.asc()))
-                            .limit(limit)
-                            .select(<$row>::as_select())
-                            .load(c)
-                    })?
-                };
+            UserField::Id => {
+                let $table = users::table.filter(users::id.eq($value));
+                concrete!($conn, |c| $query.load(c))
             }
-            Ok(Some(match field {
-                UserField::UserName => by!(users::email_lower, value.to_lowercase()),
-                UserField::Id => by!(users::id, value),
-                UserField::ExternalId => by!(users::external_id, value),
-                UserField::WorkEmail => by!(users::work_email_lower, value.to_lowercase()),
-                _ => return Ok(None),
-            }))
+            UserField::ExternalId => {
+                let $table = users::table.filter(users::external_id.eq($value));
+                concrete!($conn, |c| $query.load(c))
+            }
+            _ => {
+                let $table = users::table.filter(users::work_email_lower.eq($value.to_lowercase()));
+                concrete!($conn, |c| $query.load(c))
+            }
         }
     };
 }
 
-lookup_function!(lookup, UserRow);
-lookup_function!(lookup_shown, ShownRow, epoch => epoch_is);
+/// A lookup ([`lookup_of`]) as a typed query on the concrete connection (found prepared
+/// by type, see `concrete!`) rather than a boxed one whose SQL is written out on every
+/// call. The same rows, in the same order, as the general path (`user_pred`: an equality
+/// on an optional column never matches `NULL`). `None` for every other query.
+fn lookup(
+    conn: &mut AnyConnection,
+    account: &str,
+    q: &ScimQuery<UserField>,
+) -> Result<Option<Vec<UserRow>>, StoreError> {
+    let Some((field, value)) = lookup_of(q) else {
+        return Ok(None);
+    };
+    let limit = q.limit.max(0);
+    let rows: Vec<UserRow> = by_field!(conn, field, value, |table| table
+        .filter(users::account_id.eq(account))
+        .filter(users::kind.eq(HUMAN))
+        .order((users::created_at.asc(), users::id.asc()))
+        .limit(limit)
+        .select(UserRow::as_select()))?;
+    Ok(Some(rows))
+}
+
+/// A member found by [`lookup_shown`], with one group they belong to (account, lower-cased
+/// display name, id, display name) or none.
+type ShownWithGroup = (ShownRow, Option<(String, String, String, String)>);
+
+/// A lookup ([`lookup_of`]) of [`ShownRow`]s with their groups, in one statement that also
+/// requires the account's authentication epoch to be `epoch`: a row per member and group
+/// (one with no group for a member in none), at most `limit` rows, in no order (a sort
+/// would cost a sorter on every read; the caller sorts, and a full page tells it that
+/// rows may be missing). `None` for every other query.
+fn lookup_shown(
+    conn: &mut AnyConnection,
+    account: &str,
+    q: &ScimQuery<UserField>,
+    epoch: i64,
+) -> Result<Option<Vec<ShownWithGroup>>, StoreError> {
+    let Some((field, value)) = lookup_of(q) else {
+        return Ok(None);
+    };
+    let limit = q.limit.max(0);
+    let rows: Vec<ShownWithGroup> = by_field!(conn, field, value, |table| table
+        .left_join(group_members::table)
+        .left_join(groups::table.on(groups::id.eq(group_members::group_id)))
+        .filter(users::account_id.eq(account))
+        .filter(users::kind.eq(HUMAN))
+        .filter(epoch_is(account, epoch))
+        .limit(limit)
+        .select((
+            ShownRow::as_select(),
+            (
+                groups::account_id,
+                groups::display_name_lower,
+                groups::id,
+                groups::display_name,
+            )
+                .nullable(),
+        )))?;
+    Ok(Some(rows))
+}
+
+/// Members with their groups, from rows of a member and one group each ([`lookup_shown`],
+/// the member read of [`Store::scim_user_shown`]): in the order of the general path
+/// (creation time, then id), each member's groups by display name, then id, and only the
+/// account's own groups. `None` when a member has no stored view.
+fn members_with_groups(
+    account: &str,
+    mut rows: Vec<ShownWithGroup>,
+) -> Result<Option<Vec<ScimUserShown>>, StoreError> {
+    rows.sort_by(|(a, ag), (b, bg)| {
+        (a.created_at, &a.id, ag.as_ref().map(|g| (&g.1, &g.2))).cmp(&(
+            b.created_at,
+            &b.id,
+            bg.as_ref().map(|g| (&g.1, &g.2)),
+        ))
+    });
+    let mut members: Vec<ScimUserShown> = Vec::new();
+    let mut last: Option<String> = None;
+    for (row, group) in rows {
+        if last.as_deref() != Some(row.id.as_str()) {
+            last = Some(row.id.clone());
+            let Some(member) = row.into_shown()? else {
+                return Ok(None);
+            };
+            members.push(member);
+        }
+        if let (Some((group_account, _, group, name)), Some(member)) = (group, members.last_mut()) {
+            if group_account == account {
+                member.groups.push((parse(&group, "group id")?, name));
+            }
+        }
+    }
+    Ok(Some(members))
+}
 
 /// The row of `api_auth_epochs` that says an account is at a given epoch.
 type EpochRow<'a> = diesel::dsl::Filter<
@@ -253,8 +334,7 @@ impl Store {
             // group when they belong to none), and the epoch's condition. Flat left joins
             // through the index on `group_members.user_id`, and no ORDER BY (which would
             // cost a sorter on every read): the few groups are sorted here.
-            type Found = (ShownRow, Option<(String, String, String, String)>);
-            let rows: Vec<Found> = concrete!(conn, |c| {
+            let rows: Vec<ShownWithGroup> = concrete!(conn, |c| {
                 users::table
                     .left_join(group_members::table)
                     .left_join(groups::table.on(groups::id.eq(group_members::group_id)))
@@ -274,28 +354,7 @@ impl Store {
                     ))
                     .load(c)
             })?;
-            let mut sorted = Vec::new();
-            let mut found = None;
-            for (row, group) in rows {
-                // Only the account's own groups, as `groups_of_user`.
-                if let Some((group_account, lower, group, name)) = group {
-                    if group_account == account {
-                        sorted.push((lower, group, name));
-                    }
-                }
-                found.get_or_insert(row);
-            }
-            // The order of `groups_of_user`: display name, then id.
-            sorted.sort();
-            let groups = sorted
-                .into_iter()
-                .map(|(_, group, name)| Ok((parse(&group, "group id")?, name)))
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let Some(mut member) = found.map(ShownRow::into_shown).transpose()?.flatten() else {
-                return Ok(None);
-            };
-            member.groups = groups;
-            Ok(Some(member))
+            Ok(members_with_groups(&account, rows)?.and_then(|m| m.into_iter().next()))
         })
     }
 
@@ -402,35 +461,19 @@ impl Store {
         q: &ScimQuery<UserField>,
         epoch: i64,
     ) -> Result<Option<Vec<ScimUserShown>>, StoreError> {
-        let account_id = account;
         let account = account.to_string();
-        let shown = self.read(|conn| {
+        self.read(|conn| {
             let Some(rows) = lookup_shown(conn, &account, q, epoch)? else {
                 return Ok(None);
             };
             // No row may mean a moved epoch as well as no match: only the caller's full
-            // check can tell, so it is the caller's to answer.
+            // check can tell, so it is the caller's to answer. A full page (of rows, a
+            // member in several groups taking several) may be missing some.
             if rows.is_empty() || rows.len() >= to_usize(q.limit) {
                 return Ok(None);
             }
-            let mut shown = Vec::with_capacity(rows.len());
-            for row in rows {
-                let Some(member) = row.into_shown()? else {
-                    return Ok(None);
-                };
-                shown.push(member);
-            }
-            Ok(Some(shown))
-        })?;
-        let Some(mut shown) = shown else {
-            return Ok(None);
-        };
-        let ids: Vec<UserId> = shown.iter().map(|m| m.id).collect();
-        let mut groups = self.groups_of_users(account_id, &ids)?;
-        for member in &mut shown {
-            member.groups = groups.remove(&member.id).unwrap_or_default();
-        }
-        Ok(Some(shown))
+            members_with_groups(&account, rows)
+        })
     }
 
     /// One page of the account's members (never bots) matching the query, and the

@@ -225,6 +225,35 @@ backend_tests! {
         assert_eq!(ids(&sorted), None);
         // A full page may not hold every match: its length would not be the total.
         assert_eq!(ids(&ScimQuery::page(0, 1).filtered(cmp(UserField::ExternalId, CompareOp::Eq, "EXT-1"))), None);
+        // Several members in creation order, each with their own groups (a row per member
+        // and group in the statement), however the database returns them.
+        let mut later = scim_row(&f.account, "later@example.com", 50);
+        later.user.external_id = Some("shared".into());
+        let mut earlier = scim_row(&f.account, "earlier@example.com", 40);
+        earlier.user.external_id = Some("shared".into());
+        store.insert_scim_user(&later, None).unwrap();
+        store.insert_scim_user(&earlier, None).unwrap();
+        let group = |name: &str| ScimGroupRow {
+            id: fresh::group(),
+            account: f.account.id,
+            display_name: name.into(),
+            external_id: None,
+            scim_json: None,
+            version: 1,
+            created_at: t(1),
+            updated_at: t(1),
+        };
+        let (g1, g2) = (group("B"), group("a"));
+        store.insert_scim_group(&g1, &[later.user.id, earlier.user.id], None).unwrap();
+        store.insert_scim_group(&g2, &[later.user.id], None).unwrap();
+        let shared = ScimQuery::page(0, 10).filtered(cmp(UserField::ExternalId, CompareOp::Eq, "shared"));
+        let epoch = store.api_auth_epoch(f.account.id).unwrap().unwrap();
+        let found = store.lookup_scim_users_shown(f.account.id, &shared, epoch).unwrap().unwrap();
+        let got: Vec<_> = found.iter().map(|m| (m.id, m.groups.iter().map(|g| g.1.as_str()).collect::<Vec<_>>())).collect();
+        assert_eq!(got, vec![(earlier.user.id, vec!["B"]), (later.user.id, vec!["a", "B"])]);
+        // Three rows (a member in two groups takes two) fill a page of three: not complete.
+        let three = ScimQuery::page(0, 3).filtered(cmp(UserField::ExternalId, CompareOp::Eq, "shared"));
+        assert_eq!(store.lookup_scim_users_shown(f.account.id, &three, epoch).unwrap(), None);
         // A member without a view is answered from the whole row.
         let plain = seed_user(store, &f.account, "Plain@Example.com");
         assert_eq!(ids(&first(cmp(UserField::UserName, CompareOp::Eq, plain.email.as_str()))), None);
