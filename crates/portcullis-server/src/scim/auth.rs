@@ -2,6 +2,7 @@
 //! [`crate::api_auth::authenticate`]), the domain decides whether the account answers SCIM,
 //! and the per-key rate limit applies.
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use actix_web::{web, HttpRequest};
@@ -25,7 +26,7 @@ pub struct Ctx {
     /// The key that called.
     pub key: ApiKeyId,
     /// The caller's address.
-    pub ip: String,
+    pub ip: IpAddr,
     /// `{public_url}/scim/v2`.
     pub base: String,
     /// The time of the request.
@@ -65,8 +66,8 @@ fn admission(state: &AppState, caller: &ApiCaller) -> Result<Ctx, AppError> {
     Ok(Ctx {
         account: caller.account.id,
         key: caller.key.id,
-        ip: caller.ip.to_string(),
-        base: format!("{}{}", state.config.public_url, super::BASE_PATH),
+        ip: caller.ip,
+        base: [state.config.public_url.as_str(), super::BASE_PATH].concat(),
         now: Utc::now(),
     })
 }

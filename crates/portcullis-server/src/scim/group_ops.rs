@@ -52,7 +52,7 @@ fn event(ctx: &Ctx, action: &str, row: &ScimGroupRow, detail: Value) -> AuditEve
         ctx.actor(),
         action,
         Some(row.id.to_string()),
-        Some(ctx.ip.clone()),
+        Some(ctx.ip.to_string()),
         detail,
         ctx.now,
     )

@@ -475,7 +475,7 @@ mod tests {
         Ctx {
             account: AccountId::from_uuid(Uuid::new_v4()),
             key: ApiKeyId::from_uuid(Uuid::new_v4()),
-            ip: "192.0.2.1".into(),
+            ip: "192.0.2.1".parse().unwrap(),
             base: BASE.into(),
             now: Utc::now(),
         }

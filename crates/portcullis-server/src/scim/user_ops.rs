@@ -105,7 +105,7 @@ fn event(ctx: &Ctx, action: &str, row: &ScimUserRow, detail: Value) -> AuditEven
         ctx.actor(),
         action,
         Some(row.user.id.to_string()),
-        Some(ctx.ip.clone()),
+        Some(ctx.ip.to_string()),
         detail,
         ctx.now,
     )
