@@ -119,7 +119,7 @@ impl ReadCtx {
         F: FnOnce(&Store, &Ctx) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(true, true, f).await
+        self.run(true, f).await
     }
 
     /// [`ReadCtx::read`] for a read that may rely on a key kept in memory: when the key is
@@ -128,8 +128,8 @@ impl ReadCtx {
     /// read. It must check that epoch in its own first statement (as
     /// [`Store::scim_user_shown`] does) and answer `None` whenever that statement finds
     /// nothing to answer with, a moved epoch included. Then, and for every other key,
-    /// `read` runs as [`ReadCtx::read`] runs it, after the full check (the call is
-    /// counted against the key's rate once).
+    /// `read` runs as [`ReadCtx::read`] runs it, after the full check. Either way the call
+    /// is counted against the key's rate once, after the key is known good.
     ///
     /// So a read of a known key costs one statement where [`ReadCtx::read`] costs the
     /// epoch's own, the read's, and on SQLite a transaction around them.
@@ -146,27 +146,27 @@ impl ReadCtx {
         );
         let fast = self
             .state
-            .read_statement(move |store| -> Result<Fast<T>, AppError> {
+            .read_statement(move |store| -> Result<Option<(ApiCaller, T)>, AppError> {
                 let Some((caller, epoch)) = credentials.check_cached(store) else {
-                    return Ok(Fast::Unknown);
+                    return Ok(None);
                 };
                 let Ok(ctx) = admission(&state, &caller) else {
-                    return Ok(Fast::Unknown);
+                    return Ok(None);
                 };
+                let Some(value) = current(store, &ctx, epoch)? else {
+                    return Ok(None);
+                };
+                // Counted only once the key is known good, as after the full check.
                 within_rate(&state, &limiter, &caller)?;
-                Ok(match current(store, &ctx, epoch)? {
-                    Some(value) => Fast::Answered(Box::new(caller), value),
-                    None => Fast::Counted,
-                })
+                Ok(Some((caller, value)))
             })
             .await?;
         match fast {
-            Fast::Answered(caller, value) => {
+            Some((caller, value)) => {
                 api_auth::record_use(&self.state, &caller).await;
                 Ok(value)
             }
-            Fast::Counted => self.run(true, false, read).await,
-            Fast::Unknown => self.run(true, true, read).await,
+            None => self.run(true, read).await,
         }
     }
 
@@ -178,12 +178,11 @@ impl ReadCtx {
         F: FnOnce(&Store, &Ctx) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(false, true, f).await
+        self.run(false, f).await
     }
 
-    /// Checks the caller and runs `f`: as a short read or on the blocking pool, counting
-    /// the call against the key's rate unless `count` is false (it was counted already).
-    async fn run<T, F>(self, short: bool, count: bool, f: F) -> ScimResult<T>
+    /// Checks the caller and runs `f`: as a short read or on the blocking pool.
+    async fn run<T, F>(self, short: bool, f: F) -> ScimResult<T>
     where
         F: FnOnce(&Store, &Ctx) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
@@ -196,11 +195,7 @@ impl ReadCtx {
         let admitting = state.clone();
         let work = move |store: &Store| {
             let caller = credentials.check(store)?;
-            let ctx = if count {
-                admit(&admitting, &limiter, &caller)?
-            } else {
-                admission(&admitting, &caller)?
-            };
+            let ctx = admit(&admitting, &limiter, &caller)?;
             Ok::<_, AppError>((caller, f(store, &ctx)?))
         };
         let (caller, value) = if short {
@@ -213,14 +208,4 @@ impl ReadCtx {
         api_auth::record_use(&state, &caller).await;
         Ok(value)
     }
-}
-
-/// How a read relying on a key in memory went ([`ReadCtx::read_current`]).
-enum Fast<T> {
-    /// Answered, for this caller.
-    Answered(Box<ApiCaller>, T),
-    /// Not answered, and the call counted against the key's rate.
-    Counted,
-    /// Not answered: the key is not in memory, or what was read would refuse it.
-    Unknown,
 }
