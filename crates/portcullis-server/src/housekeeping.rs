@@ -1,12 +1,17 @@
 //! Housekeeping: what has expired — pending SSO logins, assertion-replay entries (their
 //! assertions can no longer be accepted anyway) and sessions — is deleted on a schedule,
 //! so that the tables hold only what can still matter. Every replica runs it; the deletes
-//! are idempotent.
+//! are idempotent. Once at start, members stored before `scim_view` existed get theirs.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use portcullis_store::{Store, StoreError};
+
+use crate::scim::mapping;
+
+/// Members read and filled per transaction by [`fill_scim_views`].
+const FILL_BATCH: i64 = 500;
 
 /// How often expired rows are deleted.
 pub const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
@@ -23,5 +28,29 @@ pub fn purge_loop(store: Store, every: Duration) {
             tracing::warn!(error = %e, "deleting expired logins and sessions failed");
         }
         std::thread::sleep(every);
+    }
+}
+
+/// Writes the `scim_view` of every member who has `scim_json` but no view (rows stored
+/// before the view existed), so that their reads copy it instead of rendering `scim_json`
+/// each time; texts [`mapping::user_view`] declines keep none. One pass in id order, a
+/// batch per transaction; a member written meanwhile keeps the view that write gave.
+/// Returns how many views were written. Idempotent: every replica may run it.
+pub fn fill_scim_views(store: &Store) -> Result<usize, StoreError> {
+    let mut after = None;
+    let mut written = 0;
+    loop {
+        let members = store.scim_users_without_view(after, FILL_BATCH)?;
+        let Some((last, _, _)) = members.last() else {
+            return Ok(written);
+        };
+        after = Some(*last);
+        let views: Vec<_> = members
+            .iter()
+            .filter_map(|(id, json, version)| {
+                mapping::user_view(json).map(|view| (*id, *version, view))
+            })
+            .collect();
+        written += store.fill_scim_views(&views)?;
     }
 }

@@ -170,7 +170,16 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let store = state.store.clone();
     std::thread::Builder::new()
         .name("housekeeping".into())
-        .spawn(move || housekeeping::purge_loop(store, housekeeping::PURGE_EVERY))
+        .spawn(move || {
+            match housekeeping::fill_scim_views(&store) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(members = n, "wrote the SCIM views of older members"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "writing the SCIM views of older members failed")
+                }
+            }
+            housekeeping::purge_loop(store, housekeeping::PURGE_EVERY)
+        })
         .context("starting the housekeeping")?;
     let server = HttpServer::new(move || {
         App::new()

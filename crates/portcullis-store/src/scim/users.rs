@@ -358,6 +358,53 @@ impl Store {
         })
     }
 
+    /// Up to `limit` members, across accounts, whose `scim_json` has no `scim_view` (rows
+    /// stored before the view existed, and texts the server would not vouch for), after
+    /// `after` in id order: their id, `scim_json` and version.
+    pub fn scim_users_without_view(
+        &self,
+        after: Option<UserId>,
+        limit: i64,
+    ) -> Result<Vec<(UserId, String, i64)>, StoreError> {
+        let after = after.map(|id| id.to_string()).unwrap_or_default();
+        self.read(|conn| {
+            let rows: Vec<(String, Option<String>, i64)> = users::table
+                .filter(users::kind.eq(HUMAN))
+                .filter(users::scim_json.is_not_null())
+                .filter(users::scim_view.is_null())
+                .filter(users::id.gt(&after))
+                .order(users::id.asc())
+                .limit(limit.max(0))
+                .select((users::id, users::scim_json, users::version))
+                .load(conn)?;
+            rows.into_iter()
+                .filter_map(|(id, json, version)| json.map(|json| (id, json, version)))
+                .map(|(id, json, version)| Ok((parse(&id, "user id")?, json, version)))
+                .collect()
+        })
+    }
+
+    /// Writes each `(member, version, view)`'s view as the member's `scim_view` if their
+    /// version still is `version` (a write since then has written a view of its own), in
+    /// one transaction; returns how many were written. The members do not change: their
+    /// versions and `updated_at` stay.
+    pub fn fill_scim_views(&self, views: &[(UserId, i64, String)]) -> Result<usize, StoreError> {
+        self.write(|conn| {
+            let mut written = 0;
+            for (id, version, view) in views {
+                written += diesel::update(
+                    users::table
+                        .filter(users::id.eq(id.to_string()))
+                        .filter(users::version.eq(version))
+                        .filter(users::scim_view.is_null()),
+                )
+                .set(users::scim_view.eq(view))
+                .execute(conn)?;
+            }
+            Ok(written)
+        })
+    }
+
     /// The member with this id as SCIM sees it; bots and other accounts' users are
     /// `None`.
     pub fn scim_user(

@@ -190,6 +190,39 @@ backend_tests! {
         assert_eq!(store.scim_user_shown(f.account.id, alice.user.id, epoch + 1000).unwrap(), None);
     }
 
+    fn views_missing_from_older_rows_are_filled_once(store: &Store) {
+        let f = fixture(store);
+        // Rows as stored before the view existed.
+        let mut old = Vec::new();
+        for (i, row) in [&f.alice, &f.bob, &f.carol].into_iter().enumerate() {
+            let mut row = row.clone();
+            row.scim_view = None;
+            let version = store.replace_scim_user(&row, None, None).unwrap();
+            old.push((row.user.id, row.scim_json.clone().unwrap(), version));
+            assert_eq!(version, 2, "{i}");
+        }
+        old.sort_by_key(|(id, _, _)| id.to_string());
+        // The other account's twin has its view; members SCIM never described have no
+        // `scim_json` and nothing to fill.
+        seed_user(store, &f.account, "plain@example.com");
+        assert_eq!(store.scim_users_without_view(None, 10).unwrap(), old);
+        // Paged by id.
+        let first = store.scim_users_without_view(None, 2).unwrap();
+        assert_eq!(first, old[..2]);
+        assert_eq!(store.scim_users_without_view(Some(first[1].0), 2).unwrap(), old[2..]);
+        // Filled only at the version read: a write since has written its own view.
+        let (id, _, version) = old[0].clone();
+        let fill = |version: i64, title: &str| {
+            store.fill_scim_views(&[(id, version, format!("{{\"title\":\"{title}\"}}"))]).unwrap()
+        };
+        assert_eq!(fill(version + 1, "stale"), 0);
+        assert_eq!(fill(version, "filled"), 1);
+        assert_eq!(fill(version, "again"), 0);
+        let row = store.scim_user(f.account.id, id).unwrap().unwrap();
+        assert_eq!((row.scim_view.as_deref(), row.version), (Some("{\"title\":\"filled\"}"), version));
+        assert_eq!(store.scim_users_without_view(None, 10).unwrap(), old[1..]);
+    }
+
     fn lookups_are_shown_from_columns_and_views_when_complete(store: &Store) {
         let f = fixture(store);
         let epoch = store.api_auth_epoch(f.account.id).unwrap().unwrap();
