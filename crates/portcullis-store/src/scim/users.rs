@@ -328,32 +328,16 @@ impl Store {
         id: UserId,
         epoch: i64,
     ) -> Result<Option<ScimUserShown>, StoreError> {
-        let (account, id) = (account.to_string(), id.to_string());
+        let account = account.to_string();
+        // The lookup of one id: one statement, a row per group the member belongs to
+        // (one with no group when they belong to none), with no limit on the groups.
+        let by_id = ScimQuery::page(0, i64::MAX).filtered(Filter::Compare(
+            UserField::Id,
+            CompareOp::Eq,
+            FilterValue::Str(id.to_string()),
+        ));
         self.read(|conn| {
-            // One statement: the member, a row per group they belong to (one row with no
-            // group when they belong to none), and the epoch's condition. Flat left joins
-            // through the index on `group_members.user_id`, and no ORDER BY (which would
-            // cost a sorter on every read): the few groups are sorted here.
-            let rows: Vec<ShownWithGroup> = concrete!(conn, |c| {
-                users::table
-                    .left_join(group_members::table)
-                    .left_join(groups::table.on(groups::id.eq(group_members::group_id)))
-                    .filter(users::account_id.eq(&account))
-                    .filter(users::kind.eq(HUMAN))
-                    .filter(users::id.eq(&id))
-                    .filter(epoch_is(&account, epoch))
-                    .select((
-                        ShownRow::as_select(),
-                        (
-                            groups::account_id,
-                            groups::display_name_lower,
-                            groups::id,
-                            groups::display_name,
-                        )
-                            .nullable(),
-                    ))
-                    .load(c)
-            })?;
+            let rows = lookup_shown(conn, &account, &by_id, epoch)?.unwrap_or_default();
             Ok(members_with_groups(&account, rows)?.and_then(|m| m.into_iter().next()))
         })
     }

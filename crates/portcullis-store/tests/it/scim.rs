@@ -26,6 +26,20 @@ fn scim_row(account: &Account, email: &str, created: i64) -> ScimUserRow {
     }
 }
 
+/// A group of the account named `name` (members are added when it is inserted).
+fn group_of(account: &Account, name: &str) -> ScimGroupRow {
+    ScimGroupRow {
+        id: fresh::group(),
+        account: account.id,
+        display_name: name.into(),
+        external_id: None,
+        scim_json: None,
+        version: 1,
+        created_at: t(1),
+        updated_at: t(1),
+    }
+}
+
 /// Three members with distinct attributes, a bot and a user of another account.
 struct Fixture {
     account: Account,
@@ -139,16 +153,7 @@ backend_tests! {
             }
         );
         // With their groups, by display name, whichever way they are read.
-        let group = |name: &str| ScimGroupRow {
-            id: fresh::group(),
-            account: f.account.id,
-            display_name: name.into(),
-            external_id: None,
-            scim_json: None,
-            version: 1,
-            created_at: t(1),
-            updated_at: t(1),
-        };
+        let group = |name: &str| group_of(&f.account, name);
         let (zeta, alpha, other) = (group("Zeta"), group("alpha"), group("Bob only"));
         store.insert_scim_group(&zeta, &[alice.user.id], None).unwrap();
         store.insert_scim_group(&alpha, &[alice.user.id, f.bob.user.id], None).unwrap();
@@ -266,16 +271,7 @@ backend_tests! {
         earlier.user.external_id = Some("shared".into());
         store.insert_scim_user(&later, None).unwrap();
         store.insert_scim_user(&earlier, None).unwrap();
-        let group = |name: &str| ScimGroupRow {
-            id: fresh::group(),
-            account: f.account.id,
-            display_name: name.into(),
-            external_id: None,
-            scim_json: None,
-            version: 1,
-            created_at: t(1),
-            updated_at: t(1),
-        };
+        let group = |name: &str| group_of(&f.account, name);
         let (g1, g2) = (group("B"), group("a"));
         store.insert_scim_group(&g1, &[later.user.id, earlier.user.id], None).unwrap();
         store.insert_scim_group(&g2, &[later.user.id], None).unwrap();
