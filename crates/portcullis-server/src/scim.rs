@@ -262,10 +262,7 @@ pub(crate) fn user_response(
         .then(|| mapping::user_text(row, groups, base))
         .flatten();
     match text {
-        Some(text) => HttpResponse::Ok()
-            .content_type(SCIM_CONTENT_TYPE)
-            .insert_header((header::ETAG, mapping::etag(row.version)))
-            .body(text),
+        Some(text) => written_response(row.version, text),
         None => resource_response(
             StatusCode::OK,
             mapping::user_resource(row, groups, base),
@@ -274,6 +271,14 @@ pub(crate) fn user_response(
             q,
         ),
     }
+}
+
+/// A `200` answer of a resource at `version` already written as JSON `text`.
+pub(crate) fn written_response(version: i64, text: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(SCIM_CONTENT_TYPE)
+        .insert_header((header::ETAG, mapping::etag(version)))
+        .body(text)
 }
 
 /// `304` when `If-None-Match` names the current version of a read resource.

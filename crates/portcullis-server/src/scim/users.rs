@@ -11,7 +11,7 @@ use super::auth::{Ctx, ReadCtx};
 use super::error::{ScimResult, SCIM_CONTENT_TYPE};
 use super::{
     header_str, json_response, list_query, mapping, not_modified, parse_list_query, read_json,
-    resource_response, run, search, user_ops, user_response,
+    resource_response, run, search, user_ops, user_response, written_response,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -155,10 +155,7 @@ async fn get(ctx: ReadCtx, req: HttpRequest, id: web::Path<String>) -> ScimResul
         return Ok(r);
     }
     Ok(match got {
-        Got::Written(version, text) => HttpResponse::Ok()
-            .content_type(SCIM_CONTENT_TYPE)
-            .insert_header((header::ETAG, mapping::etag(version)))
-            .body(text),
+        Got::Written(version, text) => written_response(version, text),
         Got::Row(row) => {
             let (row, groups, base, q) = *row;
             user_response(&row, &groups, &base, &q)
