@@ -50,12 +50,14 @@ macro_rules! read_paths {
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         let gid = r.body["id"].as_str().unwrap().to_owned();
         let by_name = enc(&format!(r#"userName eq "{}""#, env.admin.email.as_str()));
+        // The SCIM member's reads first: after a change, the first read of a key kept in
+        // memory is the one that relies on it (and finding it stale, forgets it).
         vec![
+            format!("/Users/{member}"),
+            format!("/Users?filter={member_by_name}"),
             "/Users".to_owned(),
             format!("/Users/{admin}"),
             format!("/Users?filter={by_name}"),
-            format!("/Users/{member}"),
-            format!("/Users?filter={member_by_name}"),
             "/Groups".to_owned(),
             format!("/Groups/{gid}"),
         ]
@@ -111,13 +113,34 @@ async fn keys_are_refused_with_scim_errors() {
             assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text);
         }
 
-        // A revoked key, also after it was used (and its authentication cached).
+        // A revoked key, also after it was used (and its authentication kept in memory).
         let bot = ops::create_bot(store, &env.account, "revoked", now).unwrap();
         let (key, secret) =
             ops::create_api_key(store, &env.account, &bot, "r", Actor::System, now).unwrap();
+        let (second, second_secret) =
+            ops::create_api_key(store, &env.account, &bot, "r2", Actor::System, now).unwrap();
         assert_reads!(app, paths, secret.expose(), 200);
+        assert_reads!(app, paths, second_secret.expose(), 200);
         store.revoke_api_key(env.account.id, key.id, now).unwrap();
+        store
+            .revoke_api_key(env.account.id, second.id, now)
+            .unwrap();
         assert_reads!(app, paths, secret.expose(), 401);
+        // While the second key is still kept in memory from before its revocation: a
+        // lookup whose filter is bad beside its equality is refused for the key, not the
+        // filter.
+        let bad = format!(
+            "/Users?filter={}",
+            enc(r#"userName eq "reader@acme.test" and active gt true"#)
+        );
+        let r = send(
+            &app,
+            req(Method::GET, &bad, second_secret.expose(), None).to_request(),
+        )
+        .await;
+        r.assert_error(401, None);
+        let r = send(&app, req(Method::GET, &bad, &env.token, None).to_request()).await;
+        r.assert_error(400, Some("invalidFilter"));
 
         // A key whose owner SCIM deactivates stops working at once, and works again after.
         let (_, admin_secret) =
