@@ -213,26 +213,20 @@ pub fn user_text(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str) ->
 /// view with the column attributes written in front of it. `None` when the view is not an object's
 /// text; the caller then reads the whole row.
 pub fn shown_text(member: &ScimUserShown, base: &str) -> Option<String> {
-    let id = member.id.to_string();
-    let meta = meta(
-        ResourceSchema::user(),
-        base,
-        &id,
-        member.created_at,
-        member.updated_at,
-        member.version,
-    );
     with_columns(
         &member.view,
-        ColumnAttributes {
-            id: &id,
+        &MemberColumns {
+            id: member.id,
             user_name: &member.user_name,
             display_name: &member.display_name,
             active: member.active,
             external_id: member.external_id.as_deref(),
-            groups: group_refs(&member.groups, base),
-            meta: &meta,
+            created: member.created_at,
+            updated: member.updated_at,
+            version: member.version,
+            groups: &member.groups,
         },
+        base,
     )
 }
 
@@ -243,26 +237,58 @@ fn row_with_columns(
     groups: &[(GroupId, String)],
     base: &str,
 ) -> Option<String> {
-    let id = row.user.id.to_string();
-    let meta = user_meta(row, base, &id);
     with_columns(
         view,
-        ColumnAttributes {
-            id: &id,
+        &MemberColumns {
+            id: row.user.id,
             user_name: row.user.email.as_str(),
             display_name: &row.user.display_name,
             active: row.user.active,
             external_id: row.user.external_id.as_deref(),
-            groups: group_refs(groups, base),
-            meta: &meta,
+            created: row.user.created_at,
+            updated: row.user.updated_at,
+            version: row.version,
+            groups,
         },
+        base,
     )
 }
 
-/// `columns` followed by the members of `view` (a JSON object's text), as one object.
-/// `None` when `view` is not an object's text.
-fn with_columns(view: &str, columns: ColumnAttributes<'_>) -> Option<String> {
+/// What a member's answer takes from their columns, however they were read.
+struct MemberColumns<'a> {
+    id: UserId,
+    user_name: &'a str,
+    display_name: &'a str,
+    active: bool,
+    external_id: Option<&'a str>,
+    created: DateTime<Utc>,
+    updated: DateTime<Utc>,
+    version: i64,
+    groups: &'a [(GroupId, String)],
+}
+
+/// The column attributes of `member` followed by the members of `view` (a JSON object's
+/// text), as one object. `None` when `view` is not an object's text.
+fn with_columns(view: &str, member: &MemberColumns<'_>, base: &str) -> Option<String> {
     let members = view.strip_prefix('{')?.strip_suffix('}')?.trim();
+    let id = member.id.to_string();
+    let meta = meta(
+        ResourceSchema::user(),
+        base,
+        &id,
+        member.created,
+        member.updated,
+        member.version,
+    );
+    let columns = ColumnAttributes {
+        id: &id,
+        user_name: member.user_name,
+        display_name: member.display_name,
+        active: member.active,
+        external_id: member.external_id,
+        groups: group_refs(member.groups, base),
+        meta: &meta,
+    };
     let mut text = serde_json::to_string(&columns).ok()?;
     if !members.is_empty() {
         // `columns` always ends with the closing brace of its object.
