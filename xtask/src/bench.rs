@@ -299,8 +299,8 @@ const FILTER: usize = 1;
 
 /// The filtered GET on the small and the big account, [`SIZE_ROUNDS`] times, the order
 /// swapped every round: the machine's speed drifts by more than the difference measured
-/// (seen here: the same server 20 % slower ten minutes later), so single runs minutes
-/// apart compare the machine, not the account sizes.
+/// (seen here: the same binary on the same database 20 % slower four minutes later), so
+/// single runs minutes apart compare the machine, not the account sizes.
 fn compare_sizes(small: &Driven, big: &Driven, seconds: u64) -> Result<Vec<(Run, Run)>> {
     let measure = |d: &Driven| wrk(&d.base, Some(&d.scripts[FILTER]), seconds);
     (0..SIZE_ROUNDS)

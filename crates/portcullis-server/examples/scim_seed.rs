@@ -21,7 +21,7 @@ use portcullis_domain::{
     Role, User, UserId, UserKind, UserOrigin,
 };
 use portcullis_server::ops;
-use portcullis_store::{ScimUserRow, Store};
+use portcullis_store::{Backend, ScimUserRow, Store};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -162,7 +162,7 @@ fn main() -> Result<()> {
         }
         println!("password={password}");
     }
-    if url.starts_with("postgres") {
+    if store.backend() == Backend::Postgres {
         analyze(&url)?;
     }
     if let Some(path) = ids_file {
