@@ -50,7 +50,10 @@ impl LoginThrottle {
             self.per_ip.check_key(&ip).map_err(wait)?;
         }
         self.per_identity
-            .check_key(&(account.to_owned(), email.trim().to_lowercase()))
+            .check_key(&(
+                account.to_owned(),
+                portcullis_domain::email::identity_key(email.trim()),
+            ))
             .map_err(wait)?;
         self.per_identity.retain_recent();
         self.per_ip.retain_recent();

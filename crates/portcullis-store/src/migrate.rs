@@ -1,11 +1,17 @@
-//! The migrations, embedded in the binary, one folder per backend with the same names.
+//! The migrations, embedded in the binary, one folder per backend with the same names,
+//! and the few data steps that SQL cannot do, each run right after its migration in the
+//! same transaction.
 
+use diesel::backend::Backend;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::migration::MigrationSource;
+use diesel::prelude::*;
 use diesel::sql_types::BigInt;
-use diesel::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use portcullis_domain::email::identity_key;
 
 use crate::connection::AnyConnection;
+use crate::schema::{invitations, users};
 use crate::StoreError;
 
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -16,36 +22,143 @@ const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgre
 /// the others wait and then find nothing left to do.
 const PG_MIGRATION_LOCK: i64 = 0x706f_7274_6375_6c6c;
 
-/// Applies every pending migration of the connection's backend.
-pub(crate) fn run(conn: &mut AnyConnection) -> Result<(), StoreError> {
+/// The migration after which [`rekey_emails`] runs.
+const EMAIL_IDENTITY_KEYS: &str = "00000000000008";
+
+/// Applies every pending migration of the connection's backend up to and including
+/// `until` (a version such as `"00000000000007"`; `None` for all), with their data steps,
+/// in one transaction: a second process waits for it, then finds nothing left to do.
+pub(crate) fn run(conn: &mut AnyConnection, until: Option<&str>) -> Result<(), StoreError> {
     match conn {
+        // One write transaction around the whole run; diesel runs each migration in a
+        // savepoint inside it.
         AnyConnection::Sqlite(c) => {
-            // One write transaction around the whole run: a second process waits for
-            // the write lock, then sees the migrations applied. (diesel runs each
-            // migration in a savepoint inside it.)
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-            match c.run_pending_migrations(SQLITE) {
-                Ok(_) => Ok(AnsiTransactionManager::commit_transaction(c)?),
-                Err(err) => {
-                    let _ = AnsiTransactionManager::rollback_transaction(c);
-                    Err(StoreError::Migration(err))
-                }
-            }
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
         }
         AnyConnection::Postgresql(c) => {
             diesel::sql_query("SELECT pg_advisory_lock($1)")
                 .bind::<BigInt, _>(PG_MIGRATION_LOCK)
                 .execute(c)?;
-            let applied = c
-                .run_pending_migrations(POSTGRES)
-                .map(drop)
-                .map_err(StoreError::Migration);
-            let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)")
-                .bind::<BigInt, _>(PG_MIGRATION_LOCK)
-                .execute(c);
-            applied?;
-            unlocked?;
-            Ok(())
+            if let Err(err) = AnsiTransactionManager::begin_transaction(c) {
+                unlock(c)?;
+                return Err(err.into());
+            }
         }
     }
+    let outcome = apply(conn, until);
+    let ended = match (&outcome, &mut *conn) {
+        (Ok(()), AnyConnection::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Ok(()), AnyConnection::Postgresql(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Err(_), AnyConnection::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(c),
+        (Err(_), AnyConnection::Postgresql(c)) => AnsiTransactionManager::rollback_transaction(c),
+    };
+    if let AnyConnection::Postgresql(c) = conn {
+        unlock(c)?;
+    }
+    outcome?;
+    Ok(ended?)
+}
+
+fn unlock(c: &mut diesel::PgConnection) -> Result<(), StoreError> {
+    diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<BigInt, _>(PG_MIGRATION_LOCK)
+        .execute(c)?;
+    Ok(())
+}
+
+/// The pending migrations up to `until`, each followed by its data step.
+fn apply(conn: &mut AnyConnection, until: Option<&str>) -> Result<(), StoreError> {
+    let applied = match conn {
+        AnyConnection::Sqlite(c) => run_sql(c, SQLITE, until)?,
+        AnyConnection::Postgresql(c) => run_sql(c, POSTGRES, until)?,
+    };
+    if applied.iter().any(|v| v == EMAIL_IDENTITY_KEYS) {
+        rekey_emails(conn)?;
+    }
+    Ok(())
+}
+
+/// Runs the pending SQL migrations of `source` up to `until`; returns their versions.
+fn run_sql<DB, C>(
+    c: &mut C,
+    source: EmbeddedMigrations,
+    until: Option<&str>,
+) -> Result<Vec<String>, StoreError>
+where
+    DB: Backend,
+    C: MigrationHarness<DB>,
+    EmbeddedMigrations: MigrationSource<DB>,
+{
+    let mut applied = Vec::new();
+    for migration in c
+        .pending_migrations(source)
+        .map_err(StoreError::Migration)?
+    {
+        let version = migration.name().version().to_string();
+        if until.is_some_and(|until| version.as_str() > until) {
+            break;
+        }
+        c.run_migration(&migration).map_err(StoreError::Migration)?;
+        applied.push(version);
+    }
+    Ok(applied)
+}
+
+/// Gives every stored address its identity key ([`identity_key`]) where the SQL of
+/// migration 8 could not: addresses whose domain needs IDNA. A member's work email that
+/// was their email follows it. A key another member of the account already holds (the
+/// same domain stored once in Unicode and once in its `xn--` form) is left as it was, so
+/// the two stay distinct members and nothing is merged.
+fn rekey_emails(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    let members: Vec<(String, String, String, String, Option<String>)> = users::table
+        .select((
+            users::id,
+            users::account_id,
+            users::email,
+            users::email_lower,
+            users::work_email_lower,
+        ))
+        .load(conn)?;
+    for (id, account, email, key, work) in members {
+        let new_key = identity_key(&email);
+        if new_key == key {
+            continue;
+        }
+        let taken = users::table
+            .filter(users::account_id.eq(&account))
+            .filter(users::email_lower.eq(&new_key))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        if taken {
+            continue;
+        }
+        let work = if work.as_deref() == Some(key.as_str()) {
+            Some(new_key.clone())
+        } else {
+            work
+        };
+        diesel::update(users::table.filter(users::id.eq(&id)))
+            .set((
+                users::email_lower.eq(&new_key),
+                users::work_email_lower.eq(work),
+            ))
+            .execute(conn)?;
+    }
+    let invited: Vec<(String, String, String)> = invitations::table
+        .select((
+            invitations::id,
+            invitations::email,
+            invitations::email_lower,
+        ))
+        .load(conn)?;
+    for (id, email, key) in invited {
+        let new_key = identity_key(&email);
+        if new_key != key {
+            diesel::update(invitations::table.filter(invitations::id.eq(&id)))
+                .set(invitations::email_lower.eq(new_key))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
 }

@@ -13,6 +13,7 @@ mod browser;
 mod dashboard;
 mod dashboard_browser;
 mod dashboard_invite;
+mod email_identity;
 mod login;
 mod observability;
 mod replicas;

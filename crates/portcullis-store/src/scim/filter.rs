@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
+use portcullis_domain::email::identity_key;
 
 use crate::connection::MultiBackend;
 use crate::convert::{db_time, escape_like};
@@ -237,7 +238,7 @@ pub(crate) fn user_pred(filter: &UserFilter) -> Result<Pred<users::table>, Store
             F::UserName => text_cmp!(
                 users::email_lower,
                 *op,
-                text(value, "userName")?.to_lowercase()
+                identity_key(&text(value, "userName")?)
             ),
             F::DisplayName => text_cmp!(
                 users::display_name_lower,
@@ -250,7 +251,7 @@ pub(crate) fn user_pred(filter: &UserFilter) -> Result<Pred<users::table>, Store
             F::WorkEmail => nullable_text_cmp!(
                 users::work_email_lower,
                 *op,
-                text(value, "emails")?.to_lowercase()
+                identity_key(&text(value, "emails")?)
             ),
             F::Active => {
                 let FilterValue::Bool(b) = value else {

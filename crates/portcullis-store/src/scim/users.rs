@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use portcullis_domain::email::identity_key;
 use portcullis_domain::{AccountId, AuditEvent, GroupId, User, UserId};
 
 use super::filter::{user_pred, CompareOp, Filter, FilterValue, UserField};
@@ -61,7 +62,7 @@ impl ScimUserRow {
 
     fn to_row(&self) -> UserRow {
         let mut row = UserRow::from_domain(&self.user);
-        row.work_email_lower = self.work_email.as_deref().map(str::to_lowercase);
+        row.work_email_lower = self.work_email.as_deref().map(identity_key);
         row.scim_json = self.scim_json.clone();
         row.scim_view = self.scim_view.clone();
         row.version = self.version;
@@ -158,12 +159,13 @@ fn lookup_of(q: &ScimQuery<UserField>) -> Option<(UserField, &str)> {
 }
 
 /// Runs `$query` (a closure of the filtered table and the column expression) for the
-/// column a lookup field compares: `userName` and the work email lower-cased, as stored.
+/// column a lookup field compares: `userName` and the work email by their identity keys
+/// ([`identity_key`]), as stored.
 macro_rules! by_field {
     ($conn:expr, $field:expr, $value:expr, |$table:ident| $query:expr) => {
         match $field {
             UserField::UserName => {
-                let $table = users::table.filter(users::email_lower.eq($value.to_lowercase()));
+                let $table = users::table.filter(users::email_lower.eq(identity_key($value)));
                 concrete!($conn, |c| $query.load(c))
             }
             UserField::Id => {
@@ -175,7 +177,7 @@ macro_rules! by_field {
                 concrete!($conn, |c| $query.load(c))
             }
             _ => {
-                let $table = users::table.filter(users::work_email_lower.eq($value.to_lowercase()));
+                let $table = users::table.filter(users::work_email_lower.eq(identity_key($value)));
                 concrete!($conn, |c| $query.load(c))
             }
         }

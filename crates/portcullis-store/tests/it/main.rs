@@ -13,4 +13,5 @@ mod groups;
 mod scim;
 mod snapshot;
 mod sso;
+mod upgrades;
 mod users;

@@ -48,6 +48,24 @@ backend_tests! {
         assert!(matches!(err, StoreError::Conflict { what } if what == conflict::EMAIL), "{err:?}");
     }
 
+    // Addresses that Unicode case mapping or normalisation would turn into another
+    // member's are other members: stored side by side, each found only by itself.
+    fn look_alike_emails_are_distinct_members(store: &Store) {
+        let a = seed_account(store, "acme");
+        let kim = seed_user(store, &a, "kim@acme.com");
+        for look_alike in ["\u{212A}im@acme.com", "\u{FF4B}im@acme.com", "k\u{0130}m@acme.com"] {
+            let other = seed_user(store, &a, look_alike);
+            assert_ne!(other.id, kim.id);
+            let by = |e: &str| store.user_by_email(a.id, &Email::parse(e).unwrap()).unwrap().map(|u| u.id);
+            assert_eq!(by(look_alike), Some(other.id), "{look_alike:?}");
+            assert_eq!(by("KIM@acme.com"), Some(kim.id));
+        }
+        // One domain in Unicode and in punycode is one address.
+        seed_user(store, &a, "anna@b\u{00FC}cher.example");
+        let err = store.insert_user(&user(&a, "Anna@XN--BCHER-KVA.example")).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { what } if what == conflict::EMAIL), "{err:?}");
+    }
+
     fn another_accounts_rows_are_invisible(store: &Store) {
         let a = seed_account(store, "acme");
         let b = seed_account(store, "other");
