@@ -356,7 +356,7 @@ pub fn may_own_api_key(owner: &User) -> Result<(), KeyOwnerRefusal> {
 }
 
 mod scim;
-pub use scim::{may_serve_scim, scim_member, ScimRefusal};
+pub use scim::{may_serve_scim, ScimRefusal};
 mod admin;
 pub use admin::{
     may_change_member, may_manage_account, may_set_ip_restrictions, IpRestrictionRefusal,

@@ -1,9 +1,9 @@
 //! Dashboard sessions: server-side rows that a signed cookie refers to, so that logout,
 //! deactivation and deletion end them at once.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
-use crate::{AccountId, IdpId, SessionId, UserId};
+use crate::{AccountId, IdpId, SessionId, User, UserId};
 
 /// A signed-in member's session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,25 @@ pub struct Session {
 }
 
 impl Session {
+    /// A new session of `user`, signed in by `method` at `now`, lasting `ttl`.
+    pub fn start(
+        id: SessionId,
+        user: &User,
+        method: AuthMethod,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Self {
+        Self {
+            id,
+            account: user.account,
+            user: user.id,
+            method,
+            created_at: now,
+            expires_at: now + ttl,
+            revoked_at: None,
+        }
+    }
+
     /// Whether the session may still be used at `now`.
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         self.revoked_at.is_none() && now < self.expires_at

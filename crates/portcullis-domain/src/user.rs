@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::account::text_enum;
-use crate::{AccountId, Email, UserId};
+use crate::{AccountId, DomainError, Email, Invitation, UserId};
 
 /// A member of an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,168 @@ pub struct User {
 }
 
 impl User {
+    /// The first admin of a new account, who signs in with `password_hash` until the
+    /// account has single sign-on.
+    pub fn bootstrap_admin(
+        id: UserId,
+        account: AccountId,
+        email: Email,
+        password_hash: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            display_name: email.as_str().to_owned(),
+            ..Self::human(id, account, email, Role::Admin, UserOrigin::Bootstrap, now)
+        }
+        .with_password(Some(password_hash))
+    }
+
+    /// The member an accepted invitation makes: the invited email and role, the name they
+    /// gave (their email when they gave none), and a password only when they chose one
+    /// (members who join through an IdP have none).
+    pub fn invited(
+        id: UserId,
+        invitation: &Invitation,
+        display_name: &str,
+        password_hash: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let name = display_name.trim();
+        Self {
+            display_name: if name.is_empty() {
+                invitation.email.to_string()
+            } else {
+                name.to_owned()
+            },
+            ..Self::human(
+                id,
+                invitation.account,
+                invitation.email.clone(),
+                invitation.role,
+                UserOrigin::Invite,
+                now,
+            )
+        }
+        .with_password(password_hash)
+    }
+
+    /// A member created at their first SSO sign-in. Members created through SSO never
+    /// have a password.
+    pub fn just_in_time(
+        id: UserId,
+        account: AccountId,
+        email: Email,
+        display_name: String,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            display_name,
+            ..Self::human(id, account, email, role, UserOrigin::JustInTime, now)
+        }
+    }
+
+    /// The member a SCIM create makes: an ordinary human member with origin SCIM and no
+    /// password (they sign in through SSO; the placeholder password IdPs send is ignored).
+    pub fn from_scim(
+        id: UserId,
+        account: AccountId,
+        email: Email,
+        display_name: String,
+        active: bool,
+        external_id: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            display_name,
+            active,
+            external_id,
+            ..Self::human(id, account, email, Role::Member, UserOrigin::Scim, now)
+        }
+    }
+
+    /// Longest bot name, in characters.
+    pub const MAX_BOT_NAME: usize = 100;
+
+    /// A bot user named `name` (1 to [`User::MAX_BOT_NAME`] characters with a letter or
+    /// digit). Its email is synthetic ([`User::bot_email`]), so bots obey the same
+    /// uniqueness rule as people.
+    pub fn bot(
+        id: UserId,
+        account: AccountId,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Self, DomainError> {
+        let name = name.trim();
+        if name.chars().count() > Self::MAX_BOT_NAME {
+            return Err(DomainError::TooLong {
+                field: "a bot's name",
+                max: Self::MAX_BOT_NAME,
+            });
+        }
+        Ok(Self {
+            id,
+            account,
+            email: Self::bot_email(name)?,
+            display_name: name.to_owned(),
+            kind: UserKind::Bot,
+            role: Role::Member,
+            active: true,
+            password_hash: None,
+            external_id: None,
+            origin: UserOrigin::Bootstrap,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// The synthetic email of the bot named `name`: its letters and digits, lower-cased,
+    /// other characters as dashes, `@bot.invalid`.
+    pub fn bot_email(name: &str) -> Result<Email, DomainError> {
+        let local: String = name
+            .trim()
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let local = local.trim_matches('-');
+        if local.is_empty() {
+            return Err(DomainError::Empty("a bot's name (letters or digits)"));
+        }
+        Email::parse(&format!("{local}@bot.invalid"))
+    }
+
+    fn human(
+        id: UserId,
+        account: AccountId,
+        email: Email,
+        role: Role,
+        origin: UserOrigin,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            account,
+            display_name: String::new(),
+            email,
+            kind: UserKind::Human,
+            role,
+            active: true,
+            password_hash: None,
+            external_id: None,
+            origin,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn with_password(self, password_hash: Option<String>) -> Self {
+        Self {
+            password_hash,
+            ..self
+        }
+    }
+
     /// Whether the user is a bot (bots never sign in).
     pub fn is_bot(&self) -> bool {
         self.kind == UserKind::Bot

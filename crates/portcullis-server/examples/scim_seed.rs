@@ -16,11 +16,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
+use portcullis_app::{accounts, api_keys, bots, password, Caller};
 use portcullis_domain::{
-    policy, Actor, Email, IdentityProvider, IdpId, IdpProtocol, OidcSettings, ProvisioningMode,
-    Role, User, UserId, UserKind, UserOrigin,
+    Email, IdentityProvider, IdpId, IdpProtocol, OidcSettings, ProvisioningMode, Role, User,
+    UserId, UserKind, UserOrigin,
 };
-use portcullis_server::ops;
 use portcullis_store::{Backend, ScimUserRow, Store};
 use serde_json::json;
 use uuid::Uuid;
@@ -55,7 +55,7 @@ fn main() -> Result<()> {
         .with_encryption_key(&key);
     store.migrate()?;
     let now = Utc::now();
-    let created = ops::create_account(&store, &slug, "SCIM", &format!("admin@{slug}.test"), now)?;
+    let created = accounts::create(&store, &slug, "SCIM", &format!("admin@{slug}.test"), now)?;
     store.insert_idp(&IdentityProvider {
         id: IdpId::from_uuid(Uuid::new_v4()),
         account: created.account.id,
@@ -72,8 +72,9 @@ fn main() -> Result<()> {
     let mut account = created.account.clone();
     account.provisioning = ProvisioningMode::Scim;
     store.update_account(&account)?;
-    let bot = ops::create_bot(&store, &account, "scim", now)?;
-    let (_, secret) = ops::create_api_key(&store, &account, &bot, "scim", Actor::System, now)?;
+    let operator = Caller::operator(account.clone());
+    let bot = bots::create(&store, &operator, "scim", now)?;
+    let (_, _, secret) = api_keys::create(&store, &operator, "scim", Some(bot.id), now)?;
 
     let next = AtomicUsize::new(0);
     let first = std::sync::Mutex::new(None::<UserId>);
@@ -94,7 +95,7 @@ fn main() -> Result<()> {
                             "name": {"givenName": "Member", "familyName": format!("{i}")},
                             "emails": [{"value": email, "type": "work", "primary": true}],
                             "active": true, "externalId": format!("ext{i}")});
-                        let user = policy::scim_member(
+                        let user = portcullis_domain::User::from_scim(
                             UserId::from_uuid(Uuid::new_v4()),
                             account.id,
                             Email::parse(&email)?,
@@ -117,7 +118,7 @@ fn main() -> Result<()> {
                                 user,
                                 work_email: Some(email),
                                 scim_json: Some(body.to_string()),
-                                scim_view: portcullis_server::scim::mapping::user_view(
+                                scim_view: portcullis_app::scim::mapping::user_view(
                                     &body.to_string(),
                                 ),
                                 version: 1,
@@ -139,10 +140,10 @@ fn main() -> Result<()> {
     })?;
     let password_members: usize = arg(&args, "--password-members").map_or(Ok(0), |n| n.parse())?;
     if password_members > 0 {
-        let password = portcullis_server::password::random_password();
+        let password = password::random_password();
         // One Argon2id hash for all: hashing thousands would take minutes, and the
         // server's cost is in verifying, which stays the same.
-        let hash = portcullis_server::password::hash(&password)?;
+        let hash = password::hash(&password)?;
         for i in 0..password_members {
             let email = Email::parse(&format!("person{i:05}@{slug}.test"))?;
             store.insert_user(&User {

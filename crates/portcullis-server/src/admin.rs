@@ -1,9 +1,9 @@
 //! The admin JSON API under `/api/v1`: everything an account admin configures, scoped to
 //! the caller's account (another account's ids answer 404). Callers authenticate with an
-//! API key or a dashboard session ([`auth::Caller`]); session writes need the CSRF header.
+//! API key or a dashboard session ([`auth::Manager`]); session writes need the CSRF header.
 //!
-//! Each resource module holds its wire types (DTOs), its use cases (shared with the
-//! dashboard) and its handlers. The domain decides; these modules gather and render.
+//! Each resource module holds its wire types (DTOs) and its handlers, which call the use
+//! cases of `portcullis-app` (the same ones the dashboard calls) and render.
 
 pub mod account;
 pub mod api_keys;

@@ -1,7 +1,7 @@
 //! The web dashboard's settings pages under `/a/{slug}/settings/…`: server-rendered HTML
 //! (maud escapes every value), plain forms carrying the session's CSRF token, no
-//! JavaScript. Each page calls the same use cases as the admin API ([`crate::admin`]), so
-//! every rule holds in both. Failures are shown on the page as readable messages.
+//! JavaScript. Each page calls the same use cases of `portcullis-app` as the admin API,
+//! so every rule holds in both. Failures are shown on the page as readable messages.
 
 pub mod api_keys;
 pub mod audit;
@@ -16,9 +16,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 
-use crate::admin::auth::Caller;
+use portcullis_store::Store;
+
+use crate::admin::auth::{session_caller, Caller};
 use crate::client_ip::client_ip;
-use crate::error::{AppError, PageError};
+use crate::error::{AppError, HttpStatus, PageError};
 use crate::session::MaybeSignedIn;
 use crate::state::AppState;
 
@@ -52,6 +54,45 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Runs a reading use case as this caller ([`AppState::read`]).
+    pub async fn read<T, F>(&self, state: &AppState, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&Store, &Caller) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let caller = self.caller.clone();
+        state.read(move |store| f(store, &caller)).await
+    }
+
+    /// Runs a changing use case as this caller ([`AppState::write`]).
+    pub async fn write<T, F>(&self, state: &AppState, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&Store, &Caller) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let caller = self.caller.clone();
+        state.write(move |store| f(store, &caller)).await
+    }
+
+    /// The one shape of a form's answer: on success, back to the page announcing `done`;
+    /// on failure, the page again (`render`) with the failure shown.
+    pub async fn answer<T, R, Fut>(
+        &self,
+        section: &str,
+        done_as: &str,
+        result: Result<T, AppError>,
+        render: R,
+    ) -> Result<HttpResponse, PageError>
+    where
+        R: FnOnce(Flash) -> Fut,
+        Fut: std::future::Future<Output = Result<HttpResponse, PageError>>,
+    {
+        match result {
+            Ok(_) => Ok(done(self, section, done_as)),
+            Err(e) => render(Flash::error(e)).await,
+        }
+    }
+
     /// The account's slug.
     pub fn slug(&self) -> &str {
         self.caller.account.slug.as_str()
@@ -96,7 +137,7 @@ pub async fn access(
         }
     }
     let csrf = state.keys.csrf_token(s.session.id);
-    let caller = Caller::from_session(s, client_ip(req, &state.config.trusted_proxies));
+    let caller = session_caller(s, client_ip(req, &state.config.trusted_proxies));
     caller.require_manager()?;
     Ok(Access::Allowed(Box::new(Ctx { caller, csrf })))
 }
@@ -183,7 +224,7 @@ pub fn page(ctx: &Ctx, section: &str, flash: &Flash, body: Markup) -> HttpRespon
     let status = flash
         .error
         .as_ref()
-        .map_or(StatusCode::OK, AppError::status);
+        .map_or(StatusCode::OK, HttpStatus::status);
     let markup = html! {
         (DOCTYPE)
         html lang="en" {

@@ -1,6 +1,7 @@
-//! The Portcullis HTTP server: a thin actix-web layer that wires the domain, the store and
-//! the protocol crates together. No business rule lives here: routes parse requests, call
-//! the use cases in [`ops`], and render answers; the domain decides.
+//! The Portcullis HTTP server: a thin actix-web layer. No business rule lives here:
+//! routes parse requests, call the use cases of `portcullis-app`, and render answers;
+//! this crate holds the extractors, the rendering (JSON, HTML, SCIM), the one mapping
+//! from failures to statuses ([`error`]) and how store work is run ([`state`]).
 
 pub mod admin;
 pub mod api_auth;
@@ -9,12 +10,9 @@ pub mod config;
 pub mod dashboard;
 pub mod encryption_key;
 pub mod error;
-pub mod housekeeping;
 pub mod mail;
 pub mod metrics;
-pub mod ops;
 pub mod pages;
-pub mod password;
 pub mod routes;
 pub mod scim;
 pub mod session;
@@ -175,14 +173,17 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     std::thread::Builder::new()
         .name("housekeeping".into())
         .spawn(move || {
-            match housekeeping::fill_scim_views(&store) {
+            match portcullis_app::housekeeping::fill_scim_views(&store) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(members = n, "wrote the SCIM views of older members"),
                 Err(e) => {
                     tracing::warn!(error = %e, "writing the SCIM views of older members failed")
                 }
             }
-            housekeeping::purge_loop(store, housekeeping::PURGE_EVERY)
+            portcullis_app::housekeeping::purge_loop(
+                store,
+                portcullis_app::housekeeping::PURGE_EVERY,
+            )
         })
         .context("starting the housekeeping")?;
     let server = HttpServer::new(move || {

@@ -3,10 +3,10 @@
 use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
-use portcullis_domain::policy::PolicyRequester;
-use portcullis_domain::{Actor, EnforcementPolicy};
+use portcullis_app::accounts::{self, AccountChange};
+use portcullis_app::{api_keys, bots, Caller};
+use portcullis_domain::EnforcementPolicy;
 use portcullis_server::config::Config;
-use portcullis_server::ops;
 use portcullis_store::Store;
 
 /// mimalloc rather than the C library's allocator: each request makes and drops many
@@ -119,7 +119,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Serve => {
             let state = portcullis_server::prepare(config)?;
-            if let Some(created) = ops::bootstrap_if_empty(&state.store, now)? {
+            if let Some(created) = accounts::bootstrap_if_empty(&state.store, now)? {
                 println!(
                     "Created the account `default` and its admin.\n  Sign in at: {}/a/default/login\n  Email:      {}\n  Password:   {}\nThis password is shown only once.",
                     state.config.public_url, created.admin.email, created.password
@@ -138,7 +138,7 @@ fn main() -> Result<()> {
             admin_email,
         }) => {
             let store = open_store(&config)?;
-            let created = ops::create_account(&store, &slug, &name, &admin_email, now)?;
+            let created = accounts::create(&store, &slug, &name, &admin_email, now)?;
             println!(
                 "Created account `{}`.\n  Sign in at: {}/a/{}/login\n  Email:      {}\n  Password:   {}\nThis password is shown only once.",
                 created.account.slug, config.public_url, created.account.slug, created.admin.email, created.password
@@ -147,19 +147,16 @@ fn main() -> Result<()> {
         }
         Command::Account(AccountCommand::SetEnforcement { account, policy }) => {
             let store = open_store(&config)?;
-            let account = ops::account_by_slug(&store, &account)?;
+            let operator = Caller::operator(accounts::by_slug(&store, &account)?);
             let wanted = match policy {
                 PolicyArg::Mixed => EnforcementPolicy::Mixed,
                 PolicyArg::Enforced => EnforcementPolicy::Enforced,
             };
-            let updated = ops::set_enforcement(
-                &store,
-                &account,
-                wanted,
-                PolicyRequester::Operator,
-                Actor::System,
-                now,
-            )?;
+            let change = AccountChange {
+                enforcement: Some(wanted),
+                ..AccountChange::default()
+            };
+            let updated = accounts::update(&store, &operator, change, now)?;
             println!(
                 "Account `{}` is now in {} mode.",
                 updated.slug, updated.enforcement
@@ -168,11 +165,11 @@ fn main() -> Result<()> {
         }
         Command::Bot(BotCommand::Create { account, name }) => {
             let store = open_store(&config)?;
-            let account = ops::account_by_slug(&store, &account)?;
-            let bot = ops::create_bot(&store, &account, &name, now)?;
+            let operator = Caller::operator(accounts::by_slug(&store, &account)?);
+            let bot = bots::create(&store, &operator, &name, now)?;
             println!(
                 "Created bot `{}` ({}) in `{}`.",
-                bot.display_name, bot.id, account.slug
+                bot.display_name, bot.id, operator.account.slug
             );
             Ok(())
         }
@@ -182,10 +179,10 @@ fn main() -> Result<()> {
             description,
         }) => {
             let store = open_store(&config)?;
-            let account = ops::account_by_slug(&store, &account)?;
-            let owner = ops::find_owner(&store, &account, &owner)?;
-            let (key, secret) =
-                ops::create_api_key(&store, &account, &owner, &description, Actor::System, now)?;
+            let operator = Caller::operator(accounts::by_slug(&store, &account)?);
+            let owner = bots::find_owner(&store, &operator, &owner)?;
+            let (key, owner, secret) =
+                api_keys::create(&store, &operator, &description, Some(owner.id), now)?;
             println!(
                 "Created API key {} for {}.\n  Secret: {}\nThis secret is shown only once.",
                 key.id,

@@ -2,44 +2,35 @@
 //! `portcullis-scim` for the protocol and the store's SCIM API for persistence.
 //!
 //! Identity providers (Okta, Microsoft Entra ID) call it with an account API key:
-//! [`auth`] decides the account and whether it answers SCIM, the user and group operations
-//! ([`user_ops`], [`group_ops`]) make each change in one store write with an audit event,
-//! [`search`] filters, sorts and pages in the database, and every failure is rendered as a
-//! SCIM Error message ([`error`]). What is supported and how to connect an IdP is in
-//! `docs/scim.md`.
+//! [`auth`] decides the account and whether it answers SCIM; the use cases of
+//! `portcullis_app::scim` make each change in one store write with its audit event and
+//! filter, sort and page in the database; these modules parse requests, render answers,
+//! and render every failure as a SCIM Error message ([`error`]). What is supported and
+//! how to connect an IdP is in `docs/scim.md`.
 
 pub mod auth;
 mod bulk;
 mod discovery;
 pub mod error;
-pub mod filter_sql;
-pub mod group_ops;
 mod groups;
-pub mod mapping;
 mod me;
 pub mod rate_limit;
-pub mod search;
-pub mod user_ops;
 mod users;
 
-use std::future::Future;
-use std::pin::Pin;
-
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_app::scim::mapping;
 use portcullis_domain::GroupId;
 use portcullis_scim::projection;
 use portcullis_scim::query::{ListQuery, QueryLimits};
 use portcullis_scim::schema::ResourceSchema;
 use portcullis_scim::ScimError;
-use portcullis_store::{ScimUserRow, Store};
+use portcullis_store::ScimUserRow;
 use serde_json::Value;
 
-use self::auth::{Ctx, ReadCtx};
 use self::error::{ScimFailure, ScimResult, SCIM_CONTENT_TYPE};
 use self::rate_limit::RateLimiter;
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// Where the API is mounted; IdPs are given `{public_url}/scim/v2`.
 pub const BASE_PATH: &str = "/scim/v2";
@@ -94,13 +85,9 @@ async fn require_json_body<B: actix_web::body::MessageBody + 'static>(
         .get(actix_web::http::header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap_or("\u{fffd}"));
     if has_body && !is_json_content_type(content_type) {
-        let failure = ScimFailure(AppError::Scim(ScimError::new(
-            415,
-            None,
-            format!(
-                "send the body as {SCIM_CONTENT_TYPE} or application/json, not {}",
-                content_type.unwrap_or_default()
-            ),
+        let failure = ScimFailure(AppError::UnsupportedMediaType(format!(
+            "send the body as {SCIM_CONTENT_TYPE} or application/json, not {}",
+            content_type.unwrap_or_default()
         )));
         let response = actix_web::ResponseError::error_response(&failure);
         return Ok(req.into_response(response).map_into_right_body());
@@ -121,55 +108,10 @@ async fn unknown_route(req: HttpRequest) -> ScimResult<HttpResponse> {
 
 /// The answer to a method an endpoint does not have (writes to discovery documents).
 pub(crate) async fn method_not_allowed(req: HttpRequest) -> ScimResult<HttpResponse> {
-    Err(AppError::Scim(ScimError::new(
-        405,
-        None,
-        format!("{} is not allowed on {}", req.method(), req.path()),
-    ))
-    .into())
-}
-
-impl FromRequest for Ctx {
-    type Error = ScimFailure;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .cloned()
-                .ok_or_else(|| AppError::Internal("the SCIM routes lack the state".into()))?;
-            let limiter = req
-                .app_data::<web::Data<RateLimiter>>()
-                .cloned()
-                .ok_or_else(|| AppError::Internal("the SCIM routes lack a rate limiter".into()))?;
-            auth::scim_caller(&state, &limiter, &req).await
-        })
-    }
-}
-
-impl FromRequest for ReadCtx {
-    type Error = ScimFailure;
-    type Future = std::future::Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let limiter = req.app_data::<web::Data<RateLimiter>>().cloned();
-        std::future::ready(match (state, limiter) {
-            (Some(state), Some(limiter)) => ReadCtx::of(state, limiter, req),
-            _ => Err(AppError::Internal("the SCIM routes lack their state".into()).into()),
-        })
-    }
-}
-
-/// Runs synchronous store work on the blocking pool.
-pub(crate) async fn run<T, F>(state: &AppState, f: F) -> ScimResult<T>
-where
-    F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
-    T: Send + 'static,
-{
-    Ok(state.blocking(f).await?)
+    Err(
+        AppError::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.path()))
+            .into(),
+    )
 }
 
 /// Reads a JSON body of at most [`MAX_BODY_BYTES`] (413 beyond it, `invalidSyntax` when it

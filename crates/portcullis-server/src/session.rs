@@ -8,10 +8,13 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Utc;
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use portcullis_domain::{Account, AuthMethod, Session, SessionId, User};
+use portcullis_app::sessions;
+use portcullis_domain::{Session, SessionId};
+
+pub use portcullis_app::sessions::SignedIn;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -104,24 +107,6 @@ struct Claims {
     exp: i64,
 }
 
-/// Makes a new session row for `user`.
-pub fn new_session(
-    user: &User,
-    method: AuthMethod,
-    now: DateTime<Utc>,
-    ttl_minutes: i64,
-) -> Session {
-    Session {
-        id: SessionId::from_uuid(uuid::Uuid::new_v4()),
-        account: user.account,
-        user: user.id,
-        method,
-        created_at: now,
-        expires_at: now + Duration::minutes(ttl_minutes),
-        revoked_at: None,
-    }
-}
-
 /// The session cookie for `token`.
 pub fn session_cookie(token: String, secure: bool, ttl_minutes: i64) -> Cookie<'static> {
     Cookie::build(SESSION_COOKIE, token)
@@ -149,17 +134,6 @@ pub fn clear_session_cookie(secure: bool) -> Cookie<'static> {
 /// member. Never fails: handlers decide what no session means (401 or a redirect).
 pub struct MaybeSignedIn(pub Option<SignedIn>);
 
-/// A live session with its member and account.
-#[derive(Debug, Clone)]
-pub struct SignedIn {
-    /// The session row.
-    pub session: Session,
-    /// The member.
-    pub user: User,
-    /// Their account.
-    pub account: Account,
-}
-
 impl FromRequest for MaybeSignedIn {
     type Error = actix_web::Error;
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
@@ -174,28 +148,8 @@ impl FromRequest for MaybeSignedIn {
             let Some(id) = state.keys.verify(&token) else {
                 return Ok(Self(None));
             };
-            let now = Utc::now();
             let found = state
-                .db(move |store| {
-                    let Some(session) = store.session(id)? else {
-                        return Ok(None);
-                    };
-                    if !session.is_live(now) {
-                        return Ok(None);
-                    }
-                    let user = store.user(session.account, session.user)?;
-                    let account = store.account(session.account)?;
-                    Ok(match (user, account) {
-                        (Some(user), Some(account)) if user.active && !user.is_bot() => {
-                            Some(SignedIn {
-                                session,
-                                user,
-                                account,
-                            })
-                        }
-                        _ => None,
-                    })
-                })
+                .read(move |store| sessions::resume(store, id, Utc::now()))
                 .await
                 .map_err(crate::error::ApiError)?;
             Ok(Self(found))
@@ -206,7 +160,8 @@ impl FromRequest for MaybeSignedIn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portcullis_domain::{AccountId, UserId};
+    use chrono::Duration;
+    use portcullis_domain::{AccountId, AuthMethod, UserId};
     use uuid::Uuid;
 
     fn session(expires_in_minutes: i64) -> Session {

@@ -1,10 +1,9 @@
 //! Single sign-on routes: starting a login at an IdP, the SAML Assertion Consumer Service,
 //! the OpenID Connect callback and the SP metadata.
 //!
-//! The protocol checks live in `portcullis-sso`, the decision who may sign in in
-//! `portcullis_domain::policy::decide_sso_login`; these modules only carry the state
-//! between the two legs of a login (a single-use, short-lived pending login in the
-//! database, bound to the browser by a cookie), ask, and render.
+//! The protocol checks live in `portcullis-sso`, the pending-login checks and the finish
+//! of every sign-in in `portcullis_app::sso`; these modules only take what the browser
+//! and the IdP sent (the binding cookie, the form, the query), ask, and render.
 //!
 //! URLs (the SP side of each IdP is derived from the configured public URL, never from
 //! request headers):
@@ -18,24 +17,17 @@
 pub mod browser;
 pub mod finish;
 pub mod oidc_callback;
-pub mod provider_cache;
 pub mod saml_acs;
 pub mod sp_metadata;
 pub mod start;
 
 use actix_web::{web, HttpRequest};
-use chrono::Duration;
+use portcullis_app::sso::{self as app_sso, Attempt, Refusal};
 use portcullis_domain::{Account, IdentityProvider, IdpId};
 
 use crate::client_ip::client_ip;
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
-
-/// How long a login attempt may take between leaving for the IdP and coming back.
-pub const PENDING_LOGIN_TTL: Duration = Duration::minutes(10);
-
-/// Clock skew tolerated between Portcullis and the IdPs.
-pub const CLOCK_SKEW: Duration = Duration::minutes(2);
 
 /// Wires the SSO routes.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -61,15 +53,15 @@ pub(crate) async fn load_idp(
     id: &str,
 ) -> Result<(Account, IdentityProvider), AppError> {
     let id: IdpId = id.parse().map_err(|_| AppError::NotFound)?;
-    state
-        .db(move |store| {
-            let Some(idp) = store.idp_by_id(id)? else {
-                return Ok(None);
-            };
-            Ok(store.account(idp.account)?.map(|account| (account, idp)))
-        })
-        .await?
-        .ok_or(AppError::NotFound)
+    state.read(move |store| app_sso::idp_by_id(store, id)).await
+}
+
+/// The attempt of a request, for the audit log.
+pub(crate) fn attempt(state: &AppState, req: &HttpRequest) -> Attempt {
+    Attempt {
+        ip: client_ip(req, &state.config.trusted_proxies).map(|ip| ip.to_string()),
+        ..Attempt::default()
+    }
 }
 
 /// Loads the IdP an answer came back to (ACS or callback) with what the audit log needs
@@ -78,15 +70,15 @@ pub(crate) async fn arriving(
     state: &AppState,
     req: &HttpRequest,
     id: &str,
-) -> Result<(Account, IdentityProvider, finish::Attempt), PageError> {
+) -> Result<(Account, IdentityProvider, Attempt), PageError> {
     let (account, idp) = load_idp(state, id).await?;
-    let attempt = finish::Attempt {
-        ip: client_ip(req, &state.config.trusted_proxies).map(|ip| ip.to_string()),
-        ..finish::Attempt::default()
-    };
+    let attempt = attempt(state, req);
     if !idp.enabled {
-        let error = AppError::Forbidden(format!("{} is disabled", idp.description));
-        return Err(finish::refuse(state, &account, &idp, "idp_disabled", error, attempt).await);
+        let refusal = Refusal {
+            reason: "idp_disabled",
+            error: AppError::Forbidden(format!("{} is disabled", idp.description)),
+        };
+        return Err(finish::refuse(state, &account, &idp, refusal, attempt).await);
     }
     Ok((account, idp, attempt))
 }

@@ -1,11 +1,16 @@
 //! What every request handler shares.
 
+use std::future::Future;
 use std::sync::Arc;
 
-use portcullis_store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use portcullis_app::providers::ProviderCache;
+use portcullis_app::Exec;
+use portcullis_sso::oidc::HttpPolicy;
+use portcullis_store::Store;
 
 use crate::config::Config;
-use crate::error::AppError;
+use crate::error::{blocking_failed, AppError};
 use crate::metrics::Metrics;
 use crate::session::SessionKeys;
 use crate::throttle::LoginThrottle;
@@ -33,81 +38,24 @@ pub struct AppState {
     /// Password-login throttling.
     pub throttle: Arc<LoginThrottle>,
     /// OpenID providers discovered for SSO logins.
-    pub sso_providers: Arc<crate::sso::provider_cache::ProviderCache>,
+    pub sso_providers: Arc<ProviderCache>,
 }
 
 impl AppState {
-    /// Runs a blocking store call on actix's blocking thread pool, so diesel never blocks
-    /// the async workers.
-    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    /// Runs reads on actix's blocking thread pool, so diesel never blocks the async
+    /// workers, all on one pooled connection ([`Store::on_one_connection`]).
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.blocking(f).await
+        self.blocking(move |store| store.on_one_connection(f)).await
     }
 
-    /// [`AppState::db`] for work that fails with a store error or with an [`AppError`]
-    /// (SCIM operations map store errors to protocol errors themselves).
-    pub async fn blocking<T, E, F>(&self, f: F) -> Result<T, AppError>
-    where
-        F: FnOnce(&Store) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-        AppError: From<E>,
-    {
-        let store = self.store.clone();
-        Ok(actix_web::web::block(move || f(&store)).await??)
-    }
-
-    /// Runs short reads — index lookups, not scans — where they cost least. On SQLite
-    /// that is the calling worker itself (an embedded point read takes microseconds,
-    /// less than handing it to another thread and back), and all of them run in one read
-    /// transaction ([`Store::read_snapshot`]): SQLite then locks its wal-index once for
-    /// them, not once per statement, and they see the database as of one moment.
-    /// Elsewhere they go through [`AppState::db`] on one connection
-    /// ([`Store::on_one_connection`]: the pool tests a PostgreSQL connection with a round
-    /// trip each time it lends one), each statement on its own (a transaction would cost
-    /// PostgreSQL two more round trips). Never use it for writes, which wait for SQLite's
-    /// lock, nor for reads whose cost grows with the data.
-    pub async fn read<T, E, F>(&self, f: F) -> Result<T, AppError>
-    where
-        F: FnOnce(&Store) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-        AppError: From<E>,
-    {
-        match &self.inline_reads {
-            Some(store) => store.read_snapshot(|s| f(s).map_err(AppError::from)),
-            None => {
-                // `AppError: From<E>` in scope would make inference pick `E` here.
-                self.blocking::<T, AppError, _>(move |store| {
-                    store.on_one_connection(|s| f(s).map_err(AppError::from))
-                })
-                .await
-            }
-        }
-    }
-
-    /// [`AppState::read`] for a read of one statement, which is a snapshot by itself:
-    /// without the transaction around it, which would only add a `BEGIN` and a `COMMIT`.
-    pub async fn read_statement<T, E, F>(&self, f: F) -> Result<T, AppError>
-    where
-        F: FnOnce(&Store) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-        AppError: From<E>,
-    {
-        match &self.inline_reads {
-            Some(store) => Ok(f(store)?),
-            None => self.blocking(f).await,
-        }
-    }
-
-    /// Runs a write (a SCIM change with its audit event). On SQLite it queues for the
+    /// Runs a write: a use case that changes something. On SQLite it queues for the
     /// writer thread, which commits whatever is waiting as one batch, each write in a
-    /// savepoint of its own, and answers only after the commit. Elsewhere it is
-    /// [`AppState::blocking`].
+    /// savepoint of its own, and answers only after the commit. On PostgreSQL it runs on
+    /// the blocking pool.
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
@@ -117,5 +65,85 @@ impl AppState {
             Some(writer) => writer.write(f).await,
             None => self.blocking(f).await,
         }
+    }
+
+    /// Runs short reads — index lookups, not scans — where they cost least: on SQLite
+    /// the calling worker itself (an embedded point read takes microseconds, less than
+    /// handing it to another thread and back), all in one read transaction
+    /// ([`Store::read_snapshot`]), which locks SQLite's wal-index once for them rather
+    /// than once per statement; elsewhere [`AppState::read`]. For the SCIM routes' hot
+    /// reads (`scim::auth`), never for writes or for reads whose cost grows with the data.
+    pub(crate) async fn lookup<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.inline_reads {
+            Some(store) => store.read_snapshot(f),
+            None => self.read(f).await,
+        }
+    }
+
+    /// [`AppState::lookup`] for a read of one statement, which is a snapshot by itself:
+    /// without the transaction around it, which would only add a `BEGIN` and a `COMMIT`.
+    pub(crate) async fn lookup_statement<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.inline_reads {
+            Some(store) => f(store),
+            None => self.blocking(f).await,
+        }
+    }
+
+    /// Runs `f` on actix's blocking thread pool.
+    async fn blocking<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = self.store.clone();
+        actix_web::web::block(move || f(&store))
+            .await
+            .map_err(blocking_failed)?
+    }
+
+    /// The HTTP policy for talking to IdPs under this server's configuration.
+    pub fn http_policy(&self) -> HttpPolicy {
+        HttpPolicy {
+            allow_private_addresses: self.config.sso_allow_private_addresses,
+        }
+    }
+
+    /// A point in time for a use case: now.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+impl Exec for AppState {
+    fn read<T, F>(&self, f: F) -> impl Future<Output = Result<T, AppError>>
+    where
+        F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        AppState::read(self, f)
+    }
+
+    fn write<T, F>(&self, f: F) -> impl Future<Output = Result<T, AppError>>
+    where
+        F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        AppState::write(self, f)
+    }
+
+    async fn compute<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce() -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        actix_web::web::block(f).await.map_err(blocking_failed)?
     }
 }

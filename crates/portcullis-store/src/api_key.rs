@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use portcullis_domain::{Account, AccountId, ApiKey, ApiKeyId, SecretHash, User};
 
 use crate::account::AccountRow;
-use crate::auth_cache::Authenticated;
+use crate::auth_cache::{Authenticated, KnownKey};
 use crate::connection::{concrete, AnyConnection};
 use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
 use crate::schema::{accounts, api_auth_epochs, api_keys, users};
@@ -152,10 +152,14 @@ impl Store {
     /// read. Trustworthy only while the account's epoch still is that one: a read that
     /// relies on it must check the epoch in its own statement (as
     /// [`Store::scim_user_shown`] does), else use [`Store::api_key_for_auth`].
-    pub fn cached_api_key(&self, hash: &SecretHash) -> Option<(ApiKey, User, Account, i64)> {
-        self.auth_cache
-            .get(hash.as_str())
-            .map(|c| (c.key, c.owner, c.account, c.epoch))
+    pub fn cached_api_key(&self, hash: &SecretHash) -> Option<KnownKey<'_>> {
+        self.auth_cache.get(hash.as_str()).map(|c| KnownKey {
+            store: self,
+            key: c.key,
+            owner: c.owner,
+            account: c.account,
+            epoch: c.epoch,
+        })
     }
 
     /// The account's authentication epoch: a number the database moves forward, in the

@@ -13,7 +13,46 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use portcullis_domain::{Account, ApiKey, ApiKeyId, User};
+use portcullis_domain::{Account, AccountId, ApiKey, ApiKeyId, User, UserId};
+
+use crate::scim::{ScimQuery, ScimUserShown, UserField};
+use crate::{Store, StoreError};
+
+/// A key as it was read before and kept in memory ([`Store::cached_api_key`]), with the
+/// account's authentication epoch of that read. What was read may be stale: the reads
+/// offered here answer only while that epoch is still current, which each checks in its
+/// own statement, so a read relying on the key cannot forget to. When one answers
+/// `None` (a moved epoch among other reasons), the caller checks the key in full.
+pub struct KnownKey<'a> {
+    pub(crate) store: &'a Store,
+    /// The key.
+    pub key: ApiKey,
+    /// Its owner.
+    pub owner: User,
+    /// Its account.
+    pub account: Account,
+    pub(crate) epoch: i64,
+}
+
+impl KnownKey<'_> {
+    /// [`Store::scim_user`]'s member as [`ScimUserShown`], while the epoch holds.
+    pub fn scim_user_shown(
+        &self,
+        account: AccountId,
+        id: UserId,
+    ) -> Result<Option<ScimUserShown>, StoreError> {
+        self.store.scim_user_shown(account, id, self.epoch)
+    }
+
+    /// A lookup of a few members as [`ScimUserShown`], while the epoch holds.
+    pub fn lookup_scim_users_shown(
+        &self,
+        account: AccountId,
+        q: &ScimQuery<UserField>,
+    ) -> Result<Option<Vec<ScimUserShown>>, StoreError> {
+        self.store.lookup_scim_users_shown(account, q, self.epoch)
+    }
+}
 
 /// Entries kept at most; a full cache starts again empty (keys in use are few, and a
 /// miss costs one query).

@@ -50,6 +50,34 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Runs `f` with every call it makes through the store it is given in one write
+    /// transaction on one connection, committed when `f` succeeds and rolled back when it
+    /// fails: a use case that reads, decides and writes several rows is all or nothing,
+    /// and (on SQLite, which takes the write lock up front) no other writer comes between
+    /// its reads and its writes. Inside a transaction already (a batch, or another
+    /// `transaction`), it is a savepoint of that one.
+    pub fn transaction<T, E>(&self, f: impl FnOnce(&Store) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let pinned = if self.pinned.is_some() {
+            self.clone()
+        } else {
+            self.pin()?
+        };
+        begin(&mut *pinned.conn()?)?;
+        let result = f(&pinned);
+        // A connection whose transaction cannot be ended is broken, and the pool drops it.
+        let ended = pinned.conn().and_then(|mut c| end(&mut c, result.is_ok()));
+        match (result, ended) {
+            (Ok(value), Ok(())) => Ok(value),
+            (Ok(_), Err(e)) => Err(e.into()),
+            (Err(e), _) => Err(e),
+        }
+    }
+}
+
 impl Batch<'_> {
     /// Runs one write through a store handle that uses the batch's connection, in a
     /// savepoint: kept when `f` succeeds, undone when it fails. The store calls inside

@@ -39,6 +39,7 @@ use std::time::Duration;
 
 use diesel::r2d2::{Pool, PooledConnection, R2D2Connection};
 
+pub use auth_cache::KnownKey;
 pub use batch::Batch;
 pub use cipher::SecretCipher;
 pub use connection::Backend;

@@ -167,6 +167,25 @@ impl Store {
         })
     }
 
+    /// The login attempt `id` while it has not expired, without taking it.
+    pub fn pending_login(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PendingLogin>, StoreError> {
+        self.read(|conn| {
+            let row = pending_logins::table
+                .find(id)
+                .select(pending_logins::all_columns)
+                .first::<PendingRow>(conn)
+                .optional()?;
+            match row {
+                Some(row) if utc(row.expires_at) > now => Ok(Some(row.into_domain()?)),
+                _ => Ok(None),
+            }
+        })
+    }
+
     /// Takes a login attempt: deletes it and returns it, in one statement, so that of
     /// two concurrent takes (on any replicas) at most one gets it. An expired attempt is
     /// deleted too and answers `None`.
@@ -198,22 +217,24 @@ impl Store {
         assertion_id: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.read(|conn| {
-            // Not in a transaction: on PostgreSQL a unique violation would abort it.
-            let inserted = diesel::insert_into(assertion_replay::table)
+        // In a transaction (or a savepoint of the caller's) of its own: on PostgreSQL a
+        // unique violation aborts the transaction it happens in, and only this one is
+        // rolled back.
+        let inserted = self.write(|conn| {
+            diesel::insert_into(assertion_replay::table)
                 .values((
                     assertion_replay::idp_id.eq(idp.to_string()),
                     assertion_replay::assertion_id.eq(assertion_id),
                     assertion_replay::expires_at.eq(db_time(expires_at)),
                 ))
-                .execute(conn)
-                .map_err(StoreError::from);
-            match inserted {
-                Ok(_) => Ok(true),
-                Err(StoreError::Conflict { .. }) => Ok(false),
-                Err(err) => Err(err),
-            }
-        })
+                .execute(conn)?;
+            Ok(())
+        });
+        match inserted {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
     }
 
     /// Deletes what has expired by `now`: pending logins, replay entries (their

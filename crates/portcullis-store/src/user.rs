@@ -278,6 +278,26 @@ impl Store {
         })
     }
 
+    /// The account's active human admins, at most `limit`, oldest first (for the
+    /// last-admin rule and for whom to ask).
+    pub fn active_admins(&self, account: AccountId, limit: i64) -> Result<Vec<User>, StoreError> {
+        let account = account.to_string();
+        self.read(|conn| {
+            users::table
+                .filter(users::account_id.eq(&account))
+                .filter(users::kind.eq(UserKind::Human.as_str()))
+                .filter(users::role.eq(portcullis_domain::Role::Admin.as_str()))
+                .filter(users::active.eq(true))
+                .order((users::created_at.asc(), users::id.asc()))
+                .limit(limit.max(0))
+                .select(UserRow::as_select())
+                .load(conn)?
+                .into_iter()
+                .map(UserRow::into_domain)
+                .collect()
+        })
+    }
+
     /// One page of an account's users and the total number matching, ordered by
     /// creation time then id so that pages never overlap or skip.
     pub fn list_users(

@@ -43,11 +43,11 @@ use chrono::Utc;
 use cli::{number, required};
 use http1::{form, path_of, Conn, Jar};
 use latency::{Histogram, Tally};
+use portcullis_app::accounts;
 use portcullis_domain::{
     IdentityProvider, IdpId, IdpProtocol, OidcSettings, Role, SamlSettings, User, UserId, UserKind,
     UserOrigin,
 };
-use portcullis_server::ops;
 use portcullis_sso::saml::{verify_response, Expected, SpConfig};
 use portcullis_store::Store;
 use saml_docs::Wanted;
@@ -94,8 +94,7 @@ fn seed(args: &[String]) -> Result<serde_json::Value> {
     let store = Store::connect(&url)?.with_encryption_key(&key);
     store.migrate()?;
     let now = Utc::now();
-    let account =
-        ops::create_account(&store, SLUG, "SSO bench", "admin@ssobench.test", now)?.account;
+    let account = accounts::create(&store, SLUG, "SSO bench", "admin@ssobench.test", now)?.account;
     let idp_key = saml_fixture::idp_key();
     saml_docs::save_key(&dir, idp_key)?;
     let saml = IdentityProvider {

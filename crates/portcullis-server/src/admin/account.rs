@@ -2,14 +2,13 @@
 
 use actix_web::{get, patch, web, HttpResponse};
 use chrono::Utc;
-use portcullis_domain::policy;
+use portcullis_app::accounts::{self, AccountChange};
 use portcullis_domain::{Account, EnforcementPolicy, ProvisioningMode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{Caller, Manager};
-use crate::error::{ApiError, AppError};
-use crate::ops;
+use super::auth::{Anyone, Manager};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Wires the routes.
@@ -124,99 +123,21 @@ pub struct AccountUpdate {
     pub provisioning: Option<ProvisioningJson>,
 }
 
-/// Applies `update` after the domain accepted every part of it: all of it or nothing.
-pub async fn update_account(
-    state: &AppState,
-    caller: &Caller,
-    update: AccountUpdate,
-) -> Result<Account, AppError> {
-    caller.require_manager()?;
-    let (id, actor, ip, requester) = (
-        caller.account.id,
-        caller.actor(),
-        caller.ip_text(),
-        caller.requester(),
-    );
-    state
-        .db(move |store| {
-            let now = Utc::now();
-            let current = store
-                .account(id)?
-                .ok_or(portcullis_store::StoreError::NotFound)?;
-            let idps = store.list_idps(id)?;
-            let mut next = current.clone();
-            let mut changes = Vec::new();
-            let result: Result<(), AppError> = (|| {
-                if let Some(name) = update
-                    .name
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|n| *n != current.name)
-                {
-                    if name.is_empty() || name.chars().count() > 255 {
-                        return Err(AppError::BadRequest(
-                            "the account name must have 1 to 255 characters".into(),
-                        ));
-                    }
-                    next.name = name.to_owned();
-                    changes.push("account.name.changed");
-                }
-                if let Some(wanted) = update
-                    .enforcement
-                    .map(EnforcementPolicy::from)
-                    .filter(|w| *w != current.enforcement)
-                {
-                    policy::may_set_enforcement(&current, &idps, wanted, requester)
-                        .map_err(|e| AppError::Conflict(e.to_string()))?;
-                    next.enforcement = wanted;
-                    changes.push("account.enforcement.changed");
-                }
-                if let Some(wanted) = update
-                    .provisioning
-                    .map(ProvisioningMode::from)
-                    .filter(|w| *w != current.provisioning)
-                {
-                    policy::may_set_provisioning(&current, &idps, wanted)
-                        .map_err(|e| AppError::Conflict(e.to_string()))?;
-                    next.provisioning = wanted;
-                    changes.push("account.provisioning.changed");
-                }
-                Ok(())
-            })();
-            if let Err(e) = result {
-                return Ok(Err(e));
-            }
-            store.update_account(&next)?;
-            let detail = serde_json::json!({
-                "name": next.name,
-                "enforcement": next.enforcement.as_str(),
-                "provisioning": next.provisioning.as_str(),
-            })
-            .to_string();
-            for action in changes {
-                if let Err(e) = ops::audit_detail(
-                    store,
-                    id,
-                    actor,
-                    action,
-                    None,
-                    ip.clone(),
-                    detail.clone(),
-                    now,
-                ) {
-                    return Ok(Err(e));
-                }
-            }
-            Ok(Ok(next))
-        })
-        .await?
+impl From<AccountUpdate> for AccountChange {
+    fn from(u: AccountUpdate) -> Self {
+        Self {
+            name: u.name,
+            enforcement: u.enforcement.map(EnforcementPolicy::from),
+            provisioning: u.provisioning.map(ProvisioningMode::from),
+        }
+    }
 }
 
 /// The caller's account.
 #[utoipa::path(operation_id = "getAccount", tag = "account", responses((status = 200, body = AccountJson)), security(("api_key" = [])))]
 #[get("/api/v1/account")]
-async fn get_account(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(AccountJson::of(&caller.account, &state.config.public_url)))
+async fn get_account(state: web::Data<AppState>, caller: Anyone) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(AccountJson::of(&caller.0.account, &state.config.public_url)))
 }
 
 /// Changes the account's name, enforcement policy or provisioning mode. Refusals say why
@@ -231,6 +152,9 @@ async fn update_account_route(
     caller: Manager,
     body: web::Json<AccountUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = update_account(&state, &caller.0, body.into_inner()).await?;
+    let change = AccountChange::from(body.into_inner());
+    let account = state
+        .write(move |store| accounts::update(store, &caller.0, change, Utc::now()))
+        .await?;
     Ok(HttpResponse::Ok().json(AccountJson::of(&account, &state.config.public_url)))
 }

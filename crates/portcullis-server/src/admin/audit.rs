@@ -6,9 +6,11 @@ use portcullis_domain::{Actor, AuditEvent};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::auth::{Caller, Manager};
+use portcullis_app::audit;
+
+use super::auth::Manager;
 use super::Paging;
-use crate::error::{ApiError, AppError};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Wires the route.
@@ -68,20 +70,6 @@ pub struct AuditPage {
     pub events: Vec<AuditEventJson>,
 }
 
-/// A page of the caller's account's audit log.
-pub async fn list_events(
-    state: &AppState,
-    caller: &Caller,
-    paging: &Paging,
-) -> Result<Vec<AuditEvent>, AppError> {
-    caller.require_manager()?;
-    let (offset, limit) = paging.clamp();
-    let id = caller.account.id;
-    state
-        .db(move |store| store.list_audit(id, limit, offset))
-        .await
-}
-
 /// The audit log, newest first.
 #[utoipa::path(operation_id = "listAuditEvents", tag = "audit", params(Paging), responses((status = 200, body = AuditPage)), security(("api_key" = [])))]
 #[get("/api/v1/audit")]
@@ -90,7 +78,10 @@ async fn list_route(
     caller: Manager,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
-    let events = list_events(&state, &caller.0, &paging).await?;
+    let (offset, limit) = paging.clamp();
+    let events = state
+        .read(move |store| audit::list(store, &caller.0, offset, limit))
+        .await?;
     Ok(HttpResponse::Ok().json(AuditPage {
         events: events.iter().map(AuditEventJson::of).collect(),
     }))

@@ -2,19 +2,15 @@
 //! valid for seven days, always returned to the admin, and only its hash is stored.
 
 use actix_web::{get, post, web, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use portcullis_domain::{Email, Invitation, InvitationId, Role, SecretHash};
-use rand::RngCore;
+use portcullis_app::invitations;
+use portcullis_domain::{Invitation, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::auth::{Caller, Manager};
 use super::members::RoleJson;
 use crate::error::{ApiError, AppError};
-use crate::ops;
 use crate::state::AppState;
 
 /// Wires the routes.
@@ -83,55 +79,17 @@ pub struct InvitationList {
     pub invitations: Vec<InvitationJson>,
 }
 
-/// Makes an invitation and returns it with its link.
+/// Makes an invitation ([`invitations::create`]) and returns it with its link.
 pub async fn invite(
     state: &AppState,
     caller: &Caller,
     email: &str,
     role: Role,
 ) -> Result<(Invitation, String), AppError> {
-    caller.require_manager()?;
-    let email = Email::parse(email)?;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
-    let now = Utc::now();
-    let invitation = Invitation {
-        id: InvitationId::from_uuid(Uuid::new_v4()),
-        account: caller.account.id,
-        email,
-        role,
-        invited_by: caller.user.id,
-        token_hash: SecretHash::of(&token),
-        created_at: now,
-        expires_at: now + Invitation::default_validity(),
-        accepted_at: None,
-    };
-    let (actor, ip, saved) = (caller.actor(), caller.ip_text(), invitation.clone());
-    state
-        .db(move |store| {
-            if store.user_by_email(saved.account, &saved.email)?.is_some() {
-                return Ok(Err(AppError::Conflict(format!(
-                    "{} is already a member of this account",
-                    saved.email
-                ))));
-            }
-            store.insert_invitation(&saved)?;
-            let detail =
-                serde_json::json!({ "email": saved.email.as_str(), "role": saved.role.as_str() })
-                    .to_string();
-            Ok(ops::audit_detail(
-                store,
-                saved.account,
-                actor,
-                "invitation.created",
-                Some(saved.id.to_string()),
-                ip,
-                detail,
-                now,
-            ))
-        })
-        .await??;
+    let (caller, email) = (caller.clone(), email.to_owned());
+    let (invitation, token) = state
+        .write(move |store| invitations::create(store, &caller, &email, role, Utc::now()))
+        .await?;
     let url = format!("{}/invite/{token}", state.config.public_url);
     Ok((invitation, url))
 }
@@ -147,8 +105,10 @@ pub async fn mail_invitation(
     if state.config.smtp_url.is_none() {
         return Ok(false);
     }
-    let text =
-        crate::mail::invitation_text(&caller.account.name, caller.user.display_name.as_str(), url);
+    let inviter = caller
+        .user()
+        .map_or("an admin", |u| u.display_name.as_str());
+    let text = crate::mail::invitation_text(&caller.account.name, inviter, url);
     let subject = format!("You are invited to {}", caller.account.name);
     match crate::mail::send(&state.config, invitation.email.as_str(), &subject, text).await {
         Ok(()) => Ok(true),
@@ -159,21 +119,13 @@ pub async fn mail_invitation(
     }
 }
 
-/// The account's invitations.
-pub async fn list_invitations(
-    state: &AppState,
-    caller: &Caller,
-) -> Result<Vec<Invitation>, AppError> {
-    caller.require_manager()?;
-    let id = caller.account.id;
-    state.db(move |store| store.list_invitations(id)).await
-}
-
 /// Lists the account's invitations.
 #[utoipa::path(operation_id = "listInvitations", tag = "members", responses((status = 200, body = InvitationList)), security(("api_key" = [])))]
 #[get("/api/v1/invitations")]
 async fn list_route(state: web::Data<AppState>, caller: Manager) -> Result<HttpResponse, ApiError> {
-    let invitations = list_invitations(&state, &caller.0).await?;
+    let invitations = state
+        .read(move |store| invitations::list(store, &caller.0))
+        .await?;
     Ok(HttpResponse::Ok().json(InvitationList {
         invitations: invitations.iter().map(InvitationJson::of).collect(),
     }))

@@ -2,13 +2,13 @@
 
 use actix_web::{get, put, web, HttpResponse};
 use chrono::Utc;
-use portcullis_domain::{policy, Account, IpRestrictions};
+use portcullis_app::accounts;
+use portcullis_domain::Account;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{Caller, Manager, Via};
-use crate::error::{ApiError, AppError};
-use crate::ops;
+use super::auth::Manager;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Wires the routes.
@@ -38,48 +38,6 @@ impl IpRestrictionsJson {
     }
 }
 
-/// Replaces the account's API IP restrictions; an invalid range is a 400 naming it.
-pub async fn set_restrictions(
-    state: &AppState,
-    caller: &Caller,
-    ranges: &[String],
-) -> Result<Account, AppError> {
-    caller.require_manager()?;
-    let parsed = IpRestrictions::parse(ranges)?;
-    let key_caller = match caller.via {
-        Via::ApiKey(_) => caller.ip,
-        Via::Session(_) => None,
-    };
-    policy::may_set_ip_restrictions(&parsed, key_caller)
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
-    let (id, actor, ip) = (caller.account.id, caller.actor(), caller.ip_text());
-    state
-        .db(move |store| {
-            let now = Utc::now();
-            let Some(mut account) = store.account(id)? else {
-                return Ok(Err(AppError::NotFound));
-            };
-            account.api_ip_restrictions = parsed;
-            store.update_account(&account)?;
-            let detail = serde_json::json!({ "ranges": IpRestrictionsJson::of(&account).ranges })
-                .to_string();
-            if let Err(e) = ops::audit_detail(
-                store,
-                id,
-                actor,
-                "account.ip_restrictions.changed",
-                None,
-                ip,
-                detail,
-                now,
-            ) {
-                return Ok(Err(e));
-            }
-            Ok(Ok(account))
-        })
-        .await?
-}
-
 /// The account's API IP restrictions.
 #[utoipa::path(operation_id = "getIpRestrictions", tag = "ip restrictions", responses((status = 200, body = IpRestrictionsJson)), security(("api_key" = [])))]
 #[get("/api/v1/ip-restrictions")]
@@ -97,6 +55,9 @@ async fn put_route(
     caller: Manager,
     body: web::Json<IpRestrictionsJson>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = set_restrictions(&state, &caller.0, &body.ranges).await?;
+    let ranges = body.into_inner().ranges;
+    let account = state
+        .write(move |store| accounts::set_ip_restrictions(store, &caller.0, &ranges, Utc::now()))
+        .await?;
     Ok(HttpResponse::Ok().json(IpRestrictionsJson::of(&account)))
 }

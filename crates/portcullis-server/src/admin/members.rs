@@ -3,16 +3,14 @@
 
 use actix_web::{delete, get, patch, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use portcullis_domain::policy;
-use portcullis_domain::{Role, User, UserId, UserKind};
-use portcullis_store::{Store, StoreError, UserListQuery};
+use portcullis_app::members::{self, MemberChange};
+use portcullis_domain::{Role, User, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::{Caller, Manager};
+use super::auth::{Anyone, Manager};
 use super::Paging;
 use crate::error::{ApiError, AppError};
-use crate::ops;
 use crate::state::AppState;
 
 /// Wires the routes.
@@ -120,136 +118,13 @@ pub fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, AppError> {
     text.parse().map_err(|_| AppError::NotFound)
 }
 
-/// One page of the account's human members.
-pub async fn list_members(
-    state: &AppState,
-    caller: &Caller,
-    search: Option<String>,
-    paging: &Paging,
-) -> Result<(Vec<User>, i64), AppError> {
-    caller.require_manager()?;
-    let (offset, limit) = paging.clamp();
-    let id = caller.account.id;
-    state
-        .db(move |store| {
-            store.list_users(
-                id,
-                &UserListQuery {
-                    kind: Some(UserKind::Human),
-                    search,
-                    offset,
-                    limit,
-                },
-            )
-        })
-        .await
-}
-
-/// The account's active human admins, for the last-admin rule.
-fn active_admins(
-    store: &Store,
-    account: portcullis_domain::AccountId,
-) -> Result<Vec<User>, StoreError> {
-    let (users, _) = store.list_users(
-        account,
-        &UserListQuery {
-            kind: Some(UserKind::Human),
-            search: None,
-            offset: 0,
-            limit: i64::from(u16::MAX),
-        },
-    )?;
-    Ok(users
-        .into_iter()
-        .filter(|u| u.active && u.role == Role::Admin)
-        .collect())
-}
-
-/// Changes a member's role or active flag, refusing to remove the last admin.
-pub async fn update_member(
-    state: &AppState,
-    caller: &Caller,
-    id: UserId,
-    update: MemberUpdate,
-) -> Result<User, AppError> {
-    caller.require_manager()?;
-    let (account, actor, ip) = (caller.account.id, caller.actor(), caller.ip_text());
-    state
-        .db(move |store| {
-            let now = Utc::now();
-            let Some(target) = store.user(account, id)? else {
-                return Ok(Err(AppError::NotFound));
-            };
-            let mut next = target.clone();
-            if let Some(role) = update.role {
-                next.role = role.into();
-            }
-            if let Some(active) = update.active {
-                next.active = active;
-            }
-            let still_admin = next.active && next.role == Role::Admin;
-            if let Err(e) =
-                policy::may_change_member(&target, &active_admins(store, account)?, still_admin)
-            {
-                return Ok(Err(AppError::Conflict(e.to_string())));
-            }
-            if next.role != target.role {
-                next.updated_at = now;
-                store.update_user(&User {
-                    active: target.active,
-                    ..next.clone()
-                })?;
-            }
-            if next.active != target.active {
-                store.set_user_active(account, id, next.active, now)?;
-            }
-            let detail = serde_json::json!({ "role": next.role.as_str(), "active": next.active })
-                .to_string();
-            if let Err(e) = ops::audit_detail(
-                store,
-                account,
-                actor,
-                "member.changed",
-                Some(id.to_string()),
-                ip,
-                detail,
-                now,
-            ) {
-                return Ok(Err(e));
-            }
-            Ok(Ok(next))
-        })
-        .await?
-}
-
-/// Deletes a member with their sessions and keys, refusing to remove the last admin.
-pub async fn delete_member(state: &AppState, caller: &Caller, id: UserId) -> Result<(), AppError> {
-    caller.require_manager()?;
-    let (account, actor, ip) = (caller.account.id, caller.actor(), caller.ip_text());
-    state
-        .db(move |store| {
-            let now = Utc::now();
-            let Some(target) = store.user(account, id)? else {
-                return Ok(Err(AppError::NotFound));
-            };
-            if let Err(e) =
-                policy::may_change_member(&target, &active_admins(store, account)?, false)
-            {
-                return Ok(Err(AppError::Conflict(e.to_string())));
-            }
-            let event = ops::audit_event(
-                account,
-                actor,
-                "member.deleted",
-                Some(id.to_string()),
-                ip,
-                serde_json::json!({ "email": target.email.as_str() }).to_string(),
-                now,
-            );
-            store.delete_user(account, id, now, Some(&event))?;
-            Ok(Ok(()))
-        })
-        .await?
+impl From<MemberUpdate> for MemberChange {
+    fn from(u: MemberUpdate) -> Self {
+        Self {
+            role: u.role.map(Role::from),
+            active: u.active,
+        }
+    }
 }
 
 /// Lists the account's members (admins only), newest last.
@@ -263,8 +138,11 @@ async fn list_route(
     paging: web::Query<Paging>,
     search: web::Query<MemberSearch>,
 ) -> Result<HttpResponse, ApiError> {
-    let (users, total) =
-        list_members(&state, &caller.0, search.into_inner().search, &paging).await?;
+    let (offset, limit) = paging.clamp();
+    let (caller, search) = (caller.0, search.into_inner().search);
+    let (users, total) = state
+        .read(move |store| members::list(store, &caller, search, offset, limit))
+        .await?;
     Ok(HttpResponse::Ok().json(MemberPage {
         members: users.iter().map(MemberJson::of).collect(),
         total,
@@ -278,19 +156,13 @@ async fn list_route(
 #[get("/api/v1/members/{id}")]
 async fn get_route(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Anyone,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id: UserId = parse_id(&id)?;
-    if id != caller.user.id {
-        caller.require_manager()?;
-    }
-    let account = caller.account.id;
     let user = state
-        .db(move |store| store.user(account, id))
-        .await?
-        .filter(|u| u.kind == UserKind::Human)
-        .ok_or(AppError::NotFound)?;
+        .read(move |store| members::get(store, &caller.0, id))
+        .await?;
     Ok(HttpResponse::Ok().json(MemberJson::of(&user)))
 }
 
@@ -305,7 +177,10 @@ async fn update_route(
     id: web::Path<String>,
     body: web::Json<MemberUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = update_member(&state, &caller.0, parse_id(&id)?, body.into_inner()).await?;
+    let (id, change) = (parse_id(&id)?, MemberChange::from(body.into_inner()));
+    let user = state
+        .write(move |store| members::update(store, &caller.0, id, change, Utc::now()))
+        .await?;
     Ok(HttpResponse::Ok().json(MemberJson::of(&user)))
 }
 
@@ -319,6 +194,9 @@ async fn delete_route(
     caller: Manager,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    delete_member(&state, &caller.0, parse_id(&id)?).await?;
+    let id = parse_id(&id)?;
+    state
+        .write(move |store| members::delete(store, &caller.0, id, Utc::now()))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,15 +2,15 @@
 //! is shown once), revoke.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::Utc;
 use maud::html;
-use portcullis_domain::{Role, UserKind};
-use portcullis_store::UserListQuery;
+use portcullis_app::api_keys;
+use portcullis_domain::UserKind;
 use serde::Deserialize;
 
-use super::{copy_field, csrf_field, done, page, CsrfOnly, Ctx, Done, Flash};
-use crate::admin::api_keys;
+use super::{copy_field, csrf_field, page, CsrfOnly, Ctx, Done, Flash};
 use crate::admin::members::parse_id;
-use crate::error::PageError;
+use crate::error::{AppError, PageError};
 use crate::session::MaybeSignedIn;
 use crate::state::AppState;
 
@@ -27,25 +27,15 @@ async fn render(
     flash: Flash,
     secret: Option<String>,
 ) -> Result<HttpResponse, PageError> {
-    let keys = api_keys::list_keys(state, &ctx.caller).await?;
-    let account = ctx.caller.account.id;
-    let (users, _) = state
-        .db(move |store| {
-            store.list_users(
-                account,
-                &UserListQuery {
-                    kind: None,
-                    search: None,
-                    offset: 0,
-                    limit: 1000,
-                },
-            )
+    let (keys, owners) = ctx
+        .read(state, |store, caller| {
+            Ok((
+                api_keys::list(store, caller)?,
+                api_keys::possible_owners(store, caller)?,
+            ))
         })
         .await?;
-    let owners: Vec<_> = users
-        .iter()
-        .filter(|u| u.active && (u.kind == UserKind::Bot || u.role == Role::Admin))
-        .collect();
+    let me = ctx.caller.user().map(|u| u.id);
     let body = html! {
         @if let Some(secret) = &secret {
             section.secret {
@@ -57,8 +47,9 @@ async fn render(
             thead { tr { th { "Prefix" } th { "Description" } th { "Owner" } th { "Created" } th { "Last used" } th { "" } } }
             tbody {
                 @for k in &keys {
+                    @let (owner, k) = (&k.owner, &k.key);
                     tr {
-                        td { code { (k.prefix) "…" } } td { (k.description) } td { (k.owner) }
+                        td { code { (k.prefix) "…" } } td { (k.description) } td { (owner) }
                         td { (k.created_at.format("%Y-%m-%d")) }
                         td { @match k.last_used_at { Some(t) => (t.format("%Y-%m-%d %H:%M UTC")), None => "never" } }
                         td { @if k.revoked_at.is_some() { span.tag.off { "revoked" } } @else {
@@ -73,7 +64,7 @@ async fn render(
                 (csrf_field(ctx))
                 label { "Description" input type="text" name="description" required; }
                 label { "Owner" select name="owner" {
-                    @for u in &owners { option value=(u.id) selected[u.id == ctx.caller.user.id] { (u.display_name) @if u.kind == UserKind::Bot { " (bot)" } } }
+                    @for u in &owners { option value=(u.id) selected[Some(u.id) == me] { (u.display_name) @if u.kind == UserKind::Bot { " (bot)" } } }
                 } }
                 button type="submit" { "Create key" }
             }
@@ -115,11 +106,13 @@ async fn create(
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
     let result = match form.owner.parse() {
         Ok(owner) => {
-            api_keys::create_key(&state, &ctx.caller, &form.description, Some(owner)).await
+            let description = form.description.clone();
+            ctx.write(&state, move |store, caller| {
+                api_keys::create(store, caller, &description, Some(owner), Utc::now())
+            })
+            .await
         }
-        Err(_) => Err(crate::error::AppError::BadRequest(
-            "choose the key's owner".into(),
-        )),
+        Err(_) => Err(AppError::BadRequest("choose the key's owner".into())),
     };
     match result {
         Ok((_, _, secret)) => {
@@ -147,11 +140,16 @@ async fn revoke(
     let (slug, id) = path.into_inner();
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
     let result = match parse_id(&id) {
-        Ok(id) => api_keys::revoke_key(&state, &ctx.caller, id).await,
+        Ok(id) => {
+            ctx.write(&state, move |store, caller| {
+                api_keys::revoke(store, caller, id, Utc::now())
+            })
+            .await
+        }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(()) => Ok(done(&ctx, SECTION, "revoked")),
-        Err(e) => render(&state, &ctx, Flash::error(e), None).await,
-    }
+    ctx.answer(SECTION, "revoked", result, |flash| {
+        render(&state, &ctx, flash, None)
+    })
+    .await
 }

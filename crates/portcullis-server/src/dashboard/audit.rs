@@ -4,7 +4,9 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use maud::html;
 
 use super::{page, Flash};
-use crate::admin::audit::{actor_text, list_events};
+use portcullis_app::audit;
+
+use crate::admin::audit::actor_text;
 use crate::admin::Paging;
 use crate::error::PageError;
 use crate::session::MaybeSignedIn;
@@ -29,15 +31,11 @@ async fn show(
 ) -> Result<HttpResponse, PageError> {
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, None);
     let offset = q.offset.unwrap_or(0).max(0);
-    let events = list_events(
-        &state,
-        &ctx.caller,
-        &Paging {
-            offset: Some(offset),
-            limit: Some(PAGE),
-        },
-    )
-    .await?;
+    let events = ctx
+        .read(&state, move |store, caller| {
+            audit::list(store, caller, offset, PAGE)
+        })
+        .await?;
     let body = html! {
         table {
             thead { tr { th { "When (UTC)" } th { "Who" } th { "What" } th { "Target" } th { "From" } th { "Detail" } } }

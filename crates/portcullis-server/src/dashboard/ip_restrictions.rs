@@ -1,11 +1,13 @@
 //! Settings → IP restrictions: the networks API calls (SCIM included) may come from.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::Utc;
 use maud::html;
+use portcullis_app::accounts;
 use serde::Deserialize;
 
-use super::{csrf_field, done, page, Ctx, Done, Flash};
-use crate::admin::ip_restrictions::{self, IpRestrictionsJson};
+use super::{csrf_field, page, Ctx, Done, Flash};
+use crate::admin::ip_restrictions::IpRestrictionsJson;
 use crate::error::PageError;
 use crate::session::MaybeSignedIn;
 use crate::state::AppState;
@@ -70,8 +72,13 @@ async fn save(
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
         .collect();
-    match ip_restrictions::set_restrictions(&state, &ctx.caller, &ranges).await {
-        Ok(_) => Ok(done(&ctx, SECTION, "saved")),
-        Err(e) => Ok(render(&ctx, Flash::error(e), &form.ranges)),
-    }
+    let result = ctx
+        .write(&state, move |store, caller| {
+            accounts::set_ip_restrictions(store, caller, &ranges, Utc::now())
+        })
+        .await;
+    ctx.answer(SECTION, "saved", result, |flash| async {
+        Ok(render(&ctx, flash, &form.ranges))
+    })
+    .await
 }

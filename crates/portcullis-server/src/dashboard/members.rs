@@ -2,14 +2,17 @@
 //! shown once), deactivation, role changes, deletion, and bot users.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::Utc;
 use maud::html;
+use portcullis_app::members::{self, MemberChange};
+use portcullis_app::{bots, invitations};
 use portcullis_domain::Role;
 use serde::Deserialize;
 
-use super::{copy_field, csrf_field, done, page, CsrfOnly, Ctx, Flash};
-use crate::admin::members::{self, parse_id, MemberUpdate, RoleJson};
-use crate::admin::{bots, invitations, Paging};
-use crate::error::{AppError, PageError};
+use super::{copy_field, csrf_field, page, CsrfOnly, Ctx, Flash};
+use crate::admin::invitations as admin_invitations;
+use crate::admin::members::parse_id;
+use crate::error::PageError;
 use crate::session::MaybeSignedIn;
 use crate::state::AppState;
 
@@ -42,14 +45,16 @@ async fn render(
     invite_link: Option<String>,
 ) -> Result<HttpResponse, PageError> {
     let offset = q.offset.unwrap_or(0).max(0);
-    let paging = Paging {
-        offset: Some(offset),
-        limit: Some(PAGE),
-    };
-    let (people, total) =
-        members::list_members(state, &ctx.caller, q.search.clone(), &paging).await?;
-    let pending = invitations::list_invitations(state, &ctx.caller).await?;
-    let bot_list = bots::list_bots(state, &ctx.caller).await?;
+    let search = q.search.clone();
+    let ((people, total), pending, bot_list) = ctx
+        .read(state, move |store, caller| {
+            Ok((
+                members::list(store, caller, search, offset, PAGE)?,
+                invitations::list(store, caller)?,
+                bots::list(store, caller)?,
+            ))
+        })
+        .await?;
     let now = chrono::Utc::now();
     let body = html! {
         @if let Some(link) = &invite_link {
@@ -169,12 +174,13 @@ async fn invite(
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
     let result = async {
         let role: Role = form.role.parse()?;
-        invitations::invite(&state, &ctx.caller, &form.email, role).await
+        admin_invitations::invite(&state, &ctx.caller, &form.email, role).await
     }
     .await;
     match result {
         Ok((invitation, url)) => {
-            let mailed = invitations::mail_invitation(&state, &ctx.caller, &invitation, &url).await;
+            let mailed =
+                admin_invitations::mail_invitation(&state, &ctx.caller, &invitation, &url).await;
             let flash = Flash::notice(match mailed {
                 Ok(true) => format!("{} is invited; the link was emailed.", invitation.email),
                 Ok(false) => format!(
@@ -213,23 +219,25 @@ async fn change(
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
     let result = async {
         let role = match form.role.as_deref() {
-            Some(r) => Some(RoleJson::from(r.parse::<Role>()?)),
+            Some(r) => Some(r.parse::<Role>()?),
             None => None,
         };
-        let active = form.active.as_deref().map(|a| a == "true");
-        members::update_member(
-            &state,
-            &ctx.caller,
-            parse_id(&id)?,
-            MemberUpdate { role, active },
-        )
+        let change = MemberChange {
+            role,
+            active: form.active.as_deref().map(|a| a == "true"),
+        };
+        let id = parse_id(&id)?;
+        ctx.write(&state, move |store, caller| {
+            members::update(store, caller, id, change, Utc::now())
+        })
         .await
     }
     .await;
-    match result {
-        Ok(_) => Ok(done(&ctx, SECTION, "saved")),
-        Err(e) => render(&state, &ctx, Flash::error(e), &ListQuery::default(), None).await,
-    }
+    let page = ListQuery::default();
+    ctx.answer(SECTION, "saved", result, |flash| {
+        render(&state, &ctx, flash, &page, None)
+    })
+    .await
 }
 
 /// Handles the form posted to `/a/{slug}/settings/members/{id}/delete`.
@@ -244,13 +252,19 @@ async fn remove(
     let (slug, id) = path.into_inner();
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
     let result = match parse_id(&id) {
-        Ok(id) => members::delete_member(&state, &ctx.caller, id).await,
+        Ok(id) => {
+            ctx.write(&state, move |store, caller| {
+                members::delete(store, caller, id, Utc::now())
+            })
+            .await
+        }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(()) => Ok(done(&ctx, SECTION, "deleted")),
-        Err(e) => render(&state, &ctx, Flash::error(e), &ListQuery::default(), None).await,
-    }
+    let page = ListQuery::default();
+    ctx.answer(SECTION, "deleted", result, |flash| {
+        render(&state, &ctx, flash, &page, None)
+    })
+    .await
 }
 
 /// The new-bot form.
@@ -270,10 +284,17 @@ async fn add_bot(
     form: web::Form<BotForm>,
 ) -> Result<HttpResponse, PageError> {
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
-    match bots::create_bot(&state, &ctx.caller, &form.name).await {
-        Ok(_) => Ok(done(&ctx, SECTION, "saved")),
-        Err(e) => render(&state, &ctx, Flash::error(e), &ListQuery::default(), None).await,
-    }
+    let name = form.into_inner().name;
+    let result = ctx
+        .write(&state, move |store, caller| {
+            bots::create(store, caller, &name, Utc::now())
+        })
+        .await;
+    let page = ListQuery::default();
+    ctx.answer(SECTION, "saved", result, |flash| {
+        render(&state, &ctx, flash, &page, None)
+    })
+    .await
 }
 
 /// Handles the form posted to `/a/{slug}/settings/members/bots/{id}/delete`.
@@ -287,12 +308,18 @@ async fn remove_bot(
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
-    let result: Result<(), AppError> = match parse_id(&id) {
-        Ok(id) => bots::delete_bot(&state, &ctx.caller, id).await,
+    let result = match parse_id(&id) {
+        Ok(id) => {
+            ctx.write(&state, move |store, caller| {
+                bots::delete(store, caller, id, Utc::now())
+            })
+            .await
+        }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(()) => Ok(done(&ctx, SECTION, "deleted")),
-        Err(e) => render(&state, &ctx, Flash::error(e), &ListQuery::default(), None).await,
-    }
+    let page = ListQuery::default();
+    ctx.answer(SECTION, "deleted", result, |flash| {
+        render(&state, &ctx, flash, &page, None)
+    })
+    .await
 }

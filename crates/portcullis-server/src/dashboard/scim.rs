@@ -3,14 +3,15 @@
 //! the secret once with the SCIM base URL to paste into Okta or Entra ID.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::Utc;
 use maud::html;
-use portcullis_domain::{policy, ProvisioningMode, Role, UserKind};
-use portcullis_store::UserListQuery;
+use portcullis_app::accounts::{self, AccountChange};
+use portcullis_app::api_keys;
+use portcullis_app::provisioning::{self, KeyOwner};
+use portcullis_domain::{ProvisioningMode, UserKind};
 use serde::Deserialize;
 
-use super::{copy_field, csrf_field, done, page, CsrfOnly, Ctx, Done, Flash};
-use crate::admin::account::{self, AccountUpdate, ProvisioningJson};
-use crate::admin::{api_keys, bots};
+use super::{copy_field, csrf_field, page, CsrfOnly, Ctx, Done, Flash};
 use crate::error::{AppError, PageError};
 use crate::session::MaybeSignedIn;
 use crate::state::AppState;
@@ -42,29 +43,16 @@ async fn render(
     panel: bool,
     shown: Option<Shown>,
 ) -> Result<HttpResponse, PageError> {
-    let account_id = ctx.caller.account.id;
-    let (account, users) = state
-        .db(move |store| {
-            let account = store.account(account_id)?;
-            let (users, _) = store.list_users(
-                account_id,
-                &UserListQuery {
-                    kind: None,
-                    search: None,
-                    offset: 0,
-                    limit: 1000,
-                },
-            )?;
-            Ok((account, users))
+    let (account, mut owners) = ctx
+        .read(state, |store, caller| {
+            let account = store
+                .account(caller.account.id)?
+                .ok_or(AppError::NotFound)?;
+            Ok((account, api_keys::possible_owners(store, caller)?))
         })
         .await?;
-    let account = account.ok_or(AppError::NotFound)?;
     let on = account.provisioning == ProvisioningMode::Scim;
     let base_url = format!("{}/scim/v2", state.config.public_url);
-    let mut owners: Vec<_> = users
-        .iter()
-        .filter(|u| u.active && (u.kind == UserKind::Bot || u.role == Role::Admin))
-        .collect();
     owners.sort_by_key(|u| u.kind != UserKind::Bot);
     let body = html! {
         @if let Some(shown) = &shown {
@@ -140,35 +128,20 @@ struct OnForm {
 }
 
 async fn turn_on(state: &AppState, ctx: &Ctx, f: OnForm) -> Result<Shown, AppError> {
-    // Ask the domain before writing anything, so a refusal leaves no stray key or bot.
-    let account_id = ctx.caller.account.id;
-    let (account, idps) = state
-        .db(move |store| Ok((store.account(account_id)?, store.list_idps(account_id)?)))
-        .await?;
-    let account = account.ok_or(AppError::NotFound)?;
-    policy::may_set_provisioning(&account, &idps, ProvisioningMode::Scim)
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
-    if f.description.trim().is_empty() {
-        return Err(AppError::BadRequest("the key needs a description".into()));
-    }
     let owner = if f.owner == "new-bot" {
-        bots::create_bot(state, &ctx.caller, &f.bot_name).await?.id
+        KeyOwner::NewBot(f.bot_name)
     } else {
-        f.owner
-            .parse()
-            .map_err(|_| AppError::BadRequest("choose the key's owner".into()))?
+        KeyOwner::Existing(
+            f.owner
+                .parse()
+                .map_err(|_| AppError::BadRequest("choose the key's owner".into()))?,
+        )
     };
-    let (_, owner, secret) =
-        api_keys::create_key(state, &ctx.caller, &f.description, Some(owner)).await?;
-    account::update_account(
-        state,
-        &ctx.caller,
-        AccountUpdate {
-            provisioning: Some(ProvisioningJson::Scim),
-            ..AccountUpdate::default()
-        },
-    )
-    .await?;
+    let (_, owner, secret) = ctx
+        .write(state, move |store, caller| {
+            provisioning::switch_on_scim(store, caller, &f.description, owner, Utc::now())
+        })
+        .await?;
     Ok(Shown {
         secret: secret.expose().to_owned(),
         owner: owner.display_name,
@@ -201,12 +174,17 @@ async fn switch_off(
     form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
-    let update = AccountUpdate {
-        provisioning: Some(ProvisioningJson::Invite),
-        ..AccountUpdate::default()
+    let change = AccountChange {
+        provisioning: Some(ProvisioningMode::Invite),
+        ..AccountChange::default()
     };
-    match account::update_account(&state, &ctx.caller, update).await {
-        Ok(_) => Ok(done(&ctx, SECTION, "scim-off")),
-        Err(e) => render(&state, &ctx, Flash::error(e), false, None).await,
-    }
+    let result = ctx
+        .write(&state, move |store, caller| {
+            accounts::update(store, caller, change, Utc::now())
+        })
+        .await;
+    ctx.answer(SECTION, "scim-off", result, |flash| {
+        render(&state, &ctx, flash, false, None)
+    })
+    .await
 }

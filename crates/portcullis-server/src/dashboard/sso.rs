@@ -3,13 +3,15 @@
 //! policy and the provisioning mode.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::Utc;
 use maud::html;
+use portcullis_app::accounts::{self, AccountChange};
+use portcullis_app::idps::{self, IdpChange, NewIdp, OidcInput, SamlInput};
 use portcullis_domain::{EnforcementPolicy, IdentityProvider, IdpProtocol, ProvisioningMode};
 use serde::Deserialize;
 
-use super::{copy_field, csrf_field, done, page, ticked, CsrfOnly, Ctx, Done, Flash};
-use crate::admin::account::{self, AccountUpdate};
-use crate::admin::idps::{self, IdpUpdate, NewIdp, OidcInput, SamlInput, SpJson};
+use super::{copy_field, csrf_field, page, ticked, CsrfOnly, Ctx, Done, Flash};
+use crate::admin::idps::SpJson;
 use crate::admin::members::parse_id;
 use crate::error::{AppError, PageError};
 use crate::session::MaybeSignedIn;
@@ -30,11 +32,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 const SECTION: &str = "sso";
 
 async fn render(state: &AppState, ctx: &Ctx, flash: Flash) -> Result<HttpResponse, PageError> {
-    let account_id = ctx.caller.account.id;
-    let (account, idps) = state
-        .db(move |store| Ok((store.account(account_id)?, store.list_idps(account_id)?)))
+    let (account, idps) = ctx
+        .read(state, |store, caller| {
+            let account = store
+                .account(caller.account.id)?
+                .ok_or(AppError::NotFound)?;
+            Ok((account, idps::list(store, caller)?))
+        })
         .await?;
-    let account = account.ok_or(AppError::NotFound)?;
     let public = &state.config.public_url;
     let enforced = account.enforcement == EnforcementPolicy::Enforced;
     let body = html! {
@@ -228,10 +233,11 @@ async fn add_saml(
         }),
         oidc: None,
     };
-    match idps::create_idp(&state, &ctx.caller, new).await {
-        Ok(_) => Ok(done(&ctx, SECTION, "idp-added")),
-        Err(e) => render(&state, &ctx, Flash::error(e)).await,
-    }
+    let result = idps::create(&**state, &state.http_policy(), &ctx.caller, new).await;
+    ctx.answer(SECTION, "idp-added", result, |flash| {
+        render(&state, &ctx, flash)
+    })
+    .await
 }
 
 /// The add-OIDC form.
@@ -274,10 +280,11 @@ async fn add_oidc(
             scopes: Some(split_scopes(&f.scopes)),
         }),
     };
-    match idps::create_idp(&state, &ctx.caller, new).await {
-        Ok(_) => Ok(done(&ctx, SECTION, "idp-added")),
-        Err(e) => render(&state, &ctx, Flash::error(e)).await,
-    }
+    let result = idps::create(&**state, &state.http_policy(), &ctx.caller, new).await;
+    ctx.answer(SECTION, "idp-added", result, |flash| {
+        render(&state, &ctx, flash)
+    })
+    .await
 }
 
 /// The edit form of one IdP.
@@ -309,7 +316,7 @@ async fn edit(
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
     let f = form.into_inner();
     let is_oidc = f.client_id.is_some();
-    let update = IdpUpdate {
+    let update = IdpChange {
         description: Some(f.description),
         enabled: Some(ticked(&f.enabled)),
         idp_initiated: (!is_oidc).then(|| ticked(&f.idp_initiated)),
@@ -326,13 +333,24 @@ async fn edit(
         }),
     };
     let result = match parse_id(&id) {
-        Ok(id) => idps::update_idp(&state, &ctx.caller, id, update).await,
+        Ok(id) => {
+            let net = state.http_policy();
+            idps::update(
+                &**state,
+                &net,
+                &state.sso_providers,
+                &ctx.caller,
+                id,
+                update,
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(_) => Ok(done(&ctx, SECTION, "saved")),
-        Err(e) => render(&state, &ctx, Flash::error(e)).await,
-    }
+    ctx.answer(SECTION, "saved", result, |flash| {
+        render(&state, &ctx, flash)
+    })
+    .await
 }
 
 /// Handles the form posted to `/a/{slug}/settings/sso/idps/{id}/delete`.
@@ -347,13 +365,19 @@ async fn remove(
     let (slug, id) = path.into_inner();
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
     let result = match parse_id(&id) {
-        Ok(id) => idps::delete_idp(&state, &ctx.caller, id).await,
+        Ok(id) => {
+            let providers = state.sso_providers.clone();
+            ctx.write(&state, move |store, caller| {
+                idps::delete(store, &providers, caller, id)
+            })
+            .await
+        }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(()) => Ok(done(&ctx, SECTION, "idp-deleted")),
-        Err(e) => render(&state, &ctx, Flash::error(e)).await,
-    }
+    ctx.answer(SECTION, "idp-deleted", result, |flash| {
+        render(&state, &ctx, flash)
+    })
+    .await
 }
 
 /// Handles the form posted to `/a/{slug}/settings/sso/idps/{id}/refresh`.
@@ -368,13 +392,13 @@ async fn refresh(
     let (slug, id) = path.into_inner();
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
     let result = match parse_id(&id) {
-        Ok(id) => idps::refresh_metadata(&state, &ctx.caller, id).await,
+        Ok(id) => idps::refresh_metadata(&**state, &state.http_policy(), &ctx.caller, id).await,
         Err(e) => Err(e),
     };
-    match result {
-        Ok(_) => Ok(done(&ctx, SECTION, "refreshed")),
-        Err(e) => render(&state, &ctx, Flash::error(e)).await,
-    }
+    ctx.answer(SECTION, "refreshed", result, |flash| {
+        render(&state, &ctx, flash)
+    })
+    .await
 }
 
 /// Handles the form posted to `/a/{slug}/settings/sso/idps/{id}/rotate-sp-key`.
@@ -389,13 +413,13 @@ async fn rotate_sp_key(
     let (slug, id) = path.into_inner();
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
     let result = match parse_id(&id) {
-        Ok(id) => idps::rotate_sp_key(&state, &ctx.caller, id).await,
+        Ok(id) => idps::rotate_sp_key(&**state, &ctx.caller, id).await,
         Err(e) => Err(e),
     };
-    match result {
-        Ok(_) => Ok(done(&ctx, SECTION, "sp-key-rotated")),
-        Err(e) => render(&state, &ctx, Flash::error(e)).await,
-    }
+    ctx.answer(SECTION, "sp-key-rotated", result, |flash| {
+        render(&state, &ctx, flash)
+    })
+    .await
 }
 
 /// The policy form.
@@ -428,20 +452,19 @@ async fn set_policy(
                 "tick the confirmation box to enforce single sign-on: it disables every password sign-in".into(),
             ));
         }
-        account::update_account(
-            &state,
-            &ctx.caller,
-            AccountUpdate {
-                name: None,
-                enforcement: Some(enforcement.into()),
-                provisioning: Some(provisioning.into()),
-            },
-        )
+        let change = AccountChange {
+            name: None,
+            enforcement: Some(enforcement),
+            provisioning: Some(provisioning),
+        };
+        ctx.write(&state, move |store, caller| {
+            accounts::update(store, caller, change, Utc::now())
+        })
         .await
     }
     .await;
-    match result {
-        Ok(_) => Ok(done(&ctx, SECTION, "saved")),
-        Err(e) => render(&state, &ctx, Flash::error(e)).await,
-    }
+    ctx.answer(SECTION, "saved", result, |flash| {
+        render(&state, &ctx, flash)
+    })
+    .await
 }

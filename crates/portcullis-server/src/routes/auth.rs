@@ -6,18 +6,18 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::Utc;
-use portcullis_domain::policy::{self, PasswordRefusal};
-use portcullis_domain::{Account, AccountSlug, Actor, AuthMethod, Email, EnforcementPolicy};
+use portcullis_app::login::{self, LoginFailure};
+use portcullis_app::sessions::{self, SignedIn};
+use portcullis_domain::{Account, AccountSlug, EnforcementPolicy};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::client_ip::client_ip;
-use crate::error::{ApiError, AppError, PageError};
+use crate::error::{ApiError, AppError, HttpStatus, PageError};
 use crate::pages::{self, LoginView};
-use crate::session::{self, MaybeSignedIn, SignedIn, CSRF_HEADER, LOGIN_CSRF_COOKIE};
+use crate::session::{self, MaybeSignedIn, CSRF_HEADER, LOGIN_CSRF_COOKIE};
 use crate::state::AppState;
-use crate::{ops, password};
 
 /// Wires the login and logout routes.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -28,40 +28,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(logout_json);
 }
 
-/// The one message for every credential failure, so answers never reveal whether an
-/// email belongs to a member.
-const BAD_CREDENTIALS: &str = "wrong email or password";
-
-/// Why a password login failed, as the person may see it.
-enum LoginFailure {
-    /// Credentials wrong, unknown or unusable (one message for all).
-    Credentials,
-    /// The account requires SSO.
-    SsoRequired,
-    /// The password was right but the member may not sign in (deactivated).
-    Refused(String),
-    /// Something else broke.
-    App(AppError),
-}
-
-impl From<AppError> for LoginFailure {
-    fn from(e: AppError) -> Self {
-        Self::App(e)
-    }
-}
-
-impl LoginFailure {
-    fn into_app_error(self) -> AppError {
-        match self {
-            Self::Credentials => AppError::Unauthorized(BAD_CREDENTIALS.into()),
-            Self::SsoRequired => AppError::Forbidden(PasswordRefusal::SsoEnforced.to_string()),
-            Self::Refused(why) => AppError::Forbidden(why),
-            Self::App(e) => e,
-        }
-    }
-}
-
-/// Checks a password login and, when it succeeds, opens a session.
+/// Checks a password login (throttled per account and email and per address) and,
+/// when it succeeds, opens a session and signs its cookie.
 async fn password_login(
     state: &AppState,
     slug: &str,
@@ -75,111 +43,16 @@ async fn password_login(
     {
         return Err(LoginFailure::App(AppError::TooManyRequests(wait)));
     }
-    let slug = AccountSlug::parse(slug).map_err(|_| LoginFailure::Credentials)?;
-    let email = email.to_owned();
-    let password_text = password_text.to_owned();
     let ttl = state.config.session_ttl_minutes;
-    let outcome = state
-        .db(move |store| {
-            let now = Utc::now();
-            let Some(account) = store.account_by_slug(&slug)? else {
-                // Burn the same time as a real check.
-                password::verify(&password_text, None);
-                return Ok(Err(None));
-            };
-            let user = match Email::parse(&email) {
-                Ok(email) => store.user_by_email(account.id, &email)?,
-                Err(_) => None,
-            };
-            let log = |action: &str, target: Option<String>, reason: &str| {
-                ops::audit_detail(
-                    store,
-                    account.id,
-                    target
-                        .as_ref()
-                        .and_then(|t| t.parse().ok())
-                        .map_or(Actor::Anonymous, Actor::User),
-                    action,
-                    target.clone(),
-                    ip.clone(),
-                    serde_json::json!({ "method": "password", "reason": reason, "email": email })
-                        .to_string(),
-                    now,
-                )
-            };
-            if account.enforcement == EnforcementPolicy::Enforced {
-                password::verify(&password_text, None);
-                let _ = log(
-                    "login.failed",
-                    user.as_ref().map(|u| u.id.to_string()),
-                    "sso_enforced",
-                );
-                return Ok(Err(Some(LoginFailureReason::SsoRequired)));
-            }
-            let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-            if !password::verify(&password_text, hash) {
-                let reason = if user.is_none() {
-                    "unknown_email"
-                } else {
-                    "wrong_password"
-                };
-                let _ = log(
-                    "login.failed",
-                    user.as_ref().map(|u| u.id.to_string()),
-                    reason,
-                );
-                return Ok(Err(None));
-            }
-            let Some(user) = user else {
-                return Ok(Err(None));
-            };
-            if let Err(refusal) = policy::may_use_password(&account, &user) {
-                let _ = log(
-                    "login.failed",
-                    Some(user.id.to_string()),
-                    refusal_code(refusal),
-                );
-                return Ok(Err(Some(LoginFailureReason::Refused(refusal))));
-            }
-            let session = session::new_session(&user, AuthMethod::Password, now, ttl);
-            store.insert_session(&session)?;
-            let _ = log("login.succeeded", Some(user.id.to_string()), "ok");
-            Ok(Ok(SignedIn {
-                session,
-                user,
-                account,
-            }))
-        })
-        .await?;
-    match outcome {
-        Ok(signed_in) => {
-            let token = state.keys.sign(&signed_in.session)?;
-            Ok((signed_in, token))
-        }
-        Err(None) => Err(LoginFailure::Credentials),
-        Err(Some(LoginFailureReason::SsoRequired)) => Err(LoginFailure::SsoRequired),
-        Err(Some(LoginFailureReason::Refused(r))) => Err(LoginFailure::Refused(r.to_string())),
-    }
-}
-
-enum LoginFailureReason {
-    SsoRequired,
-    Refused(PasswordRefusal),
-}
-
-fn refusal_code(r: PasswordRefusal) -> &'static str {
-    match r {
-        PasswordRefusal::SsoEnforced => "sso_enforced",
-        PasswordRefusal::NoPassword => "no_password",
-        PasswordRefusal::Inactive => "inactive",
-        PasswordRefusal::Bot => "bot",
-    }
+    let signed_in = login::with_password(state, slug, email, password_text, ip, ttl).await?;
+    let token = state.keys.sign(&signed_in.session)?;
+    Ok((signed_in, token))
 }
 
 async fn load_account(state: &AppState, slug: &str) -> Result<Account, AppError> {
     let slug = AccountSlug::parse(slug).map_err(|_| AppError::NotFound)?;
     state
-        .db(move |store| store.account_by_slug(&slug))
+        .read(move |store| Ok(store.account_by_slug(&slug)?))
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -202,27 +75,28 @@ fn login_csrf_cookie(value: String, secure: bool) -> Cookie<'static> {
 async fn render_login(
     state: &AppState,
     account: &Account,
-    error: Option<(actix_web::http::StatusCode, &str)>,
+    error: Option<&AppError>,
     email: &str,
 ) -> Result<HttpResponse, AppError> {
     let id = account.id;
-    let idps = state.db(move |store| store.list_idps(id)).await?;
+    let idps = state.read(move |store| Ok(store.list_idps(id)?)).await?;
     let choices: Vec<(String, String)> = idps
         .iter()
         .filter(|i| i.enabled)
         .map(|i| (i.id.to_string(), i.description.clone()))
         .collect();
     let csrf = new_login_csrf();
+    let message = error.map(AppError::public_message);
     let view = LoginView {
         slug: account.slug.as_str(),
         account_name: &account.name,
         password_allowed: account.enforcement == EnforcementPolicy::Mixed,
         idps: &choices,
         csrf: &csrf,
-        error: error.map(|(_, m)| m),
+        error: message.as_deref(),
         email,
     };
-    let status = error.map_or(actix_web::http::StatusCode::OK, |(s, _)| s);
+    let status = error.map_or(actix_web::http::StatusCode::OK, HttpStatus::status);
     Ok(HttpResponse::build(status)
         .cookie(login_csrf_cookie(
             csrf.clone(),
@@ -266,16 +140,8 @@ async fn login_form(
         .unwrap_or_default();
     let csrf_ok: bool = !cookie.is_empty() && cookie.as_bytes().ct_eq(form.csrf.as_bytes()).into();
     if !csrf_ok {
-        return Ok(render_login(
-            &state,
-            &account,
-            Some((
-                actix_web::http::StatusCode::FORBIDDEN,
-                "Your sign-in form expired; please try again.",
-            )),
-            &form.email,
-        )
-        .await?);
+        let expired = AppError::Forbidden("Your sign-in form expired; please try again.".into());
+        return Ok(render_login(&state, &account, Some(&expired), &form.email).await?);
     }
     let ip = client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string());
     match password_login(&state, &slug, &form.email, &form.password, ip).await {
@@ -290,14 +156,7 @@ async fn login_form(
         Err(LoginFailure::App(e)) => Err(e.into()),
         Err(failure) => {
             let error = failure.into_app_error();
-            let message = error.public_message();
-            Ok(render_login(
-                &state,
-                &account,
-                Some((error.status(), &message)),
-                &form.email,
-            )
-            .await?)
+            Ok(render_login(&state, &account, Some(&error), &form.email).await?)
         }
     }
 }
@@ -331,22 +190,9 @@ pub struct CsrfForm {
 }
 
 async fn end_session(state: &AppState, s: &SignedIn) -> Result<(), AppError> {
-    let (id, account, user) = (s.session.id, s.account.clone(), s.user.id);
+    let s = s.clone();
     state
-        .db(move |store| {
-            let now = Utc::now();
-            store.revoke_session(id, now)?;
-            ops::audit(
-                store,
-                &account,
-                Actor::User(user),
-                "logout",
-                Some(user.to_string()),
-                None,
-                now,
-            )
-            .map_err(|e| portcullis_store::StoreError::Corrupt(e.to_string()))
-        })
+        .write(move |store| sessions::end(store, &s, Utc::now()))
         .await
 }
 

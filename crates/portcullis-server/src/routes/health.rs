@@ -18,7 +18,7 @@ async fn healthz() -> HttpResponse {
 /// The process can serve: the database answers.
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db(|store| store.ping()).await {
+    match state.read(|store| Ok(store.ping()?)).await {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ready"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -19,7 +19,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 async fn index(state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
     let default = AccountSlug::parse("default").map_err(crate::error::AppError::from)?;
     let exists = state
-        .db(move |s| s.account_by_slug(&default))
+        .read(move |s| Ok(s.account_by_slug(&default)?))
         .await?
         .is_some();
     Ok(HttpResponse::Ok()

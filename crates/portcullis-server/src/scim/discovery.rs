@@ -8,7 +8,7 @@ use portcullis_scim::discovery::{self, AuthenticationScheme, BulkConfig, Service
 use portcullis_scim::schema::ResourceSchema;
 use portcullis_scim::ScimError;
 
-use super::auth::Ctx;
+use super::auth::Caller;
 use super::error::ScimResult;
 use super::json_response;
 use crate::error::AppError;
@@ -55,32 +55,32 @@ fn missing(what: &str, id: &str) -> ScimResult<HttpResponse> {
     Err(AppError::Scim(ScimError::not_found(format!("there is no {what} {id:?}"))).into())
 }
 
-async fn spc(ctx: Ctx) -> HttpResponse {
+async fn spc(Caller(ctx): Caller) -> HttpResponse {
     json_response(
         StatusCode::OK,
         &discovery::service_provider_config(&provider_config(), &ctx.base),
     )
 }
 
-async fn schemas(ctx: Ctx) -> HttpResponse {
+async fn schemas(Caller(ctx): Caller) -> HttpResponse {
     json_response(StatusCode::OK, &discovery::schemas(&types(), &ctx.base))
 }
 
-async fn schema(ctx: Ctx, id: web::Path<String>) -> ScimResult<HttpResponse> {
+async fn schema(Caller(ctx): Caller, id: web::Path<String>) -> ScimResult<HttpResponse> {
     match discovery::find_schema(&types(), &id, &ctx.base) {
         Some(doc) => Ok(json_response(StatusCode::OK, &doc)),
         None => missing("schema", &id),
     }
 }
 
-async fn resource_types(ctx: Ctx) -> HttpResponse {
+async fn resource_types(Caller(ctx): Caller) -> HttpResponse {
     json_response(
         StatusCode::OK,
         &discovery::resource_types(&types(), &ctx.base),
     )
 }
 
-async fn resource_type(ctx: Ctx, id: web::Path<String>) -> ScimResult<HttpResponse> {
+async fn resource_type(Caller(ctx): Caller, id: web::Path<String>) -> ScimResult<HttpResponse> {
     match discovery::find_resource_type(&types(), &id, &ctx.base) {
         Some(doc) => Ok(json_response(StatusCode::OK, &doc)),
         None => missing("resource type", &id),

@@ -3,10 +3,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use portcullis_app::scim::store_error;
 use portcullis_scim::ScimError;
 use portcullis_store::StoreError;
 
-use crate::error::AppError;
+use crate::error::{AppError, HttpStatus};
 
 /// The content type of every SCIM answer.
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -28,44 +29,14 @@ impl From<StoreError> for ScimFailure {
     }
 }
 
-impl From<actix_web::error::BlockingError> for ScimFailure {
-    fn from(e: actix_web::error::BlockingError) -> Self {
-        Self(e.into())
-    }
-}
-
-/// What a store failure means to a SCIM client.
-pub fn store_error(e: StoreError) -> AppError {
-    match e {
-        StoreError::PreconditionFailed => AppError::Scim(ScimError::new(
-            412,
-            None,
-            "the resource changed since the version named in If-Match",
-        )),
-        StoreError::UnknownMember(id) => AppError::Scim(ScimError::invalid_value(format!(
-            "member {id} is not a user of this account; nothing was changed"
-        ))),
-        StoreError::InvalidFilter(why) => AppError::Scim(ScimError::invalid_filter(why)),
-        StoreError::Conflict { what } => {
-            let what = match what {
-                portcullis_store::conflict::EMAIL => "userName",
-                portcullis_store::conflict::GROUP_NAME => "displayName",
-                other => other,
-            };
-            AppError::Scim(ScimError::uniqueness(format!(
-                "{what} is already taken in this account"
-            )))
-        }
-        other => other.into(),
-    }
-}
-
-/// The SCIM error for an application error; the status is always [`AppError::status`].
+/// The SCIM error for an application error; the status is always [`HttpStatus::status`].
 pub fn to_scim(e: &AppError) -> ScimError {
     let status = e.status().as_u16();
     match e {
         AppError::Scim(inner) => inner.clone(),
-        AppError::Conflict(m) => ScimError::uniqueness(m.clone()),
+        // A conflict with a rule (the last admin), not with another resource's value:
+        // no `scimType` fits it, so none is given.
+        AppError::Conflict(m) => ScimError::new(status, None, m.clone()),
         AppError::BadRequest(m) => ScimError::new(
             status,
             Some(portcullis_scim::ScimType::InvalidValue),

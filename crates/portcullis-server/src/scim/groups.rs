@@ -5,11 +5,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_scim::query::ListQuery;
 use portcullis_scim::schema::ResourceSchema;
 
-use super::auth::{Ctx, ReadCtx};
+use portcullis_app::scim::{groups as group_ops, search, Ctx};
+
+use super::auth::{Caller, ReadCtx};
 use super::error::ScimResult;
 use super::{
-    group_ops, header_str, json_response, list_query, not_modified, parse_list_query, read_json,
-    resource_response, run, search,
+    header_str, json_response, list_query, not_modified, parse_list_query, read_json,
+    resource_response,
 };
 use crate::state::AppState;
 
@@ -58,7 +60,9 @@ async fn answer_list(
     q: ListQuery,
 ) -> ScimResult<HttpResponse> {
     let query = q.clone();
-    let page = run(&state, move |store| search::groups(store, &ctx, &query)).await?;
+    let page = state
+        .read(move |store| search::groups(store, &ctx, &query))
+        .await?;
     Ok(list_answer(page, &q))
 }
 
@@ -70,17 +74,19 @@ fn list_answer(page: search::Page, q: &ListQuery) -> HttpResponse {
 }
 
 async fn root_search(
-    ctx: Ctx,
+    Caller(ctx): Caller,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> ScimResult<HttpResponse> {
     let q = super::users::search_query(payload).await?;
-    let body = run(&state, move |store| search::root(store, &ctx, &q)).await?;
+    let body = state
+        .read(move |store| search::root(store, &ctx, &q))
+        .await?;
     Ok(json_response(StatusCode::OK, &body))
 }
 
 async fn search_post(
-    ctx: Ctx,
+    Caller(ctx): Caller,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> ScimResult<HttpResponse> {
@@ -114,7 +120,7 @@ async fn get(ctx: ReadCtx, req: HttpRequest, id: web::Path<String>) -> ScimResul
 }
 
 async fn create(
-    ctx: Ctx,
+    Caller(ctx): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -139,7 +145,7 @@ async fn create(
 }
 
 async fn replace(
-    ctx: Ctx,
+    Caller(ctx): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -167,7 +173,7 @@ async fn replace(
 }
 
 async fn patch(
-    ctx: Ctx,
+    Caller(ctx): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -195,7 +201,7 @@ async fn patch(
 }
 
 async fn delete(
-    ctx: Ctx,
+    Caller(ctx): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,

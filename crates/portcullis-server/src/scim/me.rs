@@ -3,9 +3,8 @@
 //! return; RFC 7644 allows 501 here.
 
 use actix_web::{web, HttpResponse};
-use portcullis_scim::ScimError;
 
-use super::auth::Ctx;
+use super::auth::Caller;
 use super::error::ScimResult;
 use crate::error::AppError;
 
@@ -13,11 +12,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/Me").default_service(web::to(me)));
 }
 
-async fn me(_ctx: Ctx) -> ScimResult<HttpResponse> {
-    Err(AppError::Scim(ScimError::new(
-        501,
-        None,
-        "/Me is not implemented: SCIM callers authenticate with an API key, which is not a member",
-    ))
+async fn me(_caller: Caller) -> ScimResult<HttpResponse> {
+    Err(AppError::NotImplemented(
+        "/Me is not implemented: SCIM callers authenticate with an API key, which is not a member"
+            .into(),
+    )
     .into())
 }

@@ -7,11 +7,13 @@ use portcullis_scim::schema::ResourceSchema;
 use portcullis_scim::ScimError;
 use portcullis_store::Store;
 
-use super::auth::{Ctx, ReadCtx};
+use portcullis_app::scim::{mapping, search, users as user_ops, Ctx};
+
+use super::auth::{Caller, ReadCtx};
 use super::error::{ScimResult, SCIM_CONTENT_TYPE};
 use super::{
-    header_str, json_response, list_query, mapping, not_modified, parse_list_query, read_json,
-    resource_response, run, search, user_ops, user_response, written_response,
+    header_str, json_response, list_query, not_modified, parse_list_query, read_json,
+    resource_response, user_response, written_response,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -52,10 +54,8 @@ async fn list(ctx: ReadCtx, req: HttpRequest) -> ScimResult<HttpResponse> {
     let listed = match (lookup, q) {
         (true, Ok(q)) => {
             let query = q.clone();
-            ctx.read_current(
-                move |store, ctx, epoch| {
-                    Ok(search::shown_lookup(store, ctx, &query, epoch)?.map(Listed::Written))
-                },
+            ctx.read_known(
+                move |known, ctx| Ok(search::shown_lookup(known, ctx, &query)?.map(Listed::Written)),
                 move |store, ctx| list(store, ctx, Ok(q)),
             )
             .await?
@@ -84,9 +84,9 @@ async fn answer_list(
     let query = q.clone();
     let list = move |store: &_| search::users(store, &ctx, &query);
     let page = if search::user_lookup(&q) {
-        state.read(list).await?
+        state.lookup(list).await?
     } else {
-        run(&state, list).await?
+        state.read(list).await?
     };
     Ok(list_answer(page, &q))
 }
@@ -110,7 +110,7 @@ pub(crate) async fn search_query(payload: web::Payload) -> ScimResult<ListQuery>
 }
 
 async fn search_post(
-    ctx: Ctx,
+    Caller(ctx): Caller,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> ScimResult<HttpResponse> {
@@ -127,12 +127,12 @@ async fn get(ctx: ReadCtx, req: HttpRequest, id: web::Path<String>) -> ScimResul
         .is_ok_and(|q| q.attributes.is_empty() && q.excluded_attributes.is_empty());
     let member = id.clone();
     let got = ctx
-        .read_current(
-            move |store, ctx, epoch| {
+        .read_known(
+            move |known, ctx| {
                 if !plain {
                     return Ok(None);
                 }
-                let Some(member) = user_ops::load_shown(store, ctx, &member, epoch)? else {
+                let Some(member) = user_ops::load_shown(known, ctx, &member)? else {
                     return Ok(None);
                 };
                 Ok(mapping::shown_text(&member, &ctx.base)
@@ -178,7 +178,7 @@ type MemberRead = (
 );
 
 async fn create(
-    ctx: Ctx,
+    Caller(ctx): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -198,7 +198,7 @@ async fn create(
 }
 
 async fn replace(
-    ctx: Ctx,
+    Caller(ctx): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -221,7 +221,7 @@ async fn replace(
 }
 
 async fn patch(
-    ctx: Ctx,
+    Caller(ctx): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -244,7 +244,7 @@ async fn patch(
 }
 
 async fn delete(
-    ctx: Ctx,
+    Caller(ctx): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,

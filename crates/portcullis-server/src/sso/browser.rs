@@ -22,7 +22,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 /// The cookie's name.
 pub const BROWSER_COOKIE: &str = "portcullis_sso_browser";
@@ -60,7 +59,9 @@ pub fn bind(req: &HttpRequest, secure: bool) -> (String, Cookie<'static>) {
 
 /// The cookie carrying `value`, valid as long as a pending login.
 pub fn cookie(value: String, secure: bool) -> Cookie<'static> {
-    let ttl = actix_web::cookie::time::Duration::minutes(super::PENDING_LOGIN_TTL.num_minutes());
+    let ttl = actix_web::cookie::time::Duration::minutes(
+        portcullis_app::sso::PENDING_LOGIN_TTL.num_minutes(),
+    );
     Cookie::build(BROWSER_COOKIE, value)
         .path("/")
         .http_only(true)
@@ -74,13 +75,11 @@ pub fn cookie(value: String, secure: bool) -> Cookie<'static> {
         .finish()
 }
 
-/// Whether the request carries the cookie whose hash is `stored` (constant time).
-pub fn matches(req: &HttpRequest, stored: &str) -> bool {
-    let Some(value) = req.cookie(BROWSER_COOKIE) else {
-        return false;
-    };
-    let presented = binding_hash(value.value());
-    !stored.is_empty() && bool::from(presented.as_bytes().ct_eq(stored.as_bytes()))
+/// The hash of the binding cookie the request carries, to compare (in constant time,
+/// `portcullis_app::sso::pending`) with the one its pending login stored.
+pub fn presented(req: &HttpRequest) -> Option<String> {
+    req.cookie(BROWSER_COOKIE)
+        .map(|value| binding_hash(value.value()))
 }
 
 #[cfg(test)]
@@ -107,9 +106,9 @@ mod tests {
             .cookie(Cookie::new(BROWSER_COOKIE, c.value().to_owned()))
             .to_http_request();
         assert_eq!(bind(&req, false).0, hash);
-        assert!(matches(&req, &hash));
-        assert!(!matches(&req, &binding_hash("other")));
-        assert!(!matches(&req, ""));
+        assert_eq!(presented(&req), Some(hash.clone()));
+        let bare = actix_web::test::TestRequest::default().to_http_request();
+        assert_eq!(presented(&bare), None);
         let req = actix_web::test::TestRequest::default()
             .cookie(Cookie::new(BROWSER_COOKIE, "short"))
             .to_http_request();

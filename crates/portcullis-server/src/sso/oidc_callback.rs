@@ -1,18 +1,20 @@
 //! `GET /sso/oidc/{idp}/callback`: the OpenID Connect authorization response.
 //!
-//! The `state` names the pending login, which is taken (deleted, so a second use of the
-//! same state fails) and must belong to this IdP and this browser; the library then
-//! checks the RFC 9207 `iss`, redeems the code with the PKCE verifier and verifies the ID
-//! token (nonce included).
+//! The `state` names the pending login, which must belong to this IdP and this browser
+//! (`portcullis_app::sso::pending`); the library then checks the RFC 9207 `iss`, redeems
+//! the code with the PKCE verifier and verifies the ID token (nonce included); the sign-in
+//! finishes in one transaction that claims the pending login, so a second use of the same
+//! state fails.
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::Utc;
+use portcullis_app::sso::{self, Completion, Refusal};
 use portcullis_domain::IdpProtocol;
-use portcullis_sso::oidc::{self, CallbackParams, HttpPolicy, StoredAttempt};
+use portcullis_sso::oidc::{self, CallbackParams, StoredAttempt};
 use serde::Deserialize;
 
 use super::finish;
-use super::{arriving, browser, oidc_redirect_uri, CLOCK_SKEW};
+use super::{arriving, browser, oidc_redirect_uri};
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
 
@@ -40,45 +42,35 @@ pub async fn callback(
     let IdpProtocol::Oidc(settings) = &idp.protocol else {
         return Err(AppError::NotFound.into());
     };
-    let refuse = |reason: &'static str, error: AppError| {
-        finish::refuse(&state, &account, &idp, reason, error, attempt.clone())
-    };
+    let refuse =
+        |refusal: Refusal| finish::refuse(&state, &account, &idp, refusal, attempt.clone());
     let query = query.into_inner();
     let Some(key) = query
         .state
         .clone()
         .filter(|s| !s.is_empty() && s.len() <= MAX_STATE)
     else {
-        return Err(refuse(
-            "missing_state",
-            finish::not_this_login(&idp, "missing_state"),
-        )
-        .await);
+        return Err(refuse(Refusal::not_this_login(&idp, "missing_state")).await);
     };
     let now = Utc::now();
+    let (claimed, checked, presented) = (key.clone(), idp.clone(), browser::presented(&req));
     let pending = state
-        .db(move |store| store.take_pending_login(&key, now))
+        .read(move |store| {
+            sso::pending(
+                store,
+                &claimed,
+                &checked,
+                presented.as_deref(),
+                "unknown_state",
+                now,
+            )
+        })
         .await?;
-    let Some(pending) = pending else {
-        return Err(refuse(
-            "unknown_state",
-            finish::not_this_login(&idp, "unknown_state"),
-        )
-        .await);
+    let pending = match pending {
+        Ok(pending) => pending,
+        Err(refusal) => return Err(refuse(refusal).await),
     };
-    if pending.idp != idp.id {
-        return Err(refuse("wrong_idp", finish::not_this_login(&idp, "wrong_idp")).await);
-    }
-    if !browser::matches(&req, &pending.browser_binding) {
-        return Err(refuse(
-            "browser_mismatch",
-            finish::not_this_login(&idp, "browser_mismatch"),
-        )
-        .await);
-    }
-    let policy = HttpPolicy {
-        allow_private_addresses: state.config.sso_allow_private_addresses,
-    };
+    let policy = state.http_policy();
     let provider = match state
         .sso_providers
         .get(idp.id, &settings.issuer, &policy)
@@ -87,11 +79,7 @@ pub async fn callback(
         Ok(provider) => provider,
         Err(e) => {
             tracing::warn!(error = %e, idp = %idp.id, "OpenID Connect discovery failed");
-            return Err(refuse(
-                "discovery_failed",
-                finish::rejected(&idp, "discovery_failed"),
-            )
-            .await);
+            return Err(refuse(Refusal::rejected(&idp, "discovery_failed")).await);
         }
     };
     let stored = StoredAttempt {
@@ -116,18 +104,27 @@ pub async fn callback(
         &stored,
         &policy,
         now,
-        CLOCK_SKEW,
+        sso::CLOCK_SKEW,
     )
     .await
     {
         Ok(identity) => identity,
-        Err(rejection) => {
-            let reason = rejection.reason();
-            return Err(refuse(reason, finish::rejected(&idp, reason)).await);
-        }
+        Err(rejection) => return Err(refuse(Refusal::rejected(&idp, rejection.reason())).await),
     };
-    let return_to = pending
-        .return_to
-        .unwrap_or_else(|| format!("/a/{}/", account.slug));
-    finish::complete(&state, &account, &idp, identity, return_to, attempt).await
+    finish::complete(
+        &state,
+        Completion {
+            return_to: pending
+                .return_to
+                .unwrap_or_else(|| format!("/a/{}/", account.slug)),
+            account: account.clone(),
+            idp: idp.clone(),
+            identity,
+            claim: Some((key, "unknown_state")),
+            replay: None,
+            attempt: attempt.clone(),
+            ttl_minutes: state.config.session_ttl_minutes,
+        },
+    )
+    .await
 }

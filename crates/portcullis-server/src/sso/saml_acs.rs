@@ -2,25 +2,26 @@
 //! SSO-NOTES prescribes.
 //!
 //! 1. The unverified `InResponseTo` only chooses the path. `Some(id)`: the pending login
-//!    `id` is taken (deleted) and must belong to this IdP and this browser; the response
-//!    is then verified as an answer to exactly that request. `None`: only when this IdP
-//!    allows IdP-initiated login, verified as unsolicited (the library then refuses any
-//!    `InResponseTo` in the signed assertion).
-//! 2. The assertion id goes into the replay table, shared by every replica: a second use
-//!    is refused.
-//! 3. [`super::finish::complete`] decides and opens the session.
+//!    `id` must exist, belong to this IdP and to this browser (`portcullis_app::sso::pending`);
+//!    the response is then verified as an answer to exactly that request. `None`: only
+//!    when this IdP allows IdP-initiated login, verified as unsolicited (the library then
+//!    refuses any `InResponseTo` in the signed assertion).
+//! 2. One transaction (`portcullis_app::sso::finish`) claims the pending login, records
+//!    the assertion id in the replay table shared by every replica (a second use is
+//!    refused), decides and opens the session.
 //!
 //! The body is capped at [`MAX_FORM_BYTES`] before anything is parsed.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
+use portcullis_app::sso::{self, Completion, Refusal};
 use portcullis_domain::IdpProtocol;
 use portcullis_sso::saml::{self, Expected, SpConfig, MAX_ENCODED_RESPONSE};
 use serde::Deserialize;
 
 use super::finish;
-use super::{arriving, browser, CLOCK_SKEW};
-use crate::error::{AppError, PageError};
+use super::{arriving, browser};
+use crate::error::{blocking_failed, AppError, PageError};
 use crate::state::AppState;
 
 /// Largest ACS form body: the largest encoded response the library accepts, plus room
@@ -67,47 +68,40 @@ async fn acs(
     let IdpProtocol::Saml(settings) = &idp.protocol else {
         return Err(AppError::NotFound.into());
     };
-    let refuse = |reason: &'static str, error: AppError| {
-        finish::refuse(&state, &account, &idp, reason, error, attempt.clone())
-    };
+    let refuse =
+        |refusal: Refusal| finish::refuse(&state, &account, &idp, refusal, attempt.clone());
     let now = Utc::now();
     let form = form.into_inner();
-    let (pending_ids, return_to) = match saml::peek_in_response_to(&form.saml_response) {
+    let (claim, return_to) = match saml::peek_in_response_to(&form.saml_response) {
         Some(request_id) => {
-            let key = request_id.clone();
+            let (key, checked, presented) =
+                (request_id.clone(), idp.clone(), browser::presented(&req));
             let pending = state
-                .db(move |store| store.take_pending_login(&key, now))
+                .read(move |store| {
+                    sso::pending(
+                        store,
+                        &key,
+                        &checked,
+                        presented.as_deref(),
+                        "unknown_request",
+                        now,
+                    )
+                })
                 .await?;
-            let Some(pending) = pending else {
-                return Err(refuse(
-                    "unknown_request",
-                    finish::not_this_login(&idp, "unknown_request"),
-                )
-                .await);
-            };
-            if pending.idp != idp.id {
-                return Err(refuse("wrong_idp", finish::not_this_login(&idp, "wrong_idp")).await);
+            match pending {
+                Ok(pending) => (Some(request_id), pending.return_to),
+                Err(refusal) => return Err(refuse(refusal).await),
             }
-            if !browser::matches(&req, &pending.browser_binding) {
-                return Err(refuse(
-                    "browser_mismatch",
-                    finish::not_this_login(&idp, "browser_mismatch"),
-                )
-                .await);
-            }
-            (vec![request_id], pending.return_to)
         }
-        None if idp.allows_idp_initiated() => (Vec::new(), None),
-        None => {
-            let error = finish::rejected(&idp, "unsolicited_response");
-            return Err(refuse("unsolicited_response", error).await);
-        }
+        None if idp.allows_idp_initiated() => (None, None),
+        None => return Err(refuse(Refusal::rejected(&idp, "unsolicited_response")).await),
     };
 
     let sp = SpConfig::for_idp(&state.config.public_url, idp.id);
-    let (settings, idp_id) = (settings.clone(), idp.id);
+    let (settings, idp_id, pending_ids) = (settings.clone(), idp.id, claim.clone());
     // xmlsec is CPU work: keep it off the async workers.
     let verified = web::block(move || {
+        let pending_ids: Vec<String> = pending_ids.into_iter().collect();
         let expected = if pending_ids.is_empty() {
             Expected::IdpInitiated
         } else {
@@ -122,41 +116,31 @@ async fn acs(
             &form.saml_response,
             expected,
             now,
-            CLOCK_SKEW,
+            sso::CLOCK_SKEW,
         )
     })
     .await
-    .map_err(AppError::from)?;
+    .map_err(blocking_failed)?;
     let verified = match verified {
         Ok(v) => v,
-        Err(rejection) => {
-            let reason = rejection.reason();
-            return Err(refuse(reason, finish::rejected(&idp, reason)).await);
-        }
+        Err(rejection) => return Err(refuse(Refusal::rejected(&idp, rejection.reason())).await),
     };
-
-    let (assertion_id, expires) = (
+    let replay = (
         verified.assertion_id.clone(),
-        verified.replay_expires_at(CLOCK_SKEW),
+        verified.replay_expires_at(sso::CLOCK_SKEW),
     );
-    let first_use = state
-        .db(move |store| store.remember_assertion(idp_id, &assertion_id, expires))
-        .await?;
-    if !first_use {
-        return Err(refuse(
-            "assertion_replayed",
-            finish::rejected(&idp, "assertion_replayed"),
-        )
-        .await);
-    }
-    let return_to = return_to.unwrap_or_else(|| format!("/a/{}/", account.slug));
     finish::complete(
         &state,
-        &account,
-        &idp,
-        verified.identity,
-        return_to,
-        attempt,
+        Completion {
+            return_to: return_to.unwrap_or_else(|| format!("/a/{}/", account.slug)),
+            account: account.clone(),
+            idp: idp.clone(),
+            identity: verified.identity,
+            claim: claim.map(|id| (id, "unknown_request")),
+            replay: Some(replay),
+            attempt: attempt.clone(),
+            ttl_minutes: state.config.session_ttl_minutes,
+        },
     )
     .await
 }

@@ -1,7 +1,7 @@
 //! Starting a login: the chooser and `GET /a/{slug}/sso/{idp}/start`.
 //!
 //! The start stores a pending login (single-use, expiring after
-//! [`super::PENDING_LOGIN_TTL`]) keyed by the SAML request id or the OIDC `state`, bound
+//! `portcullis_app::sso::PENDING_LOGIN_TTL`) keyed by the SAML request id or the OIDC `state`, bound
 //! to this browser by the cookie of [`super::browser`], and redirects to the IdP.
 
 use actix_web::http::header;
@@ -10,15 +10,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::Utc;
 use maud::html;
+use portcullis_app::sso::{Refusal, PENDING_LOGIN_TTL};
 use portcullis_domain::{Account, AccountSlug, IdentityProvider, IdpId, IdpProtocol};
 use portcullis_sso::{oidc, saml};
 use portcullis_store::PendingLogin;
 use rand::RngCore;
 use serde::Deserialize;
 
-use super::finish::{self, Attempt};
-use super::{browser, oidc_redirect_uri, PENDING_LOGIN_TTL};
-use crate::client_ip::client_ip;
+use super::finish;
+use super::{browser, oidc_redirect_uri};
 use crate::error::{AppError, PageError};
 use crate::pages;
 use crate::state::AppState;
@@ -56,7 +56,7 @@ pub fn local_return_path(raw: Option<&str>, slug: &AccountSlug) -> String {
 async fn load_account(state: &AppState, slug: &str) -> Result<Account, AppError> {
     let slug = AccountSlug::parse(slug).map_err(|_| AppError::NotFound)?;
     state
-        .db(move |store| store.account_by_slug(&slug))
+        .read(move |store| Ok(store.account_by_slug(&slug)?))
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -78,7 +78,7 @@ pub async fn chooser(
     let account = load_account(&state, &slug).await?;
     let id = account.id;
     let idps: Vec<IdentityProvider> = state
-        .db(move |store| store.list_idps(id))
+        .read(move |store| Ok(store.list_idps(id)?))
         .await?
         .into_iter()
         .filter(|i| i.enabled)
@@ -140,19 +140,13 @@ pub async fn start(
     let idp_id: IdpId = idp_id.parse().map_err(|_| AppError::NotFound)?;
     let id = account.id;
     let idp = state
-        .db(move |store| store.idp(id, idp_id))
+        .read(move |store| Ok(store.idp(id, idp_id)?))
         .await?
         .ok_or(AppError::NotFound)?;
-    let attempt = Attempt {
-        ip: client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string()),
-        ..Attempt::default()
-    };
+    let attempt = super::attempt(&state, &req);
     if !idp.enabled {
-        let error = AppError::Forbidden(format!(
-            "{} is disabled; ask an admin of this account",
-            idp.description
-        ));
-        return Err(finish::refuse(&state, &account, &idp, "idp_disabled", error, attempt).await);
+        let refusal = Refusal::disabled(&idp);
+        return Err(finish::refuse(&state, &account, &idp, refusal, attempt).await);
     }
     let return_to = local_return_path(query.return_to.as_deref(), &account.slug);
     let (binding, cookie) = browser::bind(&req, state.config.secure_cookies());
@@ -177,9 +171,7 @@ pub async fn start(
             })
         }
         IdpProtocol::Oidc(settings) => {
-            let policy = oidc::HttpPolicy {
-                allow_private_addresses: state.config.sso_allow_private_addresses,
-            };
+            let policy = state.http_policy();
             let random = oidc::OidcRandom {
                 state: random(),
                 nonce: random(),
@@ -218,15 +210,18 @@ pub async fn start(
                 }
                 _ => "configuration",
             };
-            let error = AppError::BadRequest(format!(
-                "{} cannot be used as configured ({e}); ask an admin of this account",
-                idp.description
-            ));
-            return Err(finish::refuse(&state, &account, &idp, reason, error, attempt).await);
+            let refusal = Refusal {
+                reason,
+                error: AppError::BadRequest(format!(
+                    "{} cannot be used as configured ({e}); ask an admin of this account",
+                    idp.description
+                )),
+            };
+            return Err(finish::refuse(&state, &account, &idp, refusal, attempt).await);
         }
     };
     state
-        .db(move |store| store.insert_pending_login(&pending))
+        .write(move |store| Ok(store.insert_pending_login(&pending)?))
         .await?;
     Ok(HttpResponse::SeeOther()
         .cookie(cookie)

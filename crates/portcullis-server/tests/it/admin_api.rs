@@ -2,11 +2,12 @@
 //! another account's ids are 404, session writes need the CSRF header, the domain's rules
 //! (enforcement, provisioning, last admin) answer 4xx saying why.
 
+use crate::support::ops;
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use chrono::Utc;
+use portcullis_app::password;
 use portcullis_domain::{Actor, Email, Role, User, UserId, UserKind, UserOrigin};
-use portcullis_server::{ops, password};
 use serde_json::{json, Value};
 use uuid::Uuid;
 

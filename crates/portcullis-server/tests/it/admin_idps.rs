@@ -219,7 +219,7 @@ async fn saml_metadata_urls_are_fetched_refreshed_and_kept_on_failure() {
         &saml_metadata("https://fourth.test/e", &idp_key().cert_b64),
     );
     assert_eq!(
-        portcullis_server::admin::idps::refresh_all(&env.state)
+        portcullis_app::idps::refresh_all(&env.state, &env.state.http_policy())
             .await
             .unwrap(),
         1

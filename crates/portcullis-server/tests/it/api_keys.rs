@@ -1,6 +1,7 @@
 //! API-key authentication: forged, revoked, deactivated-owner, member-owned, IP-restricted
 //! and cross-tenant keys are refused.
 
+use crate::support::ops;
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use actix_web::{web, App, HttpRequest, HttpResponse};
@@ -8,7 +9,6 @@ use chrono::Utc;
 use portcullis_domain::{Actor, IpRestrictions, Role, UserKind};
 use portcullis_server::api_auth;
 use portcullis_server::error::ApiError;
-use portcullis_server::ops;
 use portcullis_server::state::AppState;
 
 use crate::support::env;

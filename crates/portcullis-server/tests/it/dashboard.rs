@@ -89,7 +89,7 @@ async fn only_signed_in_admins_see_settings() {
         assert!(!body.contains("style="), "no inline style on {uri}");
     }
     // Another account's pages send the admin to that account's login.
-    portcullis_server::ops::create_account(
+    crate::support::ops::create_account(
         &env.state.store,
         "other",
         "Other",

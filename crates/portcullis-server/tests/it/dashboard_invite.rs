@@ -4,8 +4,35 @@
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use chrono::{Duration, Utc};
+use portcullis_app::AppError;
+use portcullis_domain::{Email, User};
 use portcullis_domain::{Role, SecretHash};
-use portcullis_server::dashboard::invite::{accept_via_sso, SsoInvitee};
+
+/// Who an IdP verified, as the tests spell it.
+struct SsoInvitee<'a> {
+    idp: portcullis_domain::IdpId,
+    subject: &'a str,
+    email: &'a str,
+    display_name: &'a str,
+}
+
+/// `portcullis_app::invitations::accept_via_sso` for an IdP that asserted `who.email`.
+fn accept_via_sso(
+    store: &portcullis_store::Store,
+    hash: &SecretHash,
+    who: &SsoInvitee<'_>,
+    ip: Option<String>,
+    now: chrono::DateTime<Utc>,
+) -> Result<User, AppError> {
+    let email = Email::parse(who.email)?;
+    let who = portcullis_app::invitations::SsoInvitee {
+        idp: who.idp,
+        subject: who.subject,
+        email: &email,
+        display_name: who.display_name,
+    };
+    portcullis_app::invitations::accept_via_sso(store, hash, &who, ip, now)
+}
 use serde_json::json;
 
 use crate::admin_api::{admin_key, saml_body};
@@ -236,9 +263,8 @@ async fn accounts_with_an_idp_require_sso_with_the_invited_email() {
     let err = accept_via_sso(store, &hash, &who(idp_id, "other@acme.test"), None, now).unwrap_err();
     assert!(err.to_string().contains("is for sso@acme.test"), "{err}");
     let other =
-        portcullis_server::ops::create_account(store, "other", "Other", "o@other.test", now)
-            .unwrap();
-    let (_, other_secret) = portcullis_server::ops::create_api_key(
+        crate::support::ops::create_account(store, "other", "Other", "o@other.test", now).unwrap();
+    let (_, other_secret) = crate::support::ops::create_api_key(
         store,
         &other.account,
         &other.admin,

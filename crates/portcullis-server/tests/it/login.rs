@@ -148,7 +148,7 @@ async fn forged_and_foreign_cookies_are_refused() {
     let other =
         portcullis_server::session::SessionKeys::new("an entirely different key of 32+ chars");
     let user = env.admin.admin.clone();
-    let session = portcullis_server::session::new_session(
+    let session = crate::support::new_session(
         &user,
         portcullis_domain::AuthMethod::Password,
         Utc::now(),
@@ -192,7 +192,7 @@ async fn forged_and_foreign_cookies_are_refused() {
 }
 
 fn ops_create_other_account(env: &crate::support::TestEnv) {
-    portcullis_server::ops::create_account(
+    crate::support::ops::create_account(
         &env.state.store,
         "other",
         "Other",

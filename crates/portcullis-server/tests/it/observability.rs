@@ -128,16 +128,16 @@ fn housekeeping_deletes_expired_sessions_only() {
     let store = &env.state.store;
     let now = chrono::Utc::now();
     let user = &env.admin.admin;
-    let old = portcullis_server::session::new_session(
+    let old = crate::support::new_session(
         user,
         AuthMethod::Password,
         now - chrono::Duration::hours(3),
         60,
     );
-    let live = portcullis_server::session::new_session(user, AuthMethod::Password, now, 60);
+    let live = crate::support::new_session(user, AuthMethod::Password, now, 60);
     store.insert_session(&old).unwrap();
     store.insert_session(&live).unwrap();
-    portcullis_server::housekeeping::purge_once(store, now).unwrap();
+    portcullis_app::housekeeping::purge_once(store, now).unwrap();
     assert_eq!(store.session(old.id).unwrap(), None);
     assert_eq!(store.session(live.id).unwrap().map(|s| s.id), Some(live.id));
 }

@@ -5,13 +5,13 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::ops;
 use base64::Engine as _;
 use chrono::Utc;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use portcullis_domain::{
     Actor, IdentityProvider, IdpId, IdpProtocol, ProvisioningMode, SamlSettings,
 };
-use portcullis_server::ops;
 use portcullis_sso::saml::SpConfig;
 use portcullis_store::Store;
 use serde_json::{json, Value};

@@ -596,7 +596,7 @@ async fn members_stored_before_their_view_read_the_same_and_get_one() {
         assert!(before.body.get("password").is_none());
         assert_eq!(listed_before.body["Resources"][0], before.body);
 
-        let written = portcullis_server::housekeeping::fill_scim_views(store).unwrap();
+        let written = portcullis_app::housekeeping::fill_scim_views(store).unwrap();
         assert!(written >= 1, "{written}");
         let row = store.scim_user(env.account.id, uid).unwrap().unwrap();
         assert!(row.scim_view.is_some());
@@ -607,7 +607,7 @@ async fn members_stored_before_their_view_read_the_same_and_get_one() {
         assert_eq!(listed_after.body, listed_before.body);
         // A second pass finds nothing left to write.
         assert_eq!(
-            portcullis_server::housekeeping::fill_scim_views(store).unwrap(),
+            portcullis_app::housekeeping::fill_scim_views(store).unwrap(),
             0
         );
     }

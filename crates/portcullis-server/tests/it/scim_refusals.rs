@@ -4,10 +4,10 @@
 //! bad userNames and unknown group members (400, nothing applied), and too many requests
 //! (429).
 
+use crate::support::ops;
 use actix_web::http::{Method, StatusCode};
 use chrono::Utc;
 use portcullis_domain::{Actor, IpRestrictions};
-use portcullis_server::ops;
 use serde_json::json;
 
 use crate::app;
@@ -143,6 +143,11 @@ async fn keys_are_refused_with_scim_errors() {
         r.assert_error(400, Some("invalidFilter"));
 
         // A key whose owner SCIM deactivates stops working at once, and works again after.
+        // (Another admin stays, so the last-admin rule lets the first go.)
+        let mut second = env.admin.clone();
+        second.id = portcullis_domain::UserId::from_uuid(uuid::Uuid::new_v4());
+        second.email = portcullis_domain::Email::parse("second-admin@acme.test").unwrap();
+        store.insert_user(&second).unwrap();
         let (_, admin_secret) =
             ops::create_api_key(store, &env.account, &env.admin, "admin", Actor::System, now)
                 .unwrap();

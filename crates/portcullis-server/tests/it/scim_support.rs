@@ -2,6 +2,7 @@
 //! SCIM, a bot's API key) and a second such account, on SQLite and — when
 //! `PORTCULLIS_TEST_POSTGRES_URL` is set — on a fresh PostgreSQL schema.
 
+use crate::support::ops;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::HeaderMap;
@@ -13,7 +14,6 @@ use portcullis_domain::{
     Account, Actor, IdentityProvider, IdpId, IdpProtocol, OidcSettings, ProvisioningMode, User,
 };
 use portcullis_server::config::Config;
-use portcullis_server::ops;
 use portcullis_server::state::AppState;
 use portcullis_store::Store;
 use serde_json::Value;

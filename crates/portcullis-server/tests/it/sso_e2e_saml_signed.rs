@@ -3,9 +3,9 @@
 //! certificate it read from Portcullis' SP metadata. The IdP is set up through the admin
 //! API, as an admin would. Needs `PORTCULLIS_TEST_PYSAML2` (`.ci/run` sets it).
 
+use crate::support::ops;
 use chrono::Utc;
 use portcullis_domain::{Actor, IdentityProvider, IdpId};
-use portcullis_server::ops;
 use serde_json::{json, Value};
 
 use crate::sso_support::idp_process::{free_port, parse_form, pysaml2_with, tool};

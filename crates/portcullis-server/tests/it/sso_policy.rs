@@ -2,13 +2,13 @@
 //! with their reasons, enforcement, and the proof that only an SSO session can switch an
 //! account to SSO enforced.
 
+use crate::support::ops;
 use chrono::Utc;
 use portcullis_domain::policy::PolicyRequester;
 use portcullis_domain::{
     Actor, AuthMethod, Email, EnforcementPolicy, ProvisioningMode, Role, UserOrigin,
 };
 use portcullis_server::error::AppError;
-use portcullis_server::ops;
 
 use crate::sso_support::*;
 

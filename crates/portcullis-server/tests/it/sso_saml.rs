@@ -209,7 +209,7 @@ async fn disabled_and_foreign_idps_are_refused() {
     assert_eq!(browser.me(&live.base).await, None);
 
     // Another account's IdP cannot be started from this account's pages.
-    let other = portcullis_server::ops::create_account(
+    let other = crate::support::ops::create_account(
         &live.state.store,
         "other",
         "Other",

@@ -15,14 +15,15 @@ use std::io::Read as _;
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use crate::support::ops;
 use base64::Engine as _;
 use chrono::Utc;
+use portcullis_app::accounts::CreatedAccount;
 use portcullis_domain::{
     Account, AuthMethod, IdentityProvider, IdpId, IdpProtocol, OidcSettings, ProvisioningMode,
     SamlSettings,
 };
 use portcullis_server::config::Config;
-use portcullis_server::ops::{self, CreatedAccount};
 use portcullis_server::state::AppState;
 use reqwest::cookie::CookieStore as _;
 use tempfile::TempDir;

@@ -1,5 +1,6 @@
 //! What clients send to create or change an IdP.
 
+use portcullis_app::idps;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -73,4 +74,55 @@ pub struct IdpUpdate {
     pub saml: Option<SamlInput>,
     /// New OIDC settings.
     pub oidc: Option<OidcInput>,
+}
+
+impl From<SamlInput> for idps::SamlInput {
+    fn from(s: SamlInput) -> Self {
+        Self {
+            metadata_xml: s.metadata_xml,
+            metadata_url: s.metadata_url,
+            entity_id: s.entity_id,
+            sso_url: s.sso_url,
+            certificates: s.certificates,
+            email_attribute: s.email_attribute,
+            name_attribute: s.name_attribute,
+        }
+    }
+}
+
+impl From<OidcInput> for idps::OidcInput {
+    fn from(o: OidcInput) -> Self {
+        Self {
+            issuer: o.issuer,
+            client_id: o.client_id,
+            client_secret: o.client_secret,
+            scopes: o.scopes,
+        }
+    }
+}
+
+impl From<NewIdp> for idps::NewIdp {
+    fn from(n: NewIdp) -> Self {
+        Self {
+            description: n.description,
+            enabled: n.enabled,
+            idp_initiated: n.idp_initiated,
+            sign_authn_requests: n.sign_authn_requests,
+            saml: n.saml.map(Into::into),
+            oidc: n.oidc.map(Into::into),
+        }
+    }
+}
+
+impl From<IdpUpdate> for idps::IdpChange {
+    fn from(u: IdpUpdate) -> Self {
+        Self {
+            description: u.description,
+            enabled: u.enabled,
+            idp_initiated: u.idp_initiated,
+            sign_authn_requests: u.sign_authn_requests,
+            saml: u.saml.map(Into::into),
+            oidc: u.oidc.map(Into::into),
+        }
+    }
 }

@@ -8,7 +8,7 @@
 //! (Okta's SPEC test step 1) finds the attributes it insists on.
 
 use chrono::{DateTime, Utc};
-use portcullis_domain::{policy, Email, GroupId, User, UserId};
+use portcullis_domain::{Email, GroupId, User, UserId};
 use portcullis_scim::render::{self, ServerAttribute};
 use portcullis_scim::resource::{self, Meta};
 use portcullis_scim::schema::{ResourceSchema, GROUP, USER};
@@ -17,8 +17,8 @@ use portcullis_store::{ScimGroupRow, ScimUserRow, ScimUserShown};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::auth::Ctx;
-use crate::error::AppError;
+use super::Ctx;
+use crate::AppError;
 
 /// The weak ETag of a stored version.
 pub fn etag(version: i64) -> String {
@@ -343,7 +343,7 @@ pub fn user_from_input(
             }
         }
         None => ScimUserRow {
-            user: policy::scim_member(
+            user: User::from_scim(
                 UserId::from_uuid(Uuid::new_v4()),
                 ctx.account,
                 email,

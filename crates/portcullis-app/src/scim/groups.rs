@@ -9,12 +9,10 @@ use portcullis_scim::schema::ResourceSchema;
 use portcullis_store::{MemberChange, ScimGroupRow, Store, StoreError};
 use serde_json::{json, Value};
 
-use super::auth::Ctx;
-use super::error::store_error;
 use super::mapping::{group_from_input, group_resource};
-use super::user_ops::{check_if_match, not_found};
-use crate::error::AppError;
-use crate::ops;
+use super::users::check_if_match;
+use super::{not_found, store_error, Ctx};
+use crate::{audit, AppError};
 
 const PATCH_ATTEMPTS: usize = 3;
 
@@ -46,14 +44,13 @@ pub fn resource_of(
 /// The audit event of a change to `row`, written by the store in the change's own
 /// transaction.
 fn event(ctx: &Ctx, action: &str, row: &ScimGroupRow, detail: Value) -> AuditEvent {
-    let detail = json!({"displayName": row.display_name, "detail": detail}).to_string();
-    ops::audit_event(
+    audit::event(
         ctx.account,
         ctx.actor(),
         action,
         Some(row.id.to_string()),
         Some(ctx.ip.to_string()),
-        detail,
+        json!({"displayName": row.display_name, "detail": detail}),
         ctx.now,
     )
 }

@@ -2,20 +2,17 @@
 //! blocking pool) and Bulk run them. Every change is one store transaction that writes
 //! the change and its audit event together (all or nothing).
 
-use portcullis_domain::{AuditEvent, GroupId, UserId};
+use portcullis_domain::{AuditEvent, GroupId, Role, UserId};
 use portcullis_scim::etag::{self, Precondition};
 use portcullis_scim::patch::{self, PatchLimits, PatchRequest};
 use portcullis_scim::resource;
 use portcullis_scim::schema::ResourceSchema;
-use portcullis_scim::ScimError;
-use portcullis_store::{ScimUserRow, ScimUserShown, Store, StoreError};
+use portcullis_store::{KnownKey, ScimUserRow, ScimUserShown, Store, StoreError};
 use serde_json::{json, Value};
 
-use super::auth::Ctx;
-use super::error::store_error;
 use super::mapping::{normalize_patch, user_body, user_from_input, user_resource};
-use crate::error::AppError;
-use crate::ops;
+use super::{not_found, store_error, Ctx};
+use crate::{audit, members, AppError};
 
 /// How often a PATCH without `If-Match` re-reads and retries when another write won the
 /// race between its read and its write.
@@ -25,17 +22,10 @@ const PATCH_ATTEMPTS: usize = 3;
 pub fn check_if_match(if_match: Option<&str>, version: i64) -> Result<(), AppError> {
     match etag::evaluate(if_match, None, Some(&version.to_string()), false) {
         Precondition::Proceed | Precondition::NotModified => Ok(()),
-        Precondition::Failed => Err(AppError::Scim(ScimError::new(
-            412,
-            None,
-            format!("the resource is at version W/\"{version}\", not the one If-Match names"),
+        Precondition::Failed => Err(AppError::PreconditionFailed(format!(
+            "the resource is at version W/\"{version}\", not the one If-Match names"
         ))),
     }
-}
-
-/// 404 with a detail naming the id.
-pub fn not_found(kind: &str, id: &str) -> AppError {
-    AppError::Scim(ScimError::not_found(format!("there is no {kind} {id:?}")))
 }
 
 /// The member `id` of the caller's account (bots and other accounts' users are 404).
@@ -47,21 +37,18 @@ pub fn load(store: &Store, ctx: &Ctx, id: &str) -> Result<ScimUserRow, AppError>
         .ok_or_else(|| not_found("user", id))
 }
 
-/// The member `id` of the caller's account as [`ScimUserShown`], read only while the
-/// account's authentication epoch is `epoch` ([`Store::scim_user_shown`]); `None` also for
-/// members without a stored view, which [`load`] reads whole, and for ids [`load`] refuses.
+/// The member `id` of the caller's account as [`ScimUserShown`], read by a key kept in
+/// memory ([`KnownKey::scim_user_shown`]); `None` also for members without a stored view,
+/// which [`load`] reads whole, and for ids [`load`] refuses.
 pub fn load_shown(
-    store: &Store,
+    known: &KnownKey<'_>,
     ctx: &Ctx,
     id: &str,
-    epoch: i64,
 ) -> Result<Option<ScimUserShown>, AppError> {
     let Ok(uid) = id.trim().parse::<UserId>() else {
         return Ok(None);
     };
-    store
-        .scim_user_shown(ctx.account, uid, epoch)
-        .map_err(store_error)
+    known.scim_user_shown(ctx.account, uid).map_err(store_error)
 }
 
 /// The groups a member belongs to (id and display name).
@@ -99,14 +86,13 @@ fn changed(old: &Value, new: &Value) -> Vec<String> {
 /// The audit event of a change to `row`, written by the store in the change's own
 /// transaction (a change is never made without its event, nor recorded without it).
 fn event(ctx: &Ctx, action: &str, row: &ScimUserRow, detail: Value) -> AuditEvent {
-    let detail = json!({"userName": row.user.email.as_str(), "detail": detail}).to_string();
-    ops::audit_event(
+    audit::event(
         ctx.account,
         ctx.actor(),
         action,
         Some(row.user.id.to_string()),
         Some(ctx.ip.to_string()),
-        detail,
+        json!({"userName": row.user.email.as_str(), "detail": detail}),
         ctx.now,
     )
 }
@@ -128,7 +114,30 @@ pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<(ScimUserRow, Va
     Ok((row, resource))
 }
 
+/// Writes `new` over `old` with its audit event. A deactivation of an active admin obeys
+/// the last-admin rule, checked in the same transaction as the write.
 fn write(
+    store: &Store,
+    ctx: &Ctx,
+    old: &ScimUserRow,
+    new: ScimUserRow,
+) -> Result<ScimUserRow, AppError> {
+    if takes_an_admin(&old.user, new.user.active) {
+        store.transaction(|store| {
+            members::keep_an_admin(store, &old.user, false)?;
+            write_row(store, ctx, old, new).map_err(store_error)
+        })
+    } else {
+        write_row(store, ctx, old, new).map_err(store_error)
+    }
+}
+
+/// Whether a change leaving `user` active as `active` takes away an admin's power.
+fn takes_an_admin(user: &portcullis_domain::User, active: bool) -> bool {
+    user.active && user.role == Role::Admin && !active
+}
+
+fn write_row(
     store: &Store,
     ctx: &Ctx,
     old: &ScimUserRow,
@@ -162,7 +171,7 @@ pub fn replace(
     let old = load(store, ctx, id)?;
     check_if_match(if_match, old.version)?;
     let new = user_from_input(body, Some(&old), ctx)?;
-    let new = write(store, ctx, &old, new).map_err(store_error)?;
+    let new = write(store, ctx, &old, new)?;
     let resource = resource_of(store, ctx, &new)?;
     Ok((new, resource))
 }
@@ -194,9 +203,9 @@ pub fn patch(
                 let resource = resource_of(store, ctx, &new)?;
                 return Ok((new, resource));
             }
-            Err(StoreError::PreconditionFailed)
+            Err(AppError::PreconditionFailed(_))
                 if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
-            Err(e) => return Err(store_error(e)),
+            Err(e) => return Err(e),
         }
     }
 }
@@ -207,11 +216,21 @@ pub fn delete(store: &Store, ctx: &Ctx, id: &str, if_match: Option<&str>) -> Res
     let old = load(store, ctx, id)?;
     check_if_match(if_match, old.version)?;
     let event = event(ctx, "scim.user.deleted", &old, Value::Null);
-    if !store
-        .delete_user(ctx.account, old.user.id, ctx.now, Some(&event))
-        .map_err(store_error)?
-    {
-        return Err(not_found("user", id));
+    let delete = |store: &Store| {
+        if !store
+            .delete_user(ctx.account, old.user.id, ctx.now, Some(&event))
+            .map_err(store_error)?
+        {
+            return Err(not_found("user", id));
+        }
+        Ok(())
+    };
+    if takes_an_admin(&old.user, false) {
+        store.transaction(|store| {
+            members::keep_an_admin(store, &old.user, false)?;
+            delete(store)
+        })
+    } else {
+        delete(store)
     }
-    Ok(())
 }

@@ -8,7 +8,7 @@ use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::distributions::{Alphanumeric, DistString};
 
-use crate::error::AppError;
+use crate::AppError;
 
 /// Hashes a password into a PHC string.
 pub fn hash(password: &str) -> Result<String, AppError> {

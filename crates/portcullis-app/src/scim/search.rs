@@ -1,6 +1,6 @@
 //! Listing and searching (`GET /Users`, `GET /Groups`, `POST …/.search`, `POST /.search`):
 //! filtering, sorting and paging in the database, with the bounded in-memory fallback
-//! described in [`super::filter_sql`].
+//! described in [`super::filter`].
 
 use std::collections::HashMap;
 
@@ -12,15 +12,15 @@ use portcullis_scim::query::{ListQuery, SortOrder};
 use portcullis_scim::schema::ResourceSchema;
 use portcullis_scim::{sort, ScimError};
 use portcullis_store::{
-    CompareOp, Filter as StoreFilter, FilterValue, ScimQuery, ScimUserRow, Store, UserField,
+    CompareOp, Filter as StoreFilter, FilterValue, KnownKey, ScimQuery, ScimUserRow, Store,
+    UserField,
 };
 use serde_json::Value;
 
-use super::auth::Ctx;
-use super::error::store_error;
-use super::filter_sql::{self, FALLBACK_LIMIT};
+use super::filter::{self, FALLBACK_LIMIT};
 use super::mapping::{self, group_resource, user_resource, user_text};
-use crate::error::AppError;
+use super::{store_error, Ctx};
+use crate::AppError;
 
 /// One page of resources (unprojected) and the exact total.
 pub struct Page {
@@ -66,7 +66,7 @@ fn in_memory(
 }
 
 /// Whether a user query is a lookup of a few members through a selective index: unsorted,
-/// and its filter, as [`filter_sql::users`] translates it, a conjunction one of whose
+/// and its filter, as [`filter::users`] translates it, a conjunction one of whose
 /// terms is an equality on `id`, `userName`, `externalId` or the work email (what IdPs
 /// send before every create and update). Such a query costs the same at any account
 /// size, so it may run as a short read.
@@ -85,7 +85,7 @@ pub fn user_lookup(q: &ListQuery) -> bool {
     q.sort_by.is_none()
         && q.filter
             .as_ref()
-            .and_then(|f| filter_sql::users(f).filter)
+            .and_then(|f| filter::users(f).filter)
             .is_some_and(|f| narrows(&f))
 }
 
@@ -117,16 +117,14 @@ fn members_in_database(
     if let Some(f) = &q.filter {
         f.validate(ResourceSchema::user()).map_err(AppError::Scim)?;
     }
-    let translated = q.filter.as_ref().map(filter_sql::users);
+    let translated = q.filter.as_ref().map(filter::users);
     let (pre, exact) = match translated {
         Some(t) => (t.filter, t.exact),
         None => (None, true),
     };
     let sort = match &q.sort_by {
         None => Some(None),
-        Some(p) => {
-            filter_sql::user_field(p).map(|f| Some((f, q.sort_order == SortOrder::Ascending)))
-        }
+        Some(p) => filter::user_field(p).map(|f| Some((f, q.sort_order == SortOrder::Ascending))),
     };
     let (true, Some(sort)) = (exact, sort) else {
         return Ok(Err(pre));
@@ -182,16 +180,15 @@ pub fn users_text(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<Stri
     page_text(&resources, page.total, q.start_index).map(Some)
 }
 
-/// A lookup of a few members ([`Store::lookup_scim_users_shown`]: the first page of an
-/// unsorted `userName`, `id`, `externalId` or work email `eq`, read only while the
-/// account's authentication epoch is `epoch`) written from the members' columns and stored
-/// views ([`mapping::shown_text`]) as a list, when `q` selects no attributes. `None` for
-/// every other query and for lookups the store leaves to [`users_text`].
+/// A lookup of a few members by a key kept in memory ([`KnownKey::lookup_scim_users_shown`]:
+/// the first page of an unsorted `userName`, `id`, `externalId` or work email `eq`)
+/// written from the members' columns and stored views ([`mapping::shown_text`]) as a
+/// list, when `q` selects no attributes. `None` for every other query and for lookups the
+/// store leaves to [`users_text`].
 pub fn shown_lookup(
-    store: &Store,
+    known: &KnownKey<'_>,
     ctx: &Ctx,
     q: &ListQuery,
-    epoch: i64,
 ) -> Result<Option<String>, AppError> {
     if !q.attributes.is_empty() || !q.excluded_attributes.is_empty() {
         return Ok(None);
@@ -207,7 +204,7 @@ pub fn shown_lookup(
     if filter.validate(ResourceSchema::user()).is_err() {
         return Ok(None);
     }
-    let translated = filter_sql::users(filter);
+    let translated = filter::users(filter);
     let (true, Some(pre)) = (translated.exact, translated.filter) else {
         return Ok(None);
     };
@@ -217,8 +214,8 @@ pub fn shown_lookup(
         offset: to_i64(q.offset()),
         limit: to_i64(q.count),
     };
-    let Some(members) = store
-        .lookup_scim_users_shown(ctx.account, &query, epoch)
+    let Some(members) = known
+        .lookup_scim_users_shown(ctx.account, &query)
         .map_err(store_error)?
     else {
         return Ok(None);
@@ -277,7 +274,7 @@ pub fn users(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Page, AppError> 
 }
 
 /// Whether the response will show `members` (so they need loading).
-pub(crate) fn shows_members(q: &ListQuery) -> bool {
+pub fn shows_members(q: &ListQuery) -> bool {
     let named = |list: &[portcullis_scim::path::AttrPath]| {
         list.iter().any(|p| p.name.eq_ignore_ascii_case("members"))
     };
@@ -293,16 +290,14 @@ pub fn groups(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Page, AppError>
     if let Some(f) = &q.filter {
         f.validate(schema).map_err(AppError::Scim)?;
     }
-    let translated = q.filter.as_ref().map(filter_sql::groups);
+    let translated = q.filter.as_ref().map(filter::groups);
     let (pre, exact) = match translated {
         Some(t) => (t.filter, t.exact),
         None => (None, true),
     };
     let sort = match &q.sort_by {
         None => Some(None),
-        Some(p) => {
-            filter_sql::group_field(p).map(|f| Some((f, q.sort_order == SortOrder::Ascending)))
-        }
+        Some(p) => filter::group_field(p).map(|f| Some((f, q.sort_order == SortOrder::Ascending))),
     };
     let (query, fallback) = match (exact, sort) {
         (true, Some(sort)) => (

@@ -1,0 +1,117 @@
+//! Who asks for a use case: a signed-in member, an API key with its owner, or the
+//! operator at the server's command line; always inside one account.
+
+use std::net::IpAddr;
+
+use portcullis_domain::policy::{self, PolicyRequester};
+use portcullis_domain::{Account, Actor, ApiKeyId, AuditEvent, AuthMethod, SessionId, User};
+
+use crate::audit;
+use crate::AppError;
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone)]
+pub enum Via {
+    /// A dashboard session of a member.
+    Session {
+        /// The signed-in member.
+        user: User,
+        /// Their session.
+        session: SessionId,
+        /// How the session signed in.
+        method: AuthMethod,
+    },
+    /// An API key, acting for its owner (an admin or a bot).
+    ApiKey {
+        /// The key.
+        key: ApiKeyId,
+        /// Its owner.
+        owner: User,
+    },
+    /// An operator command (break-glass, no web UI).
+    Operator,
+}
+
+/// An authenticated caller inside one account: every id it names is looked up there.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The caller's account.
+    pub account: Account,
+    /// Who they are and how they proved it.
+    pub via: Via,
+    /// Their address, when known.
+    pub ip: Option<IpAddr>,
+}
+
+impl Caller {
+    /// The operator acting on `account` from the command line.
+    pub fn operator(account: Account) -> Self {
+        Self {
+            account,
+            via: Via::Operator,
+            ip: None,
+        }
+    }
+
+    /// The signed-in member, or the API key's owner; `None` for the operator.
+    pub fn user(&self) -> Option<&User> {
+        match &self.via {
+            Via::Session { user, .. } => Some(user),
+            Via::ApiKey { owner, .. } => Some(owner),
+            Via::Operator => None,
+        }
+    }
+
+    /// The audit actor.
+    pub fn actor(&self) -> Actor {
+        match &self.via {
+            Via::Session { user, .. } => Actor::User(user.id),
+            Via::ApiKey { key, .. } => Actor::ApiKey(*key),
+            Via::Operator => Actor::System,
+        }
+    }
+
+    /// Who asks, as the enforcement decision needs it.
+    pub fn requester(&self) -> PolicyRequester {
+        match &self.via {
+            Via::Session { method, .. } => PolicyRequester::Admin(*method),
+            Via::ApiKey { .. } => PolicyRequester::ApiKey,
+            Via::Operator => PolicyRequester::Operator,
+        }
+    }
+
+    /// The caller's address as the audit log keeps it.
+    pub fn ip_text(&self) -> Option<String> {
+        self.ip.map(|ip| ip.to_string())
+    }
+
+    /// Refuses callers who may not manage the account (admins, keys of admins and bots,
+    /// and the operator may).
+    pub fn require_manager(&self) -> Result<(), AppError> {
+        match self.user() {
+            Some(user) => {
+                policy::may_manage_account(user).map_err(|e| AppError::Forbidden(e.to_string()))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// An audit event of this caller in their account, to write with the change.
+    pub fn event(
+        &self,
+        action: &str,
+        target: Option<String>,
+        detail: serde_json::Value,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> AuditEvent {
+        audit::event(
+            self.account.id,
+            self.actor(),
+            action,
+            target,
+            self.ip_text(),
+            detail,
+            now,
+        )
+    }
+}

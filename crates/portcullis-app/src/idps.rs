@@ -1,0 +1,541 @@
+//! Identity providers (SAML and OpenID Connect). A SAML IdP is made from pasted metadata
+//! XML, from a metadata URL (fetched now and on refresh, keeping the last good copy when
+//! a refresh fails), or by hand. An OIDC issuer is checked by discovery before it is
+//! saved. A SAML IdP can have its AuthnRequests signed: Portcullis then makes the IdP's
+//! SP key pair ([`sp_key`]).
+//!
+//! These use cases reach the network (metadata, discovery) and make keys before they
+//! write, so they are `async` and run their store and CPU work through [`Exec`].
+
+pub mod sp_key;
+
+use chrono::Utc;
+use portcullis_domain::policy;
+use portcullis_domain::{
+    Actor, IdentityProvider, IdpId, IdpProtocol, OidcSettings, SamlSettings, SpSigningKey,
+};
+use portcullis_sso::oidc::HttpPolicy;
+use portcullis_sso::saml;
+use portcullis_store::Store;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::providers::ProviderCache;
+use crate::{audit, AppError, Caller, Exec};
+
+/// SAML settings as entered: metadata XML, or a metadata URL, or entity id + SSO URL +
+/// certificates.
+#[derive(Debug, Default, Clone)]
+pub struct SamlInput {
+    /// The IdP's metadata document, pasted.
+    pub metadata_xml: Option<String>,
+    /// Where to fetch the metadata.
+    pub metadata_url: Option<String>,
+    /// By hand: the IdP's entity id.
+    pub entity_id: Option<String>,
+    /// By hand: the IdP's SSO URL.
+    pub sso_url: Option<String>,
+    /// By hand: the signing certificates, PEM or base64 DER.
+    pub certificates: Option<Vec<String>>,
+    /// The attribute carrying the email, when not a usual one.
+    pub email_attribute: Option<String>,
+    /// The attribute carrying the display name, when not a usual one.
+    pub name_attribute: Option<String>,
+}
+
+/// OIDC settings as entered; on update, `None` keeps a field.
+#[derive(Debug, Default, Clone)]
+pub struct OidcInput {
+    /// The issuer URL.
+    pub issuer: Option<String>,
+    /// The client id.
+    pub client_id: Option<String>,
+    /// The client secret (write-only).
+    pub client_secret: Option<String>,
+    /// Scopes besides `openid` (default `email profile`).
+    pub scopes: Option<Vec<String>>,
+}
+
+/// A new IdP: exactly one of `saml` or `oidc`.
+#[derive(Debug, Default, Clone)]
+pub struct NewIdp {
+    /// What people see in the sign-in chooser.
+    pub description: String,
+    /// Whether it can be used at once (default true).
+    pub enabled: Option<bool>,
+    /// Accept IdP-initiated sign-in (SAML only).
+    pub idp_initiated: Option<bool>,
+    /// Sign AuthnRequests (SAML only).
+    pub sign_authn_requests: Option<bool>,
+    /// SAML settings.
+    pub saml: Option<SamlInput>,
+    /// OIDC settings.
+    pub oidc: Option<OidcInput>,
+}
+
+/// A change to an IdP; `None` keeps a field.
+#[derive(Debug, Default, Clone)]
+pub struct IdpChange {
+    /// New description.
+    pub description: Option<String>,
+    /// Enable or disable.
+    pub enabled: Option<bool>,
+    /// IdP-initiated sign-in (SAML only).
+    pub idp_initiated: Option<bool>,
+    /// Sign AuthnRequests (SAML only).
+    pub sign_authn_requests: Option<bool>,
+    /// New SAML settings (replace the current ones).
+    pub saml: Option<SamlInput>,
+    /// New OIDC settings.
+    pub oidc: Option<OidcInput>,
+}
+
+/// The refusal for IdP-initiated sign-in on an OIDC IdP.
+pub const OIDC_IDP_INITIATED: &str =
+    "IdP-initiated sign-in is only available for SAML identity providers; OpenID Connect cannot start a sign-in at the IdP";
+
+/// The refusal for signed AuthnRequests on an OIDC IdP.
+pub const OIDC_SIGNED_REQUESTS: &str =
+    "signed AuthnRequests are only available for SAML identity providers";
+
+fn sso_error(e: portcullis_sso::SsoError) -> AppError {
+    AppError::BadRequest(e.to_string())
+}
+
+/// What Portcullis itself keeps of a SAML IdP besides what the admin enters: the
+/// IdP-initiated and request-signing switches and the SP key pair.
+struct SamlOwn {
+    idp_initiated: bool,
+    sign_authn_requests: bool,
+    sp_signing_key: Option<SpSigningKey>,
+}
+
+/// Builds SAML settings from metadata XML, a metadata URL or hand-entered values.
+async fn saml_settings(
+    net: &HttpPolicy,
+    input: SamlInput,
+    own: SamlOwn,
+) -> Result<SamlSettings, AppError> {
+    let (metadata_xml, metadata_url, parsed) =
+        if let Some(xml) = input.metadata_xml.filter(|x| !x.trim().is_empty()) {
+            let parsed = saml::parse_idp_metadata(&xml).map_err(sso_error)?;
+            (Some(xml), None, Some(parsed))
+        } else if let Some(url) = input.metadata_url.filter(|u| !u.trim().is_empty()) {
+            let url = url.trim().to_owned();
+            let (xml, parsed) = saml::fetch_metadata(&url, net).await.map_err(sso_error)?;
+            (Some(xml), Some(url), Some(parsed))
+        } else {
+            (None, None, None)
+        };
+    let (idp_entity_id, sso_url, signing_certificates) = match parsed {
+        Some(p) => (p.entity_id, p.sso_url, p.signing_certificates),
+        None => {
+            let certificates = input
+                .certificates
+                .unwrap_or_default()
+                .iter()
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| saml::normalize_certificate(c))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sso_error)?;
+            (
+                input.entity_id.unwrap_or_default().trim().to_owned(),
+                input.sso_url.unwrap_or_default().trim().to_owned(),
+                certificates,
+            )
+        }
+    };
+    Ok(SamlSettings {
+        idp_entity_id,
+        sso_url,
+        signing_certificates,
+        idp_initiated: own.idp_initiated,
+        metadata_url,
+        metadata_xml,
+        email_attribute: input.email_attribute.filter(|a| !a.trim().is_empty()),
+        name_attribute: input.name_attribute.filter(|a| !a.trim().is_empty()),
+        sign_authn_requests: own.sign_authn_requests,
+        sp_signing_key: own.sp_signing_key,
+    }
+    .validate()?)
+}
+
+/// Checks OIDC settings, including discovery of the issuer.
+async fn oidc_settings(net: &HttpPolicy, s: OidcSettings) -> Result<OidcSettings, AppError> {
+    let s = s.validate()?;
+    if s.client_secret.trim().is_empty() {
+        return Err(AppError::BadRequest("the client secret is required".into()));
+    }
+    portcullis_sso::oidc::discover(&s.issuer, net)
+        .await
+        .map_err(sso_error)?;
+    Ok(s)
+}
+
+fn scopes(list: Option<Vec<String>>) -> Vec<String> {
+    list.unwrap_or_else(|| vec!["email".into(), "profile".into()])
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty() && s != "openid")
+        .collect()
+}
+
+/// The SP key pair to keep for an IdP whose signing switch is `sign`: the `current` one
+/// when there is one (switching signing off and on again keeps the certificate the IdP
+/// knows), a new one when signing is on and there is none yet.
+async fn ensure_sp_key(
+    exec: &impl Exec,
+    idp: IdpId,
+    sign: bool,
+    current: Option<SpSigningKey>,
+) -> Result<Option<SpSigningKey>, AppError> {
+    match current {
+        Some(key) => Ok(Some(key)),
+        None if sign => Ok(Some(exec.compute(move || sp_key::generate(idp)).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The account's IdPs.
+pub fn list(store: &Store, caller: &Caller) -> Result<Vec<IdentityProvider>, AppError> {
+    caller.require_manager()?;
+    Ok(store.list_idps(caller.account.id)?)
+}
+
+/// An IdP of the caller's account (`NotFound` for another account's).
+pub fn get(store: &Store, caller: &Caller, id: IdpId) -> Result<IdentityProvider, AppError> {
+    caller.require_manager()?;
+    store.idp(caller.account.id, id)?.ok_or(AppError::NotFound)
+}
+
+fn event(
+    caller_actor: Actor,
+    caller: Option<&Caller>,
+    idp: &IdentityProvider,
+    action: &str,
+) -> portcullis_domain::AuditEvent {
+    audit::event(
+        idp.account,
+        caller_actor,
+        action,
+        Some(idp.id.to_string()),
+        caller.and_then(Caller::ip_text),
+        json!({
+            "description": idp.description,
+            "protocol": idp.kind(),
+            "enabled": idp.enabled,
+            "idp_initiated": idp.allows_idp_initiated(),
+            "sign_authn_requests": matches!(&idp.protocol, IdpProtocol::Saml(s) if s.sign_authn_requests),
+        }),
+        Utc::now(),
+    )
+}
+
+/// Creates an IdP in the caller's account.
+pub async fn create(
+    exec: &impl Exec,
+    net: &HttpPolicy,
+    caller: &Caller,
+    new: NewIdp,
+) -> Result<IdentityProvider, AppError> {
+    caller.require_manager()?;
+    let description = IdentityProvider::validate_description(&new.description)?;
+    let id = IdpId::from_uuid(Uuid::new_v4());
+    let idp_initiated = new.idp_initiated.unwrap_or(false);
+    let sign_authn_requests = new.sign_authn_requests.unwrap_or(false);
+    let protocol = match (new.saml, new.oidc) {
+        (Some(s), None) => {
+            let own = SamlOwn {
+                idp_initiated,
+                sign_authn_requests,
+                sp_signing_key: ensure_sp_key(exec, id, sign_authn_requests, None).await?,
+            };
+            IdpProtocol::Saml(saml_settings(net, s, own).await?)
+        }
+        (None, Some(o)) => {
+            if idp_initiated {
+                return Err(AppError::BadRequest(OIDC_IDP_INITIATED.into()));
+            }
+            if sign_authn_requests {
+                return Err(AppError::BadRequest(OIDC_SIGNED_REQUESTS.into()));
+            }
+            IdpProtocol::Oidc(
+                oidc_settings(
+                    net,
+                    OidcSettings {
+                        issuer: o.issuer.unwrap_or_default().trim().to_owned(),
+                        client_id: o.client_id.unwrap_or_default().trim().to_owned(),
+                        client_secret: o.client_secret.unwrap_or_default(),
+                        scopes: scopes(o.scopes),
+                    },
+                )
+                .await?,
+            )
+        }
+        _ => {
+            return Err(AppError::BadRequest(
+                "give exactly one of `saml` or `oidc`".into(),
+            ))
+        }
+    };
+    let idp = IdentityProvider {
+        id,
+        account: caller.account.id,
+        description,
+        enabled: new.enabled.unwrap_or(true),
+        protocol,
+        created_at: Utc::now(),
+    };
+    let (saved, event) = (
+        idp.clone(),
+        event(caller.actor(), Some(caller), &idp, "idp.created"),
+    );
+    exec.write(move |store| {
+        store.transaction(|store| {
+            store.insert_idp(&saved)?;
+            audit::record(store, &event)
+        })
+    })
+    .await?;
+    Ok(idp)
+}
+
+/// Saves a changed IdP in one transaction, asking the domain first when it stops being
+/// usable (the last enabled IdP under enforcement cannot be disabled).
+async fn save(
+    exec: &impl Exec,
+    caller: &Caller,
+    before: &IdentityProvider,
+    after: IdentityProvider,
+    action: &'static str,
+) -> Result<IdentityProvider, AppError> {
+    let disabling = before.enabled && !after.enabled;
+    let (saved, event) = (
+        after.clone(),
+        event(caller.actor(), Some(caller), &after, action),
+    );
+    exec.write(move |store| {
+        store.transaction(|store| {
+            if disabling {
+                may_remove(store, &saved)?;
+            }
+            store.update_idp(&saved)?;
+            audit::record(store, &event)
+        })
+    })
+    .await?;
+    Ok(after)
+}
+
+fn may_remove(store: &Store, idp: &IdentityProvider) -> Result<(), AppError> {
+    let account = store.account(idp.account)?.ok_or(AppError::NotFound)?;
+    let idps = store.list_idps(idp.account)?;
+    policy::may_remove_idp(&account, &idps, idp.id).map_err(|e| AppError::Conflict(e.to_string()))
+}
+
+/// Applies a change to an IdP. Logins stop using what OIDC discovery found for the old
+/// settings.
+pub async fn update(
+    exec: &impl Exec,
+    net: &HttpPolicy,
+    providers: &ProviderCache,
+    caller: &Caller,
+    id: IdpId,
+    change: IdpChange,
+) -> Result<IdentityProvider, AppError> {
+    let who = caller.clone();
+    let before = exec.read(move |store| get(store, &who, id)).await?;
+    let mut after = before.clone();
+    if let Some(d) = &change.description {
+        after.description = IdentityProvider::validate_description(d)?;
+    }
+    if let Some(enabled) = change.enabled {
+        after.enabled = enabled;
+    }
+    after.protocol = match (before.protocol.clone(), change.saml, change.oidc) {
+        (IdpProtocol::Saml(current), saml, None) => {
+            let sign_authn_requests = change
+                .sign_authn_requests
+                .unwrap_or(current.sign_authn_requests);
+            let own = SamlOwn {
+                idp_initiated: change.idp_initiated.unwrap_or(current.idp_initiated),
+                sign_authn_requests,
+                sp_signing_key: ensure_sp_key(
+                    exec,
+                    id,
+                    sign_authn_requests,
+                    current.sp_signing_key.clone(),
+                )
+                .await?,
+            };
+            match saml {
+                Some(input) => IdpProtocol::Saml(saml_settings(net, input, own).await?),
+                None => IdpProtocol::Saml(SamlSettings {
+                    idp_initiated: own.idp_initiated,
+                    sign_authn_requests: own.sign_authn_requests,
+                    sp_signing_key: own.sp_signing_key,
+                    ..current
+                }),
+            }
+        }
+        (IdpProtocol::Oidc(current), None, oidc) => {
+            if change.idp_initiated == Some(true) {
+                return Err(AppError::BadRequest(OIDC_IDP_INITIATED.into()));
+            }
+            if change.sign_authn_requests == Some(true) {
+                return Err(AppError::BadRequest(OIDC_SIGNED_REQUESTS.into()));
+            }
+            match oidc {
+                Some(o) => {
+                    let next = OidcSettings {
+                        issuer: o.issuer.map_or(current.issuer.clone(), |i| i.trim().to_owned()),
+                        client_id: o
+                            .client_id
+                            .map_or(current.client_id.clone(), |c| c.trim().to_owned()),
+                        client_secret: o
+                            .client_secret
+                            .filter(|s| !s.is_empty())
+                            .unwrap_or(current.client_secret.clone()),
+                        scopes: o.scopes.map_or(current.scopes.clone(), |s| scopes(Some(s))),
+                    };
+                    IdpProtocol::Oidc(oidc_settings(net, next).await?)
+                }
+                None => IdpProtocol::Oidc(current),
+            }
+        }
+        _ => {
+            return Err(AppError::BadRequest(
+                "an IdP keeps its protocol: send `saml` settings to a SAML IdP and `oidc` settings to an OIDC IdP".into(),
+            ))
+        }
+    };
+    let saved = save(exec, caller, &before, after, "idp.updated").await;
+    providers.invalidate(id);
+    saved
+}
+
+/// Fetches a SAML IdP's metadata URL again. On failure the last good copy is kept and
+/// the refusal says why.
+pub async fn refresh_metadata(
+    exec: &impl Exec,
+    net: &HttpPolicy,
+    caller: &Caller,
+    id: IdpId,
+) -> Result<IdentityProvider, AppError> {
+    let who = caller.clone();
+    let before = exec.read(move |store| get(store, &who, id)).await?;
+    let IdpProtocol::Saml(current) = &before.protocol else {
+        return Err(AppError::BadRequest(
+            "only SAML identity providers have metadata".into(),
+        ));
+    };
+    let Some(url) = current.metadata_url.clone() else {
+        return Err(AppError::BadRequest(
+            "this identity provider was not created from a metadata URL".into(),
+        ));
+    };
+    let settings = refreshed(net, current, &url).await.map_err(|e| {
+        AppError::Conflict(format!(
+            "could not refresh the metadata ({}); the last good copy is kept",
+            e.public_message()
+        ))
+    })?;
+    let mut after = before.clone();
+    after.protocol = IdpProtocol::Saml(settings);
+    save(exec, caller, &before, after, "idp.metadata.refreshed").await
+}
+
+async fn refreshed(
+    net: &HttpPolicy,
+    current: &SamlSettings,
+    url: &str,
+) -> Result<SamlSettings, AppError> {
+    let (xml, parsed) = saml::fetch_metadata(url, net).await.map_err(sso_error)?;
+    Ok(SamlSettings {
+        idp_entity_id: parsed.entity_id,
+        sso_url: parsed.sso_url,
+        signing_certificates: parsed.signing_certificates,
+        metadata_xml: Some(xml),
+        ..current.clone()
+    }
+    .validate()?)
+}
+
+/// Replaces a SAML IdP's SP key pair with a new one, for instance when the old private
+/// key may have leaked. The IdP must be given the new certificate (or the SP metadata
+/// again): until then it refuses the signed requests.
+pub async fn rotate_sp_key(
+    exec: &impl Exec,
+    caller: &Caller,
+    id: IdpId,
+) -> Result<IdentityProvider, AppError> {
+    let who = caller.clone();
+    let before = exec.read(move |store| get(store, &who, id)).await?;
+    let IdpProtocol::Saml(current) = &before.protocol else {
+        return Err(AppError::BadRequest(
+            "only SAML identity providers have an SP signing key".into(),
+        ));
+    };
+    let mut after = before.clone();
+    after.protocol = IdpProtocol::Saml(SamlSettings {
+        sp_signing_key: Some(exec.compute(move || sp_key::generate(id)).await?),
+        ..current.clone()
+    });
+    save(exec, caller, &before, after, "idp.sp_key.rotated").await
+}
+
+/// Refreshes every SAML IdP that came from a metadata URL; failures keep the last good
+/// copy and are logged. Returns how many changed. Run on a schedule by the server.
+pub async fn refresh_all(exec: &impl Exec, net: &HttpPolicy) -> Result<usize, AppError> {
+    let idps = exec.read(|store| Ok(store.all_idps()?)).await?;
+    let mut refreshed_count = 0;
+    for idp in idps {
+        let IdpProtocol::Saml(current) = &idp.protocol else {
+            continue;
+        };
+        let Some(url) = current.metadata_url.as_deref() else {
+            continue;
+        };
+        match refreshed(net, current, url).await {
+            Ok(settings) if IdpProtocol::Saml(settings.clone()) != idp.protocol => {
+                let mut after = idp.clone();
+                after.protocol = IdpProtocol::Saml(settings);
+                let event = event(Actor::System, None, &after, "idp.metadata.refreshed");
+                exec.write(move |store| {
+                    store.transaction(|store| {
+                        store.update_idp(&after)?;
+                        audit::record(store, &event)
+                    })
+                })
+                .await?;
+                refreshed_count += 1;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(idp = %idp.id, error = %e, "metadata refresh failed; keeping the last good copy")
+            }
+        }
+    }
+    Ok(refreshed_count)
+}
+
+/// Deletes an IdP with its SSO links, unless it is the last enabled one under
+/// enforcement.
+pub fn delete(
+    store: &Store,
+    providers: &ProviderCache,
+    caller: &Caller,
+    id: IdpId,
+) -> Result<(), AppError> {
+    let deleted = store.transaction(|store| {
+        let idp = get(store, caller, id)?;
+        may_remove(store, &idp)?;
+        store.delete_idp(idp.account, idp.id)?;
+        audit::record(
+            store,
+            &event(caller.actor(), Some(caller), &idp, "idp.deleted"),
+        )
+    });
+    providers.invalidate(id);
+    deleted
+}

@@ -1,0 +1,27 @@
+//! Makes a SAML IdP's SP key pair: a fresh RSA key and random serial drawn here, the
+//! self-signed certificate made by `portcullis-sso`. The private key only ever leaves
+//! this module inside the IdP, which the store seals before writing.
+
+use chrono::Utc;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use portcullis_domain::{IdpId, SpSigningKey};
+use portcullis_sso::saml;
+use rand::RngCore;
+
+use crate::AppError;
+
+/// Size of the RSA keys made for signing AuthnRequests.
+pub const SP_KEY_BITS: u32 = 3072;
+
+/// A new SP key pair for `idp`. RSA generation takes a noticeable fraction of a second:
+/// run it through [`crate::Exec::compute`].
+pub fn generate(idp: IdpId) -> Result<SpSigningKey, AppError> {
+    let rsa = Rsa::generate(SP_KEY_BITS)
+        .and_then(PKey::from_rsa)
+        .map_err(|e| AppError::Internal(format!("generating the SP key: {e}")))?;
+    let mut serial = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut serial);
+    saml::sp_signing_key(&rsa, idp, serial, Utc::now())
+        .map_err(|e| AppError::Internal(format!("making the SP certificate: {e}")))
+}

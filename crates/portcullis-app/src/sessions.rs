@@ -1,0 +1,83 @@
+//! Dashboard sessions: opening one after a sign-in, finding the live one a cookie names,
+//! and ending it.
+
+use chrono::{DateTime, Duration, Utc};
+use portcullis_domain::{Account, Actor, AuthMethod, Session, SessionId, User};
+use portcullis_store::Store;
+use uuid::Uuid;
+
+use crate::{audit, AppError};
+
+/// A live session with its member and account.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The session row.
+    pub session: Session,
+    /// The member.
+    pub user: User,
+    /// Their account.
+    pub account: Account,
+}
+
+/// Starts and stores a session of `user`.
+pub fn open(
+    store: &Store,
+    user: &User,
+    method: AuthMethod,
+    now: DateTime<Utc>,
+    ttl_minutes: i64,
+) -> Result<Session, AppError> {
+    let session = Session::start(
+        SessionId::from_uuid(Uuid::new_v4()),
+        user,
+        method,
+        now,
+        Duration::minutes(ttl_minutes),
+    );
+    store.insert_session(&session)?;
+    Ok(session)
+}
+
+/// The session `id` with its member and account while it is live and its member active
+/// and human; `None` otherwise (ended, expired, deactivated, deleted).
+pub fn resume(
+    store: &Store,
+    id: SessionId,
+    now: DateTime<Utc>,
+) -> Result<Option<SignedIn>, AppError> {
+    let Some(session) = store.session(id)? else {
+        return Ok(None);
+    };
+    if !session.is_live(now) {
+        return Ok(None);
+    }
+    let user = store.user(session.account, session.user)?;
+    let account = store.account(session.account)?;
+    Ok(match (user, account) {
+        (Some(user), Some(account)) if user.active && !user.is_bot() => Some(SignedIn {
+            session,
+            user,
+            account,
+        }),
+        _ => None,
+    })
+}
+
+/// Ends a session (sign-out), on every replica at once.
+pub fn end(store: &Store, signed_in: &SignedIn, now: DateTime<Utc>) -> Result<(), AppError> {
+    store.transaction(|store| {
+        store.revoke_session(signed_in.session.id, now)?;
+        audit::record(
+            store,
+            &audit::event(
+                signed_in.account.id,
+                Actor::User(signed_in.user.id),
+                "logout",
+                Some(signed_in.user.id.to_string()),
+                None,
+                serde_json::Value::Null,
+                now,
+            ),
+        )
+    })
+}
