@@ -1,8 +1,9 @@
 //! The layering check: some crates must never depend on others.
 //!
-//! Dependencies point one way: server → store, sso, scim, domain; store → domain;
-//! sso → domain; scim and domain → nothing of ours, and neither ever touches a database
-//! or a web framework.
+//! Dependencies point one way: server → app, store, sso, scim, domain; app → store, sso,
+//! scim, domain; store → domain; sso → domain; scim and domain → nothing of ours, and
+//! neither ever touches a database or a web framework. The app never touches the web
+//! framework or HTML either.
 
 use std::collections::BTreeSet;
 
@@ -58,6 +59,22 @@ const RULES: &[Rule] = &[
             "portcullis-server",
             "diesel",
             "actix-web",
+        ],
+        forbid_infrastructure: false,
+    },
+    Rule {
+        // The use cases: no web framework, no HTTP server types, no HTML, no OpenAPI;
+        // statuses and rendering are the server's.
+        krate: "portcullis-app",
+        forbidden: &[
+            "portcullis-server",
+            "actix-web",
+            "actix-http",
+            "actix-rt",
+            "actix-router",
+            "maud",
+            "utoipa",
+            "tracing-actix-web",
         ],
         forbid_infrastructure: false,
     },

@@ -33,7 +33,7 @@ Tasks:
   fuzz [--seconds N] [--target NAME]
                      run every fuzz target (SCIM filter, PATCH, JSON bodies; SAML
                      responses) for N seconds each (default 30)
-  setup              only install the system packages the build needs
+  setup              only install the system packages the build and the tests need
   scim-conformance   run the Python SCIM checkers against a freshly started server
   bench scim         the SCIM benchmark (release build, wrk)
   bench sso [--count N] [--seconds S] [--concurrency C]
@@ -56,7 +56,7 @@ fn main() -> Result<()> {
     };
     match task {
         "serve" => {
-            setup::ensure_system_packages()?;
+            setup::ensure_system_packages(&[setup::BUILD])?;
             util::run(
                 "cargo",
                 &[
@@ -75,7 +75,7 @@ fn main() -> Result<()> {
         "check-deps" => check_deps::run(),
         "fuzz" => fuzz::run(rest),
         "crash" => crash::run(rest),
-        "setup" => setup::ensure_system_packages(),
+        "setup" => setup::ensure_system_packages(&[setup::BUILD, setup::TEST]),
         "scim-conformance" => scim_conformance::run(),
         "bench" => bench::run(rest),
         "soak" => soak::run(rest),

@@ -1,11 +1,9 @@
-//! Installs the Debian packages the build needs when they are missing.
+//! Installs the Debian packages the build and the tests need when they are missing.
 //!
-//! samael's xmlsec binding needs pkg-config, libxml2 and libxmlsec1 headers and libclang
-//! (for bindgen); diesel's PostgreSQL backend needs libpq. The `xmlsec1` program is used
-//! by the SAML test IdP (pysaml2); `chromium` and `chromium-driver` run the SSO logins
-//! through a real browser.
-//! by the SAML test IdP (pysaml2). Chromium and chromedriver run the dashboard's browser
-//! tests.
+//! Building and running: samael's xmlsec binding needs pkg-config, libxml2 and libxmlsec1
+//! headers and libclang (for bindgen); diesel's PostgreSQL backend needs libpq. Testing
+//! also: the `xmlsec1` program (used by the SAML test IdP, pysaml2), and `chromium` with
+//! `chromium-driver`, which run the SSO logins and the dashboard through a real browser.
 
 use std::process::Command;
 
@@ -13,15 +11,20 @@ use anyhow::{bail, Result};
 
 use crate::util;
 
-const PACKAGES: &[&str] = &[
+/// What building and running the server needs (`cargo xtask serve`).
+pub const BUILD: &[&str] = &[
     "pkg-config",
     "libssl-dev",
     "libxml2-dev",
     "libxmlsec1-dev",
     "libclang-dev",
     "libpq-dev",
+];
+
+/// What the tests need besides (`cargo xtask test`).
+pub const TEST: &[&str] = &[
     "xmlsec1",
-    // The dashboard's browser tests drive headless Chromium through chromedriver.
+    // The SSO and dashboard browser tests drive headless Chromium through chromedriver.
     "chromium",
     "chromium-driver",
 ];
@@ -34,17 +37,18 @@ fn installed(package: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Installs whatever of [`PACKAGES`] is missing (as root, or through sudo).
-pub fn ensure_system_packages() -> Result<()> {
+/// Installs whatever of `packages` is missing (as root, or through sudo).
+pub fn ensure_system_packages(packages: &[&[&str]]) -> Result<()> {
+    let packages: Vec<&str> = packages.iter().flat_map(|p| p.iter().copied()).collect();
     if Command::new("dpkg-query")
         .arg("--version")
         .output()
         .is_err()
     {
-        eprintln!("xtask: not a Debian system; make sure these are installed: {PACKAGES:?}");
+        eprintln!("xtask: not a Debian system; make sure these are installed: {packages:?}");
         return Ok(());
     }
-    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
+    let missing: Vec<&str> = packages.into_iter().filter(|p| !installed(p)).collect();
     if missing.is_empty() {
         return Ok(());
     }

@@ -6,7 +6,7 @@ use crate::{check_deps, crash, fuzz, setup, util};
 
 /// Runs the whole suite.
 pub fn run(_args: &[String]) -> Result<()> {
-    setup::ensure_system_packages()?;
+    setup::ensure_system_packages(&[setup::BUILD, setup::TEST])?;
     util::run("cargo", &["fmt", "--all", "--", "--check"])?;
     check_deps::run()?;
     util::run(

@@ -127,6 +127,25 @@ pub enum ConfigError {
     },
 }
 
+/// Every environment variable the binary reads; the README's configuration table lists
+/// exactly these (a test compares them, and checks that the source reads no other).
+pub const VARIABLES: &[&str] = &[
+    "PORTCULLIS_BIND",
+    "PORTCULLIS_DATABASE_URL",
+    "PORTCULLIS_PUBLIC_URL",
+    "PORTCULLIS_CONFIG",
+    "PORTCULLIS_SESSION_KEY",
+    "PORTCULLIS_SESSION_TTL_MINUTES",
+    "PORTCULLIS_TRUSTED_PROXIES",
+    "PORTCULLIS_ENCRYPTION_KEY",
+    "PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES",
+    "PORTCULLIS_SCIM_RATE_LIMIT",
+    "PORTCULLIS_SMTP_URL",
+    "PORTCULLIS_SMTP_FROM",
+    "PORTCULLIS_LOG",
+    "PORTCULLIS_LOG_FORMAT",
+];
+
 impl Config {
     /// Default listen address.
     pub const DEFAULT_BIND: &'static str = "127.0.0.1:8080";

@@ -24,7 +24,7 @@ pub struct AppState {
     /// On SQLite, a second handle on the same database for short reads made directly on
     /// the async workers: one connection per worker, so taking one never waits (a worker
     /// runs one synchronous read at a time). `None` on PostgreSQL, whose reads cross the
-    /// network and go through [`AppState::db`].
+    /// network and go through [`AppState::read`].
     pub inline_reads: Option<Store>,
     /// On SQLite, the thread that runs SCIM writes in group-committed batches
     /// ([`AppState::write`]). `None` on PostgreSQL, which takes concurrent writers.

@@ -21,7 +21,6 @@ mod cipher;
 mod connection;
 mod convert;
 mod error;
-mod group;
 mod idp;
 mod invitation;
 mod migrate;
@@ -44,10 +43,9 @@ pub use batch::Batch;
 pub use cipher::SecretCipher;
 pub use connection::Backend;
 pub use error::{conflict, StoreError};
-pub use group::{MemberChange, ScimGroupRow};
 pub use scim::{
-    CompareOp, Filter, FilterValue, GroupField, GroupFilter, ScimQuery, ScimUserRow, ScimUserShown,
-    UserField, UserFilter,
+    CompareOp, Filter, FilterValue, GroupField, GroupFilter, MemberChange, ScimGroupRow, ScimQuery,
+    ScimUserRow, ScimUserShown, UserField, UserFilter,
 };
 pub use sso::PendingLogin;
 pub use user::UserListQuery;

@@ -1,10 +1,12 @@
-//! SCIM persistence: users with their SCIM attributes and a version for ETags, typed
-//! filters translated into SQL, and stable paging with exact totals.
+//! SCIM persistence: users with their SCIM attributes and a version for ETags, groups and
+//! their members, typed filters translated into SQL, and stable paging with exact totals.
 
 pub(crate) mod filter;
+pub(crate) mod groups;
 pub(crate) mod users;
 
 pub use filter::{CompareOp, Filter, FilterValue, GroupField, GroupFilter, UserField, UserFilter};
+pub use groups::{MemberChange, ScimGroupRow};
 pub use users::{ScimUserRow, ScimUserShown};
 
 /// One page of a SCIM listing: an optional filter, an optional sort, and the page.

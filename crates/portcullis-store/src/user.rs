@@ -6,7 +6,7 @@ use portcullis_domain::{AccountId, AuditEvent, Email, User, UserId, UserKind};
 
 use crate::connection::AnyConnection;
 use crate::convert::{db_time, escape_like, parse, utc};
-use crate::schema::{api_keys, sessions, sso_links, users};
+use crate::schema::{api_keys, group_members, sessions, sso_links, users};
 use crate::{Store, StoreError};
 
 /// What [`Store::list_users`] returns: one page, in a stable order (creation time, then
@@ -130,7 +130,7 @@ pub(crate) fn delete_user_rows(
     if !exists {
         return Ok(false);
     }
-    crate::group::delete_memberships_of(conn, user)?;
+    diesel::delete(group_members::table.filter(group_members::user_id.eq(user))).execute(conn)?;
     diesel::delete(sso_links::table.filter(sso_links::user_id.eq(user))).execute(conn)?;
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user))).execute(conn)?;
     diesel::delete(api_keys::table.filter(api_keys::owner_id.eq(user))).execute(conn)?;

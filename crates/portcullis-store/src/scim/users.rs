@@ -615,7 +615,7 @@ impl Store {
         let account = account.to_string();
         self.read(|conn| {
             let mut out: HashMap<UserId, Vec<(GroupId, String)>> = HashMap::new();
-            for chunk in members.chunks(crate::group::CHUNK) {
+            for chunk in members.chunks(crate::convert::CHUNK) {
                 let ids: Vec<String> = chunk.iter().map(ToString::to_string).collect();
                 let rows: Vec<(String, String, String)> = group_members::table
                     .inner_join(groups::table)

@@ -6,16 +6,14 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::{AccountId, AuditEvent, GroupId, UserId};
 
+use super::filter::group_pred;
+use super::users::HUMAN;
+use super::{GroupField, ScimQuery};
 use crate::audit::insert_audit;
 use crate::connection::{AnyConnection, MultiBackend};
-use crate::convert::{db_time, parse, utc};
+use crate::convert::{db_time, parse, utc, CHUNK};
 use crate::schema::{group_members, groups, users};
-use crate::scim::filter::group_pred;
-use crate::scim::{GroupField, ScimQuery};
 use crate::{Store, StoreError};
-
-/// Most ids bound in one `IN (...)` list (SQLite allows 32,766 variables).
-pub(crate) const CHUNK: usize = 500;
 
 /// A group as SCIM sees it (members are read separately).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,17 +96,6 @@ impl GroupRow {
     }
 }
 
-/// Removes a user from every group.
-pub(crate) fn delete_memberships_of(
-    conn: &mut AnyConnection,
-    user: &str,
-) -> Result<usize, StoreError> {
-    Ok(
-        diesel::delete(group_members::table.filter(group_members::user_id.eq(user)))
-            .execute(conn)?,
-    )
-}
-
 /// Checks that every id is a non-bot user of the account; the first that is not is
 /// `UnknownMember`. Returns the ids as text, without duplicates.
 fn check_members(
@@ -122,7 +109,7 @@ fn check_members(
     for chunk in wanted.chunks(CHUNK) {
         let rows: Vec<String> = users::table
             .filter(users::account_id.eq(account))
-            .filter(users::kind.eq(crate::scim::users::HUMAN))
+            .filter(users::kind.eq(HUMAN))
             .filter(users::id.eq_any(chunk))
             .select(users::id)
             .load(conn)?;
