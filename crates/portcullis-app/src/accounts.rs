@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::{audit, password, AppError, Caller};
 
-/// What creating an account produced: the admin's one-time password is shown once.
-#[derive(Debug)]
+/// What creating an account produced: the admin's one-time password is shown once (and
+/// never by `Debug`).
 pub struct CreatedAccount {
     /// The account.
     pub account: Account,
@@ -22,6 +22,16 @@ pub struct CreatedAccount {
     pub admin: User,
     /// The admin's password, never stored in clear.
     pub password: String,
+}
+
+impl std::fmt::Debug for CreatedAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedAccount")
+            .field("account", &self.account)
+            .field("admin", &self.admin)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Creates an account and its first admin with a random password, in one transaction.
@@ -112,7 +122,8 @@ pub struct AccountChange {
 }
 
 /// Applies `change` once the domain accepted every part of it, in one transaction: all
-/// of it or nothing. Each setting that changed leaves its audit event.
+/// of it or nothing. Each setting that changed leaves its audit event. Switching to SSO
+/// enforced ends every password session of the account.
 pub fn update(
     store: &Store,
     caller: &Caller,
@@ -153,6 +164,13 @@ pub fn update(
             changes.push("account.provisioning.changed");
         }
         store.update_account(&next)?;
+        if next.enforcement == EnforcementPolicy::Enforced
+            && current.enforcement != EnforcementPolicy::Enforced
+        {
+            // Passwords stop working: so do the sessions they opened. Sessions that
+            // signed in through an IdP stay.
+            store.revoke_password_sessions(next.id, now)?;
+        }
         let detail = json!({
             "name": next.name,
             "enforcement": next.enforcement.as_str(),

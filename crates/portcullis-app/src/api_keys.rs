@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::policy;
-use portcullis_domain::{ApiKey, ApiKeyId, ApiKeySecret, User, UserId};
+use portcullis_domain::{ApiKey, ApiKeyId, ApiKeySecret, Scopes, User, UserId};
 use portcullis_store::Store;
 use rand::RngCore;
 use serde_json::json;
@@ -42,12 +42,14 @@ pub fn list(store: &Store, caller: &Caller) -> Result<Vec<KeyWithOwner>, AppErro
 pub const MAX_DESCRIPTION: usize = 255;
 
 /// Creates a key for `owner` (an admin or bot of the account; the caller when `None`)
-/// and returns it with its owner and its secret, which is shown only this once.
+/// that may call the APIs of `scopes`, and returns it with its owner and its secret,
+/// which is shown only this once.
 pub fn create(
     store: &Store,
     caller: &Caller,
     description: &str,
     owner: Option<UserId>,
+    scopes: Scopes,
     now: DateTime<Utc>,
 ) -> Result<(ApiKey, User, ApiKeySecret), AppError> {
     caller.require_manager()?;
@@ -64,11 +66,9 @@ pub fn create(
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = ApiKeySecret::from_random(bytes);
     let (key, owner) = store.transaction(|store| {
-        let owner = store
-            .user(caller.account.id, owner_id)?
-            .ok_or_else(|| {
-                AppError::BadRequest("the owner is not a member or bot of this account".into())
-            })?;
+        let owner = store.user(caller.account.id, owner_id)?.ok_or_else(|| {
+            AppError::BadRequest("the owner is not a member or bot of this account".into())
+        })?;
         policy::may_own_api_key(&owner).map_err(|e| AppError::BadRequest(e.to_string()))?;
         let key = ApiKey {
             id: ApiKeyId::from_uuid(Uuid::new_v4()),
@@ -80,6 +80,8 @@ pub fn create(
             created_at: now,
             last_used_at: None,
             revoked_at: None,
+            scopes,
+            legacy_full_access: false,
         };
         store.insert_api_key(&key)?;
         audit::record(
@@ -87,7 +89,12 @@ pub fn create(
             &caller.event(
                 "api_key.created",
                 Some(key.id.to_string()),
-                json!({ "owner": owner.email.as_str(), "description": key.description, "prefix": key.prefix }),
+                json!({
+                    "owner": owner.email.as_str(),
+                    "description": key.description,
+                    "prefix": key.prefix,
+                    "scopes": key.scopes.to_stored(),
+                }),
                 now,
             ),
         )?;

@@ -6,10 +6,11 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 use portcullis_domain::policy::{self, ApiKeyRefusal};
-use portcullis_domain::{Account, ApiKey, SecretHash, User};
+use portcullis_domain::{Account, Actor, ApiKey, AuditEvent, Scope, SecretHash, User};
 use portcullis_store::{KnownKey, Store};
+use serde_json::json;
 
-use crate::{AppError, Caller, Via};
+use crate::{audit, AppError, Caller, Via};
 
 /// A caller whose API key was accepted.
 #[derive(Debug, Clone)]
@@ -32,6 +33,7 @@ impl ApiCaller {
             via: Via::ApiKey {
                 key: self.key.id,
                 owner: self.owner,
+                scopes: self.key.scopes,
             },
             ip: Some(self.ip),
         }
@@ -107,6 +109,48 @@ impl Credentials {
             ip: self.ip,
         })
     }
+}
+
+/// Refuses a key used outside its scopes (`Forbidden`): a `scim` key on the admin API,
+/// an `admin` key on SCIM.
+pub fn check_scope(caller: &ApiCaller, scope: Scope) -> Result<(), AppError> {
+    if caller.key.scopes.allows(scope) {
+        return Ok(());
+    }
+    let has: Vec<&str> = caller
+        .key
+        .scopes
+        .list()
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    Err(AppError::Forbidden(format!(
+        "this API key may call the {} API only; this call needs a key with the {scope} scope",
+        has.join(" and ")
+    )))
+}
+
+/// The audit event of a key refused for its scopes at `route` (method and path).
+pub fn scope_refused(
+    caller: &ApiCaller,
+    scope: Scope,
+    route: &str,
+    now: DateTime<Utc>,
+) -> AuditEvent {
+    audit::event(
+        caller.account.id,
+        Actor::ApiKey(caller.key.id),
+        "api_key.refused",
+        Some(caller.key.id.to_string()),
+        Some(caller.ip.to_string()),
+        json!({
+            "route": route,
+            "needs": scope.as_str(),
+            "scopes": caller.key.scopes.to_stored(),
+            "prefix": caller.key.prefix,
+        }),
+        now,
+    )
 }
 
 /// Whether an accepted key's use should be recorded at `now`: at most once a minute.

@@ -65,6 +65,7 @@ pub fn delete(
             Some(u) if u.kind == UserKind::Bot => {}
             _ => return Err(AppError::NotFound),
         }
+        crate::invitations::revoke_made_by(store, caller.account.id, id, now)?;
         let event = caller.event("bot.deleted", Some(id.to_string()), json!({}), now);
         store.delete_user(caller.account.id, id, now, Some(&event))?;
         Ok(())

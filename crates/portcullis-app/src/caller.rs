@@ -4,7 +4,9 @@
 use std::net::IpAddr;
 
 use portcullis_domain::policy::{self, PolicyRequester};
-use portcullis_domain::{Account, Actor, ApiKeyId, AuditEvent, AuthMethod, SessionId, User};
+use portcullis_domain::{
+    Account, Actor, ApiKeyId, AuditEvent, AuthMethod, Scope, Scopes, SessionId, User,
+};
 
 use crate::audit;
 use crate::AppError;
@@ -27,6 +29,8 @@ pub enum Via {
         key: ApiKeyId,
         /// Its owner.
         owner: User,
+        /// Which APIs it may call.
+        scopes: Scopes,
     },
     /// An operator command (break-glass, no web UI).
     Operator,
@@ -85,9 +89,16 @@ impl Caller {
         self.ip.map(|ip| ip.to_string())
     }
 
-    /// Refuses callers who may not manage the account (admins, keys of admins and bots,
-    /// and the operator may).
+    /// Refuses callers who may not manage the account (admins, admin-scoped keys of
+    /// admins and bots, and the operator may).
     pub fn require_manager(&self) -> Result<(), AppError> {
+        if let Via::ApiKey { scopes, .. } = &self.via {
+            if !scopes.allows(Scope::Admin) {
+                return Err(AppError::Forbidden(
+                    "this API key has no admin scope: it cannot manage the account".into(),
+                ));
+            }
+        }
         match self.user() {
             Some(user) => {
                 policy::may_manage_account(user).map_err(|e| AppError::Forbidden(e.to_string()))

@@ -23,6 +23,9 @@ pub enum AppError {
     /// The change conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),
+    /// It existed and is gone for good (a revoked invitation link).
+    #[error("{0}")]
+    Gone(String),
     /// The resource is not at the version the caller named (`If-Match`).
     #[error("{0}")]
     PreconditionFailed(String),
@@ -59,6 +62,7 @@ impl AppError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::Gone(_) => "gone",
             Self::PreconditionFailed(_) => "precondition_failed",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",

@@ -67,6 +67,9 @@ pub struct NewIdp {
     pub idp_initiated: Option<bool>,
     /// Sign AuthnRequests (SAML only).
     pub sign_authn_requests: Option<bool>,
+    /// Accept emails the OIDC IdP does not mark `email_verified` (OIDC only; default
+    /// off).
+    pub trust_unverified_email: Option<bool>,
     /// SAML settings.
     pub saml: Option<SamlInput>,
     /// OIDC settings.
@@ -84,6 +87,8 @@ pub struct IdpChange {
     pub idp_initiated: Option<bool>,
     /// Sign AuthnRequests (SAML only).
     pub sign_authn_requests: Option<bool>,
+    /// Accept emails the OIDC IdP does not mark `email_verified` (OIDC only).
+    pub trust_unverified_email: Option<bool>,
     /// New SAML settings (replace the current ones).
     pub saml: Option<SamlInput>,
     /// New OIDC settings.
@@ -93,6 +98,10 @@ pub struct IdpChange {
 /// The refusal for IdP-initiated sign-in on an OIDC IdP.
 pub const OIDC_IDP_INITIATED: &str =
     "IdP-initiated sign-in is only available for SAML identity providers; OpenID Connect cannot start a sign-in at the IdP";
+
+/// The refusal for the `email_verified` switch on a SAML IdP.
+pub const OIDC_TRUST_EMAIL: &str =
+    "trusting unverified emails is a switch of OpenID Connect identity providers (SAML assertions carry no email_verified)";
 
 /// The refusal for signed AuthnRequests on an OIDC IdP.
 pub const OIDC_SIGNED_REQUESTS: &str =
@@ -243,6 +252,9 @@ pub async fn create(
     let id = IdpId::from_uuid(Uuid::new_v4());
     let idp_initiated = new.idp_initiated.unwrap_or(false);
     let sign_authn_requests = new.sign_authn_requests.unwrap_or(false);
+    if new.trust_unverified_email == Some(true) && new.oidc.is_none() {
+        return Err(AppError::BadRequest(OIDC_TRUST_EMAIL.into()));
+    }
     let protocol = match (new.saml, new.oidc) {
         (Some(s), None) => {
             let own = SamlOwn {
@@ -267,6 +279,7 @@ pub async fn create(
                         client_id: o.client_id.unwrap_or_default().trim().to_owned(),
                         client_secret: o.client_secret.unwrap_or_default(),
                         scopes: scopes(o.scopes),
+                        trust_unverified_email: new.trust_unverified_email.unwrap_or(false),
                     },
                 )
                 .await?,
@@ -301,7 +314,8 @@ pub async fn create(
 }
 
 /// Saves a changed IdP in one transaction, asking the domain first when it stops being
-/// usable (the last enabled IdP under enforcement cannot be disabled).
+/// usable (the last enabled IdP under enforcement cannot be disabled). Disabling it ends
+/// the sessions that signed in through it.
 async fn save(
     exec: &impl Exec,
     caller: &Caller,
@@ -318,6 +332,7 @@ async fn save(
         store.transaction(|store| {
             if disabling {
                 may_remove(store, &saved)?;
+                store.revoke_idp_sessions(saved.id, event.at)?;
             }
             store.update_idp(&saved)?;
             audit::record(store, &event)
@@ -354,6 +369,9 @@ pub async fn update(
     }
     after.protocol = match (before.protocol.clone(), change.saml, change.oidc) {
         (IdpProtocol::Saml(current), saml, None) => {
+            if change.trust_unverified_email == Some(true) {
+                return Err(AppError::BadRequest(OIDC_TRUST_EMAIL.into()));
+            }
             let sign_authn_requests = change
                 .sign_authn_requests
                 .unwrap_or(current.sign_authn_requests);
@@ -387,20 +405,38 @@ pub async fn update(
             }
             match oidc {
                 Some(o) => {
+                    let new_secret = o.client_secret.filter(|s| !s.is_empty());
                     let next = OidcSettings {
                         issuer: o.issuer.map_or(current.issuer.clone(), |i| i.trim().to_owned()),
                         client_id: o
                             .client_id
                             .map_or(current.client_id.clone(), |c| c.trim().to_owned()),
-                        client_secret: o
-                            .client_secret
-                            .filter(|s| !s.is_empty())
+                        client_secret: new_secret
+                            .clone()
                             .unwrap_or(current.client_secret.clone()),
                         scopes: o.scopes.map_or(current.scopes.clone(), |s| scopes(Some(s))),
+                        trust_unverified_email: change
+                            .trust_unverified_email
+                            .unwrap_or(current.trust_unverified_email),
                     };
+                    // The stored secret belongs to the issuer and client it was given
+                    // for: it is never sent to another one's token endpoint.
+                    let moved =
+                        next.issuer != current.issuer || next.client_id != current.client_id;
+                    if moved && new_secret.is_none() {
+                        return Err(AppError::BadRequest(
+                            "client_secret is required when the issuer or client id changes"
+                                .into(),
+                        ));
+                    }
                     IdpProtocol::Oidc(oidc_settings(net, next).await?)
                 }
-                None => IdpProtocol::Oidc(current),
+                None => IdpProtocol::Oidc(OidcSettings {
+                    trust_unverified_email: change
+                        .trust_unverified_email
+                        .unwrap_or(current.trust_unverified_email),
+                    ..current
+                }),
             }
         }
         _ => {
@@ -519,8 +555,8 @@ pub async fn refresh_all(exec: &impl Exec, net: &HttpPolicy) -> Result<usize, Ap
     Ok(refreshed_count)
 }
 
-/// Deletes an IdP with its SSO links, unless it is the last enabled one under
-/// enforcement.
+/// Deletes an IdP with its SSO links and ends the sessions that signed in through it,
+/// unless it is the last enabled one under enforcement.
 pub fn delete(
     store: &Store,
     providers: &ProviderCache,
@@ -530,6 +566,7 @@ pub fn delete(
     let deleted = store.transaction(|store| {
         let idp = get(store, caller, id)?;
         may_remove(store, &idp)?;
+        store.revoke_idp_sessions(idp.id, Utc::now())?;
         store.delete_idp(idp.account, idp.id)?;
         audit::record(
             store,

@@ -6,8 +6,8 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use portcullis_domain::policy::{self, InviteAcceptance};
 use portcullis_domain::{
-    Account, Actor, Email, IdentityProvider, IdpId, Invitation, InvitationId, Role, SecretHash,
-    User, UserId,
+    Account, AccountId, Actor, Email, IdentityProvider, IdpId, Invitation, InvitationId, Role,
+    SecretHash, User, UserId,
 };
 use portcullis_store::Store;
 use rand::RngCore;
@@ -44,6 +44,7 @@ pub fn create(
         created_at: now,
         expires_at: now + Invitation::default_validity(),
         accepted_at: None,
+        revoked_at: None,
     };
     store.transaction(|store| {
         if store
@@ -67,6 +68,37 @@ pub fn create(
         )
     })?;
     Ok((invitation, token))
+}
+
+/// Revokes a pending invitation of the account: its link stops working at once.
+pub fn revoke(
+    store: &Store,
+    caller: &Caller,
+    id: InvitationId,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    caller.require_manager()?;
+    store.transaction(|store| {
+        if !store.revoke_invitation(caller.account.id, id, now)? {
+            return Err(AppError::NotFound);
+        }
+        audit::record(
+            store,
+            &caller.event("invitation.revoked", Some(id.to_string()), json!({}), now),
+        )
+    })
+}
+
+/// Revokes the pending invitations `member` made: called, in the same transaction, when
+/// that member is deactivated or deleted, on every path (admin API, dashboard, SCIM).
+pub fn revoke_made_by(
+    store: &Store,
+    account: AccountId,
+    member: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    store.revoke_invitations_by(account, member, now)?;
+    Ok(())
 }
 
 /// The account's invitations, oldest first.
@@ -103,6 +135,11 @@ pub fn usable(store: &Store, hash: &SecretHash, now: DateTime<Utc>) -> Result<Us
         )
     };
     let invitation = store.invitation_by_token(hash)?.ok_or_else(not_valid)?;
+    if invitation.revoked_at.is_some() {
+        return Err(AppError::Gone(
+            "this invitation was revoked; ask an admin of the account for a new one".into(),
+        ));
+    }
     if invitation.accepted_at.is_some() {
         return Err(AppError::Conflict(
             "this invitation was already used; ask an admin for a new one".into(),
@@ -181,8 +218,8 @@ pub async fn accept_with_password(
 pub struct SsoInvitee<'a> {
     /// The IdP that signed them in.
     pub idp: IdpId,
-    /// Their subject (NameID or `sub`) at that IdP.
-    pub subject: &'a str,
+    /// Their subject (NameID or `sub`) at that IdP, to link; `None` for a transient one.
+    pub subject: Option<&'a str>,
     /// The email the IdP asserted.
     pub email: &'a Email,
     /// The name the IdP asserted.
@@ -224,7 +261,9 @@ pub fn accept_via_sso(
         now,
     );
     store.accept_invitation(found.invitation.id, &user, now)?;
-    store.link_sso_subject(idp.id, who.subject, user.id, now)?;
+    if let Some(subject) = who.subject {
+        store.link_sso_subject(idp.id, subject, user.id, now)?;
+    }
     audit::record(
         store,
         &audit::event(

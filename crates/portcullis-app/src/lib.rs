@@ -26,6 +26,7 @@ pub mod members;
 pub mod password;
 pub mod providers;
 pub mod provisioning;
+pub mod rate_limit;
 pub mod scim;
 pub mod sessions;
 pub mod sso;

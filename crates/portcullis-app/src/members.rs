@@ -8,7 +8,7 @@ use portcullis_domain::{Role, User, UserId, UserKind};
 use portcullis_store::{Store, UserListQuery};
 use serde_json::json;
 
-use crate::{AppError, Caller};
+use crate::{invitations, AppError, Caller};
 
 /// One page of the account's human members and how many match in all.
 pub fn list(
@@ -44,10 +44,13 @@ pub fn get(store: &Store, caller: &Caller, id: UserId) -> Result<User, AppError>
 /// The last-admin rule: refuses a change after which `target` is no longer an active
 /// admin (`still_admin` false) when no other active human admin remains. Reads the
 /// admins only when `target` is one, so changes to other members cost nothing more.
-/// Call it inside the transaction that writes the change.
+/// Call it inside the transaction that writes the change: it holds the account
+/// ([`Store::lock_account`]) until that transaction ends, so two concurrent changes to
+/// the last two admins are decided one after the other and cannot both pass.
 pub fn keep_an_admin(store: &Store, target: &User, still_admin: bool) -> Result<(), AppError> {
     let was_admin = target.active && target.role == Role::Admin && target.kind == UserKind::Human;
     let admins = if was_admin && !still_admin {
+        store.lock_account(target.account)?;
         store.active_admins(target.account, 2)?
     } else {
         Vec::new()
@@ -95,6 +98,9 @@ pub fn update(
         }
         if next.active != target.active {
             store.set_user_active(caller.account.id, id, next.active, now)?;
+            if !next.active {
+                invitations::revoke_made_by(store, caller.account.id, id, now)?;
+            }
         }
         crate::audit::record(
             store,
@@ -122,6 +128,7 @@ pub fn delete(
             .user(caller.account.id, id)?
             .ok_or(AppError::NotFound)?;
         keep_an_admin(store, &target, false)?;
+        invitations::revoke_made_by(store, caller.account.id, id, now)?;
         let event = caller.event(
             "member.deleted",
             Some(id.to_string()),

@@ -17,6 +17,8 @@ use portcullis_sso::SsoError;
 #[derive(Default)]
 pub struct ProviderCache {
     entries: Mutex<HashMap<IdpId, Entry>>,
+    /// When each IdP's keys were last fetched because a token named a key they lacked.
+    key_refreshes: Mutex<HashMap<IdpId, Instant>>,
 }
 
 struct Entry {
@@ -40,16 +42,7 @@ impl ProviderCache {
             return Ok(info);
         }
         let info = oidc::discover(issuer, policy).await?;
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(
-                idp,
-                Entry {
-                    issuer: issuer.to_owned(),
-                    info: info.clone(),
-                    fetched_at: Instant::now(),
-                },
-            );
-        }
+        self.remember(idp, issuer, &info);
         Ok(info)
     }
 
@@ -59,6 +52,46 @@ impl ProviderCache {
             .get(&idp)
             .filter(|e| e.issuer == issuer && e.fetched_at.elapsed() < Self::TTL)
             .map(|e| e.info.clone())
+    }
+
+    fn remember(&self, idp: IdpId, issuer: &str, info: &ProviderInfo) {
+        if let Ok(mut entries) = self.entries.lock() {
+            let entry = Entry {
+                issuer: issuer.to_owned(),
+                info: info.clone(),
+                fetched_at: Instant::now(),
+            };
+            entries.insert(idp, entry);
+        }
+    }
+
+    /// Least time between two fetches of an IdP's keys prompted by an unknown key, so that
+    /// a flood of tokens naming made-up keys does not become a flood of fetches.
+    pub const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+
+    /// The provider of `idp` discovered again now, because a token was signed with a key
+    /// its cached keys lack (a rotation, OIDC Core §10.1.1); `None` when its keys were
+    /// fetched so within [`Self::KEY_REFRESH_INTERVAL`], or the fetch failed.
+    pub async fn refresh_keys(
+        &self,
+        idp: IdpId,
+        issuer: &str,
+        policy: &HttpPolicy,
+    ) -> Option<ProviderInfo> {
+        {
+            let mut last = self.key_refreshes.lock().ok()?;
+            let now = Instant::now();
+            if last
+                .get(&idp)
+                .is_some_and(|at| now.duration_since(*at) < Self::KEY_REFRESH_INTERVAL)
+            {
+                return None;
+            }
+            last.insert(idp, now);
+        }
+        let info = oidc::discover(issuer, policy).await.ok()?;
+        self.remember(idp, issuer, &info);
+        Some(info)
     }
 
     /// Forgets `idp` (its settings changed, or its keys rotated).

@@ -1,9 +1,10 @@
-//! Switching SCIM provisioning on from the dashboard: a dedicated API key for the IdP
-//! (owned by a new bot, or by an admin or bot chosen), and the account's provisioning
-//! mode — all in one transaction, so a refusal leaves no stray key or bot behind.
+//! Switching SCIM provisioning on from the dashboard: a dedicated `scim`-scoped API key for
+//! the IdP (owned by a new bot, or by an admin or bot chosen), and the account's
+//! provisioning mode — all in one transaction, so a refusal leaves no stray key or bot
+//! behind.
 
 use chrono::{DateTime, Utc};
-use portcullis_domain::{ApiKey, ApiKeySecret, ProvisioningMode, User, UserId};
+use portcullis_domain::{ApiKey, ApiKeySecret, ProvisioningMode, Scope, Scopes, User, UserId};
 use portcullis_store::Store;
 
 use crate::accounts::{self, AccountChange};
@@ -33,7 +34,14 @@ pub fn switch_on_scim(
             KeyOwner::NewBot(name) => bots::create(store, caller, &name, now)?.id,
             KeyOwner::Existing(id) => id,
         };
-        let made = api_keys::create(store, caller, description, Some(owner), now)?;
+        let made = api_keys::create(
+            store,
+            caller,
+            description,
+            Some(owner),
+            Scopes::only(Scope::Scim),
+            now,
+        )?;
         // Refused (no IdP yet): the transaction is rolled back, key and bot with it.
         let change = AccountChange {
             provisioning: Some(ProvisioningMode::Scim),

@@ -15,7 +15,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::policy;
-use portcullis_domain::{AccountId, Actor, ApiKeyId};
+use portcullis_domain::{AccountId, Actor, ApiKeyId, Scope};
 use portcullis_scim::ScimError;
 use portcullis_store::StoreError;
 
@@ -45,9 +45,10 @@ impl Ctx {
     }
 }
 
-/// What SCIM asks of an authenticated caller beyond its key: an account that provisions
-/// over SCIM (else `Forbidden`). `base` is the SCIM base URL.
+/// What SCIM asks of an authenticated caller beyond its key: the `scim` scope and an
+/// account that provisions over SCIM (else `Forbidden`). `base` is the SCIM base URL.
 pub fn admit(caller: &ApiCaller, base: &str, now: DateTime<Utc>) -> Result<Ctx, AppError> {
+    crate::auth::check_scope(caller, Scope::Scim)?;
     policy::may_serve_scim(&caller.account).map_err(|r| AppError::Forbidden(r.to_string()))?;
     Ok(Ctx {
         account: caller.account.id,

@@ -60,6 +60,8 @@ pub struct Attempt {
     pub email: Option<String>,
     /// The IdP's subject, once known.
     pub subject: Option<String>,
+    /// The SAML NameID's format, once known.
+    pub name_id_format: Option<String>,
 }
 
 /// A refused sign-in: the audit reason code and what the person is shown.
@@ -149,6 +151,7 @@ fn record(
         "reason": reason,
         "email": attempt.email,
         "subject": attempt.subject,
+        "name_id_format": attempt.name_id_format,
     });
     audit::record(
         store,
@@ -329,7 +332,7 @@ fn accept_invitation(
         .unwrap_or_else(|| c.identity.email.to_string());
     let who = SsoInvitee {
         idp: c.idp.id,
-        subject: &c.identity.subject,
+        subject: (!c.identity.transient).then_some(c.identity.subject.as_str()),
         email: &c.identity.email,
         display_name: &display,
     };
@@ -355,14 +358,15 @@ fn decide(
     now: DateTime<Utc>,
 ) -> Result<Result<User, Refusal>, AppError> {
     let (account, idp, identity) = (&c.account, &c.idp, &c.identity);
+    // A transient subject was never stored: nothing is looked up by it.
     let by_subject = match store.sso_link(idp.id, &identity.subject)? {
-        Some(id) => store.user(account.id, id)?,
-        None => None,
+        Some(id) if !identity.transient => store.user(account.id, id)?,
+        _ => None,
     };
     let by_email = store.user_by_email(account.id, &identity.email)?;
     let by_email_subject = match &by_email {
-        Some(user) => store.sso_subject_of(idp.id, user.id)?,
-        None => None,
+        Some(user) if !identity.transient => store.sso_subject_of(idp.id, user.id)?,
+        _ => None,
     };
     let known = KnownPerson {
         by_subject: by_subject.as_ref(),
@@ -383,17 +387,9 @@ fn decide(
                 attempt,
                 now,
             )?;
+            // The refusal names no one: whoever signed in at the IdP learns nothing about
+            // the account's members, its admins included.
             let mut message = refusal.to_string();
-            if matches!(refusal, SsoRefusal::NotProvisioned(_)) {
-                let admins: Vec<String> = store
-                    .active_admins(account.id, 5)?
-                    .into_iter()
-                    .map(|u| u.email.to_string())
-                    .collect();
-                if !admins.is_empty() {
-                    message.push_str(&format!(" (admins: {})", admins.join(", ")));
-                }
-            }
             message.push('.');
             Ok(Err(Refusal {
                 reason,
@@ -415,6 +411,7 @@ fn decide(
             email,
             display_name,
             role,
+            link,
         }) => {
             let user = User::just_in_time(
                 UserId::from_uuid(Uuid::new_v4()),
@@ -424,7 +421,11 @@ fn decide(
                 role,
                 now,
             );
-            store.insert_user_with_sso_link(&user, idp.id, &identity.subject, now)?;
+            if link {
+                store.insert_user_with_sso_link(&user, idp.id, &identity.subject, now)?;
+            } else {
+                store.insert_user(&user)?;
+            }
             record(
                 store,
                 account,

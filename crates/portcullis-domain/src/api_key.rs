@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::{AccountId, ApiKeyId, UserId};
+use crate::{AccountId, ApiKeyId, DomainError, UserId};
 
 /// An API key. Only the hash of its secret is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +29,121 @@ pub struct ApiKey {
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it was revoked; revoked keys never work again.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Which APIs it may call.
+    pub scopes: Scopes,
+    /// Made before keys had scopes, and given every scope so that nothing running broke:
+    /// it should be replaced with a scoped key.
+    pub legacy_full_access: bool,
+}
+
+/// An API a key may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// The SCIM API (`/scim/v2`), what an IdP provisions with.
+    Scim,
+    /// The admin API (`/api/v1`): members, keys, IdPs, policy, restrictions.
+    Admin,
+}
+
+impl Scope {
+    /// Every scope.
+    pub const ALL: [Scope; 2] = [Scope::Scim, Scope::Admin];
+
+    /// The scope's name on the wire and in storage.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Scim => "scim",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Scope {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == s.trim())
+            .ok_or_else(|| DomainError::UnknownValue {
+                what: "scope (scim or admin)",
+                value: s.to_owned(),
+            })
+    }
+}
+
+/// The scopes of a key: at least one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Scopes {
+    scim: bool,
+    admin: bool,
+}
+
+impl Scopes {
+    /// Every scope (what keys made before scopes existed were given).
+    pub const FULL: Scopes = Scopes {
+        scim: true,
+        admin: true,
+    };
+
+    /// The scopes named in `names`; none at all, or an unknown name, is refused.
+    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<Self, DomainError> {
+        let mut scopes = Scopes {
+            scim: false,
+            admin: false,
+        };
+        for name in names {
+            match name.as_ref().parse::<Scope>()? {
+                Scope::Scim => scopes.scim = true,
+                Scope::Admin => scopes.admin = true,
+            }
+        }
+        if scopes.list().is_empty() {
+            return Err(DomainError::Empty("scopes"));
+        }
+        Ok(scopes)
+    }
+
+    /// Just `scope`.
+    pub fn only(scope: Scope) -> Self {
+        Self {
+            scim: scope == Scope::Scim,
+            admin: scope == Scope::Admin,
+        }
+    }
+
+    /// Whether the key may call the API of `scope`.
+    pub fn allows(self, scope: Scope) -> bool {
+        match scope {
+            Scope::Scim => self.scim,
+            Scope::Admin => self.admin,
+        }
+    }
+
+    /// The scopes, in [`Scope::ALL`] order.
+    pub fn list(self) -> Vec<Scope> {
+        Scope::ALL.into_iter().filter(|s| self.allows(*s)).collect()
+    }
+
+    /// As stored: the names separated by spaces.
+    pub fn to_stored(self) -> String {
+        self.list()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// From what [`Scopes::to_stored`] wrote.
+    pub fn from_stored(text: &str) -> Result<Self, DomainError> {
+        Self::parse(&text.split_whitespace().collect::<Vec<_>>())
+    }
 }
 
 /// A freshly made secret (API key, invitation token). It is shown once and never stored:
@@ -68,9 +183,16 @@ impl std::fmt::Debug for ApiKeySecret {
 }
 
 /// SHA-256 of a high-entropy secret, hex-encoded. A fast hash is right here: the secrets
-/// carry 256 random bits, so there is nothing to brute-force.
-#[derive(Debug, Clone)]
+/// carry 256 random bits, so there is nothing to brute-force. Its `Debug` shows none of
+/// it, so that no log line carries what a lookup by hash would accept.
+#[derive(Clone)]
 pub struct SecretHash(String);
+
+impl std::fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretHash(<redacted>)")
+    }
+}
 
 impl SecretHash {
     /// Hashes a presented secret.
@@ -119,5 +241,24 @@ mod tests {
             SecretHash::of("abc").as_str(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn scopes_are_one_or_both_and_never_none() {
+        assert_eq!(Scopes::parse(&["scim"]).unwrap(), Scopes::only(Scope::Scim));
+        assert_eq!(
+            Scopes::parse(&["admin", "scim", "admin"]).unwrap(),
+            Scopes::FULL
+        );
+        assert!(Scopes::parse::<&str>(&[]).is_err());
+        assert!(Scopes::parse(&["root"]).is_err());
+        assert!(!Scopes::only(Scope::Scim).allows(Scope::Admin));
+        for scopes in [
+            Scopes::FULL,
+            Scopes::only(Scope::Scim),
+            Scopes::only(Scope::Admin),
+        ] {
+            assert_eq!(Scopes::from_stored(&scopes.to_stored()).unwrap(), scopes);
+        }
     }
 }

@@ -160,6 +160,11 @@ pub struct OidcSettings {
     pub client_secret: String,
     /// Scopes requested besides `openid`.
     pub scopes: Vec<String>,
+    /// Whether an email the IdP does not mark `email_verified: true` (or one taken from
+    /// `preferred_username` or `upn`) may identify a member. Off unless the admin knows
+    /// the IdP only asserts addresses it controls (their own tenant); a multi-tenant
+    /// issuer would let anyone claim any address.
+    pub trust_unverified_email: bool,
 }
 
 impl std::fmt::Debug for OidcSettings {
@@ -169,6 +174,7 @@ impl std::fmt::Debug for OidcSettings {
             .field("client_id", &self.client_id)
             .field("client_secret", &"<secret>")
             .field("scopes", &self.scopes)
+            .field("trust_unverified_email", &self.trust_unverified_email)
             .finish()
     }
 }
@@ -270,6 +276,7 @@ mod tests {
             client_id: "c".into(),
             client_secret: "s".into(),
             scopes: vec![],
+            trust_unverified_email: false,
         };
         assert!(oidc.validate().is_err());
     }
@@ -294,6 +301,7 @@ mod tests {
             client_id: "portcullis".into(),
             client_secret: "s3cr3t-value".into(),
             scopes: vec!["email".into()],
+            trust_unverified_email: false,
         };
         let printed = format!("{settings:?} {:?}", IdpProtocol::Oidc(settings.clone()));
         assert!(!printed.contains("s3cr3t-value"), "{printed}");

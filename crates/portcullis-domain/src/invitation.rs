@@ -25,6 +25,8 @@ pub struct Invitation {
     pub expires_at: DateTime<Utc>,
     /// When it was used.
     pub accepted_at: Option<DateTime<Utc>>,
+    /// When an admin revoked it, or it was revoked with the member who made it.
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl Invitation {
@@ -35,6 +37,6 @@ impl Invitation {
 
     /// Whether the link may still be used at `now`.
     pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
-        self.accepted_at.is_none() && now < self.expires_at
+        self.accepted_at.is_none() && self.revoked_at.is_none() && now < self.expires_at
     }
 }

@@ -21,7 +21,7 @@ pub mod slug;
 pub mod user;
 
 pub use account::{Account, EnforcementPolicy, IpRestrictions, ProvisioningMode};
-pub use api_key::{ApiKey, ApiKeySecret, SecretHash};
+pub use api_key::{ApiKey, ApiKeySecret, Scope, Scopes, SecretHash};
 pub use audit::{Actor, AuditEvent};
 pub use email::Email;
 pub use error::DomainError;

@@ -49,8 +49,12 @@ pub fn may_use_password(account: &Account, user: &User) -> Result<(), PasswordRe
 pub struct SsoIdentity {
     /// The IdP that vouched.
     pub idp: IdpId,
-    /// The IdP's stable id for the person (SAML NameID, OIDC `sub`).
+    /// The IdP's id for the person (SAML NameID, OIDC `sub`).
     pub subject: String,
+    /// Whether `subject` is a one-time value (a SAML transient NameID, SAML Core §8.3.8):
+    /// it then identifies no one beyond this sign-in, is never linked to a member, and
+    /// the member is found by email.
+    pub transient: bool,
     /// The person's email address.
     pub email: Email,
     /// The person's name, when the IdP sent one.
@@ -78,7 +82,8 @@ pub enum SsoDecision {
         /// Whether to link the IdP subject to the member now (first SSO login).
         link: bool,
     },
-    /// Create a member just in time and sign them in.
+    /// Create a member just in time and sign them in; `link` says the subject should be
+    /// remembered with them (not for a transient subject).
     CreateJustInTime {
         /// Their email.
         email: Email,
@@ -86,6 +91,8 @@ pub enum SsoDecision {
         display_name: String,
         /// The role every just-in-time member gets.
         role: Role,
+        /// Whether to link the IdP subject to the new member.
+        link: bool,
     },
 }
 
@@ -131,9 +138,17 @@ pub fn decide_sso_login(
     if !idp.enabled {
         return Err(SsoRefusal::IdpDisabled);
     }
-    let (user, link) = match (known.by_subject, known.by_email) {
+    // A transient subject was never stored: it neither finds a member nor conflicts with
+    // the subject a member is linked to; the email alone finds them.
+    let (by_subject, by_email_subject) = if identity.transient {
+        (None, None)
+    } else {
+        (known.by_subject, known.by_email_subject)
+    };
+    let (user, link) = match (by_subject, known.by_email) {
         (Some(user), _) => (Some(user), false),
-        (None, Some(user)) => match known.by_email_subject {
+        (None, Some(user)) if identity.transient => (Some(user), false),
+        (None, Some(user)) => match by_email_subject {
             Some(other) if other != identity.subject => return Err(SsoRefusal::SubjectConflict),
             Some(_) => (Some(user), false),
             None => (Some(user), true),
@@ -157,6 +172,7 @@ pub fn decide_sso_login(
                     .filter(|n| !n.trim().is_empty())
                     .unwrap_or_else(|| identity.email.to_string()),
                 role: Role::Member,
+                link: !identity.transient,
             })
         }
         None => Err(SsoRefusal::NotProvisioned(account.provisioning)),

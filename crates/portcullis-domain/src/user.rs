@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use crate::account::text_enum;
 use crate::{AccountId, DomainError, Email, Invitation, UserId};
 
-/// A member of an account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A member of an account. Its `Debug` shows whether there is a password hash, never the
+/// hash.
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     /// Stable id.
     pub id: UserId,
@@ -33,6 +34,28 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// When the user last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("account", &self.account)
+            .field("email", &self.email)
+            .field("display_name", &self.display_name)
+            .field("kind", &self.kind)
+            .field("role", &self.role)
+            .field("active", &self.active)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .field("external_id", &self.external_id)
+            .field("origin", &self.origin)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
 }
 
 impl User {

@@ -66,6 +66,7 @@ fn main() -> Result<()> {
             client_id: "portcullis".into(),
             client_secret: "unused".into(),
             scopes: vec![],
+            trust_unverified_email: true,
         }),
         created_at: now,
     })?;
@@ -74,7 +75,8 @@ fn main() -> Result<()> {
     store.update_account(&account)?;
     let operator = Caller::operator(account.clone());
     let bot = bots::create(&store, &operator, "scim", now)?;
-    let (_, _, secret) = api_keys::create(&store, &operator, "scim", Some(bot.id), now)?;
+    let scim = portcullis_domain::Scopes::only(portcullis_domain::Scope::Scim);
+    let (_, _, secret) = api_keys::create(&store, &operator, "scim", Some(bot.id), scim, now)?;
 
     let next = AtomicUsize::new(0);
     let first = std::sync::Mutex::new(None::<UserId>);

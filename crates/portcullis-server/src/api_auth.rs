@@ -4,7 +4,9 @@
 use actix_web::http::header;
 use actix_web::HttpRequest;
 use chrono::Utc;
+use portcullis_app::audit;
 use portcullis_app::auth::{self, ApiCaller, Credentials};
+use portcullis_domain::Scope;
 
 use crate::client_ip::client_ip;
 use crate::error::AppError;
@@ -45,6 +47,35 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<ApiCall
         .await?;
     record_use(state, &caller).await;
     Ok(caller)
+}
+
+/// Refuses a key used outside its scopes (403), recording the refusal with the key and
+/// the route in the account's audit log.
+pub async fn require_scope(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &ApiCaller,
+    scope: Scope,
+) -> Result<(), AppError> {
+    let Err(refusal) = auth::check_scope(caller, scope) else {
+        return Ok(());
+    };
+    record_scope_refusal(state, caller, scope, &route(req)).await;
+    Err(refusal)
+}
+
+/// A request's method and path, as the audit log names a route.
+pub fn route(req: &HttpRequest) -> String {
+    format!("{} {}", req.method(), req.path())
+}
+
+/// Writes the audit event of a key refused for its scopes. Best effort: a failure is
+/// logged and the refusal stands.
+pub async fn record_scope_refusal(state: &AppState, caller: &ApiCaller, scope: Scope, route: &str) {
+    let event = auth::scope_refused(caller, scope, route, Utc::now());
+    if let Err(e) = state.write(move |store| audit::record(store, &event)).await {
+        tracing::warn!(error = %e, "could not audit an API key refused for its scope");
+    }
 }
 
 /// Records when an accepted key was last used, at most once a minute per key. Best

@@ -46,6 +46,10 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of invitation mail (`PORTCULLIS_SMTP_FROM`).
     pub smtp_from: String,
+    /// A separate address for `GET /metrics` (`PORTCULLIS_METRICS_BIND`), such as an
+    /// address only the monitoring network reaches; when set, the public listener does
+    /// not serve `/metrics`.
+    pub metrics_bind: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -67,6 +71,7 @@ impl std::fmt::Debug for Config {
             )
             .field("smtp_url", &self.smtp_url.as_deref().map(without_password))
             .field("smtp_from", &self.smtp_from)
+            .field("metrics_bind", &self.metrics_bind)
             .finish()
     }
 }
@@ -96,6 +101,7 @@ struct FileConfig {
     encryption_key: Option<String>,
     scim_rate_limit: Option<u32>,
     sso_allow_private_addresses: Option<bool>,
+    metrics_bind: Option<String>,
 }
 
 /// Why the configuration could not be read.
@@ -144,6 +150,7 @@ pub const VARIABLES: &[&str] = &[
     "PORTCULLIS_SMTP_FROM",
     "PORTCULLIS_LOG",
     "PORTCULLIS_LOG_FORMAT",
+    "PORTCULLIS_METRICS_BIND",
 ];
 
 impl Config {
@@ -244,7 +251,9 @@ impl Config {
         let smtp_url = var("PORTCULLIS_SMTP_URL");
         let smtp_from = var("PORTCULLIS_SMTP_FROM")
             .unwrap_or_else(|| "Portcullis <portcullis@localhost>".to_owned());
+        let metrics_bind = var("PORTCULLIS_METRICS_BIND").or(file.metrics_bind);
         Ok(Self {
+            metrics_bind,
             encryption_key: var("PORTCULLIS_ENCRYPTION_KEY").or(file.encryption_key),
             log_format,
             smtp_url,

@@ -74,6 +74,19 @@ impl Ctx {
         state.write(move |store| f(store, &caller)).await
     }
 
+    /// Runs a changing use case on the thing a path names: an id that does not parse is
+    /// a thing not found, as the JSON API answers.
+    pub async fn write_on<I, T, F>(&self, state: &AppState, id: &str, f: F) -> Result<T, AppError>
+    where
+        I: std::str::FromStr + Send + 'static,
+        F: FnOnce(&Store, &Caller, I) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let id = crate::admin::members::parse_id(id)?;
+        self.write(state, move |store, caller| f(store, caller, id))
+            .await
+    }
+
     /// The one shape of a form's answer: on success, back to the page announcing `done`;
     /// on failure, the page again (`render`) with the failure shown.
     pub async fn answer<T, R, Fut>(
@@ -197,6 +210,7 @@ impl Done {
             Some("refreshed") => "The metadata was fetched again.",
             Some("sp-key-rotated") => "The SP signing key was replaced. Give the identity provider the new certificate (or the SP metadata) now: it refuses signed requests until then.",
             Some("revoked") => "The API key was revoked.",
+            Some("invitation-revoked") => "The invitation was revoked; its link no longer works.",
             Some("deleted") => "Deleted.",
             Some("scim-off") => "SCIM provisioning is off; new members are invited.",
             _ => return Flash::default(),

@@ -25,6 +25,7 @@ impl HttpStatus for AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Gone(_) => StatusCode::GONE,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -126,6 +127,7 @@ mod tests {
         check(AppError::NotFound, 404);
         check(AppError::MethodNotAllowed("x".into()), 405);
         check(AppError::Conflict("x".into()), 409);
+        check(AppError::Gone("x".into()), 410);
         check(AppError::PreconditionFailed("x".into()), 412);
         check(AppError::PayloadTooLarge, 413);
         check(AppError::UnsupportedMediaType("x".into()), 415);

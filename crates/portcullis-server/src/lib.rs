@@ -88,6 +88,7 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
         metrics: Arc::new(metrics::Metrics::new()),
         throttle: Arc::new(throttle::LoginThrottle::default()),
         sso_providers: Arc::default(),
+        scim_limiter: Arc::default(),
     })
 }
 
@@ -106,6 +107,7 @@ pub fn security_headers() -> DefaultHeaders {
 /// Registers every route on an actix app.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
+        let separate_metrics = state.config.metrics_bind.is_some();
         cfg.app_data(web::Data::new(state))
             .app_data(
                 web::JsonConfig::default()
@@ -136,13 +138,27 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             // `{segment}`). No other route's path starts with `/scim/v2`.
             .configure(scim::config)
             .configure(routes::health::config)
-            .configure(metrics::config)
+            .configure(|cfg| {
+                // With a metrics address of its own, the public listener has no /metrics.
+                if !separate_metrics {
+                    metrics::config(cfg);
+                }
+            })
             .configure(routes::home::config)
             .configure(routes::auth::config)
             .configure(routes::me::config)
             .configure(sso::config)
             .configure(admin::config)
             .configure(dashboard::config)
+            .default_service(web::to(not_found));
+    }
+}
+
+/// Registers only `GET /metrics`, for the listener at `PORTCULLIS_METRICS_BIND`.
+pub fn configure_metrics(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(state))
+            .configure(metrics::config)
             .default_service(web::to(not_found));
     }
 }
@@ -186,6 +202,17 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
             )
         })
         .context("starting the housekeeping")?;
+    if let Some(metrics_bind) = state.config.metrics_bind.clone() {
+        let metrics_state = state.clone();
+        let metrics_server =
+            HttpServer::new(move || App::new().configure(configure_metrics(metrics_state.clone())))
+                .workers(1)
+                .bind(&metrics_bind)
+                .with_context(|| format!("binding the metrics address {metrics_bind}"))?
+                .run();
+        actix_web::rt::spawn(metrics_server);
+        println!("Metrics are served on {metrics_bind}");
+    }
     let server = HttpServer::new(move || {
         App::new()
             .wrap(security_headers())

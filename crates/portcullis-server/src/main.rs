@@ -5,7 +5,7 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use portcullis_app::accounts::{self, AccountChange};
 use portcullis_app::{api_keys, bots, Caller};
-use portcullis_domain::EnforcementPolicy;
+use portcullis_domain::{EnforcementPolicy, Scopes};
 use portcullis_server::config::Config;
 use portcullis_store::Store;
 
@@ -96,6 +96,10 @@ enum ApiKeyCommand {
         /// What the key is for.
         #[arg(long)]
         description: String,
+        /// What the key may call: `scim` (the SCIM API) or `admin` (the admin API);
+        /// repeat it for both. At least one is required.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
     },
 }
 
@@ -177,12 +181,14 @@ fn main() -> Result<()> {
             account,
             owner,
             description,
+            scopes,
         }) => {
+            let scopes = Scopes::parse(&scopes)?;
             let store = open_store(&config)?;
             let operator = Caller::operator(accounts::by_slug(&store, &account)?);
             let owner = bots::find_owner(&store, &operator, &owner)?;
             let (key, owner, secret) =
-                api_keys::create(&store, &operator, &description, Some(owner.id), now)?;
+                api_keys::create(&store, &operator, &description, Some(owner.id), scopes, now)?;
             println!(
                 "Created API key {} for {}.\n  Secret: {}\nThis secret is shown only once.",
                 key.id,

@@ -14,7 +14,6 @@ mod discovery;
 pub mod error;
 mod groups;
 mod me;
-pub mod rate_limit;
 mod users;
 
 use actix_web::http::{header, StatusCode};
@@ -29,7 +28,6 @@ use portcullis_store::ScimUserRow;
 use serde_json::Value;
 
 use self::error::{ScimFailure, ScimResult, SCIM_CONTENT_TYPE};
-use self::rate_limit::RateLimiter;
 use crate::error::AppError;
 
 /// Where the API is mounted; IdPs are given `{public_url}/scim/v2`.
@@ -47,7 +45,6 @@ pub fn query_limits() -> QueryLimits {
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(BASE_PATH)
-            .app_data(web::Data::new(RateLimiter::default()))
             .configure(users::config)
             .configure(groups::config)
             .configure(discovery::config)

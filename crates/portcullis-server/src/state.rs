@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use portcullis_app::providers::ProviderCache;
+use portcullis_app::rate_limit::RateLimiter;
 use portcullis_app::Exec;
 use portcullis_sso::oidc::HttpPolicy;
 use portcullis_store::Store;
@@ -39,6 +40,9 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// OpenID providers discovered for SSO logins.
     pub sso_providers: Arc<ProviderCache>,
+    /// The SCIM rate limit's token buckets: one for the process, whichever worker
+    /// answers.
+    pub scim_limiter: Arc<RateLimiter>,
 }
 
 impl AppState {

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use portcullis_domain::{Account, AccountId, AccountSlug, IpRestrictions, User};
 
+use crate::connection::AnyConnection;
 use crate::convert::{db_time, parse, utc};
 use crate::schema::accounts;
 use crate::user::UserRow;
@@ -103,6 +104,27 @@ impl Store {
                 .optional()?
                 .map(AccountRow::into_domain)
                 .transpose()
+        })
+    }
+
+    /// Holds the account's row until the transaction this runs in ends, so that decisions
+    /// over the account's members taken in concurrent transactions (the last admin) are
+    /// taken one after another, each seeing what the one before committed. On PostgreSQL
+    /// a `SELECT … FOR UPDATE`; on SQLite nothing more is needed, since a write
+    /// transaction takes the database's one write lock when it begins. Outside a
+    /// transaction it holds nothing.
+    pub fn lock_account(&self, id: AccountId) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.read(|conn| match conn {
+            AnyConnection::Postgresql(c) => {
+                accounts::table
+                    .find(&id)
+                    .select(accounts::id)
+                    .for_update()
+                    .load::<String>(c)?;
+                Ok(())
+            }
+            AnyConnection::Sqlite(_) => Ok(()),
         })
     }
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use portcullis_domain::{Account, AccountId, ApiKey, ApiKeyId, SecretHash, User};
+use portcullis_domain::{Account, AccountId, ApiKey, ApiKeyId, Scopes, SecretHash, User};
 
 use crate::account::AccountRow;
 use crate::auth_cache::{Authenticated, KnownKey};
@@ -28,6 +28,8 @@ struct ApiKeyRow {
     created_at: NaiveDateTime,
     last_used_at: Option<NaiveDateTime>,
     revoked_at: Option<NaiveDateTime>,
+    scopes: String,
+    legacy_full_access: bool,
 }
 
 impl ApiKeyRow {
@@ -42,6 +44,8 @@ impl ApiKeyRow {
             created_at: db_time(k.created_at),
             last_used_at: db_time_opt(k.last_used_at),
             revoked_at: db_time_opt(k.revoked_at),
+            scopes: k.scopes.to_stored(),
+            legacy_full_access: k.legacy_full_access,
         }
     }
 
@@ -56,6 +60,9 @@ impl ApiKeyRow {
             created_at: utc(self.created_at),
             last_used_at: utc_opt(self.last_used_at),
             revoked_at: utc_opt(self.revoked_at),
+            scopes: Scopes::from_stored(&self.scopes)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            legacy_full_access: self.legacy_full_access,
         })
     }
 }

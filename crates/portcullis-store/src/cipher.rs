@@ -66,6 +66,11 @@ impl SecretCipher {
     }
 }
 
+/// Whether a stored value is sealed (rather than in clear).
+pub(crate) fn is_sealed(stored: &str) -> bool {
+    stored.starts_with(PREFIX)
+}
+
 /// Seals with the cipher when there is one.
 pub(crate) fn seal(cipher: Option<&SecretCipher>, plain: &str) -> Result<String, StoreError> {
     match cipher {

@@ -47,6 +47,15 @@ struct OidcJson {
     client_secret: String,
     #[serde(default)]
     scopes: Vec<String>,
+    /// Absent from settings written before the switch existed: those IdPs keep the
+    /// behaviour they were set up with (emails trusted unless `email_verified` is false),
+    /// so nothing running breaks. Every write stores it.
+    #[serde(default = "trusted_before_the_switch")]
+    trust_unverified_email: bool,
+}
+
+fn trusted_before_the_switch() -> bool {
+    true
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -98,6 +107,7 @@ impl IdpRow {
                     client_id: o.client_id.clone(),
                     client_secret: cipher::seal(cipher, &o.client_secret)?,
                     scopes: o.scopes.clone(),
+                    trust_unverified_email: o.trust_unverified_email,
                 })?,
             ),
         };
@@ -159,6 +169,7 @@ impl IdpRow {
                     client_id: o.client_id,
                     client_secret: cipher::open(cipher, &o.client_secret)?,
                     scopes: o.scopes,
+                    trust_unverified_email: o.trust_unverified_email,
                 })
             }
             other => return Err(StoreError::Corrupt(format!("IdP protocol {other:?}"))),

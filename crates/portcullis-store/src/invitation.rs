@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use portcullis_domain::{AccountId, Email, Invitation, InvitationId, SecretHash, User};
+use portcullis_domain::{AccountId, Email, Invitation, InvitationId, SecretHash, User, UserId};
 
 use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
 use crate::error::conflict;
@@ -23,6 +23,7 @@ struct InvitationRow {
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
     accepted_at: Option<NaiveDateTime>,
+    revoked_at: Option<NaiveDateTime>,
 }
 
 impl InvitationRow {
@@ -38,6 +39,7 @@ impl InvitationRow {
             created_at: db_time(i.created_at),
             expires_at: db_time(i.expires_at),
             accepted_at: db_time_opt(i.accepted_at),
+            revoked_at: db_time_opt(i.revoked_at),
         }
     }
 
@@ -52,6 +54,7 @@ impl InvitationRow {
             created_at: utc(self.created_at),
             expires_at: utc(self.expires_at),
             accepted_at: utc_opt(self.accepted_at),
+            revoked_at: utc_opt(self.revoked_at),
         })
     }
 }
@@ -104,6 +107,7 @@ impl Store {
             let used = diesel::update(
                 scoped()
                     .filter(invitations::accepted_at.is_null())
+                    .filter(invitations::revoked_at.is_null())
                     .filter(invitations::expires_at.gt(now)),
             )
             .set(invitations::accepted_at.eq(now))
@@ -119,6 +123,50 @@ impl Store {
                 });
             }
             row.insert(conn)
+        })
+    }
+
+    /// Revokes a pending invitation of the account: its link stops working. `false` when
+    /// there is no such invitation, or it was already used or revoked.
+    pub fn revoke_invitation(
+        &self,
+        account: AccountId,
+        id: InvitationId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (account, id) = (account.to_string(), id.to_string());
+        self.write(|conn| {
+            Ok(diesel::update(
+                invitations::table
+                    .filter(invitations::id.eq(&id))
+                    .filter(invitations::account_id.eq(&account))
+                    .filter(invitations::accepted_at.is_null())
+                    .filter(invitations::revoked_at.is_null()),
+            )
+            .set(invitations::revoked_at.eq(db_time(now)))
+            .execute(conn)?
+                > 0)
+        })
+    }
+
+    /// Revokes every pending invitation `inviter` made in the account; returns how many.
+    pub fn revoke_invitations_by(
+        &self,
+        account: AccountId,
+        inviter: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let (account, inviter) = (account.to_string(), inviter.to_string());
+        self.write(|conn| {
+            Ok(diesel::update(
+                invitations::table
+                    .filter(invitations::invited_by.eq(&inviter))
+                    .filter(invitations::account_id.eq(&account))
+                    .filter(invitations::accepted_at.is_null())
+                    .filter(invitations::revoked_at.is_null()),
+            )
+            .set(invitations::revoked_at.eq(db_time(now)))
+            .execute(conn)?)
         })
     }
 

@@ -11,7 +11,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use portcullis_domain::email::identity_key;
 
 use crate::connection::AnyConnection;
-use crate::schema::{invitations, users};
+use crate::schema::{invitations, sessions, users};
+use crate::session;
 use crate::StoreError;
 
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -24,6 +25,9 @@ const PG_MIGRATION_LOCK: i64 = 0x706f_7274_6375_6c6c;
 
 /// The migration after which [`rekey_emails`] runs.
 const EMAIL_IDENTITY_KEYS: &str = "00000000000008";
+
+/// The migration after which [`hash_session_ids`] runs.
+const SESSION_ID_HASHES: &str = "00000000000010";
 
 /// Applies every pending migration of the connection's backend up to and including
 /// `until` (a version such as `"00000000000007"`; `None` for all), with their data steps,
@@ -74,6 +78,9 @@ fn apply(conn: &mut AnyConnection, until: Option<&str>) -> Result<(), StoreError
     };
     if applied.iter().any(|v| v == EMAIL_IDENTITY_KEYS) {
         rekey_emails(conn)?;
+    }
+    if applied.iter().any(|v| v == SESSION_ID_HASHES) {
+        hash_session_ids(conn)?;
     }
     Ok(())
 }
@@ -159,6 +166,18 @@ fn rekey_emails(conn: &mut AnyConnection) -> Result<(), StoreError> {
                 .set(invitations::email_lower.eq(new_key))
                 .execute(conn)?;
         }
+    }
+    Ok(())
+}
+
+/// Replaces the id of every stored session with its hash ([`session::stored_id`]), as
+/// sessions are stored from migration 10 on.
+fn hash_session_ids(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    let ids: Vec<String> = sessions::table.select(sessions::id).load(conn)?;
+    for id in ids {
+        diesel::update(sessions::table.find(&id))
+            .set(sessions::id.eq(session::stored_id(&id)))
+            .execute(conn)?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use portcullis_domain::{AccountId, AuthMethod, Session, SessionId, UserId};
+use portcullis_domain::{AccountId, AuthMethod, IdpId, SecretHash, Session, SessionId, UserId};
 
 use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
 use crate::schema::sessions;
@@ -12,6 +12,13 @@ use crate::{Store, StoreError};
 
 const PASSWORD: &str = "password";
 const SSO: &str = "sso";
+
+/// What the `id` column holds for a session: the SHA-256 of its id, never the id itself,
+/// so that a copy of the database cannot be replayed as session cookies (the cookie
+/// carries the id, signed).
+pub(crate) fn stored_id(id: &str) -> String {
+    SecretHash::of(id).as_str().to_owned()
+}
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
@@ -33,7 +40,7 @@ impl SessionRow {
             AuthMethod::Sso(idp) => (SSO, Some(idp.to_string())),
         };
         Self {
-            id: s.id.to_string(),
+            id: stored_id(&s.id.to_string()),
             account_id: s.account.to_string(),
             user_id: s.user.to_string(),
             method: method.to_owned(),
@@ -44,14 +51,15 @@ impl SessionRow {
         }
     }
 
-    fn into_domain(self) -> Result<Session, StoreError> {
+    /// The session of this row, whose id (only its hash is stored) is `id`.
+    fn into_domain(self, id: SessionId) -> Result<Session, StoreError> {
         let method = match (self.method.as_str(), self.idp_id.as_deref()) {
             (PASSWORD, _) => AuthMethod::Password,
             (SSO, Some(idp)) => AuthMethod::Sso(parse(idp, "session IdP id")?),
             (other, _) => return Err(StoreError::Corrupt(format!("session method {other:?}"))),
         };
         Ok(Session {
-            id: parse(&self.id, "session id")?,
+            id,
             account: parse(&self.account_id, "account id")?,
             user: parse(&self.user_id, "user id")?,
             method,
@@ -79,11 +87,11 @@ impl Store {
     pub fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
         self.read(|conn| {
             sessions::table
-                .find(id.to_string())
+                .find(stored_id(&id.to_string()))
                 .select(SessionRow::as_select())
                 .first(conn)
                 .optional()?
-                .map(SessionRow::into_domain)
+                .map(|row: SessionRow| row.into_domain(id))
                 .transpose()
         })
     }
@@ -94,7 +102,7 @@ impl Store {
         self.write(|conn| {
             diesel::update(
                 sessions::table
-                    .find(id.to_string())
+                    .find(stored_id(&id.to_string()))
                     .filter(sessions::revoked_at.is_null()),
             )
             .set(sessions::revoked_at.eq(db_time(now)))
@@ -112,5 +120,40 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let (account, user) = (account.to_string(), user.to_string());
         self.write(|conn| revoke_sessions_of(conn, &account, &user, db_time(now)))
+    }
+
+    /// Ends every live password session of an account (it switched to SSO enforced);
+    /// returns how many were live.
+    pub fn revoke_password_sessions(
+        &self,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let account = account.to_string();
+        self.write(|conn| {
+            Ok(diesel::update(
+                sessions::table
+                    .filter(sessions::account_id.eq(&account))
+                    .filter(sessions::method.eq(PASSWORD))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(db_time(now)))
+            .execute(conn)?)
+        })
+    }
+
+    /// Ends every live session that signed in through `idp` (it was disabled or
+    /// deleted); returns how many were live.
+    pub fn revoke_idp_sessions(&self, idp: IdpId, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let idp = idp.to_string();
+        self.write(|conn| {
+            Ok(diesel::update(
+                sessions::table
+                    .filter(sessions::idp_id.eq(&idp))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(db_time(now)))
+            .execute(conn)?)
+        })
     }
 }

@@ -12,7 +12,7 @@ use crate::{Store, StoreError};
 
 /// A login attempt that went to an IdP and has not come back yet. Single use: taking
 /// it deletes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PendingLogin {
     /// The OIDC `state` or the SAML AuthnRequest id (at least 128 random bits).
     pub id: String,
@@ -28,6 +28,24 @@ pub struct PendingLogin {
     pub return_to: Option<String>,
     /// When the attempt stops being accepted.
     pub expires_at: DateTime<Utc>,
+}
+
+/// Leaves out the nonce and the PKCE verifier (which redeem the code) and the binding.
+impl std::fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingLogin")
+            .field("id", &self.id)
+            .field("idp", &self.idp)
+            .field("browser_binding", &"<redacted>")
+            .field("nonce", &self.nonce.as_ref().map(|_| "<redacted>"))
+            .field(
+                "pkce_verifier",
+                &self.pkce_verifier.as_ref().map(|_| "<redacted>"),
+            )
+            .field("return_to", &self.return_to)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 #[derive(Queryable, Selectable, Insertable)]

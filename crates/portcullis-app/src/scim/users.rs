@@ -2,7 +2,7 @@
 //! blocking pool) and Bulk run them. Every change is one store transaction that writes
 //! the change and its audit event together (all or nothing).
 
-use portcullis_domain::{AuditEvent, GroupId, Role, UserId};
+use portcullis_domain::{AuditEvent, GroupId, UserId};
 use portcullis_scim::etag::{self, Precondition};
 use portcullis_scim::patch::{self, PatchLimits, PatchRequest};
 use portcullis_scim::resource;
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::mapping::{normalize_patch, user_body, user_from_input, user_resource};
 use super::{not_found, store_error, Ctx};
-use crate::{audit, members, AppError};
+use crate::{audit, invitations, members, AppError};
 
 /// How often a PATCH without `If-Match` re-reads and retries when another write won the
 /// race between its read and its write.
@@ -114,27 +114,24 @@ pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<(ScimUserRow, Va
     Ok((row, resource))
 }
 
-/// Writes `new` over `old` with its audit event. A deactivation of an active admin obeys
-/// the last-admin rule, checked in the same transaction as the write.
+/// Writes `new` over `old` with its audit event. A deactivation, in the same transaction
+/// as the write, obeys the last-admin rule and revokes the member's pending invitations.
 fn write(
     store: &Store,
     ctx: &Ctx,
     old: &ScimUserRow,
     new: ScimUserRow,
 ) -> Result<ScimUserRow, AppError> {
-    if takes_an_admin(&old.user, new.user.active) {
+    if old.user.active && !new.user.active {
         store.transaction(|store| {
             members::keep_an_admin(store, &old.user, false)?;
-            write_row(store, ctx, old, new).map_err(store_error)
+            let new = write_row(store, ctx, old, new).map_err(store_error)?;
+            invitations::revoke_made_by(store, ctx.account, old.user.id, ctx.now)?;
+            Ok(new)
         })
     } else {
         write_row(store, ctx, old, new).map_err(store_error)
     }
-}
-
-/// Whether a change leaving `user` active as `active` takes away an admin's power.
-fn takes_an_admin(user: &portcullis_domain::User, active: bool) -> bool {
-    user.active && user.role == Role::Admin && !active
 }
 
 fn write_row(
@@ -216,7 +213,9 @@ pub fn delete(store: &Store, ctx: &Ctx, id: &str, if_match: Option<&str>) -> Res
     let old = load(store, ctx, id)?;
     check_if_match(if_match, old.version)?;
     let event = event(ctx, "scim.user.deleted", &old, Value::Null);
-    let delete = |store: &Store| {
+    store.transaction(|store| {
+        members::keep_an_admin(store, &old.user, false)?;
+        invitations::revoke_made_by(store, ctx.account, old.user.id, ctx.now)?;
         if !store
             .delete_user(ctx.account, old.user.id, ctx.now, Some(&event))
             .map_err(store_error)?
@@ -224,13 +223,5 @@ pub fn delete(store: &Store, ctx: &Ctx, id: &str, if_match: Option<&str>) -> Res
             return Err(not_found("user", id));
         }
         Ok(())
-    };
-    if takes_an_admin(&old.user, false) {
-        store.transaction(|store| {
-            members::keep_an_admin(store, &old.user, false)?;
-            delete(store)
-        })
-    } else {
-        delete(store)
-    }
+    })
 }

@@ -51,6 +51,7 @@ fn idp(n: u128, enabled: bool) -> IdentityProvider {
             client_id: "c".into(),
             client_secret: "s".into(),
             scopes: vec![],
+            trust_unverified_email: true,
         }),
         created_at: Utc.timestamp_opt(0, 0).unwrap(),
     }
@@ -98,6 +99,7 @@ fn identity(idp_n: u128, subject: &str, email: &str) -> SsoIdentity {
         subject: subject.into(),
         email: Email::parse(email).unwrap(),
         display_name: Some("Jo Doe".into()),
+        transient: false,
     }
 }
 
@@ -118,7 +120,8 @@ fn sso_unknown_person_depends_on_provisioning_mode() {
         Ok(SsoDecision::CreateJustInTime {
             email: id.email.clone(),
             display_name: "Jo Doe".into(),
-            role: Role::Member
+            role: Role::Member,
+            link: true,
         })
     );
     assert_eq!(
@@ -363,6 +366,8 @@ fn key(owner: &User) -> ApiKey {
         created_at: Utc.timestamp_opt(0, 0).unwrap(),
         last_used_at: None,
         revoked_at: None,
+        scopes: crate::Scopes::FULL,
+        legacy_full_access: false,
     }
 }
 
@@ -436,4 +441,51 @@ fn key_owners() {
         may_own_api_key(&user(1, UserKind::Bot, Role::Member, false, false)),
         Err(KeyOwnerRefusal::Inactive)
     );
+}
+
+/// A transient NameID is a one-time value: it finds no one, links no one and conflicts
+/// with no one; the email finds the member, at every sign-in.
+#[test]
+fn transient_subjects_are_not_identities() {
+    let acc = account(Mixed, JustInTime);
+    let jo = user(1, UserKind::Human, Role::Member, true, false);
+    let transient = |subject: &str| SsoIdentity {
+        transient: true,
+        ..identity(1, subject, "jo@acme.test")
+    };
+    // The member is found by email and nothing is linked, even when they are linked to
+    // a persistent subject at this IdP already.
+    for linked in [None, Some("persistent-jo")] {
+        let known = KnownPerson {
+            by_subject: None,
+            by_email: Some(&jo),
+            by_email_subject: linked,
+        };
+        assert_eq!(
+            decide_sso_login(&acc, &idp(1, true), &transient("_t1"), known),
+            Ok(SsoDecision::SignIn {
+                user: jo.id,
+                link: false
+            })
+        );
+    }
+    // A transient value that happens to equal a stored subject finds no one by it.
+    let other = user(2, UserKind::Human, Role::Member, true, false);
+    let known = KnownPerson {
+        by_subject: Some(&other),
+        by_email: Some(&jo),
+        by_email_subject: None,
+    };
+    assert_eq!(
+        decide_sso_login(&acc, &idp(1, true), &transient("_t2"), known),
+        Ok(SsoDecision::SignIn {
+            user: jo.id,
+            link: false
+        })
+    );
+    // Made just in time, without a link.
+    match decide_sso_login(&acc, &idp(1, true), &transient("_t3"), nobody()) {
+        Ok(SsoDecision::CreateJustInTime { link, .. }) => assert!(!link),
+        other => panic!("unexpected {other:?}"),
+    }
 }

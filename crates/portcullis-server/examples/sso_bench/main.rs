@@ -126,6 +126,7 @@ fn seed(args: &[String]) -> Result<serde_json::Value> {
             client_id: CLIENT_ID.into(),
             client_secret: CLIENT_SECRET.into(),
             scopes: vec![],
+            trust_unverified_email: true,
         }),
         created_at: now,
     };

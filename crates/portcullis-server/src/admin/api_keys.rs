@@ -3,7 +3,7 @@
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use portcullis_app::api_keys;
-use portcullis_domain::ApiKey;
+use portcullis_domain::{ApiKey, Scopes};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -38,6 +38,10 @@ pub struct ApiKeyJson {
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it was revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The APIs it may call: `scim` (the SCIM API) and/or `admin` (the admin API).
+    pub scopes: Vec<String>,
+    /// Made before keys had scopes and given both: replace it with a scoped key.
+    pub legacy_full_access: bool,
 }
 
 impl ApiKeyJson {
@@ -52,6 +56,13 @@ impl ApiKeyJson {
             created_at: k.created_at,
             last_used_at: k.last_used_at,
             revoked_at: k.revoked_at,
+            scopes: k
+                .scopes
+                .list()
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            legacy_full_access: k.legacy_full_access,
         }
     }
 }
@@ -80,6 +91,9 @@ pub struct NewApiKey {
     pub description: String,
     /// The owner: an admin or a bot of the account. Defaults to the caller.
     pub owner_id: Option<String>,
+    /// The APIs it may call: `["scim"]` for an IdP, `["admin"]` for automation, or both.
+    /// Required.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// Lists the account's API keys (never their secrets).
@@ -99,7 +113,7 @@ async fn list_route(state: web::Data<AppState>, caller: Manager) -> Result<HttpR
 
 /// Creates an API key; the answer holds the secret, which is never shown again.
 #[utoipa::path(operation_id = "createApiKey", tag = "api keys", request_body = NewApiKey,
-    responses((status = 201, body = CreatedApiKey), (status = 400, description = "the owner may not own keys")),
+    responses((status = 201, body = CreatedApiKey), (status = 400, description = "no scopes, or the owner may not own keys")),
     security(("api_key" = [])))]
 #[post("/api/v1/api-keys")]
 async fn create_route(
@@ -114,9 +128,26 @@ async fn create_route(
         })?),
         None => None,
     };
+    let scopes = match body.scopes.as_deref() {
+        None | Some([]) => {
+            return Err(AppError::BadRequest(
+                "scopes is required: [\"scim\"] for an identity provider, [\"admin\"] for the admin API, or both".into(),
+            )
+            .into())
+        }
+        Some(names) => Scopes::parse(names)
+            .map_err(|e| AppError::BadRequest(format!("scopes: {e}")))?,
+    };
     let (key, owner, secret) = state
         .write(move |store| {
-            api_keys::create(store, &caller.0, &body.description, owner, Utc::now())
+            api_keys::create(
+                store,
+                &caller.0,
+                &body.description,
+                owner,
+                scopes,
+                Utc::now(),
+            )
         })
         .await?;
     Ok(HttpResponse::Created().json(CreatedApiKey {

@@ -9,6 +9,8 @@ use actix_web::dev::Payload;
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest};
 
+use portcullis_domain::Scope;
+
 use crate::api_auth;
 use crate::client_ip::client_ip;
 use crate::error::{ApiError, AppError};
@@ -44,7 +46,9 @@ pub async fn authenticate(
         .headers()
         .contains_key(actix_web::http::header::AUTHORIZATION)
     {
-        return Ok(api_auth::authenticate(state, req).await?.into_caller());
+        let caller = api_auth::authenticate(state, req).await?;
+        api_auth::require_scope(state, req, &caller, Scope::Admin).await?;
+        return Ok(caller.into_caller());
     }
     let s = signed_in.0.ok_or_else(|| {
         AppError::Unauthorized(

@@ -1,7 +1,7 @@
 //! `/api/v1/invitations`: invite a person by email with a role. The link is single-use,
 //! valid for seven days, always returned to the admin, and only its hash is stored.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use portcullis_app::invitations;
 use portcullis_domain::{Invitation, Role};
@@ -9,13 +9,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{Caller, Manager};
-use super::members::RoleJson;
+use super::members::{parse_id, RoleJson};
 use crate::error::{ApiError, AppError};
 use crate::state::AppState;
 
 /// Wires the routes.
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(list_route).service(create_route);
+    cfg.service(list_route)
+        .service(create_route)
+        .service(revoke_route);
 }
 
 /// A new invitation.
@@ -43,6 +45,8 @@ pub struct InvitationJson {
     pub expires_at: DateTime<Utc>,
     /// When it was used.
     pub accepted_at: Option<DateTime<Utc>>,
+    /// When it was revoked (by an admin, or with the member who made it).
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl InvitationJson {
@@ -55,6 +59,7 @@ impl InvitationJson {
             created_at: i.created_at,
             expires_at: i.expires_at,
             accepted_at: i.accepted_at,
+            revoked_at: i.revoked_at,
         }
     }
 }
@@ -150,4 +155,21 @@ async fn create_route(
         emailed: mailed == Ok(true),
         email_error: mailed.err(),
     }))
+}
+
+/// Revokes a pending invitation: its link answers 410 from now on.
+#[utoipa::path(operation_id = "revokeInvitation", tag = "members", params(("id" = String, Path, description = "invitation id")),
+    responses((status = 204), (status = 404, description = "no such pending invitation in this account")),
+    security(("api_key" = [])))]
+#[delete("/api/v1/invitations/{id}")]
+async fn revoke_route(
+    state: web::Data<AppState>,
+    caller: Manager,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    state
+        .write(move |store| invitations::revoke(store, &caller.0, id, Utc::now()))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -5,11 +5,10 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use maud::html;
 use portcullis_app::api_keys;
-use portcullis_domain::UserKind;
+use portcullis_domain::{Scopes, UserKind};
 use serde::Deserialize;
 
-use super::{copy_field, csrf_field, page, CsrfOnly, Ctx, Done, Flash};
-use crate::admin::members::parse_id;
+use super::{copy_field, csrf_field, page, ticked, CsrfOnly, Ctx, Done, Flash};
 use crate::error::{AppError, PageError};
 use crate::session::MaybeSignedIn;
 use crate::state::AppState;
@@ -44,12 +43,16 @@ async fn render(
             }
         }
         table {
-            thead { tr { th { "Prefix" } th { "Description" } th { "Owner" } th { "Created" } th { "Last used" } th { "" } } }
+            thead { tr { th { "Prefix" } th { "Description" } th { "Owner" } th { "Scopes" } th { "Created" } th { "Last used" } th { "" } } }
             tbody {
                 @for k in &keys {
                     @let (owner, k) = (&k.owner, &k.key);
                     tr {
                         td { code { (k.prefix) "…" } } td { (k.description) } td { (owner) }
+                        td {
+                            (k.scopes.to_stored())
+                            @if k.legacy_full_access { " " span.tag.off { "full access: replace with a scoped key" } }
+                        }
                         td { (k.created_at.format("%Y-%m-%d")) }
                         td { @match k.last_used_at { Some(t) => (t.format("%Y-%m-%d %H:%M UTC")), None => "never" } }
                         td { @if k.revoked_at.is_some() { span.tag.off { "revoked" } } @else {
@@ -63,6 +66,11 @@ async fn render(
             form method="post" action=(ctx.url(SECTION)) {
                 (csrf_field(ctx))
                 label { "Description" input type="text" name="description" required; }
+                fieldset {
+                    legend { "Scopes: what the key may call" }
+                    label.check { input type="checkbox" name="scope_scim" value="on"; "scim — the SCIM API, for an identity provider" }
+                    label.check { input type="checkbox" name="scope_admin" value="on"; "admin — the admin API (members, keys, identity providers, policy)" }
+                }
                 label { "Owner" select name="owner" {
                     @for u in &owners { option value=(u.id) selected[Some(u.id) == me] { (u.display_name) @if u.kind == UserKind::Bot { " (bot)" } } }
                 } }
@@ -92,6 +100,8 @@ struct KeyForm {
     csrf: String,
     description: String,
     owner: String,
+    scope_scim: Option<String>,
+    scope_admin: Option<String>,
 }
 
 /// Handles the form posted to `/a/{slug}/settings/api-keys`.
@@ -104,15 +114,25 @@ async fn create(
     form: web::Form<KeyForm>,
 ) -> Result<HttpResponse, PageError> {
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
-    let result = match form.owner.parse() {
-        Ok(owner) => {
+    let ticked: Vec<&str> = [
+        (ticked(&form.scope_scim), "scim"),
+        (ticked(&form.scope_admin), "admin"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    let scopes = Scopes::parse(&ticked)
+        .map_err(|_| AppError::BadRequest("choose at least one scope for the key".into()));
+    let result = match (form.owner.parse(), scopes) {
+        (Ok(owner), Ok(scopes)) => {
             let description = form.description.clone();
             ctx.write(&state, move |store, caller| {
-                api_keys::create(store, caller, &description, Some(owner), Utc::now())
+                api_keys::create(store, caller, &description, Some(owner), scopes, Utc::now())
             })
             .await
         }
-        Err(_) => Err(AppError::BadRequest("choose the key's owner".into())),
+        (Err(_), _) => Err(AppError::BadRequest("choose the key's owner".into())),
+        (_, Err(e)) => Err(e),
     };
     match result {
         Ok((_, _, secret)) => {
@@ -139,15 +159,11 @@ async fn revoke(
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
-    let result = match parse_id(&id) {
-        Ok(id) => {
-            ctx.write(&state, move |store, caller| {
-                api_keys::revoke(store, caller, id, Utc::now())
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = ctx
+        .write_on(&state, &id, move |store, caller, id| {
+            api_keys::revoke(store, caller, id, Utc::now())
+        })
+        .await;
     ctx.answer(SECTION, "revoked", result, |flash| {
         render(&state, &ctx, flash, None)
     })

@@ -23,7 +23,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(change)
         .service(remove)
         .service(add_bot)
-        .service(remove_bot);
+        .service(remove_bot)
+        .service(revoke_invitation);
 }
 
 const SECTION: &str = "members";
@@ -110,7 +111,15 @@ async fn render(
             @if !pending.is_empty() {
                 h3 { "Invitations" }
                 ul { @for i in &pending { li { (i.email) " (" (i.role.as_str()) ") — "
-                    @if i.accepted_at.is_some() { "accepted" } @else if i.is_usable(now) { "expires " (i.expires_at.format("%Y-%m-%d %H:%M UTC")) } @else { "expired" } } } }
+                    @if i.accepted_at.is_some() { "accepted" }
+                    @else if i.revoked_at.is_some() { "revoked" }
+                    @else if i.is_usable(now) {
+                        "expires " (i.expires_at.format("%Y-%m-%d %H:%M UTC")) " "
+                        form.inline method="post" action={ (ctx.url(SECTION)) "/invitations/" (i.id) "/revoke" } {
+                            (csrf_field(ctx)) button.danger type="submit" { "Revoke" }
+                        }
+                    }
+                    @else { "expired" } } } }
             }
         }
         section {
@@ -251,15 +260,11 @@ async fn remove(
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
-    let result = match parse_id(&id) {
-        Ok(id) => {
-            ctx.write(&state, move |store, caller| {
-                members::delete(store, caller, id, Utc::now())
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = ctx
+        .write_on(&state, &id, move |store, caller, id| {
+            members::delete(store, caller, id, Utc::now())
+        })
+        .await;
     let page = ListQuery::default();
     ctx.answer(SECTION, "deleted", result, |flash| {
         render(&state, &ctx, flash, &page, None)
@@ -308,17 +313,36 @@ async fn remove_bot(
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
-    let result = match parse_id(&id) {
-        Ok(id) => {
-            ctx.write(&state, move |store, caller| {
-                bots::delete(store, caller, id, Utc::now())
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = ctx
+        .write_on(&state, &id, move |store, caller, id| {
+            bots::delete(store, caller, id, Utc::now())
+        })
+        .await;
     let page = ListQuery::default();
     ctx.answer(SECTION, "deleted", result, |flash| {
+        render(&state, &ctx, flash, &page, None)
+    })
+    .await
+}
+
+/// Handles the form posted to `/a/{slug}/settings/members/invitations/{id}/revoke`.
+#[post("/a/{slug}/settings/members/invitations/{id}/revoke")]
+async fn revoke_invitation(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    signed_in: MaybeSignedIn,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, id) = path.into_inner();
+    let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
+    let result = ctx
+        .write_on(&state, &id, move |store, caller, id| {
+            invitations::revoke(store, caller, id, Utc::now())
+        })
+        .await;
+    let page = ListQuery::default();
+    ctx.answer(SECTION, "invitation-revoked", result, |flash| {
         render(&state, &ctx, flash, &page, None)
     })
     .await

@@ -80,6 +80,7 @@ async fn render(state: &AppState, ctx: &Ctx, flash: Flash) -> Result<HttpRespons
                     label { "Client id" input type="text" name="client_id" required; }
                     label { "Client secret" input type="password" name="client_secret" required autocomplete="off"; }
                     label { "Scopes besides openid" input type="text" name="scopes" value="email profile"; }
+                    label.check { input type="checkbox" name="trust_unverified_email" value="on"; "Trust its emails without email_verified (only for an identity provider of your own organisation, such as your Entra ID tenant: a multi-tenant issuer would let anyone claim any address)" }
                     p.hint { "The issuer is checked by fetching its discovery document before saving. OpenID Connect has no IdP-initiated sign-in." }
                     button type="submit" { "Add OpenID Connect identity provider" }
                 }
@@ -132,7 +133,8 @@ fn idp_card(ctx: &Ctx, idp: &IdentityProvider, public: &str) -> maud::Markup {
                         @if let Some(url) = &s.metadata_url { br; "Metadata from " code { (url) } } }
                 }
                 IdpProtocol::Oidc(o) => {
-                    p { "Issuer: " code { (o.issuer) } br; "Client id: " code { (o.client_id) } br; "Client secret: stored (never shown)" br; "Scopes: openid " (o.scopes.join(" ")) }
+                    p { "Issuer: " code { (o.issuer) } br; "Client id: " code { (o.client_id) } br; "Client secret: stored (never shown)" br; "Scopes: openid " (o.scopes.join(" "))
+                        br; "Emails: " @if o.trust_unverified_email { "trusted without email_verified" } @else { "only when email_verified" } }
                 }
             }
             details {
@@ -151,6 +153,7 @@ fn idp_card(ctx: &Ctx, idp: &IdentityProvider, public: &str) -> maud::Markup {
                             label { "Client id" input type="text" name="client_id" value=(o.client_id); }
                             label { "New client secret (leave empty to keep)" input type="password" name="client_secret" autocomplete="off"; }
                             label { "Scopes besides openid" input type="text" name="scopes" value=(o.scopes.join(" ")); }
+                            label.check { input type="checkbox" name="trust_unverified_email" value="on" checked[o.trust_unverified_email]; "Trust its emails without email_verified" }
                         }
                     }
                     button type="submit" { "Save" }
@@ -222,6 +225,7 @@ async fn add_saml(
         enabled: Some(true),
         idp_initiated: Some(ticked(&f.idp_initiated)),
         sign_authn_requests: Some(ticked(&f.sign_authn_requests)),
+        trust_unverified_email: None,
         saml: Some(SamlInput {
             metadata_xml: some(&f.metadata_xml),
             metadata_url: some(&f.metadata_url),
@@ -250,6 +254,7 @@ struct OidcForm {
     client_secret: String,
     #[serde(default)]
     scopes: String,
+    trust_unverified_email: Option<String>,
 }
 
 fn split_scopes(text: &str) -> Vec<String> {
@@ -272,6 +277,7 @@ async fn add_oidc(
         enabled: Some(true),
         idp_initiated: None,
         sign_authn_requests: None,
+        trust_unverified_email: Some(ticked(&f.trust_unverified_email)),
         saml: None,
         oidc: Some(OidcInput {
             issuer: Some(f.issuer),
@@ -301,6 +307,7 @@ struct EditForm {
     #[serde(default)]
     client_secret: String,
     scopes: Option<String>,
+    trust_unverified_email: Option<String>,
 }
 
 /// Handles the form posted to `/a/{slug}/settings/sso/idps/{id}`.
@@ -321,6 +328,7 @@ async fn edit(
         enabled: Some(ticked(&f.enabled)),
         idp_initiated: (!is_oidc).then(|| ticked(&f.idp_initiated)),
         sign_authn_requests: (!is_oidc).then(|| ticked(&f.sign_authn_requests)),
+        trust_unverified_email: is_oidc.then(|| ticked(&f.trust_unverified_email)),
         saml: some(&f.metadata_xml).map(|xml| SamlInput {
             metadata_xml: Some(xml),
             ..SamlInput::default()
@@ -332,21 +340,19 @@ async fn edit(
             scopes: f.scopes.as_deref().map(split_scopes),
         }),
     };
-    let result = match parse_id(&id) {
-        Ok(id) => {
-            let net = state.http_policy();
-            idps::update(
-                &**state,
-                &net,
-                &state.sso_providers,
-                &ctx.caller,
-                id,
-                update,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let (id, net) = (parse_id(&id)?, state.http_policy());
+        idps::update(
+            &**state,
+            &net,
+            &state.sso_providers,
+            &ctx.caller,
+            id,
+            update,
+        )
+        .await
+    }
+    .await;
     ctx.answer(SECTION, "saved", result, |flash| {
         render(&state, &ctx, flash)
     })
@@ -364,16 +370,12 @@ async fn remove(
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
-    let result = match parse_id(&id) {
-        Ok(id) => {
-            let providers = state.sso_providers.clone();
-            ctx.write(&state, move |store, caller| {
-                idps::delete(store, &providers, caller, id)
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let providers = state.sso_providers.clone();
+    let result = ctx
+        .write_on(&state, &id, move |store, caller, id| {
+            idps::delete(store, &providers, caller, id)
+        })
+        .await;
     ctx.answer(SECTION, "idp-deleted", result, |flash| {
         render(&state, &ctx, flash)
     })
@@ -391,10 +393,10 @@ async fn refresh(
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
-    let result = match parse_id(&id) {
-        Ok(id) => idps::refresh_metadata(&**state, &state.http_policy(), &ctx.caller, id).await,
-        Err(e) => Err(e),
-    };
+    let result = async {
+        idps::refresh_metadata(&**state, &state.http_policy(), &ctx.caller, parse_id(&id)?).await
+    }
+    .await;
     ctx.answer(SECTION, "refreshed", result, |flash| {
         render(&state, &ctx, flash)
     })
@@ -412,10 +414,7 @@ async fn rotate_sp_key(
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
-    let result = match parse_id(&id) {
-        Ok(id) => idps::rotate_sp_key(&**state, &ctx.caller, id).await,
-        Err(e) => Err(e),
-    };
+    let result = async { idps::rotate_sp_key(&**state, &ctx.caller, parse_id(&id)?).await }.await;
     ctx.answer(SECTION, "sp-key-rotated", result, |flash| {
         render(&state, &ctx, flash)
     })

@@ -15,18 +15,18 @@ use std::time::Instant;
 
 use actix_web::{web, FromRequest, HttpRequest};
 use chrono::Utc;
-use portcullis_app::auth::{ApiCaller, Credentials};
+use portcullis_app::auth::{self, ApiCaller, Credentials};
 use portcullis_app::scim::{self, Ctx};
+use portcullis_domain::Scope;
 use portcullis_store::{KnownKey, Store};
 
 use super::error::{ScimFailure, ScimResult};
-use super::rate_limit::RateLimiter;
 use crate::api_auth;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// An authenticated SCIM caller, admitted and within its rate.
-pub struct Caller(pub Ctx);
+/// An authenticated SCIM caller, admitted and within its rate, with the key that called.
+pub struct Caller(pub Ctx, pub ApiCaller);
 
 /// The SCIM base URL, `{public_url}/scim/v2`.
 fn base(state: &AppState) -> String {
@@ -35,34 +35,31 @@ fn base(state: &AppState) -> String {
 
 /// What SCIM asks of an authenticated caller beyond its key: an account that provisions
 /// over SCIM (else 403) and a key within its rate (else 429, counting the call).
-fn admit(state: &AppState, limiter: &RateLimiter, caller: &ApiCaller) -> Result<Ctx, AppError> {
+fn admit(state: &AppState, caller: &ApiCaller) -> Result<Ctx, AppError> {
     let ctx = scim::admit(caller, &base(state), Utc::now())?;
-    within_rate(state, limiter, caller)?;
+    within_rate(state, caller, 1)?;
     Ok(ctx)
 }
 
-/// The key's part of [`admit`]: 429 over its rate. Counts the call.
-fn within_rate(
-    state: &AppState,
-    limiter: &RateLimiter,
-    caller: &ApiCaller,
-) -> Result<(), AppError> {
-    limiter
-        .check(caller.key.id, state.config.scim_rate_limit, Instant::now())
+/// The key's part of [`admit`]: 429 when the key lacks `n` tokens (one per request, one
+/// per Bulk operation), taking none. Takes them otherwise.
+pub(super) fn within_rate(state: &AppState, caller: &ApiCaller, n: u32) -> Result<(), AppError> {
+    state
+        .scim_limiter
+        .take(
+            caller.key.id,
+            state.config.scim_rate_limit,
+            n,
+            Instant::now(),
+        )
         .map_err(AppError::TooManyRequests)
 }
 
-/// The state and the rate limiter of a SCIM route.
-fn parts(req: &HttpRequest) -> Result<(web::Data<AppState>, web::Data<RateLimiter>), AppError> {
-    match (
-        req.app_data::<web::Data<AppState>>().cloned(),
-        req.app_data::<web::Data<RateLimiter>>().cloned(),
-    ) {
-        (Some(state), Some(limiter)) => Ok((state, limiter)),
-        _ => Err(AppError::Internal(
-            "the SCIM routes lack their state".into(),
-        )),
-    }
+/// The state of a SCIM route.
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal("the SCIM routes lack their state".into()))
 }
 
 impl FromRequest for Caller {
@@ -75,9 +72,10 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let (state, limiter) = parts(&req)?;
+            let state = state_of(&req)?;
             let caller = api_auth::authenticate(&state, &req).await?;
-            Ok(Self(admit(&state, &limiter, &caller)?))
+            api_auth::require_scope(&state, &req, &caller, Scope::Scim).await?;
+            Ok(Self(admit(&state, &caller)?, caller))
         })
     }
 }
@@ -86,8 +84,15 @@ impl FromRequest for Caller {
 /// the database as the reads it makes.
 pub struct ReadCtx {
     state: web::Data<AppState>,
-    limiter: web::Data<RateLimiter>,
     credentials: Credentials,
+    route: String,
+}
+
+/// What the full check of a [`ReadCtx`] found: an admitted caller with the value of the
+/// reads, or a good key without the `scim` scope (whose refusal is then audited).
+enum Checked<T> {
+    Admitted(ApiCaller, T),
+    OutOfScope(ApiCaller, AppError),
 }
 
 impl FromRequest for ReadCtx {
@@ -97,12 +102,12 @@ impl FromRequest for ReadCtx {
     /// Takes the credentials of a request (401 without a key, 403 without an address).
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         std::future::ready((|| {
-            let (state, limiter) = parts(req)?;
+            let state = state_of(req)?;
             let credentials = api_auth::credentials(&state, req)?;
             Ok(Self {
                 state,
-                limiter,
                 credentials,
+                route: api_auth::route(req),
             })
         })())
     }
@@ -132,11 +137,8 @@ impl ReadCtx {
         F: FnOnce(&Store, &Ctx) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let (state, limiter, credentials) = (
-            self.state.clone(),
-            self.limiter.clone(),
-            self.credentials.clone(),
-        );
+        let (state, credentials) = (self.state.clone(), self.credentials.clone());
+        // A key without the `scim` scope is refused by the full check, which audits it.
         let fast = self
             .state
             .lookup_statement(move |store| -> Result<Option<(ApiCaller, T)>, AppError> {
@@ -150,7 +152,7 @@ impl ReadCtx {
                     return Ok(None);
                 };
                 // Counted only once the key is known good, as after the full check.
-                within_rate(&state, &limiter, &caller)?;
+                within_rate(&state, &caller, 1)?;
                 Ok(Some((caller, value)))
             })
             .await?;
@@ -181,21 +183,33 @@ impl ReadCtx {
     {
         let Self {
             state,
-            limiter,
             credentials,
+            route,
         } = self;
         let admitting = state.clone();
         let work = move |store: &Store| {
             let caller = credentials.check(store)?;
-            let ctx = admit(&admitting, &limiter, &caller)?;
-            Ok::<_, AppError>((caller, f(store, &ctx)?))
+            if let Err(refusal) = auth::check_scope(&caller, Scope::Scim) {
+                return Ok(Checked::OutOfScope(caller, refusal));
+            }
+            let ctx = admit(&admitting, &caller)?;
+            let value = f(store, &ctx)?;
+            Ok::<_, AppError>(Checked::Admitted(caller, value))
         };
-        let (caller, value) = if short {
+        let checked = if short {
             state.lookup(work).await?
         } else {
             state.read(work).await?
         };
-        api_auth::record_use(&state, &caller).await;
-        Ok(value)
+        match checked {
+            Checked::Admitted(caller, value) => {
+                api_auth::record_use(&state, &caller).await;
+                Ok(value)
+            }
+            Checked::OutOfScope(caller, refusal) => {
+                api_auth::record_scope_refusal(&state, &caller, Scope::Scim, &route).await;
+                Err(refusal.into())
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ use portcullis_app::scim::bulk;
 use portcullis_scim::bulk::{BulkLimits, BulkRequest};
 use portcullis_scim::ScimError;
 
-use super::auth::Caller;
+use super::auth::{within_rate, Caller};
 use super::error::{to_scim, ScimResult};
 use super::{json_response, read_json};
 use crate::error::AppError;
@@ -32,7 +32,7 @@ fn limits() -> BulkLimits {
 }
 
 async fn post(
-    Caller(ctx): Caller,
+    Caller(ctx, key): Caller,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> ScimResult<HttpResponse> {
@@ -40,6 +40,9 @@ async fn post(
     let request: BulkRequest = serde_json::from_value(body).map_err(|e| {
         AppError::Scim(ScimError::invalid_syntax(format!("not a BulkRequest: {e}")))
     })?;
+    // One token per operation (the request took the first), before anything is applied.
+    let operations = u32::try_from(request.operations.len()).unwrap_or(u32::MAX);
+    within_rate(&state, &key, operations.saturating_sub(1))?;
     let response = state
         .write(move |store| bulk::run(store, &ctx, &request, &limits(), &to_scim))
         .await?;

@@ -55,32 +55,32 @@ fn missing(what: &str, id: &str) -> ScimResult<HttpResponse> {
     Err(AppError::Scim(ScimError::not_found(format!("there is no {what} {id:?}"))).into())
 }
 
-async fn spc(Caller(ctx): Caller) -> HttpResponse {
+async fn spc(Caller(ctx, _): Caller) -> HttpResponse {
     json_response(
         StatusCode::OK,
         &discovery::service_provider_config(&provider_config(), &ctx.base),
     )
 }
 
-async fn schemas(Caller(ctx): Caller) -> HttpResponse {
+async fn schemas(Caller(ctx, _): Caller) -> HttpResponse {
     json_response(StatusCode::OK, &discovery::schemas(&types(), &ctx.base))
 }
 
-async fn schema(Caller(ctx): Caller, id: web::Path<String>) -> ScimResult<HttpResponse> {
+async fn schema(Caller(ctx, _): Caller, id: web::Path<String>) -> ScimResult<HttpResponse> {
     match discovery::find_schema(&types(), &id, &ctx.base) {
         Some(doc) => Ok(json_response(StatusCode::OK, &doc)),
         None => missing("schema", &id),
     }
 }
 
-async fn resource_types(Caller(ctx): Caller) -> HttpResponse {
+async fn resource_types(Caller(ctx, _): Caller) -> HttpResponse {
     json_response(
         StatusCode::OK,
         &discovery::resource_types(&types(), &ctx.base),
     )
 }
 
-async fn resource_type(Caller(ctx): Caller, id: web::Path<String>) -> ScimResult<HttpResponse> {
+async fn resource_type(Caller(ctx, _): Caller, id: web::Path<String>) -> ScimResult<HttpResponse> {
     match discovery::find_resource_type(&types(), &id, &ctx.base) {
         Some(doc) => Ok(json_response(StatusCode::OK, &doc)),
         None => missing("resource type", &id),

@@ -74,7 +74,7 @@ fn list_answer(page: search::Page, q: &ListQuery) -> HttpResponse {
 }
 
 async fn root_search(
-    Caller(ctx): Caller,
+    Caller(ctx, _): Caller,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> ScimResult<HttpResponse> {
@@ -86,7 +86,7 @@ async fn root_search(
 }
 
 async fn search_post(
-    Caller(ctx): Caller,
+    Caller(ctx, _): Caller,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> ScimResult<HttpResponse> {
@@ -120,7 +120,7 @@ async fn get(ctx: ReadCtx, req: HttpRequest, id: web::Path<String>) -> ScimResul
 }
 
 async fn create(
-    Caller(ctx): Caller,
+    Caller(ctx, _): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -145,7 +145,7 @@ async fn create(
 }
 
 async fn replace(
-    Caller(ctx): Caller,
+    Caller(ctx, _): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -173,7 +173,7 @@ async fn replace(
 }
 
 async fn patch(
-    Caller(ctx): Caller,
+    Caller(ctx, _): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -201,7 +201,7 @@ async fn patch(
 }
 
 async fn delete(
-    Caller(ctx): Caller,
+    Caller(ctx, _): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,

@@ -83,11 +83,7 @@ async fn answer_list(
 ) -> ScimResult<HttpResponse> {
     let query = q.clone();
     let list = move |store: &_| search::users(store, &ctx, &query);
-    let page = if search::user_lookup(&q) {
-        state.lookup(list).await?
-    } else {
-        state.read(list).await?
-    };
+    let page = state.read(list).await?;
     Ok(list_answer(page, &q))
 }
 
@@ -110,7 +106,7 @@ pub(crate) async fn search_query(payload: web::Payload) -> ScimResult<ListQuery>
 }
 
 async fn search_post(
-    Caller(ctx): Caller,
+    Caller(ctx, _): Caller,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> ScimResult<HttpResponse> {
@@ -178,7 +174,7 @@ type MemberRead = (
 );
 
 async fn create(
-    Caller(ctx): Caller,
+    Caller(ctx, _): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -198,7 +194,7 @@ async fn create(
 }
 
 async fn replace(
-    Caller(ctx): Caller,
+    Caller(ctx, _): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -221,7 +217,7 @@ async fn replace(
 }
 
 async fn patch(
-    Caller(ctx): Caller,
+    Caller(ctx, _): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -244,7 +240,7 @@ async fn patch(
 }
 
 async fn delete(
-    Caller(ctx): Caller,
+    Caller(ctx, _): Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,

@@ -105,6 +105,12 @@ pub async fn callback(
         &policy,
         now,
         sso::CLOCK_SKEW,
+        async || {
+            state
+                .sso_providers
+                .refresh_keys(idp.id, &settings.issuer, &policy)
+                .await
+        },
     )
     .await
     {

@@ -129,6 +129,8 @@ async fn acs(
         verified.assertion_id.clone(),
         verified.replay_expires_at(sso::CLOCK_SKEW),
     );
+    let mut attempt = attempt.clone();
+    attempt.name_id_format = verified.name_id_format.clone();
     finish::complete(
         &state,
         Completion {
@@ -138,7 +140,7 @@ async fn acs(
             identity: verified.identity,
             claim: claim.map(|id| (id, "unknown_request")),
             replay: Some(replay),
-            attempt: attempt.clone(),
+            attempt,
             ttl_minutes: state.config.session_ttl_minutes,
         },
     )

@@ -20,6 +20,7 @@ Routes:
 """
 
 import argparse
+import secrets
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -27,7 +28,12 @@ from urllib.parse import parse_qs, urlparse
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
-from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NameID
+from saml2.saml import (
+    NAME_FORMAT_URI,
+    NAMEID_FORMAT_EMAILADDRESS,
+    NAMEID_FORMAT_TRANSIENT,
+    NameID,
+)
 from saml2.server import Server
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
@@ -45,7 +51,9 @@ def build_server(args):
                     "endpoints": {
                         "single_sign_on_service": [(f"{base}/sso", BINDING_HTTP_REDIRECT)],
                     },
-                    "name_id_format": [NAMEID_FORMAT_EMAILADDRESS],
+                    "name_id_format": [
+                        NAMEID_FORMAT_TRANSIENT if args.transient else NAMEID_FORMAT_EMAILADDRESS
+                    ],
                     "policy": {
                         "default": {
                             "lifetime": {"minutes": 5},
@@ -71,7 +79,11 @@ def build_server(args):
 
 def respond(idp, args, sp_entity_id, destination, in_response_to, relay_state):
     identity = {"mail": [args.email], "displayName": [args.name or args.email]}
-    name_id = NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=args.email)
+    if args.transient:
+        # A one-time value per response, as SAML Core §8.3.8 describes.
+        name_id = NameID(format=NAMEID_FORMAT_TRANSIENT, text="_" + secrets.token_hex(16))
+    else:
+        name_id = NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=args.email)
     response = idp.create_authn_response(
         identity=identity,
         in_response_to=in_response_to,
@@ -156,6 +168,7 @@ def main():
     parser.add_argument("--name")
     parser.add_argument("--xmlsec", default="/usr/bin/xmlsec1")
     parser.add_argument("--want-signed-requests", action="store_true")
+    parser.add_argument("--transient", action="store_true")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     idp = build_server(args)

@@ -439,9 +439,9 @@ async fn api_keys_show_their_secret_once_and_revoke() {
     let (s, created) = call!(
         app,
         with_key(
-            TestRequest::post()
-                .uri("/api/v1/api-keys")
-                .set_json(json!({"description": "Okta", "owner_id": bot["id"]})),
+            TestRequest::post().uri("/api/v1/api-keys").set_json(
+                json!({"description": "Okta", "owner_id": bot["id"], "scopes": ["admin"]})
+            ),
             &key
         )
     );
@@ -469,9 +469,9 @@ async fn api_keys_show_their_secret_once_and_revoke() {
     let (s, b) = call!(
         app,
         with_key(
-            TestRequest::post()
-                .uri("/api/v1/api-keys")
-                .set_json(json!({"description": "m", "owner_id": member.id.to_string()})),
+            TestRequest::post().uri("/api/v1/api-keys").set_json(
+                json!({"description": "m", "owner_id": member.id.to_string(), "scopes": ["admin"]})
+            ),
             &key
         )
     );
@@ -481,7 +481,7 @@ async fn api_keys_show_their_secret_once_and_revoke() {
         with_key(
             TestRequest::post()
                 .uri("/api/v1/api-keys")
-                .set_json(json!({"description": "  "})),
+                .set_json(json!({"description": "  ", "scopes": ["scim"]})),
             &key
         )
     );

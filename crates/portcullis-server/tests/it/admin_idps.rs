@@ -272,17 +272,36 @@ async fn oidc_is_discovered_and_its_secret_never_shown() {
         )
     );
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    // The stored secret belongs to the issuer and client it was given for: changing
+    // either without a new secret is refused (it would go to the new token endpoint).
+    for change in [
+        json!({"oidc": {"client_id": "cid2", "scopes": ["email"]}}),
+        json!({"oidc": {"issuer": format!("{}/", server.base)}}),
+    ] {
+        let (s, b) = call!(
+            app,
+            with_key(
+                TestRequest::patch().uri(&path).set_json(change.clone()),
+                &key
+            )
+        );
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{change}: {b}");
+        assert_eq!(
+            b["message"],
+            "client_secret is required when the issuer or client id changes"
+        );
+    }
     let (s, updated) = call!(
         app,
         with_key(
             TestRequest::patch()
                 .uri(&path)
-                .set_json(json!({"oidc": {"client_id": "cid2", "scopes": ["email"]}})),
+                .set_json(json!({"oidc": {"scopes": ["email"]}})),
             &key
         )
     );
     assert_eq!(s, StatusCode::OK, "{updated}");
-    assert_eq!(updated["oidc"]["client_id"], "cid2");
+    assert_eq!(updated["oidc"]["scopes"], json!(["email"]));
     // The secret was kept though not sent again.
     let stored = env
         .state
@@ -294,6 +313,18 @@ async fn oidc_is_discovered_and_its_secret_never_shown() {
         portcullis_domain::IdpProtocol::Oidc(o) => assert_eq!(o.client_secret, secret),
         other => panic!("{other:?}"),
     }
+    // With a new secret, the client id may change.
+    let (s, moved) = call!(
+        app,
+        with_key(
+            TestRequest::patch().uri(&path).set_json(
+                json!({"oidc": {"client_id": "cid2", "client_secret": "another-secret-of-cid2"}})
+            ),
+            &key
+        )
+    );
+    assert_eq!(s, StatusCode::OK, "{moved}");
+    assert_eq!(moved["oidc"]["client_id"], "cid2");
     let (_, one) = call!(app, with_key(TestRequest::get().uri(&path), &key));
     let (_, list) = call!(app, with_key(TestRequest::get().uri("/api/v1/idps"), &key));
     let (_, audit) = call!(app, with_key(TestRequest::get().uri("/api/v1/audit"), &key));

@@ -235,9 +235,26 @@ fn operator_commands() {
             "SCIM provisioner",
             "--description",
             "Okta",
+            "--scope",
+            "scim",
         ],
     );
     assert!(ok && out.contains("Secret: pcl_"), "{out}");
+    // A key without a scope is refused.
+    let (ok, out) = cli(
+        db,
+        &[
+            "api-key",
+            "create",
+            "--account",
+            "acme",
+            "--owner",
+            "SCIM provisioner",
+            "--description",
+            "Unscoped",
+        ],
+    );
+    assert!(!ok && out.contains("--scope"), "{out}");
     let (ok, out) = cli(
         db,
         &[
@@ -249,6 +266,10 @@ fn operator_commands() {
             "ops@acme.test",
             "--description",
             "CI",
+            "--scope",
+            "admin",
+            "--scope",
+            "scim",
         ],
     );
     assert!(ok, "{out}");
@@ -263,6 +284,8 @@ fn operator_commands() {
             "nobody@acme.test",
             "--description",
             "x",
+            "--scope",
+            "admin",
         ],
     );
     assert!(!ok, "{out}");

@@ -335,13 +335,31 @@ async fn scim_panel_makes_a_bot_key_shown_once() {
         .unwrap()
         .unwrap();
     assert!(owner.is_bot());
-    // The key works, and the secret is never shown again.
-    let (s, account) = crate::call!(
+    // The key is for SCIM only: it provisions, and the admin API refuses it.
+    assert_eq!(
+        keys[0].scopes,
+        portcullis_domain::Scopes::only(portcullis_domain::Scope::Scim)
+    );
+    let scim = test::call_service(
+        &app,
+        crate::admin_fixtures::with_key(TestRequest::get().uri("/scim/v2/Users"), &secret)
+            .to_request(),
+    )
+    .await;
+    assert_eq!(scim.status(), StatusCode::OK);
+    let (s, _) = crate::call!(
         app,
         crate::admin_fixtures::with_key(TestRequest::get().uri("/api/v1/account"), &secret)
     );
-    assert_eq!(s, StatusCode::OK);
-    assert_eq!(account["provisioning"], "scim");
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let account = env
+        .state
+        .store
+        .account(env.admin.account.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.provisioning.as_str(), "scim");
+    // The secret is never shown again.
     for section in ["scim", "api-keys"] {
         let (_, _, _, page) = fetch!(
             app,
@@ -399,7 +417,34 @@ async fn keys_ip_restrictions_members_and_audit_pages() {
             &[("csrf", &csrf), ("description", "CI"), ("owner", &admin_id)]
         )
     );
+    // A key needs a scope.
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("choose at least one scope"), "{body}");
+    assert!(env
+        .state
+        .store
+        .list_api_keys(env.admin.account.id)
+        .unwrap()
+        .is_empty());
+    let (s, _, _, body) = fetch!(
+        app,
+        form(
+            "/a/default/settings/api-keys",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("description", "CI"),
+                ("owner", &admin_id),
+                ("scope_admin", "on")
+            ]
+        )
+    );
     assert_eq!(s, StatusCode::OK);
+    let made = env.state.store.list_api_keys(env.admin.account.id).unwrap();
+    assert_eq!(
+        made[0].scopes,
+        portcullis_domain::Scopes::only(portcullis_domain::Scope::Admin)
+    );
     assert!(
         body.contains("shown only this once") && body.contains("value=\"pcl_"),
         "{body}"

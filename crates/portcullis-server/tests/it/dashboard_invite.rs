@@ -27,7 +27,7 @@ fn accept_via_sso(
     let email = Email::parse(who.email)?;
     let who = portcullis_app::invitations::SsoInvitee {
         idp: who.idp,
-        subject: who.subject,
+        subject: Some(who.subject),
         email: &email,
         display_name: who.display_name,
     };

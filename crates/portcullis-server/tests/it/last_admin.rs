@@ -68,3 +68,62 @@ async fn scim_cannot_deactivate_or_delete_the_last_admin() {
         r.assert_error(409, None);
     }
 }
+
+/// Two admins demoted at the same moment, each in its own transaction on its own
+/// connection: the account holds one of them, whichever order the database picks (on
+/// PostgreSQL the account's row is locked by the first; on SQLite the write lock is).
+#[test]
+fn concurrent_demotions_of_the_last_two_admins_leave_one() {
+    use std::sync::{Arc, Barrier};
+
+    use chrono::Utc;
+    use portcullis_app::members::{self, MemberChange};
+    use portcullis_app::{AppError, Caller};
+    use portcullis_domain::{Email, Role, UserId};
+
+    let mut stores = vec![crate::scim_support::sqlite_env_with_rate("0")];
+    stores.extend(crate::scim_support::postgres_env());
+    for env in stores {
+        let store = env.state.store.clone();
+        for round in 0..20 {
+            let now = Utc::now();
+            let created = portcullis_app::accounts::create(
+                &store,
+                &format!("race-{round}"),
+                "Race",
+                &format!("first@race{round}.test"),
+                now,
+            )
+            .unwrap();
+            let mut second = created.admin.clone();
+            second.id = UserId::from_uuid(uuid::Uuid::new_v4());
+            second.email = Email::parse(&format!("second@race{round}.test")).unwrap();
+            store.insert_user(&second).unwrap();
+            let operator = Caller::operator(created.account.clone());
+            let barrier = Arc::new(Barrier::new(2));
+            let demote = |id: UserId| {
+                let (store, operator, barrier) = (store.clone(), operator.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let change = MemberChange {
+                        role: Some(Role::Member),
+                        active: None,
+                    };
+                    members::update(&store, &operator, id, change, Utc::now())
+                })
+            };
+            let (a, b) = (demote(created.admin.id), demote(second.id));
+            let results = [a.join().unwrap(), b.join().unwrap()];
+            let passed = results.iter().filter(|r| r.is_ok()).count();
+            let refused = results
+                .iter()
+                .filter(|r| matches!(r, Err(AppError::Conflict(_))))
+                .count();
+            assert_eq!((passed, refused), (1, 1), "round {round}: {results:?}");
+            assert_eq!(
+                store.active_admins(created.account.id, 10).unwrap().len(),
+                1
+            );
+        }
+    }
+}

@@ -141,3 +141,56 @@ fn housekeeping_deletes_expired_sessions_only() {
     assert_eq!(store.session(old.id).unwrap(), None);
     assert_eq!(store.session(live.id).unwrap().map(|s| s.id), Some(live.id));
 }
+
+/// `PORTCULLIS_METRICS_BIND` keeps `/metrics` off the public listener: the public app
+/// answers 404 there, the metrics app answers with the figures.
+#[actix_web::test]
+async fn metrics_can_have_a_listener_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("metrics.db");
+    let config = portcullis_server::config::Config::load(|name| match name {
+        "PORTCULLIS_DATABASE_URL" => Some(db.to_str().unwrap().to_owned()),
+        "PORTCULLIS_METRICS_BIND" => Some("127.0.0.1:9464".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(config.metrics_bind.as_deref(), Some("127.0.0.1:9464"));
+    let state = portcullis_server::prepare(config).unwrap();
+    let public = test::init_service(
+        actix_web::App::new().configure(portcullis_server::configure(state.clone())),
+    )
+    .await;
+    let resp = test::call_service(
+        &public,
+        test::TestRequest::get().uri("/metrics").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 404);
+    let resp = test::call_service(
+        &public,
+        test::TestRequest::get().uri("/healthz").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let private = test::init_service(
+        actix_web::App::new().configure(portcullis_server::configure_metrics(state.clone())),
+    )
+    .await;
+    let resp = test::call_service(
+        &private,
+        test::TestRequest::get().uri("/metrics").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let body = test::read_body(resp).await;
+    assert!(
+        String::from_utf8_lossy(&body).contains("# TYPE"),
+        "{body:?}"
+    );
+    let resp = test::call_service(
+        &private,
+        test::TestRequest::get().uri("/api/v1/members").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 404);
+}

@@ -727,3 +727,79 @@ async fn rate_limit_answers_429_with_retry_after() {
     .await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+/// The rate limit is the process's, not each worker's: two apps built from one state (as
+/// actix builds one per worker) draw on one bucket per key.
+#[actix_web::test]
+async fn the_rate_limit_is_shared_by_every_worker() {
+    let env = sqlite_env_with_rate("2");
+    let (first, second) = (app!(env), app!(env));
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let r = req(Method::GET, "/ServiceProviderConfig", &env.token, None).to_request();
+        let r = if i % 2 == 0 {
+            send(&first, r).await
+        } else {
+            send(&second, r).await
+        };
+        statuses.push(r.status.as_u16());
+    }
+    // A burst of twice the rate in all, whichever worker answers.
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        4,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        4,
+        "{statuses:?}"
+    );
+}
+
+/// A Bulk request takes a token per operation, and is refused whole, before anything is
+/// applied, when the key lacks them.
+#[actix_web::test]
+async fn bulk_takes_a_token_per_operation() {
+    let env = sqlite_env_with_rate("2");
+    let app = app!(env);
+    let ops: Vec<_> = (0..10)
+        .map(|i| {
+            json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"),
+                        "data": {"userName": format!("bulk{i}@acme.test")}})
+        })
+        .collect();
+    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                      "Operations": ops});
+    let r = send(
+        &app,
+        req(Method::POST, "/Bulk", &env.token, Some(body)).to_request(),
+    )
+    .await;
+    r.assert_error(429, None);
+    assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    for i in 0..10 {
+        let email = portcullis_domain::Email::parse(&format!("bulk{i}@acme.test")).unwrap();
+        assert!(env
+            .state
+            .store
+            .user_by_email(env.account.id, &email)
+            .unwrap()
+            .is_none());
+    }
+    // Two operations fit in what the refused request left.
+    let ops: Vec<_> = (0..2)
+        .map(|i| {
+            json!({"method": "POST", "path": "/Users", "bulkId": format!("v{i}"),
+                        "data": {"userName": format!("small{i}@acme.test")}})
+        })
+        .collect();
+    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                      "Operations": ops});
+    let r = send(
+        &app,
+        req(Method::POST, "/Bulk", &env.token, Some(body)).to_request(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}

@@ -20,7 +20,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 /// Where a test database lives, removed on drop.
-enum Guard {
+pub enum Guard {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { admin_url: String, schema: String },
 }
@@ -64,6 +64,7 @@ pub fn enable_scim(store: &Store, account: &Account) -> Account {
             client_id: "portcullis".into(),
             client_secret: "s3cret".into(),
             scopes: vec![],
+            trust_unverified_email: true,
         }),
         created_at: Utc::now(),
     };
@@ -127,8 +128,9 @@ pub fn sqlite_env_with_rate(rate: &str) -> ScimEnv {
     )
 }
 
-/// A PostgreSQL environment on a fresh schema, when the test database is configured.
-pub fn postgres_env() -> Option<ScimEnv> {
+/// A fresh PostgreSQL schema's URL and what drops it, when the test database is
+/// configured.
+pub fn postgres_database() -> Option<(String, Guard)> {
     let admin_url = std::env::var("PORTCULLIS_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty())?;
@@ -139,12 +141,18 @@ pub fn postgres_env() -> Option<ScimEnv> {
         .unwrap();
     let separator = if admin_url.contains('?') { '&' } else { '?' };
     let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
-    Some(build(
-        url,
-        Guard::Postgres { admin_url, schema },
-        "postgres",
-        "0",
-    ))
+    Some((url, Guard::Postgres { admin_url, schema }))
+}
+
+/// The encryption key of the test servers (required on PostgreSQL).
+pub fn test_encryption_key() -> &'static str {
+    TEST_ENCRYPTION_KEY
+}
+
+/// A PostgreSQL environment on a fresh schema, when the test database is configured.
+pub fn postgres_env() -> Option<ScimEnv> {
+    let (url, guard) = postgres_database()?;
+    Some(build(url, guard, "postgres", "0"))
 }
 
 /// SQLite always, PostgreSQL when configured (a note is printed otherwise).

@@ -200,3 +200,62 @@ async fn pysaml2_attack_corpus() {
         assert_eq!(browser.me(&live.base).await, None, "{name}");
     }
 }
+
+/// SAML Core §8.3.8: a transient NameID is a one-time value. pysaml2 sends a new one with
+/// every response; the member is found by email each time, no subject is ever linked,
+/// and the sign-in record names the format.
+#[actix_web::test]
+async fn pysaml2_transient_name_ids_sign_the_same_member_in_every_time() {
+    let test = "pysaml2_transient_name_ids_sign_the_same_member_in_every_time";
+    let Some(python) = tool("PORTCULLIS_TEST_PYSAML2", test) else {
+        return;
+    };
+    let live = Live::start().await;
+    live.set_provisioning(portcullis_domain::ProvisioningMode::JustInTime);
+    let port = free_port();
+    let idp = live.saml_idp_with(pysaml2_settings(port, true));
+    let email = "dana@acme.test";
+    let (process, _dir) = crate::sso_support::idp_process::pysaml2_with(
+        &live,
+        &python,
+        port,
+        &[&idp],
+        email,
+        &["--transient"],
+    )
+    .await;
+    let mut member = None;
+    for round in 0..2 {
+        let browser = Browser::new();
+        let answer = browser.get(&live.start_url(&idp)).await;
+        let page = browser.get(answer.location.as_deref().unwrap()).await;
+        let form = parse_form(&page.body);
+        let xml = xml_of(&form);
+        assert!(xml.contains("nameid-format:transient"), "{xml}");
+        let answer = browser.post_form(&form.action, &form.pairs()).await;
+        assert_eq!(answer.status, 303, "round {round}: {answer:?}");
+        assert_eq!(browser.me(&live.base).await.as_deref(), Some(email));
+        let id = live
+            .state
+            .store
+            .user_by_email(
+                live.admin.account.id,
+                &portcullis_domain::Email::parse(email).unwrap(),
+            )
+            .unwrap()
+            .unwrap()
+            .id;
+        assert_eq!(
+            *member.get_or_insert(id),
+            id,
+            "round {round}: the same member"
+        );
+        assert_eq!(live.state.store.sso_subject_of(idp.id, id).unwrap(), None);
+        let detail = live.last_audit("login.succeeded").unwrap();
+        assert_eq!(
+            detail["name_id_format"],
+            "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+        );
+    }
+    drop(process);
+}

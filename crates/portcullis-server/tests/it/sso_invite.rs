@@ -22,6 +22,7 @@ fn invite(live: &Live, email: &str, n: u8) -> String {
             created_at: now,
             expires_at: now + Duration::days(7),
             accepted_at: None,
+            revoked_at: None,
         })
         .unwrap();
     secret.hash().as_str().to_owned()

@@ -20,6 +20,18 @@ async fn authorize(
     idp: &IdentityProvider,
     email: &str,
 ) -> Vec<(String, String)> {
+    authorize_with(live, op, browser, idp, email, |claims| sign_rs256(&claims)).await
+}
+
+/// [`authorize`] with the ID token made by `token` from the claims.
+async fn authorize_with(
+    live: &Live,
+    op: &MockOp,
+    browser: &Browser,
+    idp: &IdentityProvider,
+    email: &str,
+    token: impl FnOnce(serde_json::Value) -> String,
+) -> Vec<(String, String)> {
     let answer = browser.get(&live.start_url(idp)).await;
     assert_eq!(answer.status, 303, "{answer:?}");
     let location = answer.location.unwrap();
@@ -34,7 +46,7 @@ async fn authorize(
         format!("{}/sso/oidc/{}/callback", live.base, idp.id)
     );
     let now = Utc::now();
-    let token = sign_rs256(&json!({
+    let token = token(json!({
         "iss": op.base, "sub": format!("sub-{email}"), "aud": CLIENT,
         "exp": (now + Duration::minutes(5)).timestamp(), "iat": now.timestamp(),
         "nonce": q["nonce"], "email": email, "email_verified": true,
@@ -155,4 +167,67 @@ async fn an_unreachable_issuer_is_reported_not_hidden() {
     let answer = Browser::new().get(&live.start_url(&idp)).await;
     assert_eq!(answer.status, 400, "{answer:?}");
     assert_eq!(live.last_failure(), "discovery_failed");
+}
+
+/// OIDC Core §10.1.1: a provider that starts signing with a new key (published in its
+/// JWKS) keeps signing people in: the unknown `kid` makes the server fetch the keys
+/// again — at most once a minute per IdP, so tokens naming made-up keys cannot turn
+/// into a flood of fetches.
+#[actix_web::test]
+async fn a_provider_that_rotates_its_key_keeps_signing_people_in() {
+    use crate::sso_support::oidc_mock::{rotated_key, sign_rs256_with};
+
+    let live = Live::start().await;
+    let op = MockOp::start(true).await;
+    let idp = live.oidc_idp(&op.base, CLIENT, "secret");
+    let browser = Browser::new();
+    let params = authorize(&live, &op, &browser, &idp, ADMIN).await;
+    let answer = browser.get(&callback_url(&live, &idp, &params)).await;
+    assert_eq!(answer.status, 303, "{answer:?}");
+    let fetches = op.state.lock().unwrap().jwks_fetches;
+
+    op.state.lock().unwrap().rotated = true;
+    let browser = Browser::new();
+    let params = authorize_with(&live, &op, &browser, &idp, ADMIN, |c| {
+        sign_rs256_with(&c, "k2", rotated_key())
+    })
+    .await;
+    let answer = browser.get(&callback_url(&live, &idp, &params)).await;
+    assert_eq!(answer.status, 303, "{answer:?}");
+    assert_eq!(browser.me(&live.base).await.as_deref(), Some(ADMIN));
+    assert_eq!(op.state.lock().unwrap().jwks_fetches, fetches + 1);
+
+    // Keys nobody published: refused, and the keys are not fetched again within the
+    // minute, however many such tokens come.
+    let forged = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+    for n in 0..3 {
+        let browser = Browser::new();
+        let kid = format!("made-up-{n}");
+        let params = authorize_with(&live, &op, &browser, &idp, ADMIN, |c| {
+            sign_rs256_with(&c, &kid, &forged)
+        })
+        .await;
+        let answer = browser.get(&callback_url(&live, &idp, &params)).await;
+        assert_eq!(answer.status, 401, "{answer:?}");
+        assert_eq!(live.last_failure(), "oidc_bad_signature");
+    }
+    assert_eq!(op.state.lock().unwrap().jwks_fetches, fetches + 1);
+}
+
+/// RFC 7519 §4.1.5: an ID token whose `nbf` is an hour away is refused.
+#[actix_web::test]
+async fn id_tokens_before_their_nbf_are_refused() {
+    let live = Live::start().await;
+    let op = MockOp::start(true).await;
+    let idp = live.oidc_idp(&op.base, CLIENT, "secret");
+    let browser = Browser::new();
+    let params = authorize_with(&live, &op, &browser, &idp, ADMIN, |mut c| {
+        c["nbf"] = json!((Utc::now() + Duration::hours(1)).timestamp());
+        sign_rs256(&c)
+    })
+    .await;
+    let answer = browser.get(&callback_url(&live, &idp, &params)).await;
+    assert_eq!(answer.status, 401, "{answer:?}");
+    assert_eq!(live.last_failure(), "oidc_not_yet_valid");
+    assert_eq!(browser.me(&live.base).await, None);
 }

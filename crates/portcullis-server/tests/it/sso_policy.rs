@@ -94,7 +94,8 @@ async fn unknown_people_are_refused_unless_just_in_time_and_told_whom_to_ask() {
         "{}",
         answer.body
     );
-    assert!(answer.body.contains(ADMIN), "{}", answer.body);
+    // No admin's address is shown to whoever signed in at the IdP.
+    assert!(!answer.body.contains(ADMIN), "{}", answer.body);
     assert_eq!(browser.me(&live.base).await, None);
     assert_eq!(live.last_failure(), "not_provisioned");
     let detail = live.last_audit("login.failed").unwrap();
@@ -189,4 +190,87 @@ async fn only_an_sso_session_can_switch_to_enforced() {
     )
     .unwrap();
     assert_eq!(updated.enforcement, EnforcementPolicy::Enforced);
+}
+
+/// A password session of `email` in a fresh browser.
+async fn password_session(live: &Live, email: &str, password: &str) -> Browser {
+    let browser = Browser::new();
+    let response = browser
+        .client
+        .post(format!("{}/api/v1/login", live.base))
+        .json(&serde_json::json!({"account": "default", "email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    browser
+}
+
+#[actix_web::test]
+async fn sessions_follow_enforcement_and_their_idp() {
+    let live = Live::start().await;
+    let first = live.saml_idp(saml_fixture::idp_key(), true);
+    let second = live.saml_idp(saml_fixture::idp_key(), true);
+    live.set_provisioning(ProvisioningMode::JustInTime);
+    let password = password_session(&live, ADMIN, &live.admin.password).await;
+    let (through_first, _) = sso_login(&live, &first, ADMIN).await;
+    let (member_first, _) = sso_login(&live, &first, "bob@acme.test").await;
+    let (member_second, _) = sso_login(&live, &second, "carol@acme.test").await;
+    for b in [&password, &through_first, &member_first, &member_second] {
+        assert!(b.me(&live.base).await.is_some());
+    }
+
+    // Enforcing SSO (from the SSO session, as the domain requires) ends the password
+    // session at once; the SSO sessions stay.
+    let method = live.session_method(&through_first).unwrap();
+    ops::set_enforcement(
+        &live.state.store,
+        &live.account(),
+        EnforcementPolicy::Enforced,
+        PolicyRequester::Admin(method),
+        Actor::User(live.admin.admin.id),
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(password.me(&live.base).await, None);
+    assert_eq!(through_first.me(&live.base).await.as_deref(), Some(ADMIN));
+
+    // Disabling an IdP ends the sessions that signed in through it, and only those.
+    let caller = portcullis_app::Caller::operator(live.account());
+    let change = portcullis_app::idps::IdpChange {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    portcullis_app::idps::update(
+        &live.state,
+        &live.state.http_policy(),
+        &live.state.sso_providers,
+        &caller,
+        second.id,
+        change,
+    )
+    .await
+    .unwrap();
+    assert_eq!(member_second.me(&live.base).await, None);
+    assert!(member_first.me(&live.base).await.is_some());
+    // Deleting one ends them too.
+    portcullis_app::idps::delete(
+        &live.state.store,
+        &live.state.sso_providers,
+        &caller,
+        first.id,
+    )
+    .unwrap_err(); // the last enabled IdP under enforcement stays
+    let mut account = live.account();
+    account.enforcement = EnforcementPolicy::Mixed;
+    live.state.store.update_account(&account).unwrap();
+    portcullis_app::idps::delete(
+        &live.state.store,
+        &live.state.sso_providers,
+        &caller,
+        first.id,
+    )
+    .unwrap();
+    assert_eq!(member_first.me(&live.base).await, None);
+    assert_eq!(through_first.me(&live.base).await, None);
 }

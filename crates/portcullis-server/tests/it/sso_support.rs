@@ -30,24 +30,49 @@ use tempfile::TempDir;
 
 use saml_fixture::{idp_key, Key, IDP_ENTITY};
 
-/// A server listening on `base`, over a fresh SQLite database.
+/// A server listening on `base`, over a fresh SQLite database (or PostgreSQL schema).
 pub struct Live {
     pub state: AppState,
     pub base: String,
     pub admin: CreatedAccount,
     _dir: TempDir,
+    _database: Option<crate::scim_support::Guard>,
 }
 
 impl Live {
+    /// A server over a fresh SQLite database.
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("test.db");
+        let db = dir.path().join("test.db").to_str().unwrap().to_owned();
+        Self::start_on(db, None, dir).await
+    }
+
+    /// A server over SQLite, and one over a fresh PostgreSQL schema when the test
+    /// database is configured.
+    pub async fn on_both() -> Vec<Self> {
+        let mut lives = vec![Self::start().await];
+        if let Some((url, guard)) = crate::scim_support::postgres_database() {
+            let dir = tempfile::tempdir().unwrap();
+            lives.push(Self::start_on(url, Some(guard), dir).await);
+        }
+        lives
+    }
+
+    async fn start_on(
+        database_url: String,
+        database: Option<crate::scim_support::Guard>,
+        dir: TempDir,
+    ) -> Self {
+        let db = database_url;
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let config = Config::load(|name| match name {
-            "PORTCULLIS_DATABASE_URL" => Some(db.to_str().unwrap().to_owned()),
+            "PORTCULLIS_DATABASE_URL" => Some(db.clone()),
             "PORTCULLIS_PUBLIC_URL" => Some(base.clone()),
             "PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES" => Some("true".to_owned()),
+            "PORTCULLIS_ENCRYPTION_KEY" => {
+                Some(crate::scim_support::test_encryption_key().to_owned())
+            }
             _ => None,
         })
         .unwrap();
@@ -72,6 +97,7 @@ impl Live {
             base,
             admin,
             _dir: dir,
+            _database: database,
         }
     }
 
@@ -123,6 +149,7 @@ impl Live {
                 client_id: client_id.into(),
                 client_secret: client_secret.into(),
                 scopes: vec![],
+                trust_unverified_email: true,
             }),
         )
     }

@@ -69,7 +69,7 @@ pub mod ops {
     use portcullis_app::{api_keys, bots, AppError, Caller, Via};
     use portcullis_domain::policy::PolicyRequester;
     use portcullis_domain::{
-        Account, Actor, ApiKey, ApiKeySecret, EnforcementPolicy, SessionId, User,
+        Account, Actor, ApiKey, ApiKeySecret, EnforcementPolicy, Scopes, SessionId, User,
     };
     use portcullis_store::Store;
 
@@ -95,8 +95,14 @@ pub mod ops {
         now: DateTime<Utc>,
     ) -> Result<(ApiKey, ApiKeySecret), AppError> {
         let operator = Caller::operator(account.clone());
-        let (key, _, secret) =
-            api_keys::create(store, &operator, description, Some(owner.id), now)?;
+        let (key, _, secret) = api_keys::create(
+            store,
+            &operator,
+            description,
+            Some(owner.id),
+            Scopes::FULL,
+            now,
+        )?;
         Ok((key, secret))
     }
 

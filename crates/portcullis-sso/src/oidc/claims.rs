@@ -13,11 +13,14 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-/// Claims beyond the standard ones: Entra ID's `upn`.
+/// Claims beyond the standard ones: Entra ID's `upn`, and JWT's `nbf` (RFC 7519
+/// §4.1.5), which openidconnect does not check.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct ExtraClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<f64>,
 }
 
 impl AdditionalClaims for ExtraClaims {}

@@ -173,11 +173,15 @@ pub fn start_login(
 /// Finishes a login: checks the callback against the stored attempt (state in constant
 /// time, RFC 9207 `iss` against this IdP's issuer), redeems the code with the PKCE
 /// verifier, and verifies the ID token (asymmetric signature, `iss`, `aud`/`azp`, `exp`
-/// with `skew`, `iat` not beyond `now + skew`, `nonce`).
+/// with `skew`, `iat` and `nbf` not beyond `now + skew`, `nonce`). An ID token signed with
+/// a key the discovered set lacks is verified again with what `refresh_keys` gives: the
+/// provider's keys fetched anew, or `None` when the caller may not fetch them now.
 ///
-/// Email: the `email` claim; only when it is absent, an email-shaped
-/// `preferred_username`, then `upn` (Entra ID sends no `email` for many accounts). An
-/// `email_verified` of `false` is refused.
+/// Email: the `email` claim when the IdP marks it `email_verified: true`. An IdP whose
+/// settings trust its emails (`trust_unverified_email`) may leave the claim out, and
+/// when its `email` is absent an email-shaped `preferred_username`, then `upn`, stand
+/// for it (Entra ID sends no `email` for many accounts). `email_verified: false` is
+/// refused either way.
 #[allow(clippy::too_many_arguments)]
 pub async fn finish_login(
     provider: &ProviderInfo,
@@ -189,6 +193,7 @@ pub async fn finish_login(
     policy: &HttpPolicy,
     now: DateTime<Utc>,
     skew: Duration,
+    refresh_keys: impl AsyncFnOnce() -> Option<ProviderInfo>,
 ) -> Result<SsoIdentity, OidcRejection> {
     if stored.idp != idp {
         return Err(OidcRejection::WrongIdp);
@@ -241,24 +246,47 @@ pub async fn finish_login(
         })?;
     let id_token = response.id_token().ok_or(OidcRejection::MissingIdToken)?;
 
-    // A public-client verifier: it holds no client secret, so no HMAC can ever verify.
-    let verifier = IdTokenVerifier::new_public_client(
-        ClientId::new(settings.client_id.clone()),
-        provider.metadata.issuer().clone(),
-        provider.metadata.jwks().clone(),
-    )
-    .set_allowed_algs(ALLOWED_ALGS)
-    .set_time_fn(move || now - skew)
-    .set_issue_time_verifier_fn(move |iat| {
-        if iat > now + skew {
-            Err(IAT_IN_FUTURE.into())
-        } else {
-            Ok(())
-        }
-    });
-    let claims = id_token
-        .claims(&verifier, &Nonce::new(stored.nonce.clone()))
-        .map_err(from_claims_error)?;
+    let verify = |jwks: &ProviderInfo| {
+        // A public-client verifier: it holds no client secret, so no HMAC can ever verify.
+        let verifier = IdTokenVerifier::new_public_client(
+            ClientId::new(settings.client_id.clone()),
+            provider.metadata.issuer().clone(),
+            jwks.metadata.jwks().clone(),
+        )
+        .set_allowed_algs(ALLOWED_ALGS)
+        .set_time_fn(move || now - skew)
+        .set_issue_time_verifier_fn(move |iat| {
+            if iat > now + skew {
+                Err(IAT_IN_FUTURE.into())
+            } else {
+                Ok(())
+            }
+        });
+        id_token.claims(&verifier, &Nonce::new(stored.nonce.clone()))
+    };
+    let claims = match verify(provider) {
+        // A key the discovered set does not have: the provider may have rotated its keys
+        // since (OIDC Core §10.1.1). Verify again with its keys as published now, when
+        // the caller may fetch them (it limits how often).
+        Err(ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        )) => match refresh_keys().await {
+            Some(fresh) if fresh.issuer() == provider.issuer() => verify(&fresh),
+            _ => Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )),
+        },
+        other => other,
+    }
+    .map_err(from_claims_error)?;
+    // RFC 7519 §4.1.5: not before `nbf` (with the same clock skew as `iat` and `exp`).
+    if claims
+        .additional_claims()
+        .nbf
+        .is_some_and(|nbf| nbf > (now + skew).timestamp() as f64)
+    {
+        return Err(OidcRejection::NotYetValid);
+    }
 
     // openidconnect checks `azp` only when there are several audiences; OIDC Core 3.1.3.7
     // step 5 says a present `azp` must be this client in every case.
@@ -268,11 +296,19 @@ pub async fn finish_login(
     {
         return Err(OidcRejection::WrongAudience);
     }
-    if claims.email_verified() == Some(false) {
-        return Err(OidcRejection::EmailNotVerified);
+    // An email identifies a member only when the IdP vouches for it (`email_verified:
+    // true`), or when the admin configured the IdP as one whose addresses are its own
+    // (`trust_unverified_email`): then a missing claim is taken as verified and the
+    // Entra ID-style fallbacks below apply. `false` is refused either way.
+    match (claims.email_verified(), settings.trust_unverified_email) {
+        (Some(false), _) | (None, false) => return Err(OidcRejection::EmailNotVerified),
+        (Some(true), _) | (None, true) => {}
     }
     let email = match claims.email() {
         Some(email) => Email::parse(email.as_str()).map_err(|_| OidcRejection::InvalidEmail)?,
+        // Only a trusted IdP's usernames stand for emails: `email_verified` says nothing
+        // about them.
+        None if !settings.trust_unverified_email => return Err(OidcRejection::MissingEmail),
         None => claims
             .preferred_username()
             .map(|u| u.as_str().to_owned())
@@ -307,6 +343,7 @@ pub async fn finish_login(
         subject: claims.subject().as_str().to_owned(),
         email,
         display_name,
+        transient: false,
     })
 }
 

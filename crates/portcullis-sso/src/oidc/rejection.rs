@@ -45,6 +45,9 @@ pub enum OidcRejection {
     /// `iat` lies further in the future than the allowed clock skew.
     #[error("the ID token was issued in the future")]
     IssuedInFuture,
+    /// `nbf` lies further in the future than the allowed clock skew.
+    #[error("the ID token is not valid yet")]
+    NotYetValid,
     /// `nonce` is not the stored attempt's.
     #[error("the ID token's nonce does not match this login attempt")]
     NonceMismatch,
@@ -83,6 +86,7 @@ impl OidcRejection {
             Self::WrongAudience => "oidc_wrong_audience",
             Self::Expired => "oidc_expired",
             Self::IssuedInFuture => "oidc_issued_in_future",
+            Self::NotYetValid => "oidc_not_yet_valid",
             Self::NonceMismatch => "oidc_nonce_mismatch",
             Self::InvalidToken(_) => "oidc_invalid_token",
             Self::MissingEmail => "oidc_missing_email",

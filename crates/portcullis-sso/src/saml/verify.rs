@@ -16,6 +16,9 @@ pub const MAX_RESPONSE_AGE: Duration = Duration::minutes(5);
 
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 
+/// The transient NameID format (SAML Core §8.3.8): a one-time value, never an identity.
+pub const NAMEID_TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+
 /// Which kind of response the server expects on this path.
 #[derive(Debug, Clone, Copy)]
 pub enum Expected<'a> {
@@ -43,6 +46,8 @@ pub struct VerifiedAssertion {
     /// The request this answers (SP-initiated); the server deletes it from the pending
     /// requests so it cannot be answered twice.
     pub in_response_to: Option<String>,
+    /// The NameID's `Format`, as sent (for the sign-in record).
+    pub name_id_format: Option<String>,
 }
 
 impl VerifiedAssertion {
@@ -262,7 +267,9 @@ fn check_assertion(
             subject: name_id.0.to_owned(),
             email,
             display_name,
+            transient: name_id.1.map(str::trim) == Some(NAMEID_TRANSIENT),
         },
+        name_id_format: name_id.1.map(|f| f.trim().to_owned()),
         assertion_id: assertion.id.clone(),
         not_on_or_after,
         in_response_to,

@@ -2,6 +2,8 @@
 //! refuses.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
 use portcullis_domain::{IdpId, OidcSettings};
 use portcullis_sso::oidc::{
     discover, finish_login, start_login, CallbackParams, HttpPolicy, OidcRandom, OidcRejection,
@@ -32,6 +34,7 @@ fn settings(op: &MockOp) -> OidcSettings {
         client_id: "portcullis-client".into(),
         client_secret: "client-secret".into(),
         scopes: vec![],
+        trust_unverified_email: true,
     }
 }
 
@@ -64,6 +67,11 @@ struct Flow {
     claims: Box<dyn Fn(&mut Value)>,
     callback: Box<dyn Fn(&mut CallbackParams)>,
     stored: Box<dyn Fn(&mut StoredAttempt)>,
+    /// Whether the IdP's settings trust its emails (the tests' default: they do).
+    trust_unverified_email: bool,
+    /// What fetching the provider's keys again gives (default: nothing, as when the
+    /// caller may not fetch them now).
+    refresh_keys: Box<dyn Fn() -> Option<ProviderInfo>>,
 }
 
 impl Default for Flow {
@@ -73,6 +81,8 @@ impl Default for Flow {
             claims: Box::new(|_| {}),
             callback: Box::new(|_| {}),
             stored: Box::new(|_| {}),
+            trust_unverified_email: true,
+            refresh_keys: Box::new(|| None),
         }
     }
 }
@@ -82,7 +92,10 @@ async fn run(
     provider: &ProviderInfo,
     flow: Flow,
 ) -> Result<SsoIdentity, OidcRejection> {
-    let settings = settings(op);
+    let settings = OidcSettings {
+        trust_unverified_email: flow.trust_unverified_email,
+        ..settings(op)
+    };
     let start = start_login(provider, &settings, REDIRECT, &random(7)).unwrap();
     let url = openidconnect::url::Url::parse(&start.authorize_url).unwrap();
     let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
@@ -117,6 +130,7 @@ async fn run(
         &LOOPBACK,
         now(),
         SKEW,
+        async || (flow.refresh_keys)(),
     )
     .await
 }
@@ -399,6 +413,7 @@ async fn a_code_is_redeemed_once() {
             &LOOPBACK,
             now(),
             SKEW,
+            async || None,
         )
     };
     // Without RFC 9207 advertised, a callback without `iss` is accepted.
@@ -449,6 +464,50 @@ async fn entra_style_tokens_fall_back_to_preferred_username() {
     .await
     .unwrap();
     assert_eq!(identity.email.as_str(), "carol@contoso.test");
+}
+
+/// An IdP not trusted with its emails identifies members only by emails it marks
+/// `email_verified: true`: a missing claim, and the username fallbacks, are refused.
+#[tokio::test]
+async fn untrusted_idps_need_verified_emails() {
+    let op = MockOp::start(false).await;
+    let provider = discover(&op.base, &LOOPBACK).await.unwrap();
+    let untrusted = |claims: Box<dyn Fn(&mut Value)>| Flow {
+        claims,
+        trust_unverified_email: false,
+        ..Flow::default()
+    };
+    let identity = run(&op, &provider, untrusted(Box::new(|_| {})))
+        .await
+        .unwrap();
+    assert_eq!(identity.email.as_str(), "alice@acme.test");
+    let missing = run(
+        &op,
+        &provider,
+        untrusted(Box::new(|c| {
+            c.as_object_mut().unwrap().remove("email_verified");
+        })),
+    )
+    .await;
+    assert_eq!(missing, Err(OidcRejection::EmailNotVerified));
+    let fallback = run(
+        &op,
+        &provider,
+        untrusted(Box::new(|c| {
+            let o = c.as_object_mut().unwrap();
+            o.remove("email");
+            o.insert("upn".into(), json!("carol@contoso.test"));
+        })),
+    )
+    .await;
+    assert_eq!(fallback, Err(OidcRejection::MissingEmail));
+    let refused = run(
+        &op,
+        &provider,
+        untrusted(Box::new(|c| c["email_verified"] = json!(false))),
+    )
+    .await;
+    assert_eq!(refused, Err(OidcRejection::EmailNotVerified));
 }
 
 #[tokio::test]
@@ -502,4 +561,68 @@ async fn discovery_is_strict() {
         discover("http://idp.example.test", &LOOPBACK).await,
         Err(SsoError::Http(_))
     ));
+}
+
+/// RFC 7519 §4.1.5: an ID token is not accepted before its `nbf`, beyond the clock skew.
+#[tokio::test]
+async fn tokens_before_their_nbf_are_refused() {
+    let op = MockOp::start(false).await;
+    let provider = discover(&op.base, &LOOPBACK).await.unwrap();
+    let at = |offset: i64| Flow {
+        claims: Box::new(move |c| c["nbf"] = json!(now().timestamp() + offset)),
+        ..Flow::default()
+    };
+    assert_eq!(
+        run(&op, &provider, at(3600)).await,
+        Err(OidcRejection::NotYetValid)
+    );
+    // Within the skew, and in the past, it is accepted.
+    assert!(run(&op, &provider, at(SKEW.num_seconds() - 5))
+        .await
+        .is_ok());
+    assert!(run(&op, &provider, at(-60)).await.is_ok());
+}
+
+/// A provider that rotates its signing key: a token with a key the discovered set lacks
+/// is verified with the keys fetched anew, when the caller gives them; without them it
+/// is refused as a bad signature.
+#[tokio::test]
+async fn a_rotated_key_is_found_by_fetching_the_keys_again() {
+    let op = MockOp::start(false).await;
+    let provider = discover(&op.base, &LOOPBACK).await.unwrap();
+    op.state.lock().unwrap().rotated = true;
+    let rotated = || Flow {
+        token: Box::new(|c| sign_rs256_with(&c, "k2", rotated_key())),
+        ..Flow::default()
+    };
+    assert_eq!(
+        run(&op, &provider, rotated()).await,
+        Err(OidcRejection::BadSignature)
+    );
+    let fresh = discover(&op.base, &LOOPBACK).await.unwrap();
+    let identity = run(
+        &op,
+        &provider,
+        Flow {
+            refresh_keys: Box::new(move || Some(fresh.clone())),
+            ..rotated()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(identity.email.as_str(), "alice@acme.test");
+    // A key nobody published stays refused, fetched keys or not.
+    let fresh = discover(&op.base, &LOOPBACK).await.unwrap();
+    let forged = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let refused = run(
+        &op,
+        &provider,
+        Flow {
+            token: Box::new(move |c| sign_rs256_with(&c, "k9", &forged)),
+            refresh_keys: Box::new(move || Some(fresh.clone())),
+            ..Flow::default()
+        },
+    )
+    .await;
+    assert_eq!(refused, Err(OidcRejection::BadSignature));
 }

@@ -23,12 +23,23 @@ pub fn op_key() -> &'static PKey<Private> {
     KEY.get_or_init(|| PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap())
 }
 
+/// The key the OP rotates to (`kid` `k2`), published once [`OpState::rotated`] is set.
+pub fn rotated_key() -> &'static PKey<Private> {
+    static KEY: OnceLock<PKey<Private>> = OnceLock::new();
+    KEY.get_or_init(|| PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap())
+}
+
 /// RS256 with the OP's key.
 pub fn sign_rs256(claims: &Value) -> String {
-    let header = b64url(br#"{"alg":"RS256","kid":"k1","typ":"JWT"}"#);
+    sign_rs256_with(claims, "k1", op_key())
+}
+
+/// RS256 with `key`, named `kid` in the header.
+pub fn sign_rs256_with(claims: &Value, kid: &str, key: &PKey<Private>) -> String {
+    let header = b64url(format!(r#"{{"alg":"RS256","kid":"{kid}","typ":"JWT"}}"#).as_bytes());
     let payload = b64url(claims.to_string().as_bytes());
     let input = format!("{header}.{payload}");
-    let mut signer = Signer::new(MessageDigest::sha256(), op_key()).unwrap();
+    let mut signer = Signer::new(MessageDigest::sha256(), key).unwrap();
     signer.update(input.as_bytes()).unwrap();
     format!("{input}.{}", b64url(&signer.sign_to_vec().unwrap()))
 }
@@ -59,6 +70,10 @@ pub struct OpState {
     pub redirect_discovery: bool,
     /// code -> (PKCE challenge, ID token, used)
     pub codes: HashMap<String, (String, String, bool)>,
+    /// Whether the JWKS also publishes the rotated key `k2`.
+    pub rotated: bool,
+    /// How many times the JWKS was fetched.
+    pub jwks_fetches: usize,
 }
 
 pub struct MockOp {
@@ -156,12 +171,21 @@ fn route(state: &Mutex<OpState>, base: &str, path: &str, body: &str) -> (String,
             ("200 OK".into(), String::new(), doc.to_string())
         }
         "/jwks" => {
-            let rsa = op_key().rsa().unwrap();
-            let jwks = json!({"keys": [{
-                "kty": "RSA", "use": "sig", "alg": "RS256", "kid": "k1",
-                "n": b64url(&rsa.n().to_vec()), "e": b64url(&rsa.e().to_vec()),
-            }]});
-            ("200 OK".into(), String::new(), jwks.to_string())
+            state.jwks_fetches += 1;
+            let jwk = |kid: &str, key: &PKey<Private>| {
+                let rsa = key.rsa().unwrap();
+                json!({"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
+                       "n": b64url(&rsa.n().to_vec()), "e": b64url(&rsa.e().to_vec())})
+            };
+            let mut keys = vec![jwk("k1", op_key())];
+            if state.rotated {
+                keys.push(jwk("k2", rotated_key()));
+            }
+            (
+                "200 OK".into(),
+                String::new(),
+                json!({ "keys": keys }).to_string(),
+            )
         }
         "/token" => {
             let form: HashMap<String, String> = body

@@ -79,6 +79,7 @@ backend_tests! {
             created_at: t(10),
             expires_at: t(1000),
             accepted_at: None,
+            revoked_at: None,
         };
         store.insert_invitation(&inv).unwrap();
         assert_eq!(store.invitation_by_token(&SecretHash::of("token")).unwrap(), Some(inv.clone()));

@@ -274,6 +274,7 @@ pub fn oidc_idp(account: &Account) -> IdentityProvider {
             client_id: "client".into(),
             client_secret: "s3cret".into(),
             scopes: vec!["email".into(), "profile".into()],
+            trust_unverified_email: true,
         }),
         created_at: t(3),
     }
@@ -302,6 +303,8 @@ pub fn api_key(owner: &User, secret: &str) -> ApiKey {
         created_at: t(6),
         last_used_at: None,
         revoked_at: None,
+        scopes: Scopes::FULL,
+        legacy_full_access: false,
     }
 }
 

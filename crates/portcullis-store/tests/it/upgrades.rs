@@ -20,6 +20,45 @@ fn found(store: &Store, account: &Account, email: &str) -> Option<UserId> {
         .map(|u| u.id)
 }
 
+/// A time as the older releases wrote it into a text column.
+fn stored_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+/// A pending invitation with the token "token".
+fn pending_invitation(account: &Account, by: &User, email: &str, role: Role) -> Invitation {
+    Invitation {
+        id: fresh::invitation(),
+        account: account.id,
+        email: Email::parse(email).unwrap(),
+        role,
+        invited_by: by.id,
+        token_hash: SecretHash::of("token"),
+        created_at: t(10),
+        expires_at: t(1000),
+        accepted_at: None,
+        revoked_at: None,
+    }
+}
+
+/// Stores an invitation as the releases before migration 11 wrote it (no revocation
+/// column), under the lookup key `email_key` that release computed.
+fn insert_old_invitation(db: &TestDb, invitation: &Invitation, email_key: &str) {
+    db.raw_execute(&format!(
+        "INSERT INTO invitations (id, account_id, email, email_lower, role, invited_by, token_hash, \
+         created_at, expires_at, accepted_at) VALUES ('{}', '{}', '{}', '{email_key}', '{}', '{}', \
+         '{}', '{}', '{}', NULL)",
+        invitation.id,
+        invitation.account,
+        invitation.email.as_str(),
+        invitation.role.as_str(),
+        invitation.invited_by,
+        invitation.token_hash.as_str(),
+        stored_time(invitation.created_at),
+        stored_time(invitation.expires_at),
+    ));
+}
+
 /// Migration 8: the email identity keys. Rows written under the old keys (the whole
 /// address Unicode lower-cased) get the new ones; nothing else about them changes.
 fn email_identity_keys(db: &TestDb) {
@@ -58,22 +97,10 @@ fn email_identity_keys(db: &TestDb) {
             m.id
         ));
     }
-    let invitation = Invitation {
-        id: fresh::invitation(),
-        account: a.id,
-        email: Email::parse("Nina@B\u{00DC}cher.example").unwrap(),
-        role: Role::Member,
-        invited_by: members[0].id,
-        token_hash: SecretHash::of("token"),
-        created_at: t(10),
-        expires_at: t(1000),
-        accepted_at: None,
-    };
-    store.insert_invitation(&invitation).unwrap();
-    db.raw_execute(&format!(
-        "UPDATE invitations SET email_lower = 'nina@b\u{00FC}cher.example' WHERE id = '{}'",
-        invitation.id
-    ));
+    let invitation =
+        pending_invitation(&a, &members[0], "Nina@B\u{00DC}cher.example", Role::Member);
+    // As the release before wrote it (its columns, its key).
+    insert_old_invitation(db, &invitation, "nina@b\u{00FC}cher.example");
     // Under the old keys the Kelvin-sign address answered for kate@acme.com.
     assert_eq!(
         db.raw_texts(&format!(
@@ -143,4 +170,205 @@ fn email_identity_keys(db: &TestDb) {
 #[test]
 fn email_identity_keys_on_both_backends() {
     on_both(email_identity_keys);
+}
+
+/// Migration 9: API key scopes. Keys made before get both scopes and are marked as
+/// legacy full-access keys; nothing else about them changes.
+fn api_key_scopes(db: &TestDb) {
+    let store = &db.store;
+    store.migrate_until("00000000000008").unwrap();
+    let a = seed_account(store, "acme");
+    let owner = seed_user(store, &a, "admin@acme.com");
+    let key = ApiKey {
+        last_used_at: Some(t(7)),
+        ..api_key(&owner, "pcl_before_scopes")
+    };
+    // As the release before wrote it: no scope columns.
+    db.raw_execute(&format!(
+        "INSERT INTO api_keys (id, account_id, owner_id, description, prefix, secret_hash, \
+         created_at, last_used_at, revoked_at) VALUES ('{}', '{}', '{}', '{}', '{}', '{}', \
+         '{}', '{}', NULL)",
+        key.id,
+        a.id,
+        owner.id,
+        key.description,
+        key.prefix,
+        key.secret_hash.as_str(),
+        stored_time(key.created_at),
+        stored_time(t(7)),
+    ));
+
+    store.migrate().unwrap();
+
+    let read = store.api_key_by_hash(&key.secret_hash).unwrap().unwrap();
+    assert_eq!(
+        read,
+        ApiKey {
+            scopes: Scopes::FULL,
+            legacy_full_access: true,
+            ..key.clone()
+        }
+    );
+    // A key made now keeps the scopes it was given and is not a legacy key.
+    let scoped = ApiKey {
+        scopes: Scopes::only(Scope::Scim),
+        ..api_key(&owner, "pcl_after_scopes")
+    };
+    store.insert_api_key(&scoped).unwrap();
+    assert_eq!(
+        store.api_key_by_hash(&scoped.secret_hash).unwrap(),
+        Some(scoped)
+    );
+}
+
+#[test]
+fn api_key_scopes_on_both_backends() {
+    on_both(api_key_scopes);
+}
+
+/// The session signing key (and any server secret) is stored sealed; one an older
+/// release stored in clear reads back unchanged and is sealed in place.
+fn server_secrets_are_sealed(db: &TestDb) {
+    db.store.migrate().unwrap();
+    let keyed = db.store.clone().with_encryption_key(&[7; 32]);
+    let raw = |name: &str| {
+        db.raw_texts(&format!(
+            "SELECT value AS value FROM server_secrets WHERE name = '{name}'"
+        ))
+    };
+    assert_eq!(
+        keyed
+            .get_or_create_secret("session_key", "fresh-secret".into())
+            .unwrap(),
+        "fresh-secret"
+    );
+    let stored = raw("session_key")[0].clone().unwrap();
+    assert!(
+        stored.starts_with("enc:v1:") && !stored.contains("fresh-secret"),
+        "{stored}"
+    );
+    // Another replica with the same key reads the same value; a second `fresh` loses.
+    let replica = db.store.clone().with_encryption_key(&[7; 32]);
+    assert_eq!(
+        replica
+            .get_or_create_secret("session_key", "other".into())
+            .unwrap(),
+        "fresh-secret"
+    );
+    // Without the key the sealed value is refused, never returned raw.
+    assert!(db
+        .store
+        .get_or_create_secret("session_key", "x".into())
+        .is_err());
+
+    // As an older release left it: in clear.
+    db.raw_execute(
+        "INSERT INTO server_secrets (name, value) VALUES ('legacy', 'plain-old-secret')",
+    );
+    assert_eq!(
+        keyed.get_or_create_secret("legacy", "new".into()).unwrap(),
+        "plain-old-secret"
+    );
+    let resealed = raw("legacy")[0].clone().unwrap();
+    assert!(
+        resealed.starts_with("enc:v1:") && !resealed.contains("plain-old-secret"),
+        "{resealed}"
+    );
+    assert_eq!(
+        keyed.get_or_create_secret("legacy", "new".into()).unwrap(),
+        "plain-old-secret"
+    );
+}
+
+#[test]
+fn server_secrets_are_sealed_on_both_backends() {
+    on_both(server_secrets_are_sealed);
+}
+
+/// Migration 10: sessions stored by the hash of their id. A session stored before (by
+/// its id) is found by the same id after, unchanged, and its row no longer holds the id.
+fn session_id_hashes(db: &TestDb) {
+    let store = &db.store;
+    store.migrate_until("00000000000009").unwrap();
+    let a = seed_account(store, "acme");
+    let user = seed_user(store, &a, "admin@acme.com");
+    let idp = saml_idp(&a);
+    store.insert_idp(&idp).unwrap();
+    let live = Session {
+        method: AuthMethod::Sso(idp.id),
+        ..session(&user, t(3600))
+    };
+    let ended = Session {
+        revoked_at: Some(t(60)),
+        ..session(&user, t(3600))
+    };
+    for (s, method, idp_id, revoked) in [
+        (&live, "sso", format!("'{}'", idp.id), "NULL".to_owned()),
+        (
+            &ended,
+            "password",
+            "NULL".to_owned(),
+            format!("'{}'", stored_time(t(60))),
+        ),
+    ] {
+        // As the release before wrote it: the id itself.
+        db.raw_execute(&format!(
+            "INSERT INTO sessions (id, account_id, user_id, method, idp_id, created_at, expires_at, revoked_at) \
+             VALUES ('{}', '{}', '{}', '{method}', {idp_id}, '{}', '{}', {revoked})",
+            s.id, a.id, user.id, stored_time(s.created_at), stored_time(s.expires_at)
+        ));
+    }
+
+    store.migrate().unwrap();
+
+    assert_eq!(store.session(live.id).unwrap(), Some(live.clone()));
+    assert_eq!(store.session(ended.id).unwrap(), Some(ended.clone()));
+    let ids = db.raw_texts("SELECT id AS value FROM sessions");
+    assert_eq!(ids.len(), 2);
+    for id in ids.into_iter().flatten() {
+        assert!(
+            id != live.id.to_string() && id != ended.id.to_string(),
+            "{id}"
+        );
+        assert_eq!(id.len(), 64, "{id}");
+    }
+    // Sessions made now are found the same way.
+    let fresh = session(&user, t(7200));
+    store.insert_session(&fresh).unwrap();
+    assert_eq!(store.session(fresh.id).unwrap(), Some(fresh));
+}
+
+#[test]
+fn session_id_hashes_on_both_backends() {
+    on_both(session_id_hashes);
+}
+
+/// Migration 11: invitations can be revoked. One stored before reads back unrevoked and
+/// unchanged, and can then be revoked.
+fn invitation_revocation(db: &TestDb) {
+    let store = &db.store;
+    store.migrate_until("00000000000010").unwrap();
+    let a = seed_account(store, "acme");
+    let admin = seed_user(store, &a, "admin@acme.com");
+    let invitation = pending_invitation(&a, &admin, "New@Acme.com", Role::Admin);
+    insert_old_invitation(db, &invitation, "new@acme.com");
+
+    store.migrate().unwrap();
+
+    assert_eq!(
+        store.invitation_by_token(&SecretHash::of("token")).unwrap(),
+        Some(invitation.clone())
+    );
+    assert!(store.revoke_invitation(a.id, invitation.id, t(20)).unwrap());
+    let revoked = store
+        .invitation_by_token(&SecretHash::of("token"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(t(20)));
+    assert!(!revoked.is_usable(t(30)));
+}
+
+#[test]
+fn invitation_revocation_on_both_backends() {
+    on_both(invitation_revocation);
 }

@@ -51,6 +51,11 @@ pub struct NewIdp {
     /// Sign AuthnRequests (SAML only; default false). Portcullis makes the IdP's SP key
     /// pair and publishes its certificate in the SP metadata.
     pub sign_authn_requests: Option<bool>,
+    /// Accept emails the IdP does not mark `email_verified: true`, and Entra ID-style
+    /// usernames when no email is sent (OIDC only; default false). Only for an IdP that
+    /// asserts addresses of your own organisation: a multi-tenant issuer would let anyone
+    /// claim any address.
+    pub trust_unverified_email: Option<bool>,
     /// SAML settings.
     pub saml: Option<SamlInput>,
     /// OIDC settings.
@@ -70,6 +75,8 @@ pub struct IdpUpdate {
     /// Sign AuthnRequests (SAML only). Switching it on the first time makes the SP key
     /// pair; switching it off keeps the key for the next time.
     pub sign_authn_requests: Option<bool>,
+    /// Accept emails the IdP does not mark `email_verified: true` (OIDC only).
+    pub trust_unverified_email: Option<bool>,
     /// New SAML settings (replace the current ones).
     pub saml: Option<SamlInput>,
     /// New OIDC settings.
@@ -108,6 +115,7 @@ impl From<NewIdp> for idps::NewIdp {
             enabled: n.enabled,
             idp_initiated: n.idp_initiated,
             sign_authn_requests: n.sign_authn_requests,
+            trust_unverified_email: n.trust_unverified_email,
             saml: n.saml.map(Into::into),
             oidc: n.oidc.map(Into::into),
         }
@@ -121,6 +129,7 @@ impl From<IdpUpdate> for idps::IdpChange {
             enabled: u.enabled,
             idp_initiated: u.idp_initiated,
             sign_authn_requests: u.sign_authn_requests,
+            trust_unverified_email: u.trust_unverified_email,
             saml: u.saml.map(Into::into),
             oidc: u.oidc.map(Into::into),
         }

@@ -51,6 +51,8 @@ pub struct OidcJson {
     pub client_secret_set: bool,
     /// Scopes besides `openid`.
     pub scopes: Vec<String>,
+    /// Whether emails the IdP does not mark `email_verified` are accepted.
+    pub trust_unverified_email: bool,
 }
 
 /// An identity provider.
@@ -132,6 +134,7 @@ impl IdpJson {
                     client_id: o.client_id.clone(),
                     client_secret_set: !o.client_secret.is_empty(),
                     scopes: o.scopes.clone(),
+                    trust_unverified_email: o.trust_unverified_email,
                 }),
             ),
         };

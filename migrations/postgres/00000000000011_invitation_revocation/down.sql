@@ -1,0 +1,2 @@
+DROP INDEX invitations_invited_by_idx;
+ALTER TABLE invitations DROP COLUMN revoked_at;
