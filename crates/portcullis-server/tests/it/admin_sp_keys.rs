@@ -23,16 +23,18 @@ fn stored(state: &AppState, id: &str) -> (bool, Option<SpSigningKey>) {
     (s.sign_authn_requests, s.sp_signing_key)
 }
 
-/// Fails when `text` shows any part of a private key: any of its base64 lines. The
-/// short last line of a PEM (a few characters, such as `5Q==`) is left out: it turns up
-/// by chance in any long base64 text, such as the certificate the answer rightly shows.
+/// Fails when `text` shows any part of a private key: any of its base64 lines. Left out
+/// are the short last line of a PEM (a few characters, such as `5Q==`, which turn up by
+/// chance in any long base64 text) and lines that also stand in the key's certificate:
+/// the key holds the public modulus too, and when its bytes fall on the same base64
+/// boundaries in both, the certificate the answer rightly shows holds those lines.
 fn assert_no_private_key(what: &str, text: &str, keys: &[SpSigningKey]) {
     assert!(!text.contains("PRIVATE KEY"), "{what}: {text}");
     for key in keys {
         for line in key
             .private_key_pem
             .lines()
-            .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+            .filter(|l| !l.starts_with("-----") && l.len() >= 16 && !key.certificate.contains(l))
         {
             assert!(!text.contains(line), "{what} shows the private key: {text}");
         }
