@@ -45,7 +45,8 @@ use crate::schema::{Attribute, Mutability, ResourceSchema, Schema};
 /// - `schemas` is rebuilt from the core schema and the extensions present.
 ///
 /// Errors: `invalidSyntax` if the body is not an object, `invalidValue` for a missing required
-/// attribute (`userName`, `displayName` for groups) or a value of the wrong type.
+/// attribute (`userName`, `displayName` for groups), a value of the wrong type or more
+/// than one primary element in a multi-valued attribute (RFC 7643 §2.4).
 pub fn prepare(input: &Value, schema: &ResourceSchema) -> Result<Value, ScimError> {
     let Value::Object(body) = input else {
         return Err(ScimError::invalid_syntax("the body must be a JSON object"));
@@ -75,6 +76,7 @@ pub fn prepare(input: &Value, schema: &ResourceSchema) -> Result<Value, ScimErro
         put_input(&mut out, resolved.extension, resolved.attr, value)?;
     }
     check_required(&out, schema)?;
+    check_primaries(&out, schema, None)?;
     sync_schemas(&mut out, schema);
     Ok(Value::Object(out))
 }
@@ -136,6 +138,65 @@ pub(crate) fn check_required(
                 "`{}` is required",
                 attr.name
             )));
+        }
+    }
+    Ok(())
+}
+
+/// How many elements of a multi-valued value are marked primary.
+pub(crate) fn primaries(value: &Value) -> usize {
+    value.as_array().map_or(0, |items| {
+        items
+            .iter()
+            .filter(|i| field(i, "primary") == Some(&Value::Bool(true)))
+            .count()
+    })
+}
+
+/// RFC 7643 §2.4: at most one element of a multi-valued attribute is primary
+/// (`invalidValue` otherwise), for every such attribute of the core schema and the
+/// extensions. With `before` (the resource a PATCH started from), only attributes whose
+/// value the request changed are checked, so a change elsewhere is not refused for what
+/// was stored before the rule.
+pub(crate) fn check_primaries(
+    map: &Map<String, Value>,
+    schema: &ResourceSchema,
+    before: Option<&Map<String, Value>>,
+) -> Result<(), ScimError> {
+    fn object<'m>(
+        m: &'m Map<String, Value>,
+        ext: Option<&Schema>,
+    ) -> Option<&'m Map<String, Value>> {
+        match ext {
+            None => Some(m),
+            Some(e) => urn_key(m, &e.id)
+                .and_then(|k| m.get(k))
+                .and_then(Value::as_object),
+        }
+    }
+    let schemas =
+        std::iter::once((None, &schema.core)).chain(schema.extensions.iter().map(|e| (Some(e), e)));
+    for (ext, s) in schemas {
+        let Some(now) = object(map, ext) else {
+            continue;
+        };
+        let then = before.and_then(|b| object(b, ext));
+        for attr in s
+            .attributes
+            .iter()
+            .filter(|a| a.multi_valued && a.sub_attribute("primary").is_some())
+        {
+            let Some(value) = get_ci(now, &attr.name) else {
+                continue;
+            };
+            let unchanged =
+                before.is_some() && then.and_then(|t| get_ci(t, &attr.name)) == Some(value);
+            if !unchanged && primaries(value) > 1 {
+                return Err(ScimError::invalid_value(format!(
+                    "at most one element of `{}` may be primary (RFC 7643 §2.4)",
+                    attr.name
+                )));
+            }
         }
     }
     Ok(())

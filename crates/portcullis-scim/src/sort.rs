@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use chrono::DateTime;
 use serde_json::Value;
 
-use crate::json::{attribute_value, field, raw_value};
+use crate::json::{attribute_value, field, is_unassigned, raw_value};
 use crate::path::AttrPath;
 use crate::query::SortOrder;
 use crate::schema::{AttrType, Attribute, ResourceSchema};
@@ -33,7 +33,7 @@ fn sort_key<'a>(
         (None, v @ Value::Object(_)) => field(v, "value"),
         (None, v) => Some(v),
     }
-    .filter(|v| !v.is_null())
+    .filter(|v| !is_unassigned(v))
 }
 
 fn compare_values(a: &Value, b: &Value, def: Option<&Attribute>) -> Ordering {
@@ -62,8 +62,9 @@ fn compare_values(a: &Value, b: &Value, def: Option<&Attribute>) -> Ordering {
     }
 }
 
-/// Sorts resources in place, stably, by `sort_by`. Resources without a value sort last in
-/// ascending order and first in descending order (the reverse of ascending).
+/// Sorts resources in place, stably, by `sort_by`. Resources without a value (unassigned:
+/// absent, `null` or `""`) sort last in ascending order and first in descending order (the
+/// reverse of ascending; RFC 7644 §3.4.2.3).
 pub fn sort(
     resources: &mut [Value],
     sort_by: &AttrPath,

@@ -104,8 +104,9 @@ fn main() -> Result<()> {
                             format!("Member {i}"),
                             true,
                             Some(format!("ext{i}")),
-                            // Distinct creation times, as members created over time have.
-                            now + chrono::Duration::microseconds(i64::try_from(i)?),
+                            // Distinct creation times, as members created over time have
+                            // (to the millisecond, as they are stored).
+                            now + chrono::Duration::milliseconds(i64::try_from(i)?),
                         );
                         if i.is_multiple_of(10) {
                             ids.lock()
@@ -118,7 +119,6 @@ fn main() -> Result<()> {
                         store.insert_scim_user(
                             &ScimUserRow {
                                 user,
-                                work_email: Some(email),
                                 scim_json: Some(body.to_string()),
                                 scim_view: portcullis_app::scim::mapping::user_view(
                                     &body.to_string(),

@@ -15,6 +15,13 @@ pub(crate) fn db_time(t: DateTime<Utc>) -> NaiveDateTime {
     t.trunc_subsecs(6).naive_utc()
 }
 
+/// A time SCIM publishes (when a member or a group was made and last changed) as stored:
+/// cut to the millisecond, the precision `meta.created` and `meta.lastModified` show, so
+/// that what a client saw is what filters compare and sorts order (RFC 7644 §3.4.2.2).
+pub(crate) fn scim_time(t: DateTime<Utc>) -> NaiveDateTime {
+    t.trunc_subsecs(3).naive_utc()
+}
+
 /// An optional time as stored.
 pub(crate) fn db_time_opt(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
     t.map(db_time)

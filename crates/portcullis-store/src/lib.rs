@@ -44,8 +44,8 @@ pub use cipher::SecretCipher;
 pub use connection::Backend;
 pub use error::{conflict, StoreError};
 pub use scim::{
-    CompareOp, Filter, FilterValue, GroupField, GroupFilter, MemberChange, ScimGroupRow, ScimQuery,
-    ScimUserRow, ScimUserShown, UserField, UserFilter,
+    CompareOp, EmailField, Filter, FilterValue, GroupField, GroupFilter, MemberChange,
+    ScimGroupRow, ScimQuery, ScimUserRow, ScimUserShown, UserField, UserFilter,
 };
 pub use sso::PendingLogin;
 pub use user::UserListQuery;

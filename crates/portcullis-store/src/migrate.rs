@@ -6,12 +6,14 @@ use diesel::backend::Backend;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::migration::MigrationSource;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use portcullis_domain::email::identity_key;
 
 use crate::connection::AnyConnection;
 use crate::schema::{invitations, sessions, users};
+use crate::scim::emails;
+use crate::scim::users::HUMAN;
 use crate::session;
 use crate::StoreError;
 
@@ -28,6 +30,9 @@ const EMAIL_IDENTITY_KEYS: &str = "00000000000008";
 
 /// The migration after which [`hash_session_ids`] runs.
 const SESSION_ID_HASHES: &str = "00000000000010";
+
+/// The migration after which [`fill_user_emails`] runs.
+const USER_EMAILS: &str = "00000000000012";
 
 /// Applies every pending migration of the connection's backend up to and including
 /// `until` (a version such as `"00000000000007"`; `None` for all), with their data steps,
@@ -70,45 +75,48 @@ fn unlock(c: &mut diesel::PgConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The pending migrations up to `until`, each followed by its data step.
+/// The pending migrations up to `until`, each followed by its data step (a step sees the
+/// schema its migration left, as later ones may change it).
 fn apply(conn: &mut AnyConnection, until: Option<&str>) -> Result<(), StoreError> {
-    let applied = match conn {
-        AnyConnection::Sqlite(c) => run_sql(c, SQLITE, until)?,
-        AnyConnection::Postgresql(c) => run_sql(c, POSTGRES, until)?,
-    };
-    if applied.iter().any(|v| v == EMAIL_IDENTITY_KEYS) {
-        rekey_emails(conn)?;
+    loop {
+        let applied = match conn {
+            AnyConnection::Sqlite(c) => run_next(c, SQLITE, until)?,
+            AnyConnection::Postgresql(c) => run_next(c, POSTGRES, until)?,
+        };
+        match applied.as_deref() {
+            None => return Ok(()),
+            Some(EMAIL_IDENTITY_KEYS) => rekey_emails(conn)?,
+            Some(SESSION_ID_HASHES) => hash_session_ids(conn)?,
+            Some(USER_EMAILS) => fill_user_emails(conn)?,
+            Some(_) => {}
+        }
     }
-    if applied.iter().any(|v| v == SESSION_ID_HASHES) {
-        hash_session_ids(conn)?;
-    }
-    Ok(())
 }
 
-/// Runs the pending SQL migrations of `source` up to `until`; returns their versions.
-fn run_sql<DB, C>(
+/// Runs the next pending SQL migration of `source` if it is not after `until`; returns
+/// its version, or `None` when there is none to run.
+fn run_next<DB, C>(
     c: &mut C,
     source: EmbeddedMigrations,
     until: Option<&str>,
-) -> Result<Vec<String>, StoreError>
+) -> Result<Option<String>, StoreError>
 where
     DB: Backend,
     C: MigrationHarness<DB>,
     EmbeddedMigrations: MigrationSource<DB>,
 {
-    let mut applied = Vec::new();
-    for migration in c
+    let pending = c
         .pending_migrations(source)
-        .map_err(StoreError::Migration)?
-    {
-        let version = migration.name().version().to_string();
-        if until.is_some_and(|until| version.as_str() > until) {
-            break;
-        }
-        c.run_migration(&migration).map_err(StoreError::Migration)?;
-        applied.push(version);
+        .map_err(StoreError::Migration)?;
+    let Some(migration) = pending.into_iter().next() else {
+        return Ok(None);
+    };
+    let version = migration.name().version().to_string();
+    if until.is_some_and(|until| version.as_str() > until) {
+        return Ok(None);
     }
-    Ok(applied)
+    c.run_migration(&migration).map_err(StoreError::Migration)?;
+    Ok(Some(version))
 }
 
 /// Gives every stored address its identity key ([`identity_key`]) where the SQL of
@@ -117,16 +125,32 @@ where
 /// same domain stored once in Unicode and once in its `xn--` form) is left as it was, so
 /// the two stay distinct members and nothing is merged.
 fn rekey_emails(conn: &mut AnyConnection) -> Result<(), StoreError> {
-    let members: Vec<(String, String, String, String, Option<String>)> = users::table
-        .select((
-            users::id,
-            users::account_id,
-            users::email,
-            users::email_lower,
-            users::work_email_lower,
-        ))
-        .load(conn)?;
-    for (id, account, email, key, work) in members {
+    // The work email column of that schema is gone from today's (migration 12), so it is
+    // read and written in SQL of its own.
+    #[derive(QueryableByName)]
+    struct Member {
+        #[diesel(sql_type = Text)]
+        id: String,
+        #[diesel(sql_type = Text)]
+        account_id: String,
+        #[diesel(sql_type = Text)]
+        email: String,
+        #[diesel(sql_type = Text)]
+        email_lower: String,
+        #[diesel(sql_type = Nullable<Text>)]
+        work_email_lower: Option<String>,
+    }
+    let members: Vec<Member> =
+        diesel::sql_query("SELECT id, account_id, email, email_lower, work_email_lower FROM users")
+            .load(conn)?;
+    for m in members {
+        let (id, account, email, key, work) = (
+            m.id,
+            m.account_id,
+            m.email,
+            m.email_lower,
+            m.work_email_lower,
+        );
         let new_key = identity_key(&email);
         if new_key == key {
             continue;
@@ -145,11 +169,10 @@ fn rekey_emails(conn: &mut AnyConnection) -> Result<(), StoreError> {
         } else {
             work
         };
-        diesel::update(users::table.filter(users::id.eq(&id)))
-            .set((
-                users::email_lower.eq(&new_key),
-                users::work_email_lower.eq(work),
-            ))
+        diesel::sql_query("UPDATE users SET email_lower = $1, work_email_lower = $2 WHERE id = $3")
+            .bind::<Text, _>(&new_key)
+            .bind::<Nullable<Text>, _>(work)
+            .bind::<Text, _>(&id)
             .execute(conn)?;
     }
     let invited: Vec<(String, String, String)> = invitations::table
@@ -178,6 +201,19 @@ fn hash_session_ids(conn: &mut AnyConnection) -> Result<(), StoreError> {
         diesel::update(sessions::table.find(&id))
             .set(sessions::id.eq(session::stored_id(&id)))
             .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Gives every member their rows of `user_emails` ([`emails`]): from the `emails` of the
+/// SCIM JSON they were stored with, or their email for members SCIM never described.
+fn fill_user_emails(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    let members: Vec<(String, String, String, Option<String>)> = users::table
+        .filter(users::kind.eq(HUMAN))
+        .select((users::id, users::account_id, users::email, users::scim_json))
+        .load(conn)?;
+    for (id, account, email, json) in members {
+        emails::insert(conn, &id, &account, &email, json.as_deref())?;
     }
     Ok(())
 }

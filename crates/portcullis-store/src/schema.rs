@@ -37,7 +37,6 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         display_name_lower -> Text,
-        work_email_lower -> Nullable<Text>,
         scim_json -> Nullable<Text>,
         version -> BigInt,
         scim_view -> Nullable<Text>,
@@ -168,6 +167,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Every element of a member's SCIM `emails` (migration 12), for filters.
+    user_emails (user_id, position) {
+        user_id -> Text,
+        position -> Integer,
+        account_id -> Text,
+        value_key -> Nullable<Text>,
+        type_lower -> Nullable<Text>,
+        is_primary -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
     /// Kept by triggers (migration 5): how many people (`kind = 'human'`) each account has.
     account_member_counts (account_id) {
         account_id -> Text,
@@ -190,6 +201,7 @@ diesel::joinable!(api_keys -> users (owner_id));
 diesel::joinable!(sso_links -> users (user_id));
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> users (user_id));
+diesel::joinable!(user_emails -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     server_secrets,
@@ -207,4 +219,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     groups,
     group_members,
+    user_emails,
 );

@@ -1,11 +1,15 @@
 //! SCIM persistence: users with their SCIM attributes and a version for ETags, groups and
 //! their members, typed filters translated into SQL, and stable paging with exact totals.
 
+pub(crate) mod emails;
+pub(crate) mod etags;
 pub(crate) mod filter;
 pub(crate) mod groups;
 pub(crate) mod users;
 
-pub use filter::{CompareOp, Filter, FilterValue, GroupField, GroupFilter, UserField, UserFilter};
+pub use filter::{
+    CompareOp, EmailField, Filter, FilterValue, GroupField, GroupFilter, UserField, UserFilter,
+};
 pub use groups::{MemberChange, ScimGroupRow};
 pub use users::{ScimUserRow, ScimUserShown};
 
@@ -18,8 +22,9 @@ pub use users::{ScimUserRow, ScimUserShown};
 pub struct ScimQuery<F> {
     /// Only rows matching this filter.
     pub filter: Option<Filter<F>>,
-    /// Sort by this field; `true` for ascending. Missing values sort last when
-    /// ascending and first when descending, on both backends.
+    /// Sort by this field; `true` for ascending. Unassigned values (`NULL`, or empty)
+    /// sort last when ascending and first when descending (RFC 7644 §3.4.2.3), on both
+    /// backends.
     pub sort: Option<(F, bool)>,
     /// Rows to skip (SCIM `startIndex` minus one).
     pub offset: i64,

@@ -5,8 +5,10 @@ use diesel::prelude::*;
 use portcullis_domain::{AccountId, AuditEvent, Email, User, UserId, UserKind};
 
 use crate::connection::AnyConnection;
-use crate::convert::{db_time, escape_like, parse, utc};
-use crate::schema::{api_keys, group_members, sessions, sso_links, users};
+use crate::convert::{escape_like, parse, scim_time, utc};
+use crate::schema::{api_keys, group_members, sessions, sso_links, user_emails, users};
+use crate::scim::emails;
+use crate::scim::etags::{touch_groups_if_renamed, touch_groups_of};
 use crate::{Store, StoreError};
 
 /// What [`Store::list_users`] returns: one page, in a stable order (creation time, then
@@ -40,7 +42,6 @@ pub(crate) struct UserRow {
     pub(crate) created_at: NaiveDateTime,
     pub(crate) updated_at: NaiveDateTime,
     pub(crate) display_name_lower: String,
-    pub(crate) work_email_lower: Option<String>,
     pub(crate) scim_json: Option<String>,
     pub(crate) version: i64,
     pub(crate) scim_view: Option<String>,
@@ -60,11 +61,9 @@ impl UserRow {
             password_hash: u.password_hash.clone(),
             external_id: u.external_id.clone(),
             origin: u.origin.as_str().to_owned(),
-            created_at: db_time(u.created_at),
-            updated_at: db_time(u.updated_at),
+            created_at: scim_time(u.created_at),
+            updated_at: scim_time(u.updated_at),
             display_name_lower: u.display_name.to_lowercase(),
-            // Until SCIM says otherwise, a member's work email is their email.
-            work_email_lower: Some(u.email.normalized().to_owned()),
             scim_json: None,
             version: 1,
             scim_view: None,
@@ -88,11 +87,21 @@ impl UserRow {
         })
     }
 
-    /// Inserts the row; a taken email is `Conflict { what: "email" }`.
+    /// Inserts the row, with a member's emails ([`emails`]); a taken email is
+    /// `Conflict { what: "email" }`.
     pub(crate) fn insert(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
         diesel::insert_into(users::table)
             .values(self)
             .execute(conn)?;
+        if self.kind == UserKind::Human.as_str() {
+            emails::insert(
+                conn,
+                &self.id,
+                &self.account_id,
+                &self.email,
+                self.scim_json.as_deref(),
+            )?;
+        }
         Ok(())
     }
 }
@@ -114,12 +123,14 @@ pub(crate) fn revoke_sessions_of(
     .execute(conn)?)
 }
 
-/// Deletes a user and everything that hangs off it. The foreign keys cascade too; the
-/// explicit deletes keep this true on a database opened without `foreign_keys = ON`.
+/// Deletes a user and everything that hangs off it; the groups they were in change (their
+/// members do) at `now`. The foreign keys cascade too; the explicit deletes keep this true
+/// on a database opened without `foreign_keys = ON`.
 pub(crate) fn delete_user_rows(
     conn: &mut AnyConnection,
     account: &str,
     user: &str,
+    now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
     let exists = users::table
         .filter(users::account_id.eq(account))
@@ -130,7 +141,9 @@ pub(crate) fn delete_user_rows(
     if !exists {
         return Ok(false);
     }
+    touch_groups_of(conn, user, now)?;
     diesel::delete(group_members::table.filter(group_members::user_id.eq(user))).execute(conn)?;
+    diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user))).execute(conn)?;
     diesel::delete(sso_links::table.filter(sso_links::user_id.eq(user))).execute(conn)?;
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user))).execute(conn)?;
     diesel::delete(api_keys::table.filter(api_keys::owner_id.eq(user))).execute(conn)?;
@@ -186,6 +199,7 @@ impl Store {
     pub fn update_user(&self, user: &User) -> Result<(), StoreError> {
         let row = UserRow::from_domain(user);
         self.write(|conn| {
+            touch_groups_if_renamed(conn, &row.id, &row.display_name, row.updated_at)?;
             let n = diesel::update(
                 users::table
                     .filter(users::account_id.eq(&row.account_id))
@@ -207,14 +221,14 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
-            // Members SCIM never described keep their email as their work email.
-            diesel::update(
-                users::table
-                    .filter(users::id.eq(&row.id))
-                    .filter(users::scim_json.is_null()),
-            )
-            .set(users::work_email_lower.eq(&row.email_lower))
-            .execute(conn)?;
+            // Members SCIM never described keep their email as their one email.
+            let described: bool = users::table
+                .find(&row.id)
+                .select(users::scim_json.is_not_null())
+                .first(conn)?;
+            if !described && row.kind == UserKind::Human.as_str() {
+                emails::replace(conn, &row.id, &row.account_id, &row.email, None)?;
+            }
             Ok(())
         })
     }
@@ -230,7 +244,7 @@ impl Store {
         active: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let (account, id, now) = (account.to_string(), id.to_string(), db_time(now));
+        let (account, id, now) = (account.to_string(), id.to_string(), scim_time(now));
         self.write(|conn| {
             let n = diesel::update(
                 users::table
@@ -257,7 +271,7 @@ impl Store {
     /// in one transaction. `false` when there is no such user in the account (and
     /// nothing is audited).
     ///
-    /// `now` is accepted for symmetry with the other writes; nothing is kept to stamp.
+    /// The groups they were in change at `now` (their ETags move: their members did).
     ///
     /// `audit`, when given, is written in the same transaction, so the change and its
     /// audit event are stored together or not at all.
@@ -265,12 +279,12 @@ impl Store {
         &self,
         account: AccountId,
         id: UserId,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
         audit: Option<&AuditEvent>,
     ) -> Result<bool, StoreError> {
-        let (account, id) = (account.to_string(), id.to_string());
+        let (account, id, now) = (account.to_string(), id.to_string(), scim_time(now));
         self.write(|conn| {
-            let deleted = delete_user_rows(conn, &account, &id)?;
+            let deleted = delete_user_rows(conn, &account, &id, now)?;
             if deleted {
                 crate::audit::insert_audit(conn, audit)?;
             }

@@ -162,7 +162,7 @@ pub fn delete(store: &Store, ctx: &Ctx, id: &str, if_match: Option<&str>) -> Res
     check_if_match(if_match, old.version)?;
     let event = event(ctx, "scim.group.deleted", &old, Value::Null);
     if !store
-        .delete_scim_group(ctx.account, old.id, Some(&event))
+        .delete_scim_group(ctx.account, old.id, ctx.now, Some(&event))
         .map_err(store_error)?
     {
         return Err(not_found("group", id));

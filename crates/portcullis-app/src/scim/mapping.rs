@@ -322,7 +322,6 @@ pub fn user_from_input(
         .to_owned();
     let active = resource::active(&prepared).unwrap_or(true);
     let external_id = resource::external_id(&prepared).map(str::to_owned);
-    let work_email = resource::work_email(&prepared).map(str::to_owned);
     let scim_json = prepared.to_string();
     let scim_view = user_view(&scim_json);
     let scim_json = Some(scim_json);
@@ -336,7 +335,6 @@ pub fn user_from_input(
             user.updated_at = ctx.now;
             ScimUserRow {
                 user,
-                work_email,
                 scim_json,
                 scim_view,
                 version: old.version,
@@ -352,7 +350,6 @@ pub fn user_from_input(
                 external_id,
                 ctx.now,
             ),
-            work_email,
             scim_json,
             scim_view,
             version: 1,

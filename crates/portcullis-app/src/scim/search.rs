@@ -12,8 +12,8 @@ use portcullis_scim::query::{ListQuery, SortOrder};
 use portcullis_scim::schema::ResourceSchema;
 use portcullis_scim::{sort, ScimError};
 use portcullis_store::{
-    CompareOp, Filter as StoreFilter, FilterValue, KnownKey, ScimQuery, ScimUserRow, Store,
-    UserField,
+    CompareOp, EmailField, Filter as StoreFilter, FilterValue, KnownKey, ScimQuery, ScimUserRow,
+    Store, UserField,
 };
 use serde_json::Value;
 
@@ -34,7 +34,7 @@ fn too_broad() -> AppError {
     AppError::Scim(ScimError::too_many(format!(
         "this filter or sort cannot run in the database and matches more than \
          {FALLBACK_LIMIT} resources; narrow it with userName, externalId, id, displayName, \
-         active or emails[type eq \"work\"].value"
+         active or emails (emails[type eq \"work\"].value)"
     )))
 }
 
@@ -67,7 +67,7 @@ fn in_memory(
 
 /// Whether a user query is a lookup of a few members through a selective index: unsorted,
 /// and its filter, as [`filter::users`] translates it, a conjunction one of whose
-/// terms is an equality on `id`, `userName`, `externalId` or the work email (what IdPs
+/// terms is an equality on `id`, `userName`, `externalId` or an email's value (what IdPs
 /// send before every create and update). Such a query costs the same at any account
 /// size, so it may run as a short read.
 pub fn user_lookup(q: &ListQuery) -> bool {
@@ -75,10 +75,18 @@ pub fn user_lookup(q: &ListQuery) -> bool {
         match f {
             StoreFilter::And(a, b) => narrows(a) || narrows(b),
             StoreFilter::Compare(
-                UserField::Id | UserField::UserName | UserField::ExternalId | UserField::WorkEmail,
+                UserField::Id | UserField::UserName | UserField::ExternalId,
                 CompareOp::Eq,
                 FilterValue::Str(_),
             ) => true,
+            StoreFilter::AnyEmail(e) => email_narrows(e),
+            _ => false,
+        }
+    }
+    fn email_narrows(f: &StoreFilter<EmailField>) -> bool {
+        match f {
+            StoreFilter::And(a, b) => email_narrows(a) || email_narrows(b),
+            StoreFilter::Compare(EmailField::Value, CompareOp::Eq, FilterValue::Str(_)) => true,
             _ => false,
         }
     }
@@ -438,6 +446,8 @@ mod tests {
             r#"id eq "0a1b""#,
             r#"emails[type eq "work"].value eq "a@example.com""#,
             r#"emails[type eq "WORK" and value eq "a@example.com"]"#,
+            r#"emails[type eq "home"].value eq "a@example.com""#,
+            r#"emails.value eq "a@example.com""#,
             r#"userName eq "a@example.com" and active eq true"#,
             r#"active eq true and externalId eq "00u1""#,
         ] {
@@ -449,7 +459,6 @@ mod tests {
             (r#"displayName eq "Ann""#, ""),
             (r#"active eq true"#, ""),
             (r#"title eq "CEO""#, ""),
-            (r#"emails[type eq "home"].value eq "a@example.com""#, ""),
             (r#"not (userName eq "a@example.com")"#, ""),
             (r#"userName eq "a@example.com""#, "&sortBy=displayName"),
             (r#"userName eq 5"#, ""),

@@ -8,7 +8,7 @@ use crate::error::ScimError;
 use crate::filter::{Filter, Lookup};
 use crate::json::{get_ci, is_unassigned, remove_ci, set_ci, urn_key};
 use crate::path::AttrPath;
-use crate::resource::{check_required, sync_schemas};
+use crate::resource::{check_primaries, check_required, primaries, sync_schemas};
 use crate::schema::{Attribute, Mutability, ResourceSchema, Schema};
 
 /// Applies every operation of `request` to a copy of `resource` and returns the copy; on any
@@ -25,6 +25,11 @@ pub fn apply(
     schema: &ResourceSchema,
     limits: &PatchLimits,
 ) -> Result<Value, ScimError> {
+    if request.operations.is_empty() {
+        return Err(ScimError::invalid_value(
+            "a PATCH request needs at least one operation (RFC 7644 §3.5.2)",
+        ));
+    }
     if request.operations.len() > limits.max_operations {
         return Err(ScimError::payload_too_large(format!(
             "the PATCH request has {} operations; the limit is {}",
@@ -45,6 +50,8 @@ pub fn apply(
         })?;
     }
     check_required(map, schema)?;
+    let before = resource.as_object();
+    check_primaries(map, schema, before)?;
     sync_schemas(map, schema);
     Ok(out)
 }
@@ -319,6 +326,12 @@ fn write_plain(
                 }
                 PatchOp::Add if value.is_array() || !is_unassigned(value) => {
                     let new = coerce(value, attr)?.unwrap_or(Value::Array(Vec::new()));
+                    if primaries(&new) > 1 {
+                        return Err(ScimError::invalid_value(format!(
+                            "at most one element of `{}` may be primary (RFC 7643 §2.4)",
+                            attr.name
+                        )));
+                    }
                     for v in new.as_array().into_iter().flatten() {
                         check_keyed(v, attr)?;
                         if items.iter().any(|i| same_element(i, v, attr)) {

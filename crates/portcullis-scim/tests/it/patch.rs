@@ -620,3 +620,64 @@ fn op_names_and_limits() {
     assert_eq!(e.status, 413);
     assert!(PatchRequest::from_json(&json!({"Operations": 3})).is_err());
 }
+
+/// RFC 7644 §3.5.2: a PATCH carries one or more operations.
+#[test]
+fn a_request_without_operations_is_refused() {
+    check_err(user(), json!([]), ScimType::InvalidValue);
+}
+
+/// RFC 7643 §2.4: at most one primary. A new primary through a path or a value filter
+/// takes over (the RFC lets the server clear the old one); a request that itself marks
+/// two, or leaves two behind, is refused; a change elsewhere is not refused for two
+/// primaries stored before the rule.
+#[test]
+fn at_most_one_primary() {
+    let second = json!({"value": "babs@example.org", "type": "home", "primary": true});
+    check(
+        user(),
+        json!([{"op": "add", "path": "emails", "value": [second.clone()]}]),
+        json!({"emails": [
+            {"value": "bjensen@example.com", "type": "work", "primary": false},
+            second.clone(),
+        ]}),
+    );
+    check(
+        user(),
+        json!([{"op": "add", "path": "emails[type eq \"home\"]", "value": second.clone()}]),
+        json!({"emails": [
+            {"value": "bjensen@example.com", "type": "work", "primary": false},
+            {"type": "home", "value": "babs@example.org", "primary": true},
+        ]}),
+    );
+    for ops in [
+        json!([{"op": "add", "path": "emails", "value": [
+            {"value": "a@example.org", "primary": true},
+            {"value": "b@example.org", "primary": "True"},
+        ]}]),
+        json!([{"op": "replace", "path": "emails", "value": [
+            {"value": "a@example.org", "primary": true},
+            {"value": "b@example.org", "primary": true},
+        ]}]),
+        json!([{"op": "replace", "value": {"phoneNumbers": [
+            {"value": "+1 555", "primary": true},
+            {"value": "+1 556", "primary": true},
+        ]}}]),
+        json!([
+            {"op": "add", "path": "emails", "value": [{"value": "a@example.org", "type": "home"}]},
+            {"op": "replace", "path": "emails.primary", "value": true},
+        ]),
+    ] {
+        check_err(user(), ops, ScimType::InvalidValue);
+    }
+    let mut legacy = user();
+    legacy["emails"] = json!([
+        {"value": "a@example.org", "primary": true},
+        {"value": "b@example.org", "primary": true},
+    ]);
+    check(
+        legacy.clone(),
+        json!([{"op": "replace", "path": "active", "value": false}]),
+        json!({"active": false, "emails": legacy["emails"].clone()}),
+    );
+}

@@ -141,6 +141,24 @@ fn refusals() {
         ScimType::InvalidValue,
     );
     check_err(users, json!([1]), ScimType::InvalidSyntax);
+    // RFC 7643 §2.4: at most one primary per multi-valued attribute.
+    for attr in ["emails", "phoneNumbers", "addresses"] {
+        check_err(
+            users,
+            json!({"userName": "x", attr: [
+                {"value": "a", "primary": true},
+                {"value": "b", "primary": "true"},
+            ]}),
+            ScimType::InvalidValue,
+        );
+    }
+    check(
+        users,
+        json!({"userName": "x", "emails": [
+            {"value": "a@x", "primary": true}, {"value": "b@x", "primary": false}]}),
+        json!({"schemas": [USER], "userName": "x", "emails": [
+            {"value": "a@x", "primary": true}, {"value": "b@x", "primary": false}]}),
+    );
 }
 
 #[test]

@@ -6,12 +6,13 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::{AccountId, AuditEvent, GroupId, UserId};
 
+use super::etags::{members_of, touch_members};
 use super::filter::group_pred;
 use super::users::HUMAN;
 use super::{GroupField, ScimQuery};
 use crate::audit::insert_audit;
 use crate::connection::{AnyConnection, MultiBackend};
-use crate::convert::{db_time, parse, utc, CHUNK};
+use crate::convert::{parse, scim_time, utc, CHUNK};
 use crate::schema::{group_members, groups, users};
 use crate::{Store, StoreError};
 
@@ -77,8 +78,8 @@ impl GroupRow {
             external_id: g.external_id.clone(),
             scim_json: g.scim_json.clone(),
             version: g.version,
-            created_at: db_time(g.created_at),
-            updated_at: db_time(g.updated_at),
+            created_at: scim_time(g.created_at),
+            updated_at: scim_time(g.updated_at),
         }
     }
 
@@ -121,11 +122,12 @@ fn check_members(
     Ok(wanted)
 }
 
+/// Adds members (ids as text) not in the group yet; returns those added.
 fn add_members(
     conn: &mut AnyConnection,
     group: &str,
     members: &[String],
-) -> Result<(), StoreError> {
+) -> Result<Vec<String>, StoreError> {
     let mut present = HashSet::new();
     for chunk in members.chunks(CHUNK) {
         let rows: Vec<String> = group_members::table
@@ -135,9 +137,14 @@ fn add_members(
             .load(conn)?;
         present.extend(rows);
     }
+    let added: Vec<String> = members
+        .iter()
+        .filter(|m| !present.contains(*m))
+        .cloned()
+        .collect();
     // One statement per row: diesel's multi-backend connection has no batch insert.
     // The statement is prepared once and reused inside the transaction.
-    for member in members.iter().filter(|m| !present.contains(*m)) {
+    for member in &added {
         diesel::insert_into(group_members::table)
             .values((
                 group_members::group_id.eq(group),
@@ -145,47 +152,62 @@ fn add_members(
             ))
             .execute(conn)?;
     }
-    Ok(())
+    Ok(added)
 }
 
+/// Removes members that are in the group; returns those removed.
 fn remove_members(
     conn: &mut AnyConnection,
     group: &str,
-    members: &[UserId],
-) -> Result<(), StoreError> {
-    let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
-    for chunk in ids.chunks(CHUNK) {
+    members: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut removed = Vec::new();
+    for chunk in members.chunks(CHUNK) {
+        let gone: Vec<String> = group_members::table
+            .filter(group_members::group_id.eq(group))
+            .filter(group_members::user_id.eq_any(chunk))
+            .select(group_members::user_id)
+            .load(conn)?;
         diesel::delete(
             group_members::table
                 .filter(group_members::group_id.eq(group))
-                .filter(group_members::user_id.eq_any(chunk)),
+                .filter(group_members::user_id.eq_any(&gone)),
         )
         .execute(conn)?;
+        removed.extend(gone);
     }
-    Ok(())
+    Ok(removed)
 }
 
+/// Changes the members of a group as told; the members who joined or left change too
+/// (their `groups` did), at `now`.
 fn apply_members(
     conn: &mut AnyConnection,
     account: &str,
     group: &str,
     change: MemberChange<'_>,
+    now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    match change {
-        MemberChange::Keep => {}
+    let (joined, left) = match change {
+        MemberChange::Keep => return Ok(()),
         MemberChange::Set(members) => {
             let members = check_members(conn, account, members)?;
-            diesel::delete(group_members::table.filter(group_members::group_id.eq(group)))
-                .execute(conn)?;
-            add_members(conn, group, &members)?;
+            let wanted: HashSet<&String> = members.iter().collect();
+            let leaving: Vec<String> = members_of(conn, group)?
+                .into_iter()
+                .filter(|m| !wanted.contains(m))
+                .collect();
+            let left = remove_members(conn, group, &leaving)?;
+            (add_members(conn, group, &members)?, left)
         }
         MemberChange::Edit { add, remove } => {
             let add = check_members(conn, account, add)?;
-            remove_members(conn, group, remove)?;
-            add_members(conn, group, &add)?;
+            let remove: Vec<String> = remove.iter().map(ToString::to_string).collect();
+            let left = remove_members(conn, group, &remove)?;
+            (add_members(conn, group, &add)?, left)
         }
-    }
-    Ok(())
+    };
+    touch_members(conn, account, &[joined, left].concat(), now)
 }
 
 fn groups_of(account: &str) -> groups::BoxedQuery<'static, MultiBackend> {
@@ -249,7 +271,8 @@ impl Store {
         self.read(|conn| load(conn, &account.to_string(), &id.to_string()))
     }
 
-    /// Creates a group with its members, in one transaction. A display name taken in the
+    /// Creates a group with its members, in one transaction (the members change too:
+    /// their `groups` show it). A display name taken in the
     /// account (case-insensitively) is `Conflict { what: "group displayName" }`; a
     /// member that is not a user of the account is `UnknownMember` and nothing is
     /// created.
@@ -268,13 +291,16 @@ impl Store {
             diesel::insert_into(groups::table)
                 .values(&row)
                 .execute(conn)?;
-            add_members(conn, &row.id, &members)?;
+            let joined = add_members(conn, &row.id, &members)?;
+            touch_members(conn, &row.account_id, &joined, row.created_at)?;
             insert_audit(conn, audit)
         })
     }
 
     /// Replaces a group's display name, externalId, `scim_json` and update time, and
-    /// changes its members as told, in one transaction; returns the new version. With
+    /// changes its members as told, in one transaction; returns the new version. Members
+    /// who join or leave, and every member when the name changes, change too (their
+    /// `groups` show it). With
     /// `expected_version`, only if the stored version still is that one
     /// (`PreconditionFailed` otherwise). An unknown member applies nothing.
     ///
@@ -296,6 +322,17 @@ impl Store {
                 expected_version,
                 row.updated_at,
             )?;
+            let renamed = groups::table
+                .find(&row.id)
+                .filter(groups::display_name.ne(&row.display_name))
+                .count()
+                .get_result::<i64>(conn)?
+                > 0;
+            if renamed {
+                // Every member shows the group's name in their `groups`.
+                let members = members_of(conn, &row.id)?;
+                touch_members(conn, &row.account_id, &members, row.updated_at)?;
+            }
             diesel::update(groups::table.find(&row.id))
                 .set((
                     groups::display_name.eq(&row.display_name),
@@ -304,14 +341,14 @@ impl Store {
                     groups::scim_json.eq(&row.scim_json),
                 ))
                 .execute(conn)?;
-            apply_members(conn, &row.account_id, &row.id, members)?;
+            apply_members(conn, &row.account_id, &row.id, members, row.updated_at)?;
             insert_audit(conn, audit)?;
             Ok(version)
         })
     }
 
     /// Adds and removes members (SCIM PATCH on `members`) in one transaction; returns
-    /// the group's new version. An added id that is not a (non-bot) user of the account
+    /// the group's new version. The members who joined or left change too. An added id that is not a (non-bot) user of the account
     /// is `UnknownMember(id)` and nothing is applied; removing a non-member does
     /// nothing (IdPs remove members they deleted a moment ago).
     pub fn patch_group_members(
@@ -323,16 +360,17 @@ impl Store {
         expected_version: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let (account, group) = (account.to_string(), group.to_string());
+        let (account, group, now) = (account.to_string(), group.to_string(), scim_time(now));
         self.write(|conn| {
-            let version = bump(conn, &account, &group, expected_version, db_time(now))?;
-            apply_members(conn, &account, &group, MemberChange::Edit { add, remove })?;
+            let version = bump(conn, &account, &group, expected_version, now)?;
+            let change = MemberChange::Edit { add, remove };
+            apply_members(conn, &account, &group, change, now)?;
             Ok(version)
         })
     }
 
-    /// Deletes a group (its memberships go with it). `false` when the account has no
-    /// such group (and nothing is audited).
+    /// Deletes a group (its memberships go with it; its members change at `now`). `false`
+    /// when the account has no such group (and nothing is audited).
     ///
     /// `audit`, when given, is written in the same transaction, so the change and its
     /// audit event are stored together or not at all.
@@ -340,13 +378,16 @@ impl Store {
         &self,
         account: AccountId,
         id: GroupId,
+        now: DateTime<Utc>,
         audit: Option<&AuditEvent>,
     ) -> Result<bool, StoreError> {
-        let (account, id) = (account.to_string(), id.to_string());
+        let (account, id, now) = (account.to_string(), id.to_string(), scim_time(now));
         self.write(|conn| {
             if load(conn, &account, &id)?.is_none() {
                 return Ok(false);
             }
+            let members = members_of(conn, &id)?;
+            touch_members(conn, &account, &members, now)?;
             diesel::delete(group_members::table.filter(group_members::group_id.eq(&id)))
                 .execute(conn)?;
             diesel::delete(groups::table.find(&id)).execute(conn)?;
@@ -394,13 +435,15 @@ impl Store {
                         GroupField::Created => by!(groups::created_at),
                         GroupField::LastModified => by!(groups::updated_at),
                         GroupField::ExternalId => {
+                            let unassigned =
+                                groups::external_id.is_null().or(groups::external_id.eq(""));
                             if ascending {
                                 query
-                                    .order_by(groups::external_id.is_null().asc())
+                                    .order_by(unassigned.asc())
                                     .then_order_by(groups::external_id.asc())
                             } else {
                                 query
-                                    .order_by(groups::external_id.is_null().desc())
+                                    .order_by(unassigned.desc())
                                     .then_order_by(groups::external_id.desc())
                             }
                         }

@@ -7,12 +7,16 @@ use diesel::prelude::*;
 use portcullis_domain::email::identity_key;
 use portcullis_domain::{AccountId, AuditEvent, GroupId, User, UserId};
 
-use super::filter::{user_pred, CompareOp, Filter, FilterValue, UserField};
+use super::emails;
+use super::etags::touch_groups_if_renamed;
+use super::filter::{user_pred, CompareOp, EmailField, Filter, FilterValue, UserField};
 use super::ScimQuery;
 use crate::audit::insert_audit;
 use crate::connection::{concrete, AnyConnection};
 use crate::convert::{parse, utc};
-use crate::schema::{account_member_counts, api_auth_epochs, group_members, groups, users};
+use crate::schema::{
+    account_member_counts, api_auth_epochs, group_members, groups, user_emails, users,
+};
 use crate::user::{revoke_sessions_of, UserRow};
 use crate::{Store, StoreError};
 
@@ -26,12 +30,9 @@ pub(crate) const HUMAN: &str = "human";
 pub struct ScimUserRow {
     /// The member (userName is `user.email`, `active`, `displayName`, `externalId`).
     pub user: User,
-    /// The address `emails[type eq "work"].value` filters match, compared
-    /// case-insensitively (it reads back lower-cased; the spelling as sent belongs in
-    /// `scim_json`). Members created outside SCIM have their email here.
-    pub work_email: Option<String>,
     /// Every other SCIM attribute as the client sent it, as the server chose to keep
-    /// it; `None` for members SCIM never described.
+    /// it; `None` for members SCIM never described. Its `emails` are what email filters
+    /// match (kept beside the member when it is written, see `emails.rs`).
     pub scim_json: Option<String>,
     /// `scim_json` as SCIM shows it, without the attributes the server answers from the
     /// member's columns (`id`, `meta`, `groups`, `userName`, `displayName`, `active`,
@@ -45,15 +46,10 @@ pub struct ScimUserRow {
 
 impl ScimUserRow {
     fn from_row(mut row: UserRow) -> Result<Self, StoreError> {
-        let (work_email, scim_json, scim_view, version) = (
-            row.work_email_lower.take(),
-            row.scim_json.take(),
-            row.scim_view.take(),
-            row.version,
-        );
+        let (scim_json, scim_view, version) =
+            (row.scim_json.take(), row.scim_view.take(), row.version);
         Ok(Self {
             user: row.into_domain()?,
-            work_email,
             scim_json,
             scim_view,
             version,
@@ -62,7 +58,6 @@ impl ScimUserRow {
 
     fn to_row(&self) -> UserRow {
         let mut row = UserRow::from_domain(&self.user);
-        row.work_email_lower = self.work_email.as_deref().map(identity_key);
         row.scim_json = self.scim_json.clone();
         row.scim_view = self.scim_view.clone();
         row.version = self.version;
@@ -144,40 +139,86 @@ fn members_of(account: &str) -> users::BoxedQuery<'static, crate::connection::Mu
         .into_boxed()
 }
 
-/// The lookup IdPs make all day — the first page, unsorted, of `userName`, `id`,
-/// `externalId` or the work email `eq` a text — as its field and value; `None` for every
-/// other query.
-fn lookup_of(q: &ScimQuery<UserField>) -> Option<(UserField, &str)> {
-    let Some(Filter::Compare(field, CompareOp::Eq, FilterValue::Str(value))) = &q.filter else {
-        return None;
-    };
-    let lookup = matches!(
-        field,
-        UserField::UserName | UserField::Id | UserField::ExternalId | UserField::WorkEmail
-    );
-    (lookup && q.sort.is_none() && q.offset <= 0).then_some((*field, value.as_str()))
+/// The lookup IdPs make all day — the first page, unsorted, of `userName`, `id` or
+/// `externalId` `eq` a text, or of an email (`emails[value eq …]`, with or without
+/// `type eq "work"`) — as the column and value it compares; `None` for every other query.
+#[derive(Debug, Clone, Copy)]
+enum Lookup<'a> {
+    UserName(&'a str),
+    Id(&'a str),
+    ExternalId(&'a str),
+    Email(&'a str),
+    WorkEmail(&'a str),
 }
 
-/// Runs `$query` (a closure of the filtered table and the column expression) for the
-/// column a lookup field compares: `userName` and the work email by their identity keys
-/// ([`identity_key`]), as stored.
-macro_rules! by_field {
-    ($conn:expr, $field:expr, $value:expr, |$table:ident| $query:expr) => {
-        match $field {
-            UserField::UserName => {
-                let $table = users::table.filter(users::email_lower.eq(identity_key($value)));
+fn lookup_of(q: &ScimQuery<UserField>) -> Option<Lookup<'_>> {
+    if q.sort.is_some() || q.offset > 0 {
+        return None;
+    }
+    fn value_eq(f: &Filter<EmailField>) -> Option<&str> {
+        match f {
+            Filter::Compare(EmailField::Value, CompareOp::Eq, FilterValue::Str(v)) => Some(v),
+            _ => None,
+        }
+    }
+    fn is_work(f: &Filter<EmailField>) -> bool {
+        matches!(f, Filter::Compare(EmailField::Type, CompareOp::Eq, FilterValue::Str(t))
+            if t.eq_ignore_ascii_case("work"))
+    }
+    Some(match q.filter.as_ref()? {
+        Filter::Compare(field, CompareOp::Eq, FilterValue::Str(value)) => match field {
+            UserField::UserName => Lookup::UserName(value),
+            UserField::Id => Lookup::Id(value),
+            UserField::ExternalId => Lookup::ExternalId(value),
+            _ => return None,
+        },
+        Filter::AnyEmail(inner) => match inner.as_ref() {
+            Filter::And(a, b) if is_work(a) => Lookup::WorkEmail(value_eq(b)?),
+            Filter::And(a, b) if is_work(b) => Lookup::WorkEmail(value_eq(a)?),
+            one => Lookup::Email(value_eq(one)?),
+        },
+        _ => return None,
+    })
+}
+
+/// Runs `$query` (a closure of the filtered table) for the column a lookup compares:
+/// `userName` and emails by their identity keys ([`identity_key`]), as stored.
+macro_rules! by_lookup {
+    ($conn:expr, $lookup:expr, $account:expr, |$table:ident| $query:expr) => {
+        match $lookup {
+            Lookup::UserName(value) => {
+                let $table = users::table.filter(users::email_lower.eq(identity_key(value)));
                 concrete!($conn, |c| $query.load(c))
             }
-            UserField::Id => {
-                let $table = users::table.filter(users::id.eq($value));
+            Lookup::Id(value) => {
+                let $table = users::table.filter(users::id.eq(value));
                 concrete!($conn, |c| $query.load(c))
             }
-            UserField::ExternalId => {
-                let $table = users::table.filter(users::external_id.eq($value));
+            Lookup::ExternalId(value) => {
+                let $table = users::table.filter(users::external_id.eq(value));
                 concrete!($conn, |c| $query.load(c))
             }
-            _ => {
-                let $table = users::table.filter(users::work_email_lower.eq(identity_key($value)));
+            Lookup::Email(value) => {
+                let $table = users::table.filter(
+                    users::id.eq_any(
+                        user_emails::table
+                            .filter(user_emails::account_id.eq($account))
+                            .filter(user_emails::value_key.eq(identity_key(value)))
+                            .select(user_emails::user_id),
+                    ),
+                );
+                concrete!($conn, |c| $query.load(c))
+            }
+            Lookup::WorkEmail(value) => {
+                let $table = users::table.filter(
+                    users::id.eq_any(
+                        user_emails::table
+                            .filter(user_emails::account_id.eq($account))
+                            .filter(user_emails::value_key.eq(identity_key(value)))
+                            .filter(user_emails::type_lower.eq("work"))
+                            .select(user_emails::user_id),
+                    ),
+                );
                 concrete!($conn, |c| $query.load(c))
             }
         }
@@ -193,11 +234,11 @@ fn lookup(
     account: &str,
     q: &ScimQuery<UserField>,
 ) -> Result<Option<Vec<UserRow>>, StoreError> {
-    let Some((field, value)) = lookup_of(q) else {
+    let Some(found) = lookup_of(q) else {
         return Ok(None);
     };
     let limit = q.limit.max(0);
-    let rows: Vec<UserRow> = by_field!(conn, field, value, |table| table
+    let rows: Vec<UserRow> = by_lookup!(conn, found, account, |table| table
         .filter(users::account_id.eq(account))
         .filter(users::kind.eq(HUMAN))
         .order((users::created_at.asc(), users::id.asc()))
@@ -221,11 +262,11 @@ fn lookup_shown(
     q: &ScimQuery<UserField>,
     epoch: i64,
 ) -> Result<Option<Vec<ShownWithGroup>>, StoreError> {
-    let Some((field, value)) = lookup_of(q) else {
+    let Some(found) = lookup_of(q) else {
         return Ok(None);
     };
     let limit = q.limit.max(0);
-    let rows: Vec<ShownWithGroup> = by_field!(conn, field, value, |table| table
+    let rows: Vec<ShownWithGroup> = by_lookup!(conn, found, account, |table| table
         .left_join(group_members::table)
         .left_join(groups::table.on(groups::id.eq(group_members::group_id)))
         .filter(users::account_id.eq(account))
@@ -421,8 +462,9 @@ impl Store {
     }
 
     /// Replaces a member's SCIM-managed attributes — userName, displayName, active,
-    /// externalId, work email, `scim_json` — and `updated_at`; role, password, kind and
-    /// origin are kept. Returns the new version.
+    /// externalId, `scim_json` and the emails in it — and `updated_at`; role, password,
+    /// kind and origin are kept. Returns the new version. A new display name changes the
+    /// member's groups too (their `members` show it).
     ///
     /// With `expected_version`, the write happens only if the stored version still is
     /// that one, else `PreconditionFailed` (`If-Match`; also how a read-modify-write
@@ -446,7 +488,6 @@ impl Store {
                 users::display_name_lower.eq(&new.display_name_lower),
                 users::active.eq(new.active),
                 users::external_id.eq(&new.external_id),
-                users::work_email_lower.eq(&new.work_email_lower),
                 users::scim_json.eq(&new.scim_json),
                 users::scim_view.eq(&new.scim_view),
                 users::updated_at.eq(new.updated_at),
@@ -456,6 +497,7 @@ impl Store {
                 .filter(users::account_id.eq(&new.account_id))
                 .filter(users::id.eq(&new.id))
                 .filter(users::kind.eq(HUMAN));
+            touch_groups_if_renamed(conn, &new.id, &new.display_name, new.updated_at)?;
             let n = match expected_version {
                 Some(v) => diesel::update(target.filter(users::version.eq(v)))
                     .set(changes)
@@ -468,6 +510,13 @@ impl Store {
                     None => StoreError::NotFound,
                 });
             }
+            emails::replace(
+                conn,
+                &new.id,
+                &new.account_id,
+                &new.email,
+                new.scim_json.as_deref(),
+            )?;
             if !new.active {
                 revoke_sessions_of(conn, &new.account_id, &new.id, new.updated_at)?;
             }
@@ -520,7 +569,7 @@ impl Store {
         let filtered = || -> Result<_, StoreError> {
             let mut query = members_of(&account);
             if let Some(filter) = &q.filter {
-                query = query.filter(user_pred(filter)?);
+                query = query.filter(user_pred(filter, &account)?);
             }
             Ok(query)
         };
@@ -649,16 +698,15 @@ fn sort_users(
             }
         };
     }
-    // Missing values last when ascending, first when descending, on both backends.
-    macro_rules! by_nullable {
-        ($col:expr) => {
+    // Unassigned values last when ascending, first when descending, on both backends
+    // (RFC 7644 §3.4.2.3): ordered by whether the value is unassigned, then by it.
+    macro_rules! by_optional {
+        ($unassigned:expr, $col:expr) => {
             if ascending {
-                query
-                    .order_by($col.is_null().asc())
-                    .then_order_by($col.asc())
+                query.order_by($unassigned.asc()).then_order_by($col.asc())
             } else {
                 query
-                    .order_by($col.is_null().desc())
+                    .order_by($unassigned.desc())
                     .then_order_by($col.desc())
             }
         };
@@ -666,11 +714,15 @@ fn sort_users(
     match field {
         UserField::Id => by!(users::id),
         UserField::UserName => by!(users::email_lower),
-        UserField::DisplayName => by!(users::display_name_lower),
+        UserField::DisplayName => {
+            by_optional!(users::display_name_lower.eq(""), users::display_name_lower)
+        }
         UserField::Active => by!(users::active),
         UserField::Created => by!(users::created_at),
         UserField::LastModified => by!(users::updated_at),
-        UserField::ExternalId => by_nullable!(users::external_id),
-        UserField::WorkEmail => by_nullable!(users::work_email_lower),
+        UserField::ExternalId => by_optional!(
+            users::external_id.is_null().or(users::external_id.eq("")),
+            users::external_id
+        ),
     }
 }

@@ -63,8 +63,8 @@ backend_tests! {
         assert!(store.delete_user(a.id, bob.id, t(5), None).unwrap());
         assert_eq!(member_ids(store, &eng), vec![alice.id]);
 
-        assert!(!store.delete_scim_group(b.id, eng.id, None).unwrap());
-        assert!(store.delete_scim_group(a.id, eng.id, None).unwrap());
+        assert!(!store.delete_scim_group(b.id, eng.id, t(60), None).unwrap());
+        assert!(store.delete_scim_group(a.id, eng.id, t(60), None).unwrap());
         assert_eq!(store.scim_group(a.id, eng.id).unwrap(), None);
         assert!(store.groups_of_user(a.id, alice.id).unwrap().is_empty());
     }
@@ -246,8 +246,8 @@ backend_tests! {
             2
         );
         let other = seed_account(store, "audited-groups-other");
-        assert!(!store.delete_scim_group(other.id, g.id, Some(&event("foreign"))).unwrap());
-        assert!(store.delete_scim_group(a.id, g.id, Some(&event("deleted"))).unwrap());
+        assert!(!store.delete_scim_group(other.id, g.id, t(60), Some(&event("foreign"))).unwrap());
+        assert!(store.delete_scim_group(a.id, g.id, t(60), Some(&event("deleted"))).unwrap());
         assert_eq!(actions(), ["created", "deleted", "updated"]);
     }
 }

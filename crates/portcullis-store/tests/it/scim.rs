@@ -5,8 +5,8 @@ use std::sync::{Arc, Barrier};
 use chrono::{DateTime, Utc};
 use portcullis_domain::*;
 use portcullis_store::{
-    conflict, CompareOp, Filter, FilterValue, ScimGroupRow, ScimQuery, ScimUserRow, ScimUserShown,
-    Store, StoreError, UserField, UserFilter,
+    conflict, CompareOp, EmailField, Filter, FilterValue, ScimGroupRow, ScimQuery, ScimUserRow,
+    ScimUserShown, Store, StoreError, UserField, UserFilter,
 };
 
 use crate::support::*;
@@ -19,7 +19,6 @@ fn scim_row(account: &Account, email: &str, created: i64) -> ScimUserRow {
     u.updated_at = t(created);
     ScimUserRow {
         user: u,
-        work_email: None,
         scim_json: Some(format!("{{\"userName\":\"{email}\"}}")),
         scim_view: Some(format!("{{\"title\":\"{email}\"}}")),
         version: 1,
@@ -53,7 +52,11 @@ fn fixture(store: &Store) -> Fixture {
     let mut alice = scim_row(&a, "Alice@Example.com", 10);
     alice.user.display_name = "Alice Ångström".into();
     alice.user.external_id = Some("EXT-1".into());
-    alice.work_email = Some("alice.work@Example.com".into());
+    alice.scim_json = Some(
+        r#"{"userName": "Alice@Example.com", "emails": [
+            {"value": "alice.work@Example.com", "type": "work", "primary": true}]}"#
+            .into(),
+    );
     let mut bob = scim_row(&a, "bob@example.org", 20);
     bob.user.display_name = "Bob Builder".into();
     bob.user.external_id = Some("ext-2".into());
@@ -61,7 +64,12 @@ fn fixture(store: &Store) -> Fixture {
     bob.user.updated_at = t(25);
     let mut carol = scim_row(&a, "carol_x@example.com", 30);
     carol.user.display_name = "Carol 100%".into();
-    carol.work_email = Some("carol@work.test".into());
+    carol.scim_json = Some(
+        r#"{"userName": "carol_x@example.com", "emails": [
+            {"value": "carol@work.test", "type": "work"},
+            {"value": "carol@home.test", "type": "home"}]}"#
+            .into(),
+    );
     for row in [&alice, &bob, &carol] {
         store.insert_scim_user(row, None).unwrap();
     }
@@ -73,14 +81,17 @@ fn fixture(store: &Store) -> Fixture {
     let mut twin = scim_row(&other, "Alice@Example.com", 10);
     twin.user.external_id = Some("EXT-1".into());
     store.insert_scim_user(&twin, None).unwrap();
-    // Work emails read back lower-cased.
-    alice.work_email = Some("alice.work@example.com".into());
     Fixture {
         account: a,
         alice,
         bob,
         carol,
     }
+}
+
+/// Some email of the member matches `f`.
+fn email(f: Filter<EmailField>) -> UserFilter {
+    Filter::AnyEmail(Box::new(f))
 }
 
 fn cmp(field: UserField, op: CompareOp, value: &str) -> UserFilter {
@@ -118,10 +129,14 @@ backend_tests! {
         assert_eq!(store.scim_user(f.account.id, f.alice.user.id).unwrap(), Some(f.alice.clone()));
         assert_eq!(store.scim_user(f.account.id, f.bob.user.id).unwrap(), Some(f.bob.clone()));
         assert_eq!(store.scim_user(f.account.id, f.carol.user.id).unwrap(), Some(f.carol.clone()));
-        // Members created outside SCIM are listed, with their email as work email.
+        // Members created outside SCIM are listed, with their email as their one work
+        // email.
         let plain = seed_user(store, &f.account, "Plain@Example.com");
         let row = store.scim_user(f.account.id, plain.id).unwrap().unwrap();
-        assert_eq!((row.scim_json, row.scim_view, row.version, row.work_email.as_deref()), (None, None, 1, Some("plain@example.com")));
+        assert_eq!((row.scim_json, row.scim_view, row.version), (None, None, 1));
+        let work = email(Filter::eq(EmailField::Type, "work").and(Filter::eq(EmailField::Value, "plain@EXAMPLE.com")));
+        let (found, _) = store.list_scim_users(f.account.id, &ScimQuery::page(0, 10).filtered(work)).unwrap();
+        assert_eq!(found.iter().map(|r| r.user.id).collect::<Vec<_>>(), vec![plain.id]);
         // Bots are never SCIM resources.
         let bots = store.list_users(f.account.id, &portcullis_store::UserListQuery { kind: Some(UserKind::Bot), limit: 10, ..Default::default() }).unwrap().0;
         assert_eq!(store.scim_user(f.account.id, bots[0].id).unwrap(), None);
@@ -173,7 +188,8 @@ backend_tests! {
         store.replace_scim_user(&next, None, None).unwrap();
         let epoch = store.api_auth_epoch(f.account.id).unwrap().unwrap();
         let shown = store.scim_user_shown(f.account.id, alice.user.id, epoch).unwrap().unwrap();
-        assert_eq!((shown.active, shown.view.as_str(), shown.version), (false, "{\"title\":\"v2\"}", 2));
+        // Joining two groups changed her twice (her `groups` did), this once more.
+        assert_eq!((shown.active, shown.view.as_str(), shown.version), (false, "{\"title\":\"v2\"}", 4));
         // Members without a view, bots, other accounts' members and unknown ids: none.
         let plain = seed_user(store, &f.account, "Plain@Example.com");
         let epoch = store.api_auth_epoch(f.account.id).unwrap().unwrap();
@@ -243,7 +259,7 @@ backend_tests! {
         assert_eq!(ids(&first(cmp(UserField::UserName, CompareOp::Eq, "ALICE@example.com"))), alice);
         assert_eq!(ids(&first(cmp(UserField::ExternalId, CompareOp::Eq, "EXT-1"))), alice);
         assert_eq!(ids(&first(cmp(UserField::Id, CompareOp::Eq, &f.alice.user.id.to_string()))), alice);
-        assert_eq!(ids(&first(cmp(UserField::WorkEmail, CompareOp::Eq, "Alice.Work@example.com"))), alice);
+        assert_eq!(ids(&first(email(Filter::eq(EmailField::Value, "Alice.Work@example.com")))), alice);
         // Finding nobody is left to the caller, who alone can tell it from a moved epoch.
         assert_eq!(ids(&first(cmp(UserField::UserName, CompareOp::Eq, "nobody@example.com"))), None);
         assert_eq!(
@@ -297,7 +313,6 @@ backend_tests! {
         next.user.display_name = "Alice Smith".into();
         next.user.active = false;
         next.user.updated_at = t(100);
-        next.work_email = None;
         next.scim_json = Some("{\"v\":2}".into());
         // The view is written with the attributes it shows.
         next.scim_view = Some("{\"title\":\"v2\"}".into());
@@ -364,10 +379,20 @@ backend_tests! {
         check(Filter::Present(ExternalId), "ab");
         check(Filter::Present(ExternalId).negate(), "c");
 
-        check(cmp(WorkEmail, Eq, "ALICE.WORK@example.com"), "a");
-        check(cmp(WorkEmail, Ew, "@WORK.test"), "c");
-        check(cmp(WorkEmail, Ne, "carol@work.test"), "ab");
-        check(Filter::Present(WorkEmail), "ac");
+        // Emails: a member matches when one of their emails does.
+        let value = |op, v: &str| Filter::Compare(EmailField::Value, op, FilterValue::Str(v.into()));
+        let kind = |v: &str| Filter::eq(EmailField::Type, v);
+        let primary = |op, b| Filter::Compare(EmailField::Primary, op, FilterValue::Bool(b));
+        check(email(value(Eq, "ALICE.WORK@example.com")), "a");
+        check(email(value(Ew, "@WORK.test")), "c");
+        check(email(value(Eq, "carol@home.test")), "c");
+        check(email(kind("HOME").and(value(Eq, "carol@home.test"))), "c");
+        check(email(kind("work").and(value(Eq, "carol@home.test"))), "");
+        check(email(value(Eq, "carol@work.test")).negate(), "ab");
+        check(email(Filter::Present(EmailField::Value)), "ac");
+        check(email(Filter::Present(EmailField::Primary)), "a");
+        check(email(primary(Eq, true)), "a");
+        check(email(primary(Ne, true)), "c");
 
         check(cmp(DisplayName, Eq, "alice ÅNGSTRÖM"), "a");
         check(cmp(DisplayName, Co, "100%"), "c");
@@ -586,7 +611,9 @@ backend_tests! {
         for (email, created) in [("dan@example.com", 40), ("erin@example.com", 50)] {
             let mut row = scim_row(&f.account, email, created);
             row.user.external_id = Some("shared".into());
-            row.work_email = Some("Team@Example.com".into());
+            row.scim_json = Some(format!(
+                r#"{{"userName": "{email}", "emails": [{{"value": "Team@Example.com", "type": "work"}}]}}"#
+            ));
             store.insert_scim_user(&row, None).unwrap();
         }
         let ids = |rows: &[ScimUserRow]| rows.iter().map(|r| r.user.id).collect::<Vec<_>>();
@@ -597,8 +624,11 @@ backend_tests! {
             cmp(Id, CompareOp::Eq, "not-an-id"),
             cmp(ExternalId, CompareOp::Eq, "shared"),
             cmp(ExternalId, CompareOp::Eq, "EXT-1"),
-            cmp(WorkEmail, CompareOp::Eq, "team@example.com"),
-            cmp(WorkEmail, CompareOp::Eq, "carol@WORK.test"),
+            email(Filter::eq(EmailField::Value, "team@example.com")),
+            email(Filter::eq(EmailField::Value, "carol@home.test")),
+            email(Filter::eq(EmailField::Type, "work").and(Filter::eq(EmailField::Value, "carol@WORK.test"))),
+            email(Filter::eq(EmailField::Value, "carol@HOME.test").and(Filter::eq(EmailField::Type, "WORK"))),
+            email(Filter::eq(EmailField::Type, "work").and(Filter::eq(EmailField::Value, "team@example.com"))),
         ] {
             // `and id pr` changes no answer but takes the general (boxed) path.
             let general = filter.clone().and(Filter::Present(Id));

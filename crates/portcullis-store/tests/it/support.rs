@@ -157,11 +157,18 @@ impl Drop for TestDb {
     }
 }
 
-/// A fixed instant plus `secs` seconds (with a fraction, to check sub-second round trips).
+/// A fixed instant plus `secs` seconds, with a fraction to the millisecond (members and
+/// groups are stored to the millisecond, the precision SCIM publishes; sub-millisecond
+/// round trips of other times are checked with [`t_micros`]).
 pub fn t(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap()
         + Duration::seconds(secs)
-        + Duration::microseconds(123_456)
+        + Duration::milliseconds(123)
+}
+
+/// [`t`] with a fraction to the microsecond, the precision most times are stored at.
+pub fn t_micros(secs: i64) -> DateTime<Utc> {
+    t(secs) + Duration::microseconds(456)
 }
 
 macro_rules! new_id {

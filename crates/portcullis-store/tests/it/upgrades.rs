@@ -2,7 +2,9 @@
 //! then migrated the rest of the way and read back unchanged.
 
 use portcullis_domain::*;
-use portcullis_store::Store;
+use portcullis_store::{
+    CompareOp, EmailField, Filter, FilterValue, ScimQuery, ScimUserRow, Store, UserField,
+};
 
 use crate::support::*;
 
@@ -13,11 +15,56 @@ fn on_both(test: fn(&TestDb)) {
     }
 }
 
+/// The members of `account` with an email whose value is `email` (a SCIM filter).
+fn by_email(store: &Store, account: &Account, email: &str) -> Vec<UserId> {
+    let filter = Filter::AnyEmail(Box::new(Filter::eq(EmailField::Value, email)));
+    let (rows, _) = store
+        .list_scim_users(account.id, &ScimQuery::page(0, 10).filtered(filter))
+        .unwrap();
+    rows.iter().map(|r| r.user.id).collect()
+}
+
 fn found(store: &Store, account: &Account, email: &str) -> Option<UserId> {
     store
         .user_by_email(account.id, &Email::parse(email).unwrap())
         .unwrap()
         .map(|u| u.id)
+}
+
+/// Stores a member as the releases before migration 12 wrote them (their work email a
+/// column of `users`, no `user_emails`), under the lookup key `email_key` that release
+/// computed (also their work email's).
+fn insert_old_user(db: &TestDb, user: &User, email_key: &str) {
+    let quote = |s: &str| s.replace('\'', "''");
+    db.raw_execute(&format!(
+        "INSERT INTO users (id, account_id, email, email_lower, display_name, kind, role, \
+         active, password_hash, external_id, origin, created_at, updated_at, \
+         display_name_lower, work_email_lower) VALUES ('{}', '{}', '{}', '{key}', '{}', '{}', \
+         '{}', {}, {}, NULL, '{}', '{}', '{}', '{}', '{key}')",
+        user.id,
+        user.account,
+        quote(user.email.as_str()),
+        quote(&user.display_name),
+        user.kind.as_str(),
+        user.role.as_str(),
+        if user.active { "TRUE" } else { "FALSE" },
+        user.password_hash
+            .as_deref()
+            .map_or("NULL".to_owned(), |h| format!("'{}'", quote(h))),
+        user.origin.as_str(),
+        stored_time(user.created_at),
+        stored_time(user.updated_at),
+        quote(&user.display_name.to_lowercase()),
+        key = quote(email_key),
+    ));
+}
+
+/// A member stored as before migration 12 ([`insert_old_user`]), their key their email
+/// lower-cased.
+fn seed_old_user(db: &TestDb, account: &Account, email: &str) -> User {
+    let u = user(account, email);
+    insert_old_user(db, &u, &email.to_lowercase());
+    u
 }
 
 /// A time as the older releases wrote it into a text column.
@@ -75,28 +122,15 @@ fn email_identity_keys(db: &TestDb) {
         "bob@b\u{00FC}cher.example",
         "bob@xn--bcher-kva.example",
     ];
-    let mut members: Vec<User> = Vec::new();
-    for address in addresses {
-        // The new keys of the two bobs are one: the first is stored under a stand-in
-        // address, then given its own as the old release stored it.
-        let mut m = user(&a, address);
-        m.email = Email::parse(&format!("stand-in-{}@acme.com", members.len())).unwrap();
-        store.insert_user(&m).unwrap();
-        m.email = Email::parse(address).unwrap();
-        db.raw_execute(&format!(
-            "UPDATE users SET email = '{address}' WHERE id = '{}'",
-            m.id
-        ));
-        members.push(m);
-    }
     // What the release before wrote: the whole address Unicode lower-cased.
-    for m in &members {
-        let old = m.email.as_str().to_lowercase().replace('\'', "''");
-        db.raw_execute(&format!(
-            "UPDATE users SET email_lower = '{old}', work_email_lower = '{old}' WHERE id = '{}'",
-            m.id
-        ));
-    }
+    let members: Vec<User> = addresses
+        .iter()
+        .map(|address| {
+            let m = user(&a, address);
+            insert_old_user(db, &m, &address.to_lowercase());
+            m
+        })
+        .collect();
     let invitation =
         pending_invitation(&a, &members[0], "Nina@B\u{00DC}cher.example", Role::Member);
     // As the release before wrote it (its columns, its key).
@@ -110,7 +144,7 @@ fn email_identity_keys(db: &TestDb) {
         vec![Some("kate@acme.com".to_owned())]
     );
 
-    store.migrate().unwrap();
+    store.migrate_until("00000000000011").unwrap();
 
     // Every member reads back exactly as written.
     for m in &members {
@@ -165,6 +199,13 @@ fn email_identity_keys(db: &TestDb) {
         )),
         vec![Some("nina@xn--bcher-kva.example".to_owned())]
     );
+    // Through migration 12 the emails keep the keys.
+    store.migrate().unwrap();
+    assert_eq!(
+        by_email(store, &a, "anna@B\u{00DC}CHER.example"),
+        vec![members[3].id]
+    );
+    assert_eq!(by_email(store, &a, "kate@acme.com"), vec![]);
 }
 
 #[test]
@@ -178,7 +219,7 @@ fn api_key_scopes(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000008").unwrap();
     let a = seed_account(store, "acme");
-    let owner = seed_user(store, &a, "admin@acme.com");
+    let owner = seed_old_user(db, &a, "admin@acme.com");
     let key = ApiKey {
         last_used_at: Some(t(7)),
         ..api_key(&owner, "pcl_before_scopes")
@@ -291,7 +332,7 @@ fn session_id_hashes(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000009").unwrap();
     let a = seed_account(store, "acme");
-    let user = seed_user(store, &a, "admin@acme.com");
+    let user = seed_old_user(db, &a, "admin@acme.com");
     let idp = saml_idp(&a);
     store.insert_idp(&idp).unwrap();
     let live = Session {
@@ -349,7 +390,7 @@ fn invitation_revocation(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000010").unwrap();
     let a = seed_account(store, "acme");
-    let admin = seed_user(store, &a, "admin@acme.com");
+    let admin = seed_old_user(db, &a, "admin@acme.com");
     let invitation = pending_invitation(&a, &admin, "New@Acme.com", Role::Admin);
     insert_old_invitation(db, &invitation, "new@acme.com");
 
@@ -371,4 +412,108 @@ fn invitation_revocation(db: &TestDb) {
 #[test]
 fn invitation_revocation_on_both_backends() {
     on_both(invitation_revocation);
+}
+
+/// Migration 12: every email of a member in rows of their own. Members stored before —
+/// one SCIM never described, one with two emails, one with none — read back unchanged,
+/// and email filters find them by any of their addresses (and only them).
+fn user_emails(db: &TestDb) {
+    let store = &db.store;
+    store.migrate_until("00000000000011").unwrap();
+    let a = seed_account(store, "acme");
+    let plain = seed_old_user(db, &a, "Plain@Acme.com");
+    let mut two = user(&a, "kim@acme.com");
+    two.origin = UserOrigin::Scim;
+    insert_old_user(db, &two, "kim@acme.com");
+    let mut none = user(&a, "lee@acme.com");
+    none.origin = UserOrigin::Scim;
+    insert_old_user(db, &none, "lee@acme.com");
+    let two_json = r#"{"userName":"kim@acme.com","emails":[{"value":"Kim@Acme.com","type":"work","primary":true},{"value":"kim@home.example","type":"home"}]}"#;
+    let none_json = r#"{"userName":"lee@acme.com"}"#;
+    for (m, json) in [(&two, two_json), (&none, none_json)] {
+        db.raw_execute(&format!(
+            "UPDATE users SET scim_json = '{json}', version = 3 WHERE id = '{}'",
+            m.id
+        ));
+    }
+
+    store.migrate().unwrap();
+
+    let row = |m: &User, json: Option<&str>, version| ScimUserRow {
+        user: m.clone(),
+        scim_json: json.map(str::to_owned),
+        scim_view: None,
+        version,
+    };
+    assert_eq!(
+        store.scim_user(a.id, plain.id).unwrap(),
+        Some(row(&plain, None, 1))
+    );
+    assert_eq!(
+        store.scim_user(a.id, two.id).unwrap(),
+        Some(row(&two, Some(two_json), 3))
+    );
+    assert_eq!(
+        store.scim_user(a.id, none.id).unwrap(),
+        Some(row(&none, Some(none_json), 3))
+    );
+    assert_eq!(by_email(store, &a, "plain@acme.com"), vec![plain.id]);
+    assert_eq!(by_email(store, &a, "KIM@acme.com"), vec![two.id]);
+    assert_eq!(by_email(store, &a, "kim@home.example"), vec![two.id]);
+    assert_eq!(by_email(store, &a, "lee@acme.com"), vec![]);
+    let home = Filter::AnyEmail(Box::new(
+        Filter::eq(EmailField::Type, "home").and(Filter::eq(EmailField::Value, "kim@home.example")),
+    ));
+    let (rows, _) = store
+        .list_scim_users(a.id, &ScimQuery::page(0, 10).filtered(home))
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+}
+
+#[test]
+fn user_emails_on_both_backends() {
+    on_both(user_emails);
+}
+
+/// Members stored before times were kept to the millisecond (to the microsecond) compare
+/// as SCIM published them: their time cut to the millisecond.
+fn times_stored_finer_compare_as_published(db: &TestDb) {
+    let store = &db.store;
+    store.migrate_until("00000000000011").unwrap();
+    let a = seed_account(store, "acme");
+    let mut kim = user(&a, "kim@acme.com");
+    kim.created_at = t_micros(10);
+    insert_old_user(db, &kim, "kim@acme.com");
+    store.migrate().unwrap();
+
+    let created = |op: CompareOp, at| {
+        let filter = Filter::Compare(UserField::Created, op, FilterValue::Time(at));
+        let (rows, _) = store
+            .list_scim_users(a.id, &ScimQuery::page(0, 10).filtered(filter))
+            .unwrap();
+        rows.len()
+    };
+    // Published as t(10): equal to it, not after it.
+    use CompareOp::*;
+    for (op, at, expected) in [
+        (Eq, t(10), 1),
+        (Ne, t(10), 0),
+        (Le, t(10), 1),
+        (Ge, t(10), 1),
+        (Gt, t(10), 0),
+        (Lt, t(10), 0),
+        (Eq, t_micros(10), 0),
+        (Ne, t_micros(10), 1),
+        (Lt, t_micros(10), 1),
+        (Ge, t_micros(10), 0),
+        (Gt, t(10) - chrono::Duration::microseconds(1), 1),
+        (Le, t(10) - chrono::Duration::microseconds(1), 0),
+    ] {
+        assert_eq!(created(op, at), expected, "{op:?} {at}");
+    }
+}
+
+#[test]
+fn times_stored_finer_compare_as_published_on_both_backends() {
+    on_both(times_stored_finer_compare_as_published);
 }

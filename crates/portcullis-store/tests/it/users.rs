@@ -27,6 +27,11 @@ backend_tests! {
         assert_eq!(store.user(a.id, u.id).unwrap(), Some(u.clone()));
         assert_eq!(store.user_by_email(a.id, &Email::parse("alice@example.com").unwrap()).unwrap(), None);
 
+        // A member's times are kept to the millisecond, the precision SCIM publishes.
+        u.updated_at = t_micros(60);
+        store.update_user(&u).unwrap();
+        assert_eq!(store.user(a.id, u.id).unwrap().unwrap().updated_at, t(60));
+
         let other = seed_account(store, "other");
         let mut foreign = u.clone();
         foreign.account = other.id;
@@ -145,17 +150,19 @@ backend_tests! {
     fn logout_and_revoke_all(store: &Store) {
         let a = seed_account(store, "acme");
         let u = seed_user(store, &a, "alice@example.com");
-        let mut sso = session(&u, t(3600));
+        // Session times keep their microseconds.
+        let mut sso = session(&u, t_micros(3600));
         sso.method = AuthMethod::Sso(fresh::idp());
+        sso.created_at = t_micros(5);
         let pw = session(&u, t(3600));
         store.insert_session(&sso).unwrap();
         store.insert_session(&pw).unwrap();
         assert_eq!(store.session(sso.id).unwrap(), Some(sso.clone()));
 
-        store.revoke_session(pw.id, t(10)).unwrap();
+        store.revoke_session(pw.id, t_micros(10)).unwrap();
         store.revoke_session(pw.id, t(20)).unwrap();
         store.revoke_session(fresh::session(), t(20)).unwrap();
-        assert_eq!(store.session(pw.id).unwrap().unwrap().revoked_at, Some(t(10)));
+        assert_eq!(store.session(pw.id).unwrap().unwrap().revoked_at, Some(t_micros(10)));
         assert_eq!(store.revoke_user_sessions(a.id, u.id, t(30)).unwrap(), 1);
         assert_eq!(store.session(sso.id).unwrap().unwrap().revoked_at, Some(t(30)));
         assert_eq!(store.session(fresh::session()).unwrap(), None);

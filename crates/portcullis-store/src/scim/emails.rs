@@ -1,0 +1,161 @@
+//! A member's emails as rows of `user_emails`, one per element of their SCIM `emails`, so
+//! that a filter matches when any of them does ([`super::Filter::AnyEmail`]).
+//!
+//! The rows are written with the member, from what they were stored with: the `emails` of
+//! their `scim_json` (as `portcullis_scim::resource::prepare` left it: attribute names in
+//! the schema's spelling, booleans as booleans), or, for a member SCIM never described,
+//! their email as their one primary work email — what SCIM shows for them.
+
+use diesel::prelude::*;
+use portcullis_domain::email::identity_key;
+use serde_json::Value;
+
+use crate::connection::AnyConnection;
+use crate::schema::user_emails;
+use crate::StoreError;
+
+/// One element of a member's `emails`, its unassigned sub-attributes `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
+#[diesel(table_name = user_emails)]
+struct EmailRow {
+    user_id: String,
+    position: i32,
+    account_id: String,
+    /// The address by its identity key, as userName is compared.
+    value_key: Option<String>,
+    type_lower: Option<String>,
+    is_primary: Option<bool>,
+}
+
+/// `object[name]`, the name compared ignoring ASCII case (as SCIM names are).
+fn field<'a>(object: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+fn assigned_text(v: Option<&Value>) -> Option<&str> {
+    v.and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// `true`/`false`, also as the strings Entra ID sends.
+fn boolean(v: Option<&Value>) -> Option<bool> {
+    match v? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// The rows of a member: from the `emails` of `scim_json` when they have one, else
+/// `email` as their primary work email.
+fn rows_of(user: &str, account: &str, email: &str, scim_json: Option<&str>) -> Vec<EmailRow> {
+    let row = |position: usize, value: Option<&str>, kind: Option<&str>, primary| EmailRow {
+        user_id: user.to_owned(),
+        position: i32::try_from(position).unwrap_or(i32::MAX),
+        account_id: account.to_owned(),
+        value_key: value.map(identity_key),
+        type_lower: kind.map(str::to_lowercase),
+        is_primary: primary,
+    };
+    let Some(json) = scim_json else {
+        return vec![row(0, Some(email), Some("work"), Some(true))];
+    };
+    let described: Option<Value> = serde_json::from_str(json).ok();
+    let emails = described
+        .as_ref()
+        .and_then(Value::as_object)
+        .and_then(|m| field(m, "emails"));
+    let items = match emails {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    };
+    items
+        .into_iter()
+        .filter_map(Value::as_object)
+        .enumerate()
+        .map(|(i, e)| {
+            row(
+                i,
+                assigned_text(field(e, "value")),
+                assigned_text(field(e, "type")),
+                boolean(field(e, "primary")),
+            )
+        })
+        .collect()
+}
+
+/// Writes a member's rows in place of those they had.
+pub(crate) fn replace(
+    conn: &mut AnyConnection,
+    user: &str,
+    account: &str,
+    email: &str,
+    scim_json: Option<&str>,
+) -> Result<(), StoreError> {
+    diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user))).execute(conn)?;
+    insert(conn, user, account, email, scim_json)
+}
+
+/// Writes the rows of a member who has none yet.
+pub(crate) fn insert(
+    conn: &mut AnyConnection,
+    user: &str,
+    account: &str,
+    email: &str,
+    scim_json: Option<&str>,
+) -> Result<(), StoreError> {
+    // One statement per row: diesel's multi-backend connection has no batch insert.
+    for row in rows_of(user, account, email, scim_json) {
+        diesel::insert_into(user_emails::table)
+            .values(&row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(
+        email: &str,
+        json: Option<&str>,
+    ) -> Vec<(Option<String>, Option<String>, Option<bool>)> {
+        rows_of("u", "a", email, json)
+            .into_iter()
+            .map(|r| (r.value_key, r.type_lower, r.is_primary))
+            .collect()
+    }
+
+    #[test]
+    fn every_element_with_its_unassigned_parts_left_out() {
+        let s = |x: &str| Some(x.to_owned());
+        assert_eq!(
+            rows("Kim@Acme.com", None),
+            vec![(s("kim@acme.com"), s("work"), Some(true))]
+        );
+        assert_eq!(
+            rows(
+                "kim@acme.com",
+                Some(
+                    r#"{"userName": "kim@acme.com", "Emails": [
+                        {"value": "Kim@Acme.com", "type": "Work", "primary": true},
+                        {"VALUE": "k@Home.example", "primary": "False"},
+                        {"type": "other", "value": ""},
+                        "not an object"]}"#
+                )
+            ),
+            vec![
+                (s("kim@acme.com"), s("work"), Some(true)),
+                (s("k@home.example"), None, Some(false)),
+                (None, s("other"), None),
+            ]
+        );
+        assert_eq!(rows("kim@acme.com", Some(r#"{"userName": "x"}"#)), vec![]);
+        assert_eq!(rows("kim@acme.com", Some("not json")), vec![]);
+    }
+}
