@@ -151,7 +151,7 @@ fn write_row(
         &new,
         json!({"changed": changed(&user_body(old), &user_body(&new))}),
     );
-    new.version = store.replace_scim_user(&new, Some(old.version), Some(&event))?;
+    new.version = store.replace_scim_user(&new, old, Some(&event))?;
     Ok(new)
 }
 

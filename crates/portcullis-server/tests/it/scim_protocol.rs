@@ -3,6 +3,7 @@
 
 use actix_web::http::{Method, StatusCode};
 use portcullis_domain::Actor;
+use portcullis_store::ScimUserRow;
 use serde_json::{json, Value};
 
 use crate::app;
@@ -582,10 +583,13 @@ async fn members_stored_before_their_view_read_the_same_and_get_one() {
         let store = &env.state.store;
         let uid = id.parse().unwrap();
         // As a row stored before migration 7: the same member without a view.
-        let mut row = store.scim_user(env.account.id, uid).unwrap().unwrap();
-        assert!(row.scim_view.is_some());
-        row.scim_view = None;
-        store.replace_scim_user(&row, None, None).unwrap();
+        let stored = store.scim_user(env.account.id, uid).unwrap().unwrap();
+        assert!(stored.scim_view.is_some());
+        let row = ScimUserRow {
+            scim_view: None,
+            ..stored.clone()
+        };
+        store.replace_scim_user(&row, &stored, None).unwrap();
         let path = format!("/Users/{id}");
         let get = || async { send(&app, req(Method::GET, &path, t, None).to_request()).await };
         let filter = format!("/Users?filter={}", enc(r#"userName eq "older@acme.test""#));

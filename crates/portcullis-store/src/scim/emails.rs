@@ -15,7 +15,7 @@ use crate::schema::user_emails;
 use crate::StoreError;
 
 /// One element of a member's `emails`, its unassigned sub-attributes `None`.
-#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable, Selectable)]
 #[diesel(table_name = user_emails)]
 struct EmailRow {
     user_id: String,
@@ -88,7 +88,8 @@ fn rows_of(user: &str, account: &str, email: &str, scim_json: Option<&str>) -> V
         .collect()
 }
 
-/// Writes a member's rows in place of those they had.
+/// Writes a member's rows in place of those they had, when they differ (most changes to
+/// a member leave their emails as they were, and a read costs less than two writes).
 pub(crate) fn replace(
     conn: &mut AnyConnection,
     user: &str,
@@ -96,8 +97,38 @@ pub(crate) fn replace(
     email: &str,
     scim_json: Option<&str>,
 ) -> Result<(), StoreError> {
+    let wanted = rows_of(user, account, email, scim_json);
+    let stored: Vec<EmailRow> = user_emails::table
+        .filter(user_emails::user_id.eq(user))
+        .order(user_emails::position.asc())
+        .select(EmailRow::as_select())
+        .load(conn)?;
+    let same = stored == wanted;
+    if same {
+        return Ok(());
+    }
     diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user))).execute(conn)?;
-    insert(conn, user, account, email, scim_json)
+    write(conn, wanted)
+}
+
+/// Writes a member's rows for `now` (their email and SCIM JSON) in place of those for
+/// `before`, when they differ.
+pub(crate) fn update(
+    conn: &mut AnyConnection,
+    user: &str,
+    account: &str,
+    before: (&str, Option<&str>),
+    now: (&str, Option<&str>),
+) -> Result<(), StoreError> {
+    if before == now {
+        return Ok(());
+    }
+    let wanted = rows_of(user, account, now.0, now.1);
+    if rows_of(user, account, before.0, before.1) == wanted {
+        return Ok(());
+    }
+    diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user))).execute(conn)?;
+    write(conn, wanted)
 }
 
 /// Writes the rows of a member who has none yet.
@@ -108,8 +139,12 @@ pub(crate) fn insert(
     email: &str,
     scim_json: Option<&str>,
 ) -> Result<(), StoreError> {
+    write(conn, rows_of(user, account, email, scim_json))
+}
+
+fn write(conn: &mut AnyConnection, rows: Vec<EmailRow>) -> Result<(), StoreError> {
     // One statement per row: diesel's multi-backend connection has no batch insert.
-    for row in rows_of(user, account, email, scim_json) {
+    for row in rows {
         diesel::insert_into(user_emails::table)
             .values(&row)
             .execute(conn)?;

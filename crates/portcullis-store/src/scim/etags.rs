@@ -62,30 +62,21 @@ pub(crate) fn touch_groups_of(
 }
 
 /// [`touch_groups_of`] the member `id` at `now` when `display_name` is not the name
-/// stored for them (to be called before it is stored).
+/// stored for them (to be called before it is stored). A read of the member's row, and a
+/// write only when the name changes: most changes to a member leave it.
 pub(crate) fn touch_groups_if_renamed(
     conn: &mut AnyConnection,
     id: &str,
     display_name: &str,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    let renamed = diesel::dsl::exists(
-        users::table
-            .filter(users::id.eq(id))
-            .filter(users::display_name.ne(display_name)),
-    );
-    let theirs = group_members::table
-        .filter(group_members::user_id.eq(id))
-        .select(group_members::group_id);
-    diesel::update(
-        groups::table
-            .filter(groups::id.eq_any(theirs))
-            .filter(renamed),
-    )
-    .set((
-        groups::version.eq(groups::version + 1),
-        groups::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    Ok(())
+    let stored: Option<String> = users::table
+        .find(id)
+        .select(users::display_name)
+        .first(conn)
+        .optional()?;
+    match stored {
+        Some(name) if name != display_name => touch_groups_of(conn, id, now),
+        _ => Ok(()),
+    }
 }

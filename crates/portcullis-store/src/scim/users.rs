@@ -8,7 +8,7 @@ use portcullis_domain::email::identity_key;
 use portcullis_domain::{AccountId, AuditEvent, GroupId, User, UserId};
 
 use super::emails;
-use super::etags::touch_groups_if_renamed;
+use super::etags::touch_groups_of;
 use super::filter::{user_pred, CompareOp, EmailField, Filter, FilterValue, UserField};
 use super::ScimQuery;
 use crate::audit::insert_audit;
@@ -463,23 +463,25 @@ impl Store {
 
     /// Replaces a member's SCIM-managed attributes — userName, displayName, active,
     /// externalId, `scim_json` and the emails in it — and `updated_at`; role, password,
-    /// kind and origin are kept. Returns the new version. A new display name changes the
-    /// member's groups too (their `members` show it).
+    /// kind and origin are kept. Returns the new version.
     ///
-    /// With `expected_version`, the write happens only if the stored version still is
-    /// that one, else `PreconditionFailed` (`If-Match`; also how a read-modify-write
-    /// PATCH stays atomic). `NotFound` for unknown ids, bots and other accounts' users.
-    /// Deactivation ends the member's sessions in the same transaction.
+    /// `previous` is the member as the caller read them: the write happens only if the
+    /// stored version still is theirs, else `PreconditionFailed` (`If-Match`; also how a
+    /// read-modify-write PATCH stays atomic). So what changed is known without reading
+    /// it again: a new display name changes the member's groups too (their `members`
+    /// show it), new emails are written, and deactivation ends the member's sessions, in
+    /// the same transaction. `NotFound` for unknown ids, bots and other accounts' users.
     ///
     /// `audit`, when given, is written in the same transaction, so the change and its
     /// audit event are stored together or not at all.
     pub fn replace_scim_user(
         &self,
         row: &ScimUserRow,
-        expected_version: Option<i64>,
+        previous: &ScimUserRow,
         audit: Option<&AuditEvent>,
     ) -> Result<i64, StoreError> {
         let new = row.to_row();
+        let old = &previous.user;
         self.write(|conn| {
             let changes = (
                 users::email.eq(&new.email),
@@ -493,39 +495,36 @@ impl Store {
                 users::updated_at.eq(new.updated_at),
                 users::version.eq(users::version + 1),
             );
-            let target = users::table
-                .filter(users::account_id.eq(&new.account_id))
-                .filter(users::id.eq(&new.id))
-                .filter(users::kind.eq(HUMAN));
-            touch_groups_if_renamed(conn, &new.id, &new.display_name, new.updated_at)?;
-            let n = match expected_version {
-                Some(v) => diesel::update(target.filter(users::version.eq(v)))
-                    .set(changes)
-                    .execute(conn)?,
-                None => diesel::update(target).set(changes).execute(conn)?,
-            };
+            let n = diesel::update(
+                users::table
+                    .filter(users::account_id.eq(&new.account_id))
+                    .filter(users::id.eq(&new.id))
+                    .filter(users::kind.eq(HUMAN))
+                    .filter(users::version.eq(previous.version)),
+            )
+            .set(changes)
+            .execute(conn)?;
             if n == 0 {
                 return Err(match load(conn, &new.account_id, &new.id)? {
                     Some(_) => StoreError::PreconditionFailed,
                     None => StoreError::NotFound,
                 });
             }
-            emails::replace(
+            if old.display_name != new.display_name {
+                touch_groups_of(conn, &new.id, new.updated_at)?;
+            }
+            emails::update(
                 conn,
                 &new.id,
                 &new.account_id,
-                &new.email,
-                new.scim_json.as_deref(),
+                (old.email.as_str(), previous.scim_json.as_deref()),
+                (&new.email, new.scim_json.as_deref()),
             )?;
-            if !new.active {
+            if old.active && !new.active {
                 revoke_sessions_of(conn, &new.account_id, &new.id, new.updated_at)?;
             }
-            let version: i64 = users::table
-                .find(&new.id)
-                .select(users::version)
-                .first(conn)?;
             insert_audit(conn, audit)?;
-            Ok(version)
+            Ok(previous.version + 1)
         })
     }
 

@@ -185,7 +185,8 @@ backend_tests! {
         let mut next = alice.clone();
         next.user.active = false;
         next.scim_view = Some("{\"title\":\"v2\"}".into());
-        store.replace_scim_user(&next, None, None).unwrap();
+        let stored = store.scim_user(f.account.id, alice.user.id).unwrap().unwrap();
+        store.replace_scim_user(&next, &stored, None).unwrap();
         let epoch = store.api_auth_epoch(f.account.id).unwrap().unwrap();
         let shown = store.scim_user_shown(f.account.id, alice.user.id, epoch).unwrap().unwrap();
         // Joining two groups changed her twice (her `groups` did), this once more.
@@ -215,10 +216,10 @@ backend_tests! {
         let f = fixture(store);
         // Rows as stored before the view existed.
         let mut old = Vec::new();
-        for (i, row) in [&f.alice, &f.bob, &f.carol].into_iter().enumerate() {
-            let mut row = row.clone();
+        for (i, orig) in [&f.alice, &f.bob, &f.carol].into_iter().enumerate() {
+            let mut row = orig.clone();
             row.scim_view = None;
-            let version = store.replace_scim_user(&row, None, None).unwrap();
+            let version = store.replace_scim_user(&row, orig, None).unwrap();
             old.push((row.user.id, row.scim_json.clone().unwrap(), version));
             assert_eq!(version, 2, "{i}");
         }
@@ -316,7 +317,7 @@ backend_tests! {
         next.scim_json = Some("{\"v\":2}".into());
         // The view is written with the attributes it shows.
         next.scim_view = Some("{\"title\":\"v2\"}".into());
-        assert_eq!(store.replace_scim_user(&next, Some(1), None).unwrap(), 2);
+        assert_eq!(store.replace_scim_user(&next, &f.alice, None).unwrap(), 2);
         let stored = store.scim_user(f.account.id, next.user.id).unwrap().unwrap();
         assert_eq!(stored, ScimUserRow { version: 2, ..next.clone() });
         assert_eq!(store.session(s.id).unwrap().unwrap().revoked_at, Some(t(100)));
@@ -324,24 +325,26 @@ backend_tests! {
         // A stale version changes nothing.
         let mut stale = next.clone();
         stale.user.display_name = "Lost update".into();
-        assert!(matches!(store.replace_scim_user(&stale, Some(1), None), Err(StoreError::PreconditionFailed)));
+        assert!(matches!(store.replace_scim_user(&stale, &f.alice, None), Err(StoreError::PreconditionFailed)));
         assert_eq!(store.scim_user(f.account.id, next.user.id).unwrap().unwrap().user.display_name, "Alice Smith");
-        // Without a version the write always happens.
-        assert_eq!(store.replace_scim_user(&stale, None, None).unwrap(), 3);
+        // From the current version it happens.
+        let current = ScimUserRow { version: 2, ..next.clone() };
+        assert_eq!(store.replace_scim_user(&stale, &current, None).unwrap(), 3);
         // Other changes bump the version too.
         assert!(store.set_user_active(f.account.id, next.user.id, true, t(101)).unwrap());
         assert_eq!(store.scim_user(f.account.id, next.user.id).unwrap().unwrap().version, 4);
 
         let mut taken = next.clone();
         taken.user.email = Email::parse("BOB@example.org").unwrap();
-        let err = store.replace_scim_user(&taken, None, None).unwrap_err();
+        let now = store.scim_user(f.account.id, next.user.id).unwrap().unwrap();
+        let err = store.replace_scim_user(&taken, &now, None).unwrap_err();
         assert!(matches!(err, StoreError::Conflict { what } if what == conflict::EMAIL), "{err:?}");
 
         let ghost = scim_row(&f.account, "ghost@example.com", 1);
-        assert!(matches!(store.replace_scim_user(&ghost, Some(1), None), Err(StoreError::NotFound)));
+        assert!(matches!(store.replace_scim_user(&ghost, &ghost, None), Err(StoreError::NotFound)));
         let mut foreign = next.clone();
         foreign.user.account = seed_account(store, "x").id;
-        assert!(matches!(store.replace_scim_user(&foreign, None, None), Err(StoreError::NotFound)));
+        assert!(matches!(store.replace_scim_user(&foreign, &now, None), Err(StoreError::NotFound)));
     }
 
     fn filters_on_every_field_and_operator(store: &Store) {
@@ -582,18 +585,18 @@ backend_tests! {
         let mut next = row.clone();
         next.user.display_name = "Renamed".into();
         assert!(matches!(
-            store.replace_scim_user(&next, Some(7), Some(&event("stale"))),
+            store.replace_scim_user(&next, &ScimUserRow { version: 7, ..row.clone() }, Some(&event("stale"))),
             Err(StoreError::PreconditionFailed)
         ));
         let mut reused = event("reused id");
         reused.id = store.list_audit(a.id, 1, 0).unwrap()[0].id;
-        assert!(store.replace_scim_user(&next, Some(1), Some(&reused)).is_err());
+        assert!(store.replace_scim_user(&next, &row, Some(&reused)).is_err());
         assert_eq!(store.scim_user(a.id, row.user.id).unwrap().unwrap(), row);
         let other = seed_account(store, "audited-other");
         assert!(!store.delete_user(other.id, row.user.id, t(50), Some(&event("foreign"))).unwrap());
         assert_eq!(actions(), ["created"]);
 
-        assert_eq!(store.replace_scim_user(&next, Some(1), Some(&event("updated"))).unwrap(), 2);
+        assert_eq!(store.replace_scim_user(&next, &row, Some(&event("updated"))).unwrap(), 2);
         assert!(store.delete_user(a.id, row.user.id, t(50), Some(&event("deleted"))).unwrap());
         let mut all = actions();
         all.sort();
