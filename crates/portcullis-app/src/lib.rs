@@ -5,7 +5,7 @@
 //! Use cases are synchronous functions over the store ([`portcullis_store::Store`]) that
 //! take the current time, the caller ([`Caller`], or what a SCIM or SSO call presents)
 //! and validated input, ask the domain, and return a result or an [`AppError`]. The few
-//! that must reach the network first (IdP metadata, OpenID discovery) are `async` and do
+//! that must reach the network first (IdP metadata, OpenID discovery, DNS) are `async` and do
 //! their store work through the server's [`Exec`]. This crate never depends on actix-web,
 //! HTTP types or HTML (`cargo xtask check-deps` fails otherwise): statuses and rendering
 //! are the server's.
@@ -16,6 +16,7 @@ pub mod audit;
 pub mod auth;
 pub mod bots;
 pub mod caller;
+pub mod domains;
 pub mod error;
 pub mod exec;
 pub mod housekeeping;

@@ -4,7 +4,9 @@
 
 use chrono::Utc;
 use portcullis_domain::policy::{self, PasswordRefusal};
-use portcullis_domain::{AccountSlug, Actor, AuthMethod, Email, EnforcementPolicy, User};
+use portcullis_domain::{
+    AccountSlug, Actor, AuthMethod, Email, EmailDomain, EnforcementPolicy, User,
+};
 use serde_json::json;
 
 use crate::sessions::{self, SignedIn};
@@ -59,6 +61,8 @@ fn refusal_code(r: PasswordRefusal) -> &'static str {
 struct Found {
     account: portcullis_domain::Account,
     user: Option<User>,
+    /// The email is on a domain the account verified and holds to SSO.
+    sso_domain: bool,
 }
 
 /// A password sign-in to the account `slug`; opens a session lasting `ttl_minutes`. The
@@ -87,18 +91,37 @@ pub async fn with_password(
             let Some(account) = store.account_by_slug(&slug)? else {
                 return Ok(None);
             };
-            let user = match Email::parse(&address) {
-                Ok(email) => store.user_by_email(account.id, &email)?,
-                Err(_) => None,
+            let (user, sso_domain) = match Email::parse(&address) {
+                Ok(email) => {
+                    let claim = match EmailDomain::of(&email) {
+                        Some(domain) => store.verified_domain(&domain)?,
+                        None => None,
+                    };
+                    let sso_domain =
+                        claim.is_some_and(|c| c.account == account.id && c.sso_required);
+                    (store.user_by_email(account.id, &email)?, sso_domain)
+                }
+                Err(_) => (None, false),
             };
-            Ok(Some(Found { account, user }))
+            Ok(Some(Found {
+                account,
+                user,
+                sso_domain,
+            }))
         })
         .await?;
-    let Some(Found { account, user }) = found else {
+    let Some(Found {
+        account,
+        user,
+        sso_domain,
+    }) = found
+    else {
         burn(password_text.to_owned()).await?;
         return Err(LoginFailure::Credentials);
     };
-    let enforced = account.enforcement == EnforcementPolicy::Enforced;
+    let account_enforced = account.enforcement == EnforcementPolicy::Enforced;
+    // A domain held to SSO refuses passwords even in mixed mode.
+    let enforced = account_enforced || sso_domain;
     // Under enforcement the stored hash is never looked at, but the time is the same.
     let hash = user
         .as_ref()
@@ -126,7 +149,12 @@ pub async fn with_password(
             )
         };
         if enforced {
-            log("login.failed", user.as_ref(), "sso_enforced")?;
+            let reason = if account_enforced {
+                "sso_enforced"
+            } else {
+                "sso_required_for_domain"
+            };
+            log("login.failed", user.as_ref(), reason)?;
             return Ok(Err(LoginFailure::SsoRequired));
         }
         let user = match user {

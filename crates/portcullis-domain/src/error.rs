@@ -6,6 +6,14 @@ pub enum DomainError {
     /// The text is not an email address.
     #[error("{0:?} is not a valid email address")]
     InvalidEmail(String),
+    /// The text is not a domain an account can claim.
+    #[error("{domain:?} is not a domain an account can claim: {why}")]
+    InvalidDomain {
+        /// The text given.
+        domain: String,
+        /// Why not.
+        why: String,
+    },
     /// The text is not a valid account slug.
     #[error("{0:?} is not a valid account slug: use 1-63 lowercase letters, digits and dashes, not starting or ending with a dash")]
     InvalidSlug(String),

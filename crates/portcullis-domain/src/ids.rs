@@ -76,6 +76,10 @@ id_type!(
     /// Identifies a group of users (managed over SCIM).
     GroupId
 );
+id_type!(
+    /// Identifies an account's claim on an email domain.
+    DomainId
+);
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ pub mod account;
 pub mod api_key;
 pub mod audit;
 pub mod email;
+pub mod email_domain;
 pub mod error;
 pub mod idp;
 pub mod ids;
@@ -24,9 +25,12 @@ pub use account::{Account, EnforcementPolicy, IpRestrictions, ProvisioningMode};
 pub use api_key::{ApiKey, ApiKeySecret, Scope, Scopes, SecretHash};
 pub use audit::{Actor, AuditEvent};
 pub use email::Email;
+pub use email_domain::{AccountDomain, EmailDomain};
 pub use error::DomainError;
 pub use idp::{IdentityProvider, IdpProtocol, OidcSettings, SamlSettings, SpSigningKey};
-pub use ids::{AccountId, ApiKeyId, AuditEventId, GroupId, IdpId, InvitationId, SessionId, UserId};
+pub use ids::{
+    AccountId, ApiKeyId, AuditEventId, DomainId, GroupId, IdpId, InvitationId, SessionId, UserId,
+};
 pub use invitation::Invitation;
 pub use session::{AuthMethod, Session};
 pub use slug::AccountSlug;

@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod bots;
+pub mod domains;
 pub mod idps;
 pub mod invitations;
 pub mod ip_restrictions;
@@ -25,6 +26,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     account::config(cfg);
     members::config(cfg);
     bots::config(cfg);
+    domains::config(cfg);
     idps::config(cfg);
     api_keys::config(cfg);
     ip_restrictions::config(cfg);

@@ -50,6 +50,9 @@ pub struct Config {
     /// address only the monitoring network reaches; when set, the public listener does
     /// not serve `/metrics`.
     pub metrics_bind: Option<String>,
+    /// The DNS servers that domain verification asks (`PORTCULLIS_DNS_SERVERS`,
+    /// comma-separated `ip:port` or `ip`); empty for the system's resolvers.
+    pub dns_servers: Vec<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for Config {
@@ -72,6 +75,7 @@ impl std::fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_deref().map(without_password))
             .field("smtp_from", &self.smtp_from)
             .field("metrics_bind", &self.metrics_bind)
+            .field("dns_servers", &self.dns_servers)
             .finish()
     }
 }
@@ -102,6 +106,7 @@ struct FileConfig {
     scim_rate_limit: Option<u32>,
     sso_allow_private_addresses: Option<bool>,
     metrics_bind: Option<String>,
+    dns_servers: Option<String>,
 }
 
 /// Why the configuration could not be read.
@@ -151,7 +156,21 @@ pub const VARIABLES: &[&str] = &[
     "PORTCULLIS_LOG",
     "PORTCULLIS_LOG_FORMAT",
     "PORTCULLIS_METRICS_BIND",
+    "PORTCULLIS_DNS_SERVERS",
 ];
+
+/// `ip:port` or `ip` (port 53), comma-separated.
+fn dns_servers(text: &str) -> Result<Vec<std::net::SocketAddr>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<std::net::SocketAddr>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| (ip, 53).into()))
+                .map_err(|_| format!("{s:?} is not an IP address with an optional port"))
+        })
+        .collect()
+}
 
 impl Config {
     /// Default listen address.
@@ -252,8 +271,16 @@ impl Config {
         let smtp_from = var("PORTCULLIS_SMTP_FROM")
             .unwrap_or_else(|| "Portcullis <portcullis@localhost>".to_owned());
         let metrics_bind = var("PORTCULLIS_METRICS_BIND").or(file.metrics_bind);
+        let dns_servers = match var("PORTCULLIS_DNS_SERVERS").or(file.dns_servers) {
+            None => Vec::new(),
+            Some(text) => dns_servers(&text).map_err(|why| ConfigError::Invalid {
+                name: "PORTCULLIS_DNS_SERVERS",
+                why,
+            })?,
+        };
         Ok(Self {
             metrics_bind,
+            dns_servers,
             encryption_key: var("PORTCULLIS_ENCRYPTION_KEY").or(file.encryption_key),
             log_format,
             smtp_url,

@@ -8,6 +8,7 @@ pub mod api_auth;
 pub mod client_ip;
 pub mod config;
 pub mod dashboard;
+pub mod dns;
 pub mod encryption_key;
 pub mod error;
 pub mod mail;
@@ -79,6 +80,7 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
                 .context("reading the session key")?
         }
     };
+    let dns = dns::Dns::new(&config.dns_servers).context("setting up the DNS resolver")?;
     Ok(AppState {
         store,
         inline_reads,
@@ -89,6 +91,7 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
         throttle: Arc::new(throttle::LoginThrottle::default()),
         sso_providers: Arc::default(),
         scim_limiter: Arc::default(),
+        dns,
     })
 }
 

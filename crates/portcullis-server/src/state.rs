@@ -43,6 +43,8 @@ pub struct AppState {
     /// The SCIM rate limit's token buckets: one for the process, whichever worker
     /// answers.
     pub scim_limiter: Arc<RateLimiter>,
+    /// The resolver that verifies domains.
+    pub dns: crate::dns::Dns,
 }
 
 impl AppState {

@@ -68,6 +68,10 @@ pub mod conflict {
     /// A group with this display name (compared case-insensitively) exists in the
     /// account.
     pub const GROUP_NAME: &str = "group displayName";
+    /// The account already claims this domain.
+    pub const DOMAIN: &str = "domain";
+    /// Another account has verified this domain.
+    pub const VERIFIED_DOMAIN: &str = "verified domain";
     /// Any other unique rule.
     pub const OTHER: &str = "unique value";
 }
@@ -110,6 +114,16 @@ const UNIQUE_RULES: &[(&str, &str, &str)] = &[
         "groups_account_display_name_key",
         "groups.account_id, groups.display_name_lower",
         conflict::GROUP_NAME,
+    ),
+    (
+        "account_domains_account_domain_key",
+        "account_domains.account_id, account_domains.domain",
+        conflict::DOMAIN,
+    ),
+    (
+        "account_domains_verified_key",
+        "account_domains.domain",
+        conflict::VERIFIED_DOMAIN,
     ),
 ];
 

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::cipher::{self, SecretCipher};
 use crate::convert::{db_time, parse, utc};
-use crate::schema::{assertion_replay, identity_providers, pending_logins, sso_links};
+use crate::schema::{
+    account_domains, assertion_replay, identity_providers, pending_logins, sso_links,
+};
 use crate::{Store, StoreError};
 
 const SAML: &str = "saml";
@@ -311,6 +313,10 @@ impl Store {
             diesel::delete(pending_logins::table.filter(pending_logins::idp_id.eq(&id)))
                 .execute(conn)?;
             diesel::delete(assertion_replay::table.filter(assertion_replay::idp_id.eq(&id)))
+                .execute(conn)?;
+            // Domains that sent people to it send them to the account's choice again.
+            diesel::update(account_domains::table.filter(account_domains::idp_id.eq(&id)))
+                .set(account_domains::idp_id.eq(None::<String>))
                 .execute(conn)?;
             diesel::delete(identity_providers::table.find(&id)).execute(conn)?;
             Ok(true)

@@ -13,6 +13,7 @@
 //! crates, and it never reads the clock: every "now" is an argument.
 
 mod account;
+mod account_domain;
 mod api_key;
 mod audit;
 mod auth_cache;

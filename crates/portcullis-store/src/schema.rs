@@ -167,6 +167,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The email domains accounts claim (migration 13).
+    account_domains (id) {
+        id -> Text,
+        account_id -> Text,
+        domain -> Text,
+        token -> Text,
+        verified_at -> Nullable<Timestamp>,
+        checked_at -> Nullable<Timestamp>,
+        missing_since -> Nullable<Timestamp>,
+        sso_required -> Bool,
+        idp_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Every element of a member's SCIM `emails` (migration 12), for filters.
     user_emails (user_id, position) {
         user_id -> Text,
@@ -220,4 +236,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     groups,
     group_members,
     user_emails,
+    account_domains,
 );

@@ -3,10 +3,12 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use portcullis_domain::{AccountId, AuthMethod, IdpId, SecretHash, Session, SessionId, UserId};
+use portcullis_domain::{
+    AccountId, AuthMethod, EmailDomain, IdpId, SecretHash, Session, SessionId, UserId,
+};
 
-use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
-use crate::schema::sessions;
+use crate::convert::{db_time, db_time_opt, escape_like, parse, utc, utc_opt};
+use crate::schema::{sessions, users};
 use crate::user::revoke_sessions_of;
 use crate::{Store, StoreError};
 
@@ -136,6 +138,33 @@ impl Store {
                     .filter(sessions::account_id.eq(&account))
                     .filter(sessions::method.eq(PASSWORD))
                     .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(db_time(now)))
+            .execute(conn)?)
+        })
+    }
+
+    /// Ends every live password session of the account's members whose email is on
+    /// `domain` (it now requires SSO); returns how many were live.
+    pub fn revoke_password_sessions_on(
+        &self,
+        account: AccountId,
+        domain: &EmailDomain,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let account = account.to_string();
+        let pattern = format!("%@{}", escape_like(domain.as_str()));
+        self.write(|conn| {
+            let on_domain = users::table
+                .filter(users::account_id.eq(&account))
+                .filter(users::email_lower.like(&pattern).escape('\\'))
+                .select(users::id);
+            Ok(diesel::update(
+                sessions::table
+                    .filter(sessions::account_id.eq(&account))
+                    .filter(sessions::method.eq(PASSWORD))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(sessions::user_id.eq_any(on_domain)),
             )
             .set(sessions::revoked_at.eq(db_time(now)))
             .execute(conn)?)

@@ -6,7 +6,7 @@ use actix_web::{get, web, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, api_keys, audit, bots, idps, invitations, ip_restrictions, members};
+use super::{account, api_keys, audit, bots, domains, idps, invitations, ip_restrictions, members};
 
 /// Wires the route.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -46,6 +46,8 @@ impl Modify for BearerKeys {
         members::list_route, members::get_route, members::update_route, members::delete_route,
         invitations::list_route, invitations::create_route,
         bots::list_route, bots::create_route, bots::delete_route,
+        domains::list_route, domains::create_route, domains::get_route, domains::update_route,
+        domains::delete_route, domains::verify_route,
         idps::list_route, idps::create_route, idps::get_route, idps::update_route,
         idps::refresh_route, idps::rotate_sp_key_route, idps::delete_route,
         api_keys::list_route, api_keys::create_route, api_keys::revoke_route,

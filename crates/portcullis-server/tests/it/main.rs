@@ -13,6 +13,8 @@ mod browser;
 mod dashboard;
 mod dashboard_browser;
 mod dashboard_invite;
+mod dns_support;
+mod domains;
 mod email_identity;
 mod invitations;
 mod last_admin;

@@ -84,13 +84,27 @@ pub fn bot_key(store: &Store, account: &Account, name: &str) -> String {
 }
 
 fn build(url: String, guard: Guard, backend: &'static str, rate: &str) -> ScimEnv {
+    build_with(url, guard, backend, rate, &[])
+}
+
+/// [`build`] with more configuration variables.
+fn build_with(
+    url: String,
+    guard: Guard,
+    backend: &'static str,
+    rate: &str,
+    extra: &[(&str, String)],
+) -> ScimEnv {
     let rate = rate.to_owned();
     let config = Config::load(|name| match name {
         "PORTCULLIS_DATABASE_URL" => Some(url.clone()),
         "PORTCULLIS_PUBLIC_URL" => Some(PUBLIC_URL.to_owned()),
         "PORTCULLIS_SCIM_RATE_LIMIT" => Some(rate.clone()),
         "PORTCULLIS_ENCRYPTION_KEY" => Some(TEST_ENCRYPTION_KEY.to_owned()),
-        _ => None,
+        other => extra
+            .iter()
+            .find(|(n, _)| *n == other)
+            .map(|(_, v)| v.clone()),
     })
     .unwrap();
     let state = portcullis_server::prepare(config).unwrap();
@@ -153,6 +167,24 @@ pub fn test_encryption_key() -> &'static str {
 pub fn postgres_env() -> Option<ScimEnv> {
     let (url, guard) = postgres_database()?;
     Some(build(url, guard, "postgres", "0"))
+}
+
+/// [`envs`] with more configuration variables.
+pub fn envs_with(extra: &[(&str, String)]) -> Vec<ScimEnv> {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("scim.db");
+    let sqlite = build_with(
+        db.to_str().unwrap().to_owned(),
+        Guard::Sqlite(dir),
+        "sqlite",
+        "0",
+        extra,
+    );
+    let mut out = vec![sqlite];
+    if let Some((url, guard)) = postgres_database() {
+        out.push(build_with(url, guard, "postgres", "0", extra));
+    }
+    out
 }
 
 /// SQLite always, PostgreSQL when configured (a note is printed otherwise).

@@ -9,6 +9,7 @@ mod support;
 
 mod accounts;
 mod batch;
+mod domains;
 mod groups;
 mod scim;
 mod snapshot;
