@@ -27,6 +27,7 @@ mod scim_agreement;
 mod scim_entra;
 mod scim_okta;
 mod scim_protocol;
+mod scim_rate_limit;
 mod scim_refusals;
 mod scim_rfc;
 mod scim_support;

@@ -272,10 +272,9 @@ impl Store {
     }
 
     /// Creates a group with its members, in one transaction (the members change too:
-    /// their `groups` show it). A display name taken in the
-    /// account (case-insensitively) is `Conflict { what: "group displayName" }`; a
-    /// member that is not a user of the account is `UnknownMember` and nothing is
-    /// created.
+    /// their `groups` show it). A display name taken in the account (case-insensitively)
+    /// is `Conflict { what: "group displayName" }`; a member that is not a user of the
+    /// account is `UnknownMember` and nothing is created.
     ///
     /// `audit`, when given, is written in the same transaction, so the change and its
     /// audit event are stored together or not at all.
