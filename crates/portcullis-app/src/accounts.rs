@@ -55,6 +55,7 @@ pub fn create(
         enforcement: EnforcementPolicy::Mixed,
         provisioning: ProvisioningMode::Invite,
         api_ip_restrictions: IpRestrictions::none(),
+        provision_only_verified_domains: false,
         created_at: now,
     };
     let password = password::random_password();
@@ -119,6 +120,8 @@ pub struct AccountChange {
     pub enforcement: Option<EnforcementPolicy>,
     /// A new provisioning mode (just-in-time and SCIM need an enabled IdP).
     pub provisioning: Option<ProvisioningMode>,
+    /// Whether new members must have an email on one of the account's verified domains.
+    pub provision_only_verified_domains: Option<bool>,
 }
 
 /// Applies `change` once the domain accepted every part of it, in one transaction: all
@@ -163,6 +166,13 @@ pub fn update(
             next.provisioning = wanted;
             changes.push("account.provisioning.changed");
         }
+        if let Some(wanted) = change
+            .provision_only_verified_domains
+            .filter(|w| *w != current.provision_only_verified_domains)
+        {
+            next.provision_only_verified_domains = wanted;
+            changes.push("account.provision_only_verified_domains.changed");
+        }
         store.update_account(&next)?;
         if next.enforcement == EnforcementPolicy::Enforced
             && current.enforcement != EnforcementPolicy::Enforced
@@ -175,6 +185,7 @@ pub fn update(
             "name": next.name,
             "enforcement": next.enforcement.as_str(),
             "provisioning": next.provisioning.as_str(),
+            "provision_only_verified_domains": next.provision_only_verified_domains,
         });
         for action in changes {
             audit::record(store, &caller.event(action, None, detail.clone(), now))?;

@@ -5,7 +5,10 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::email_domain::Check;
-use portcullis_domain::{policy, AccountDomain, DomainId, EmailDomain, EnforcementPolicy, IdpId};
+use portcullis_domain::{
+    policy, Account, AccountDomain, AccountId, DomainError, DomainId, Email, EmailDomain,
+    EnforcementPolicy, IdpId,
+};
 use portcullis_store::{conflict, Store, StoreError};
 use rand::RngCore;
 use serde_json::json;
@@ -31,6 +34,44 @@ pub fn get(store: &Store, caller: &Caller, id: DomainId) -> Result<AccountDomain
     store
         .domain(caller.account.id, id)?
         .ok_or(AppError::NotFound)
+}
+
+/// Whether `email` is on a domain `account` has verified.
+pub fn on_verified_domain(
+    store: &Store,
+    account: AccountId,
+    email: &Email,
+) -> Result<bool, AppError> {
+    let Some(domain) = EmailDomain::of(email) else {
+        return Ok(false);
+    };
+    Ok(store
+        .verified_domain(&domain)?
+        .is_some_and(|d| d.account == account))
+}
+
+/// The rule "provision only verified domains": when `account` holds to it, a new member
+/// (or a new userName) must have an email on one of its verified domains, else 400 naming
+/// the domain.
+pub fn check_provisionable(
+    store: &Store,
+    account: &Account,
+    email: &Email,
+) -> Result<(), AppError> {
+    if !account.provision_only_verified_domains || on_verified_domain(store, account.id, email)? {
+        return Ok(());
+    }
+    Err(not_verified(email).into())
+}
+
+/// The refusal of `email` by the rule "provision only verified domains", naming its
+/// domain.
+pub fn not_verified(email: &Email) -> DomainError {
+    let domain = email
+        .as_str()
+        .rsplit_once('@')
+        .map_or(email.as_str(), |(_, d)| d);
+    DomainError::DomainNotVerified(domain.to_owned())
 }
 
 /// A fresh verification token: 128 random bits, hex.

@@ -27,6 +27,7 @@ pub fn create(
 ) -> Result<(Invitation, String), AppError> {
     caller.require_manager()?;
     let email = Email::parse(email)?;
+    crate::domains::check_provisionable(store, &caller.account, &email)?;
     let invited_by = caller
         .user()
         .map(|u| u.id)

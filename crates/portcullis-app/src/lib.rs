@@ -28,6 +28,7 @@ pub mod password;
 pub mod providers;
 pub mod provisioning;
 pub mod rate_limit;
+pub mod role_rules;
 pub mod scim;
 pub mod sessions;
 pub mod sso;

@@ -36,6 +36,9 @@ pub struct Ctx {
     pub base: String,
     /// The time of the request.
     pub now: DateTime<Utc>,
+    /// Whether the account provisions only members with an email on its verified
+    /// domains (checked on create and on a new userName).
+    pub provision_only_verified_domains: bool,
 }
 
 impl Ctx {
@@ -56,6 +59,7 @@ pub fn admit(caller: &ApiCaller, base: &str, now: DateTime<Utc>) -> Result<Ctx, 
         ip: caller.ip,
         base: base.to_owned(),
         now,
+        provision_only_verified_domains: caller.account.provision_only_verified_domains,
     })
 }
 
@@ -78,6 +82,25 @@ pub fn store_error(e: StoreError) -> AppError {
         }
         other => other.into(),
     }
+}
+
+/// The account's domain rule on a new member or userName: 400 `invalidValue` naming the
+/// domain when it is not one of the account's verified domains. Free when the account
+/// does not hold to the rule.
+pub fn check_domain(
+    store: &portcullis_store::Store,
+    ctx: &Ctx,
+    email: &portcullis_domain::Email,
+) -> Result<(), AppError> {
+    if !ctx.provision_only_verified_domains
+        || crate::domains::on_verified_domain(store, ctx.account, email)?
+    {
+        return Ok(());
+    }
+    let refusal = crate::domains::not_verified(email);
+    Err(AppError::Scim(ScimError::invalid_value(
+        refusal.to_string(),
+    )))
 }
 
 /// 404 with a detail naming the id.

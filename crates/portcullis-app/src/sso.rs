@@ -21,7 +21,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::invitations::{self, SsoInvitee};
-use crate::{audit, sessions, AppError};
+use crate::{audit, role_rules, sessions, AppError};
 
 /// How long a login attempt may take between leaving for the IdP and coming back.
 pub const PENDING_LOGIN_TTL: Duration = Duration::minutes(10);
@@ -48,6 +48,7 @@ pub fn refusal_code(r: SsoRefusal) -> &'static str {
         SsoRefusal::Inactive => "inactive",
         SsoRefusal::Bot => "bot",
         SsoRefusal::SubjectConflict => "subject_conflict",
+        SsoRefusal::DomainNotVerified => "domain_not_verified",
     }
 }
 
@@ -299,6 +300,14 @@ pub fn finish(store: &Store, c: Completion, now: DateTime<Utc>) -> Result<Finish
                 Err(refusal) => return Ok(Finished::Refused(refusal)),
             },
         };
+        let cause = role_rules::Cause {
+            account: c.account.id,
+            actor: Actor::System,
+            ip: attempt.ip.clone(),
+            detail: json!({"sso": c.idp.id.to_string(), "idp_description": c.idp.description}),
+            now,
+        };
+        let user = role_rules::apply_claims(store, user, &c.identity.claims, &cause)?;
         let session = sessions::open(store, &user, AuthMethod::Sso(c.idp.id), now, c.ttl_minutes)?;
         record(
             store,
@@ -368,10 +377,15 @@ fn decide(
         Some(user) if !identity.transient => store.sso_subject_of(idp.id, user.id)?,
         _ => None,
     };
+    let on_verified_domain = account.provision_only_verified_domains
+        && by_subject.is_none()
+        && by_email.is_none()
+        && crate::domains::on_verified_domain(store, account.id, &identity.email)?;
     let known = KnownPerson {
         by_subject: by_subject.as_ref(),
         by_email: by_email.as_ref(),
         by_email_subject: by_email_subject.as_deref(),
+        on_verified_domain,
     };
     match policy::decide_sso_login(account, idp, identity, known) {
         Err(refusal) => {

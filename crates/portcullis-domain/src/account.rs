@@ -22,6 +22,9 @@ pub struct Account {
     pub provisioning: ProvisioningMode,
     /// Where API calls (including SCIM) may come from.
     pub api_ip_restrictions: IpRestrictions,
+    /// Whether new members (SCIM, just in time, invitations) must have an email on one of
+    /// the account's verified domains.
+    pub provision_only_verified_domains: bool,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
 }

@@ -14,6 +14,10 @@ pub enum DomainError {
         /// Why not.
         why: String,
     },
+    /// An email outside the account's verified domains, in an account that provisions
+    /// only members on them.
+    #[error("{0} is not one of the account's verified domains, and the account provisions only members with an email on them")]
+    DomainNotVerified(String),
     /// The text is not a valid account slug.
     #[error("{0:?} is not a valid account slug: use 1-63 lowercase letters, digits and dashes, not starting or ending with a dash")]
     InvalidSlug(String),

@@ -80,6 +80,10 @@ id_type!(
     /// Identifies an account's claim on an email domain.
     DomainId
 );
+id_type!(
+    /// Identifies a rule that gives members a role from their IdP groups.
+    RoleRuleId
+);
 
 #[cfg(test)]
 mod tests {

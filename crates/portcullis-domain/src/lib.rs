@@ -17,6 +17,7 @@ pub mod idp;
 pub mod ids;
 pub mod invitation;
 pub mod policy;
+pub mod role_rule;
 pub mod session;
 pub mod slug;
 pub mod user;
@@ -29,9 +30,11 @@ pub use email_domain::{AccountDomain, EmailDomain};
 pub use error::DomainError;
 pub use idp::{IdentityProvider, IdpProtocol, OidcSettings, SamlSettings, SpSigningKey};
 pub use ids::{
-    AccountId, ApiKeyId, AuditEventId, DomainId, GroupId, IdpId, InvitationId, SessionId, UserId,
+    AccountId, ApiKeyId, AuditEventId, DomainId, GroupId, IdpId, InvitationId, RoleRuleId,
+    SessionId, UserId,
 };
 pub use invitation::Invitation;
+pub use role_rule::{RoleRule, RoleSource};
 pub use session::{AuthMethod, Session};
 pub use slug::AccountSlug;
 pub use user::{Role, User, UserKind, UserOrigin};

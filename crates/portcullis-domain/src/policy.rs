@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use crate::role_rule::Claims;
 use crate::{
     Account, ApiKey, AuthMethod, Email, EnforcementPolicy, IdentityProvider, IdpId,
     ProvisioningMode, UserId, UserKind,
@@ -59,6 +60,9 @@ pub struct SsoIdentity {
     pub email: Email,
     /// The person's name, when the IdP sent one.
     pub display_name: Option<String>,
+    /// The text values of the answer's claims (OIDC) or attributes (SAML), by name, for
+    /// the account's role rules.
+    pub claims: Claims,
 }
 
 /// What the store knows about the person an [`SsoIdentity`] names.
@@ -70,6 +74,9 @@ pub struct KnownPerson<'a> {
     pub by_email: Option<&'a User>,
     /// The subject that `by_email` is already linked to at this IdP, if any.
     pub by_email_subject: Option<&'a str>,
+    /// Whether the identity's email is on one of the account's verified domains (read
+    /// only when the account provisions only those).
+    pub on_verified_domain: bool,
 }
 
 /// What to do after a verified SSO login.
@@ -123,6 +130,10 @@ pub enum SsoRefusal {
         "this email belongs to a member linked to a different identity at this identity provider"
     )]
     SubjectConflict,
+    /// Nobody with this identity is a member, and the account creates members only with
+    /// an email on its verified domains.
+    #[error("your email is not on one of this account's verified domains, so you cannot be given access automatically; ask one of its admins")]
+    DomainNotVerified,
 }
 
 /// Decides what a verified SSO identity may do in `account`.
@@ -163,6 +174,12 @@ pub fn decide_sso_login(
             user: user.id,
             link,
         }),
+        None if account.provisioning == ProvisioningMode::JustInTime
+            && account.provision_only_verified_domains
+            && !known.on_verified_domain =>
+        {
+            Err(SsoRefusal::DomainNotVerified)
+        }
         None if account.provisioning == ProvisioningMode::JustInTime => {
             Ok(SsoDecision::CreateJustInTime {
                 email: identity.email.clone(),

@@ -16,6 +16,7 @@ pub mod invitations;
 pub mod ip_restrictions;
 pub mod members;
 pub mod openapi;
+pub mod role_rules;
 
 use actix_web::web;
 use serde::Deserialize;
@@ -27,6 +28,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     members::config(cfg);
     bots::config(cfg);
     domains::config(cfg);
+    role_rules::config(cfg);
     idps::config(cfg);
     api_keys::config(cfg);
     ip_restrictions::config(cfg);

@@ -21,6 +21,7 @@ pub(crate) struct AccountRow {
     /// JSON array of CIDR strings.
     api_ip_restrictions: String,
     created_at: NaiveDateTime,
+    provision_only_verified_domains: bool,
 }
 
 impl AccountRow {
@@ -40,6 +41,7 @@ impl AccountRow {
             api_ip_restrictions: serde_json::to_string(&ranges)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             created_at: db_time(a.created_at),
+            provision_only_verified_domains: a.provision_only_verified_domains,
         })
     }
 
@@ -54,6 +56,7 @@ impl AccountRow {
             provisioning: parse(&self.provisioning, "provisioning")?,
             api_ip_restrictions: IpRestrictions::parse(&ranges)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            provision_only_verified_domains: self.provision_only_verified_domains,
             created_at: utc(self.created_at),
         })
     }
@@ -133,8 +136,8 @@ impl Store {
         self.read(|conn| Ok(accounts::table.count().get_result(conn)?))
     }
 
-    /// Saves an account's name, enforcement, provisioning mode and API IP restrictions
-    /// (id, slug and creation time never change). `NotFound` when it does not exist.
+    /// Saves an account's name, enforcement, provisioning mode and its domain rule, and
+    /// API IP restrictions (id, slug and creation time never change). `NotFound` when it does not exist.
     pub fn update_account(&self, account: &Account) -> Result<(), StoreError> {
         let row = AccountRow::from_domain(account)?;
         self.write(|conn| {
@@ -144,6 +147,8 @@ impl Store {
                     accounts::enforcement.eq(&row.enforcement),
                     accounts::provisioning.eq(&row.provisioning),
                     accounts::api_ip_restrictions.eq(&row.api_ip_restrictions),
+                    accounts::provision_only_verified_domains
+                        .eq(row.provision_only_verified_domains),
                 ))
                 .execute(conn)?;
             if n == 0 {

@@ -72,6 +72,8 @@ pub mod conflict {
     pub const DOMAIN: &str = "domain";
     /// Another account has verified this domain.
     pub const VERIFIED_DOMAIN: &str = "verified domain";
+    /// A role rule with the same source, claim and value in the account.
+    pub const ROLE_RULE: &str = "role rule";
     /// Any other unique rule.
     pub const OTHER: &str = "unique value";
 }
@@ -124,6 +126,11 @@ const UNIQUE_RULES: &[(&str, &str, &str)] = &[
         "account_domains_verified_key",
         "account_domains.domain",
         conflict::VERIFIED_DOMAIN,
+    ),
+    (
+        "role_rules_key",
+        "index 'role_rules_key'",
+        conflict::ROLE_RULE,
     ),
 ];
 

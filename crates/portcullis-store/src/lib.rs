@@ -25,6 +25,7 @@ mod error;
 mod idp;
 mod invitation;
 mod migrate;
+mod role_rule;
 mod schema;
 mod scim;
 mod secret;

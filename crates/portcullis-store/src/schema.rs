@@ -18,6 +18,7 @@ diesel::table! {
         provisioning -> Text,
         api_ip_restrictions -> Text,
         created_at -> Timestamp,
+        provision_only_verified_domains -> Bool,
     }
 }
 
@@ -183,6 +184,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Rules that give members a role from their IdP groups (migration 14).
+    role_rules (id) {
+        id -> Text,
+        account_id -> Text,
+        source -> Text,
+        claim -> Nullable<Text>,
+        value -> Text,
+        role -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Every element of a member's SCIM `emails` (migration 12), for filters.
     user_emails (user_id, position) {
         user_id -> Text,
@@ -237,4 +251,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_members,
     user_emails,
     account_domains,
+    role_rules,
 );

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::mapping::{group_from_input, group_resource};
 use super::users::check_if_match;
 use super::{not_found, store_error, Ctx};
-use crate::{audit, AppError};
+use crate::{audit, role_rules, AppError};
 
 const PATCH_ATTEMPTS: usize = 3;
 
@@ -59,7 +59,19 @@ fn ids(members: &[UserId]) -> Vec<String> {
     members.iter().map(ToString::to_string).collect()
 }
 
-/// `POST /Groups`.
+/// Why the roles a group change makes change (the group and the key).
+fn cause(ctx: &Ctx, row: &ScimGroupRow) -> role_rules::Cause {
+    role_rules::Cause {
+        account: ctx.account,
+        actor: ctx.actor(),
+        ip: Some(ctx.ip.to_string()),
+        detail: json!({"scim_group": row.id.to_string(), "displayName": row.display_name}),
+        now: ctx.now,
+    }
+}
+
+/// `POST /Groups`; its members take the role a rule gives the group, in the same
+/// transaction.
 pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<ScimGroupRow, AppError> {
     let (row, members) = group_from_input(body, None, ctx)?;
     let event = event(
@@ -68,19 +80,50 @@ pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<ScimGroupRow, Ap
         &row,
         json!({"members": ids(&members)}),
     );
-    store
-        .insert_scim_group(&row, &members, Some(&event))
-        .map_err(store_error)?;
-    Ok(row)
+    store.transaction(|store| {
+        store
+            .insert_scim_group(&row, &members, Some(&event))
+            .map_err(store_error)?;
+        if let Some(rules) = role_rules::naming_groups(store, ctx.account, &[&row.display_name])? {
+            role_rules::apply_groups(store, &rules, &members, &cause(ctx, &row))?;
+        }
+        Ok(row)
+    })
 }
 
+/// Writes `new` over `old` with `members`, and, when a role rule names the group (before
+/// or after), gives the members who joined or left (all of them, when it was renamed) the
+/// role their groups now give; one transaction.
 fn write(
+    store: &Store,
+    ctx: &Ctx,
+    old: &ScimGroupRow,
+    new: ScimGroupRow,
+    members: &[UserId],
+) -> Result<ScimGroupRow, AppError> {
+    store.transaction(|store| {
+        let names = [old.display_name.as_str(), new.display_name.as_str()];
+        let rules = role_rules::naming_groups(store, ctx.account, &names)?;
+        let (new, mut touched) = write_row(store, ctx, old, new, members).map_err(store_error)?;
+        if let Some(rules) = rules {
+            if old.display_name != new.display_name {
+                touched.extend_from_slice(members);
+            }
+            role_rules::apply_groups(store, &rules, &touched, &cause(ctx, &new))?;
+        }
+        Ok(new)
+    })
+}
+
+/// The write itself; returns the group and the members who joined or left (with every
+/// member before, when it was renamed).
+fn write_row(
     store: &Store,
     ctx: &Ctx,
     old: &ScimGroupRow,
     mut new: ScimGroupRow,
     members: &[UserId],
-) -> Result<ScimGroupRow, StoreError> {
+) -> Result<(ScimGroupRow, Vec<UserId>), StoreError> {
     let before: Vec<UserId> = store
         .members_of_group(ctx.account, old.id)?
         .into_iter()
@@ -109,7 +152,12 @@ fn write(
         Some(old.version),
         Some(&event),
     )?;
-    Ok(new)
+    let touched = if old.display_name != new.display_name {
+        before
+    } else {
+        added.into_iter().chain(removed).collect()
+    };
+    Ok((new, touched))
 }
 
 /// `PUT /Groups/{id}`: the body's members become the group's members.
@@ -123,7 +171,7 @@ pub fn replace(
     let old = load(store, ctx, id)?;
     check_if_match(if_match, old.version)?;
     let (new, members) = group_from_input(body, Some(&old), ctx)?;
-    write(store, ctx, &old, new, &members).map_err(store_error)
+    write(store, ctx, &old, new, &members)
 }
 
 /// `PATCH /Groups/{id}`: applied to a copy (members included) and written only if the
@@ -149,23 +197,38 @@ pub fn patch(
         let (new, members) = group_from_input(&patched, Some(&old), ctx)?;
         match write(store, ctx, &old, new, &members) {
             Ok(new) => return Ok(new),
-            Err(StoreError::PreconditionFailed)
+            Err(AppError::PreconditionFailed(_))
                 if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
-            Err(e) => return Err(store_error(e)),
+            Err(e) => return Err(e),
         }
     }
 }
 
-/// `DELETE /Groups/{id}`.
+/// `DELETE /Groups/{id}`; when a role rule names the group, its members take the role
+/// their other groups give, in the same transaction.
 pub fn delete(store: &Store, ctx: &Ctx, id: &str, if_match: Option<&str>) -> Result<(), AppError> {
     let old = load(store, ctx, id)?;
     check_if_match(if_match, old.version)?;
     let event = event(ctx, "scim.group.deleted", &old, Value::Null);
-    if !store
-        .delete_scim_group(ctx.account, old.id, ctx.now, Some(&event))
-        .map_err(store_error)?
-    {
-        return Err(not_found("group", id));
-    }
-    Ok(())
+    store.transaction(|store| {
+        let rules = role_rules::naming_groups(store, ctx.account, &[&old.display_name])?;
+        let members: Vec<UserId> = match rules {
+            Some(_) => store
+                .members_of_group(ctx.account, old.id)?
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect(),
+            None => Vec::new(),
+        };
+        if !store
+            .delete_scim_group(ctx.account, old.id, ctx.now, Some(&event))
+            .map_err(store_error)?
+        {
+            return Err(not_found("group", id));
+        }
+        if let Some(rules) = rules {
+            role_rules::apply_groups(store, &rules, &members, &cause(ctx, &old))?;
+        }
+        Ok(())
+    })
 }

@@ -500,6 +500,7 @@ mod tests {
             key: ApiKeyId::from_uuid(Uuid::new_v4()),
             ip: "192.0.2.1".parse().unwrap(),
             base: BASE.into(),
+            provision_only_verified_domains: false,
             now: Utc::now(),
         }
     }

@@ -2,7 +2,7 @@
 //! blocking pool) and Bulk run them. Every change is one store transaction that writes
 //! the change and its audit event together (all or nothing).
 
-use portcullis_domain::{AuditEvent, GroupId, UserId};
+use portcullis_domain::{AuditEvent, EmailDomain, GroupId, UserId};
 use portcullis_scim::etag::{self, Precondition};
 use portcullis_scim::patch::{self, PatchLimits, PatchRequest};
 use portcullis_scim::resource;
@@ -11,7 +11,7 @@ use portcullis_store::{KnownKey, ScimUserRow, ScimUserShown, Store, StoreError};
 use serde_json::{json, Value};
 
 use super::mapping::{normalize_patch, user_body, user_from_input, user_resource};
-use super::{not_found, store_error, Ctx};
+use super::{check_domain, not_found, store_error, Ctx};
 use crate::{audit, invitations, members, AppError};
 
 /// How often a PATCH without `If-Match` re-reads and retries when another write won the
@@ -101,6 +101,7 @@ fn event(ctx: &Ctx, action: &str, row: &ScimUserRow, detail: Value) -> AuditEven
 /// database decides, also for two concurrent creates).
 pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<(ScimUserRow, Value), AppError> {
     let row = user_from_input(body, None, ctx)?;
+    check_domain(store, ctx, &row.user.email)?;
     let event = event(
         ctx,
         "scim.user.created",
@@ -114,14 +115,20 @@ pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<(ScimUserRow, Va
     Ok((row, resource))
 }
 
-/// Writes `new` over `old` with its audit event. A deactivation, in the same transaction
-/// as the write, obeys the last-admin rule and revokes the member's pending invitations.
+/// Writes `new` over `old` with its audit event. A userName on another domain obeys the
+/// account's domain rule. A deactivation, in the same transaction as the write, obeys the
+/// last-admin rule and revokes the member's pending invitations.
 fn write(
     store: &Store,
     ctx: &Ctx,
     old: &ScimUserRow,
     new: ScimUserRow,
 ) -> Result<ScimUserRow, AppError> {
+    if ctx.provision_only_verified_domains
+        && EmailDomain::of(&new.user.email) != EmailDomain::of(&old.user.email)
+    {
+        check_domain(store, ctx, &new.user.email)?;
+    }
     if old.user.active && !new.user.active {
         store.transaction(|store| {
             members::keep_an_admin(store, &old.user, false)?;

@@ -15,6 +15,7 @@ fn account(enforcement: EnforcementPolicy, provisioning: ProvisioningMode) -> Ac
         enforcement,
         provisioning,
         api_ip_restrictions: IpRestrictions::none(),
+        provision_only_verified_domains: false,
         created_at: Utc.timestamp_opt(0, 0).unwrap(),
     }
 }
@@ -100,6 +101,7 @@ fn identity(idp_n: u128, subject: &str, email: &str) -> SsoIdentity {
         email: Email::parse(email).unwrap(),
         display_name: Some("Jo Doe".into()),
         transient: false,
+        claims: Default::default(),
     }
 }
 
@@ -108,6 +110,7 @@ fn nobody() -> KnownPerson<'static> {
         by_subject: None,
         by_email: None,
         by_email_subject: None,
+        on_verified_domain: false,
     }
 }
 
@@ -147,6 +150,46 @@ fn sso_unknown_person_depends_on_provisioning_mode() {
         }
         other => panic!("unexpected {other:?}"),
     }
+}
+
+/// An account that provisions only its verified domains creates no one just in time
+/// whose email is elsewhere; members who exist sign in as before.
+#[test]
+fn just_in_time_only_on_verified_domains_when_the_account_says_so() {
+    let mut acc = account(Mixed, JustInTime);
+    acc.provision_only_verified_domains = true;
+    let id = identity(1, "sub-1", "jo@acme.test");
+    assert_eq!(
+        decide_sso_login(&acc, &idp(1, true), &id, nobody()),
+        Err(SsoRefusal::DomainNotVerified)
+    );
+    let on_domain = KnownPerson {
+        on_verified_domain: true,
+        ..nobody()
+    };
+    assert!(matches!(
+        decide_sso_login(&acc, &idp(1, true), &id, on_domain),
+        Ok(SsoDecision::CreateJustInTime { .. })
+    ));
+    let m = member();
+    let existing = KnownPerson {
+        by_email: Some(&m),
+        ..nobody()
+    };
+    assert!(matches!(
+        decide_sso_login(
+            &acc,
+            &idp(1, true),
+            &identity(1, "sub-1", m.email.as_str()),
+            existing
+        ),
+        Ok(SsoDecision::SignIn { .. })
+    ));
+    acc.provision_only_verified_domains = false;
+    assert!(matches!(
+        decide_sso_login(&acc, &idp(1, true), &id, nobody()),
+        Ok(SsoDecision::CreateJustInTime { .. })
+    ));
 }
 
 #[test]
@@ -460,6 +503,7 @@ fn transient_subjects_are_not_identities() {
             by_subject: None,
             by_email: Some(&jo),
             by_email_subject: linked,
+            on_verified_domain: false,
         };
         assert_eq!(
             decide_sso_login(&acc, &idp(1, true), &transient("_t1"), known),
@@ -475,6 +519,7 @@ fn transient_subjects_are_not_identities() {
         by_subject: Some(&other),
         by_email: Some(&jo),
         by_email_subject: None,
+        on_verified_domain: false,
     };
     assert_eq!(
         decide_sso_login(&acc, &idp(1, true), &transient("_t2"), known),

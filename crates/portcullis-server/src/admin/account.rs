@@ -1,4 +1,5 @@
-//! `GET/PATCH /api/v1/account`: the account's name, SSO enforcement and provisioning mode.
+//! `GET/PATCH /api/v1/account`: the account's name, SSO enforcement, provisioning mode
+//! and domain rule.
 
 use actix_web::{get, patch, web, HttpResponse};
 use chrono::Utc;
@@ -93,6 +94,9 @@ pub struct AccountJson {
     pub login_url: String,
     /// The SCIM base URL to paste into Okta or Entra ID.
     pub scim_base_url: String,
+    /// Whether new members (SCIM, just in time, invitations) must have an email on one of
+    /// the account's verified domains.
+    pub provision_only_verified_domains: bool,
 }
 
 impl AccountJson {
@@ -106,6 +110,7 @@ impl AccountJson {
             provisioning: account.provisioning.into(),
             login_url: format!("{public_url}/a/{}/login", account.slug),
             scim_base_url: format!("{public_url}/scim/v2"),
+            provision_only_verified_domains: account.provision_only_verified_domains,
         }
     }
 }
@@ -121,6 +126,10 @@ pub struct AccountUpdate {
     pub enforcement: Option<EnforcementJson>,
     /// New provisioning mode (just-in-time and SCIM need an enabled IdP).
     pub provisioning: Option<ProvisioningJson>,
+    /// Whether new members must have an email on one of the account's verified domains:
+    /// SCIM creates and userName changes outside them get 400 `invalidValue`, just-in-time
+    /// creation is refused (`domain_not_verified`), invitations get 400.
+    pub provision_only_verified_domains: Option<bool>,
 }
 
 impl From<AccountUpdate> for AccountChange {
@@ -129,6 +138,7 @@ impl From<AccountUpdate> for AccountChange {
             name: u.name,
             enforcement: u.enforcement.map(EnforcementPolicy::from),
             provisioning: u.provisioning.map(ProvisioningMode::from),
+            provision_only_verified_domains: u.provision_only_verified_domains,
         }
     }
 }
@@ -140,7 +150,7 @@ async fn get_account(state: web::Data<AppState>, caller: Anyone) -> Result<HttpR
     Ok(HttpResponse::Ok().json(AccountJson::of(&caller.0.account, &state.config.public_url)))
 }
 
-/// Changes the account's name, enforcement policy or provisioning mode. Refusals say why
+/// Changes the account's name, enforcement policy, provisioning mode or domain rule. Refusals say why
 /// (409): enforcing without an enabled IdP or without an SSO sign-in, SCIM or
 /// just-in-time without an IdP.
 #[utoipa::path(operation_id = "updateAccount", tag = "account", request_body = AccountUpdate,

@@ -6,7 +6,10 @@ use actix_web::{get, web, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, api_keys, audit, bots, domains, idps, invitations, ip_restrictions, members};
+use super::{
+    account, api_keys, audit, bots, domains, idps, invitations, ip_restrictions, members,
+    role_rules,
+};
 
 /// Wires the route.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -38,7 +41,7 @@ impl Modify for BearerKeys {
     info(
         title = "Portcullis admin API",
         version = "1",
-        description = "Everything an account admin configures: the account, members, bots, identity providers, API keys, API IP restrictions, invitations and the audit log. Every id is scoped to the caller's account; errors are `{\"error\": code, \"message\": text}`."
+        description = "Everything an account admin configures: the account, members, bots, verified domains, role rules, identity providers, API keys, API IP restrictions, invitations and the audit log. Every id is scoped to the caller's account; errors are `{\"error\": code, \"message\": text}`."
     ),
     paths(
         crate::routes::auth::login_json, crate::routes::auth::logout_json, crate::routes::me::me,
@@ -48,6 +51,7 @@ impl Modify for BearerKeys {
         bots::list_route, bots::create_route, bots::delete_route,
         domains::list_route, domains::create_route, domains::get_route, domains::update_route,
         domains::delete_route, domains::verify_route,
+        role_rules::list_route, role_rules::create_route, role_rules::delete_route,
         idps::list_route, idps::create_route, idps::get_route, idps::update_route,
         idps::refresh_route, idps::rotate_sp_key_route, idps::delete_route,
         api_keys::list_route, api_keys::create_route, api_keys::revoke_route,

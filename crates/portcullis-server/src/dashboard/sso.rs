@@ -452,9 +452,9 @@ async fn set_policy(
             ));
         }
         let change = AccountChange {
-            name: None,
             enforcement: Some(enforcement),
             provisioning: Some(provisioning),
+            ..AccountChange::default()
         };
         ctx.write(&state, move |store, caller| {
             accounts::update(store, caller, change, Utc::now())

@@ -11,7 +11,7 @@ use crate::dns_support::TestDns;
 use crate::scim_support::{envs_with, send, Resp};
 
 /// An admin API request with a bearer key.
-fn api(
+pub fn api(
     method: Method,
     path: &str,
     token: &str,
@@ -29,7 +29,7 @@ fn api(
 }
 
 #[track_caller]
-fn status(r: &Resp, expected: StatusCode) {
+pub fn status(r: &Resp, expected: StatusCode) {
     assert_eq!(r.status, expected, "{}", r.text);
 }
 
@@ -298,4 +298,157 @@ async fn a_failed_lookup_says_so() {
         .body["verified"],
         false
     );
+}
+
+/// Stores `domain` as verified by `account` (the DNS steps have their own test).
+fn verified(store: &portcullis_store::Store, account: portcullis_domain::AccountId, domain: &str) {
+    let mut claim = portcullis_domain::AccountDomain::new(
+        portcullis_domain::DomainId::from_uuid(uuid::Uuid::new_v4()),
+        account,
+        portcullis_domain::EmailDomain::parse(domain).unwrap(),
+        "token".into(),
+        chrono::Utc::now(),
+    );
+    store.insert_domain(&claim).unwrap();
+    claim.checked(&[claim.challenge_value()], chrono::Utc::now());
+    store.save_domain(&claim).unwrap();
+}
+
+/// "Provision only verified domains": SCIM creates and userName changes, and invitations,
+/// outside the account's verified domains are refused naming the domain; another
+/// account's verified domain does not count; switched off, anything goes again.
+#[actix_web::test]
+async fn provisioning_holds_to_the_verified_domains() {
+    for env in crate::scim_support::envs() {
+        let app = app!(env);
+        let t = env.token.as_str();
+        let store = &env.state.store;
+        verified(store, env.account.id, "acme-verified.test");
+        let other = store
+            .account_by_slug(&portcullis_domain::AccountSlug::parse("other").unwrap())
+            .unwrap()
+            .unwrap();
+        verified(store, other.id, "theirs.test");
+        let set = |on: bool| {
+            api(
+                Method::PATCH,
+                "/api/v1/account",
+                t,
+                Some(json!({"provision_only_verified_domains": on})),
+            )
+        };
+        let r = send(&app, set(true).to_request()).await;
+        status(&r, StatusCode::OK);
+        assert_eq!(r.body["provision_only_verified_domains"], true);
+
+        let create = |user: &str| {
+            crate::scim_support::req(
+                Method::POST,
+                "/Users",
+                t,
+                Some(
+                    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                            "userName": user}),
+                ),
+            )
+        };
+        for outside in [
+            "kim@elsewhere.test",
+            "kim@theirs.test",
+            "kim@sub.acme-verified.test",
+        ] {
+            let r = send(&app, create(outside).to_request()).await;
+            r.assert_error(400, Some("invalidValue"));
+            let domain = outside.split_once('@').unwrap().1;
+            assert!(
+                r.body["detail"].as_str().unwrap().contains(domain),
+                "{}",
+                r.text
+            );
+        }
+        let r = send(&app, create("kim@ACME-verified.test").to_request()).await;
+        status(&r, StatusCode::CREATED);
+        let kim = r.body["id"].as_str().unwrap().to_owned();
+        let rename = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                            "Operations": [{"op": "replace", "path": "userName",
+                                            "value": "kim@elsewhere.test"}]});
+        let path = format!("/Users/{kim}");
+        let r = send(
+            &app,
+            crate::scim_support::req(Method::PATCH, &path, t, Some(rename.clone())).to_request(),
+        )
+        .await;
+        r.assert_error(400, Some("invalidValue"));
+        let r = send(
+            &app,
+            crate::scim_support::req(Method::GET, &path, t, None).to_request(),
+        )
+        .await;
+        assert_eq!(
+            r.body["userName"], "kim@ACME-verified.test",
+            "nothing changed"
+        );
+
+        let invite = |email: &str| {
+            api(
+                Method::POST,
+                "/api/v1/invitations",
+                t,
+                Some(json!({"email": email})),
+            )
+        };
+        let r = send(&app, invite("lee@elsewhere.test").to_request()).await;
+        status(&r, StatusCode::BAD_REQUEST);
+        assert!(r.text.contains("elsewhere.test"), "{}", r.text);
+        let r = send(&app, invite("lee@acme-verified.test").to_request()).await;
+        status(&r, StatusCode::CREATED);
+
+        let r = send(&app, set(false).to_request()).await;
+        assert_eq!(r.body["provision_only_verified_domains"], false);
+        let r = send(
+            &app,
+            crate::scim_support::req(Method::PATCH, &path, t, Some(rename)).to_request(),
+        )
+        .await;
+        status(&r, StatusCode::OK);
+        let r = send(&app, invite("lee@elsewhere.test").to_request()).await;
+        status(&r, StatusCode::CREATED);
+    }
+}
+
+/// Just in time, an account that provisions only its verified domains creates no one
+/// whose email is elsewhere (audited `domain_not_verified`); on a verified domain it does.
+#[actix_web::test]
+async fn just_in_time_holds_to_the_verified_domains() {
+    use crate::sso_support::*;
+    for live in Live::on_both().await {
+        let idp = live.saml_idp(saml_fixture::idp_key(), true);
+        live.set_provisioning(portcullis_domain::ProvisioningMode::JustInTime);
+        let mut account = live.account();
+        account.provision_only_verified_domains = true;
+        live.state.store.update_account(&account).unwrap();
+        verified(&live.state.store, account.id, "acme-verified.test");
+        let sign_in = |email: &'static str| {
+            let live = &live;
+            let idp = &idp;
+            async move {
+                let browser = Browser::new();
+                let response = saml_response(live, idp, None, email).b64();
+                browser
+                    .post_form(&live.acs(idp), &[("SAMLResponse", response.as_str())])
+                    .await
+            }
+        };
+        let answer = sign_in("jo@elsewhere.test").await;
+        assert_eq!(answer.status, 403, "{answer:?}");
+        assert_eq!(live.last_failure(), "domain_not_verified");
+        let found = live
+            .state
+            .store
+            .user_by_email(account.id, &Email::parse("jo@elsewhere.test").unwrap())
+            .unwrap();
+        assert!(found.is_none());
+        let answer = sign_in("jo@acme-verified.test").await;
+        assert_eq!(answer.status, 303, "{answer:?}");
+    }
 }

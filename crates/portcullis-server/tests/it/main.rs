@@ -23,6 +23,7 @@ mod observability;
 mod readme;
 mod redaction;
 mod replicas;
+mod role_rules;
 mod scim_agreement;
 mod scim_entra;
 mod scim_okta;

@@ -112,6 +112,7 @@ fn debug_never_prints_a_secret() {
             enforcement: EnforcementPolicy::Mixed,
             provisioning: ProvisioningMode::Invite,
             api_ip_restrictions: IpRestrictions::none(),
+            provision_only_verified_domains: false,
             created_at: now,
         },
         admin: user.clone(),

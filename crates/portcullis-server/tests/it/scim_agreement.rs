@@ -122,6 +122,7 @@ fn populate(store: &Store) -> Population {
             key: ApiKeyId::from_uuid(uuid::Uuid::new_v4()),
             ip: "203.0.113.7".parse().unwrap(),
             base: BASE.into(),
+            provision_only_verified_domains: false,
             now: base_time() + Duration::seconds(1) + offset,
         };
         let row = user_from_input(&member(&mut rng, i), None, &ctx).unwrap();

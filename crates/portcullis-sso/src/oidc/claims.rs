@@ -11,16 +11,43 @@ use openidconnect::{
     AdditionalClaims, AdditionalProviderMetadata, EmptyExtraTokenFields, EndpointMaybeSet,
     EndpointNotSet, EndpointSet, IdTokenFields, StandardErrorResponse, StandardTokenResponse,
 };
+use std::collections::BTreeMap;
+
+use portcullis_domain::role_rule::Claims;
 use serde::{Deserialize, Serialize};
 
-/// Claims beyond the standard ones: Entra ID's `upn`, and JWT's `nbf` (RFC 7519
-/// §4.1.5), which openidconnect does not check.
+/// Claims beyond the standard ones: Entra ID's `upn`, JWT's `nbf` (RFC 7519 §4.1.5),
+/// which openidconnect does not check, and every other claim (role rules read `groups`,
+/// `roles` or a claim the admin names).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct ExtraClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<f64>,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+impl ExtraClaims {
+    /// The claims whose value is a string or an array holding strings, as text values.
+    pub fn text_values(&self) -> Claims {
+        self.other
+            .iter()
+            .filter_map(|(name, value)| {
+                let values: Vec<String> = match value {
+                    serde_json::Value::String(s) => vec![s.clone()],
+                    serde_json::Value::Array(items) => items
+                        .iter()
+                        .filter_map(|i| i.as_str().map(str::to_owned))
+                        .collect(),
+                    _ => return None,
+                };
+                Some((name.clone(), values))
+            })
+            .filter(|(_, values)| !values.is_empty())
+            .collect()
+    }
 }
 
 impl AdditionalClaims for ExtraClaims {}

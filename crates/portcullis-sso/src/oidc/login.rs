@@ -344,6 +344,7 @@ pub async fn finish_login(
         email,
         display_name,
         transient: false,
+        claims: claims.additional_claims().text_values(),
     })
 }
 

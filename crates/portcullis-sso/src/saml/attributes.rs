@@ -1,5 +1,6 @@
 //! Where the email and display name come from in a verified assertion.
 
+use portcullis_domain::role_rule::Claims;
 use portcullis_domain::{Email, SamlSettings};
 use samael::schema::Assertion;
 
@@ -134,4 +135,35 @@ pub(crate) fn display_name(settings: &SamlSettings, assertion: &Assertion) -> Op
     .flatten()
     .collect();
     (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// Every attribute's non-empty values, by `Name` and, when it has one, by `FriendlyName`
+/// too (role rules read them).
+pub(crate) fn claims(assertion: &Assertion) -> Claims {
+    let mut claims = Claims::new();
+    for attribute in assertion
+        .attribute_statements
+        .iter()
+        .flatten()
+        .flat_map(|s| s.attributes.iter())
+    {
+        let values: Vec<String> = attribute
+            .values
+            .iter()
+            .filter_map(|v| v.value.as_deref())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for name in [&attribute.name, &attribute.friendly_name]
+            .into_iter()
+            .flatten()
+        {
+            claims
+                .entry(name.trim().to_owned())
+                .or_default()
+                .extend(values.iter().cloned());
+        }
+    }
+    claims
 }

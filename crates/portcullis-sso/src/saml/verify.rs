@@ -268,6 +268,7 @@ fn check_assertion(
             email,
             display_name,
             transient: name_id.1.map(str::trim) == Some(NAMEID_TRANSIENT),
+            claims: attributes::claims(assertion),
         },
         name_id_format: name_id.1.map(|f| f.trim().to_owned()),
         assertion_id: assertion.id.clone(),

@@ -466,6 +466,40 @@ async fn entra_style_tokens_fall_back_to_preferred_username() {
     assert_eq!(identity.email.as_str(), "carol@contoso.test");
 }
 
+/// The ID token's other claims reach the identity as text values, for role rules:
+/// strings, and the strings of arrays; numbers, objects and empty arrays are left out.
+#[tokio::test]
+async fn group_and_role_claims_reach_the_identity() {
+    let op = MockOp::start(false).await;
+    let provider = discover(&op.base, &LOOPBACK).await.unwrap();
+    let identity = run(
+        &op,
+        &provider,
+        Flow {
+            claims: Box::new(|c| {
+                let o = c.as_object_mut().unwrap();
+                o.insert("groups".into(), json!(["Portcullis Admins", "Staff", 7]));
+                o.insert("roles".into(), json!("Approver"));
+                o.insert("department".into(), json!({"name": "IT"}));
+                o.insert("teams".into(), json!([]));
+            }),
+            ..Flow::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        identity.claims.get("groups"),
+        Some(&vec!["Portcullis Admins".to_owned(), "Staff".to_owned()])
+    );
+    assert_eq!(
+        identity.claims.get("roles"),
+        Some(&vec!["Approver".to_owned()])
+    );
+    assert!(!identity.claims.contains_key("department"));
+    assert!(!identity.claims.contains_key("teams"));
+}
+
 /// An IdP not trusted with its emails identifies members only by emails it marks
 /// `email_verified: true`: a missing claim, and the username fallbacks, are refused.
 #[tokio::test]

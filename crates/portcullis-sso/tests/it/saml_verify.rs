@@ -47,6 +47,32 @@ fn email(result: Result<VerifiedAssertion, SamlRejection>) -> Result<String, Sam
     result.map(|v| v.identity.email.to_string())
 }
 
+/// Every attribute reaches the identity's claims by name, repeated attributes together
+/// (Okta sends one `groups` attribute per group in some setups), for role rules.
+#[test]
+fn attributes_reach_the_identity_as_claims() {
+    let verified = sp_initiated(|p| {
+        p.attributes
+            .push(("groups".into(), "Portcullis Admins".into()));
+        p.attributes.push(("groups".into(), "Staff".into()));
+        p.attributes.push((
+            "http://schemas.microsoft.com/ws/2008/06/identity/claims/role".into(),
+            "Approver".into(),
+        ));
+    })
+    .unwrap();
+    let claims = &verified.identity.claims;
+    assert_eq!(
+        claims.get("groups"),
+        Some(&vec!["Portcullis Admins".to_owned(), "Staff".to_owned()])
+    );
+    assert_eq!(
+        claims.get("http://schemas.microsoft.com/ws/2008/06/identity/claims/role"),
+        Some(&vec!["Approver".to_owned()])
+    );
+    assert!(claims.contains_key("email"), "{claims:?}");
+}
+
 #[test]
 fn valid_sp_initiated_login() {
     let now = wall_clock();

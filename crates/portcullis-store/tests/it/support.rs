@@ -203,6 +203,7 @@ pub fn account(slug: &str) -> Account {
         enforcement: EnforcementPolicy::Mixed,
         provisioning: ProvisioningMode::Invite,
         api_ip_restrictions: IpRestrictions::none(),
+        provision_only_verified_domains: false,
         created_at: t(0),
     }
 }

@@ -67,6 +67,22 @@ fn seed_old_user(db: &TestDb, account: &Account, email: &str) -> User {
     u
 }
 
+/// Stores an account as the releases before migration 14 wrote it (no domain rule).
+fn seed_old_account(db: &TestDb, slug: &str) -> Account {
+    let a = account(slug);
+    db.raw_execute(&format!(
+        "INSERT INTO accounts (id, slug, name, enforcement, provisioning, api_ip_restrictions, \
+         created_at) VALUES ('{}', '{}', '{}', '{}', '{}', '[]', '{}')",
+        a.id,
+        a.slug.as_str(),
+        a.name.replace('\'', "''"),
+        a.enforcement.as_str(),
+        a.provisioning.as_str(),
+        stored_time(a.created_at),
+    ));
+    a
+}
+
 /// A time as the older releases wrote it into a text column.
 fn stored_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string()
@@ -111,7 +127,7 @@ fn insert_old_invitation(db: &TestDb, invitation: &Invitation, email_key: &str) 
 fn email_identity_keys(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000007").unwrap();
-    let a = seed_account(store, "acme");
+    let a = seed_old_account(db, "acme");
     let addresses = [
         "Kim@Acme.COM",
         // Stored under the old rule as "kate@acme.com": a look-alike of kate@acme.com.
@@ -218,7 +234,7 @@ fn email_identity_keys_on_both_backends() {
 fn api_key_scopes(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000008").unwrap();
-    let a = seed_account(store, "acme");
+    let a = seed_old_account(db, "acme");
     let owner = seed_old_user(db, &a, "admin@acme.com");
     let key = ApiKey {
         last_used_at: Some(t(7)),
@@ -331,7 +347,7 @@ fn server_secrets_are_sealed_on_both_backends() {
 fn session_id_hashes(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000009").unwrap();
-    let a = seed_account(store, "acme");
+    let a = seed_old_account(db, "acme");
     let user = seed_old_user(db, &a, "admin@acme.com");
     let idp = saml_idp(&a);
     store.insert_idp(&idp).unwrap();
@@ -389,7 +405,7 @@ fn session_id_hashes_on_both_backends() {
 fn invitation_revocation(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000010").unwrap();
-    let a = seed_account(store, "acme");
+    let a = seed_old_account(db, "acme");
     let admin = seed_old_user(db, &a, "admin@acme.com");
     let invitation = pending_invitation(&a, &admin, "New@Acme.com", Role::Admin);
     insert_old_invitation(db, &invitation, "new@acme.com");
@@ -420,7 +436,7 @@ fn invitation_revocation_on_both_backends() {
 fn user_emails(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000011").unwrap();
-    let a = seed_account(store, "acme");
+    let a = seed_old_account(db, "acme");
     let plain = seed_old_user(db, &a, "Plain@Acme.com");
     let mut two = user(&a, "kim@acme.com");
     two.origin = UserOrigin::Scim;
@@ -480,7 +496,7 @@ fn user_emails_on_both_backends() {
 fn times_stored_finer_compare_as_published(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000011").unwrap();
-    let a = seed_account(store, "acme");
+    let a = seed_old_account(db, "acme");
     let mut kim = user(&a, "kim@acme.com");
     kim.created_at = t_micros(10);
     insert_old_user(db, &kim, "kim@acme.com");
@@ -523,7 +539,7 @@ fn times_stored_finer_compare_as_published_on_both_backends() {
 fn account_domains(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000012").unwrap();
-    let a = seed_account(store, "acme");
+    let a = seed_old_account(db, "acme");
     let kim = seed_user(store, &a, "kim@acme.com");
     let idp = saml_idp(&a);
     store.insert_idp(&idp).unwrap();
@@ -550,4 +566,56 @@ fn account_domains(db: &TestDb) {
 #[test]
 fn account_domains_on_both_backends() {
     on_both(account_domains);
+}
+
+/// Migration 14: the domain rule of accounts and role rules. An account stored before
+/// reads back unchanged, provisioning any domain; it can then hold role rules, one per
+/// source, claim and value.
+fn role_rules(db: &TestDb) {
+    let store = &db.store;
+    store.migrate_until("00000000000013").unwrap();
+    let a = seed_old_account(db, "acme");
+    let kim = seed_user(store, &a, "kim@acme.com");
+
+    store.migrate().unwrap();
+
+    let read = store.account(a.id).unwrap().unwrap();
+    assert_eq!(read, a);
+    assert!(!read.provision_only_verified_domains);
+    assert_eq!(store.user(a.id, kim.id).unwrap(), Some(kim));
+    let mut strict = read.clone();
+    strict.provision_only_verified_domains = true;
+    store.update_account(&strict).unwrap();
+    assert_eq!(store.account(a.id).unwrap(), Some(strict));
+
+    let rule = |claim: Option<&str>| {
+        RoleRule::new(
+            RoleRuleId::from_uuid(uuid::Uuid::new_v4()),
+            a.id,
+            RoleSource::SsoClaim,
+            claim,
+            "Admins",
+            Role::Admin,
+            t(3),
+        )
+        .unwrap()
+    };
+    let (standard, named) = (rule(None), rule(Some("memberOf")));
+    store.insert_role_rule(&standard).unwrap();
+    store.insert_role_rule(&named).unwrap();
+    assert!(matches!(
+        store.insert_role_rule(&rule(None)),
+        Err(portcullis_store::StoreError::Conflict { what })
+            if what == portcullis_store::conflict::ROLE_RULE
+    ));
+    let mut rules = store.role_rules(a.id).unwrap();
+    rules.sort_by_key(|r| r.claim.clone());
+    assert_eq!(rules, vec![standard.clone(), named]);
+    assert!(store.delete_role_rule(a.id, standard.id).unwrap());
+    assert!(!store.delete_role_rule(a.id, standard.id).unwrap());
+}
+
+#[test]
+fn role_rules_on_both_backends() {
+    on_both(role_rules);
 }
