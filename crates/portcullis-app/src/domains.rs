@@ -213,6 +213,71 @@ pub async fn verify(
     }
 }
 
+/// How long a verified domain goes between two lookups of its record.
+pub const RECHECK_EVERY: chrono::Duration = chrono::Duration::days(1);
+
+/// Claims looked up per round trip to the store by [`recheck_due`].
+const RECHECK_BATCH: i64 = 100;
+
+/// Looks up again the record of every verified domain not checked for [`RECHECK_EVERY`],
+/// in every account. A record gone is noted (`domain.record_missing`, the first time);
+/// gone for [`GRACE`](portcullis_domain::email_domain::GRACE), the domain stops being
+/// verified (`domain.unverified`). A lookup that fails changes nothing but the time of
+/// the check. Returns how many domains were looked up. Every replica may run it: a claim
+/// saved twice with the same finding is the same claim.
+pub async fn recheck_due(
+    exec: &impl Exec,
+    dns: &impl TxtLookup,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let mut looked_up = 0;
+    loop {
+        let due = exec
+            .read(move |store| Ok(store.domains_to_recheck(now - RECHECK_EVERY, RECHECK_BATCH)?))
+            .await?;
+        let last_batch = (due.len() as i64) < RECHECK_BATCH;
+        for mut claim in due {
+            looked_up += 1;
+            let was_missing = claim.missing_since.is_some();
+            let check = match dns.txt(&claim.domain.challenge_name()).await {
+                Ok(found) => Some(claim.checked(&found, now)),
+                Err(e) => {
+                    tracing::warn!(domain = %claim.domain, error = %e, "re-checking a verified domain failed");
+                    claim.checked_at = Some(now);
+                    None
+                }
+            };
+            let action = match check {
+                Some(Check::Missing) if !was_missing => Some("domain.record_missing"),
+                Some(Check::Lapsed) => Some("domain.unverified"),
+                _ => None,
+            };
+            exec.write(move |store| {
+                store.transaction(|store| {
+                    save_checked(store, &claim)?;
+                    if let Some(action) = action {
+                        let event = audit::event(
+                            claim.account,
+                            portcullis_domain::Actor::System,
+                            action,
+                            Some(claim.id.to_string()),
+                            None,
+                            detail(&claim),
+                            now,
+                        );
+                        audit::record(store, &event)?;
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+        }
+        if last_batch {
+            return Ok(looked_up);
+        }
+    }
+}
+
 /// A change to a claim's policy; `None` keeps a setting as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DomainChange {
@@ -272,4 +337,61 @@ pub fn update(
         audit::record(store, &event)?;
         Ok(next)
     })
+}
+
+/// Where email-first sign-in sends a person whose email is on a verified domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SsoRoute {
+    /// Straight to this IdP's start.
+    Idp(IdpId),
+    /// To the account's chooser (several enabled IdPs, none named by the domain).
+    Chooser,
+}
+
+/// Where the SSO of `email` is: the account that verified its domain (only `within`, when
+/// given) and the IdP to use — the domain's own when it is enabled, else the account's only
+/// enabled IdP, else its chooser. `None` for an email on no verified domain, or whose
+/// account has no enabled IdP: such people sign in on their account's own page.
+pub fn sso_route(
+    store: &Store,
+    email: &Email,
+    within: Option<AccountId>,
+) -> Result<Option<(Account, SsoRoute)>, AppError> {
+    let Some(domain) = EmailDomain::of(email) else {
+        return Ok(None);
+    };
+    let Some(claim) = store.verified_domain(&domain)? else {
+        return Ok(None);
+    };
+    if within.is_some_and(|a| a != claim.account) {
+        return Ok(None);
+    }
+    let enabled: Vec<IdpId> = store
+        .list_idps(claim.account)?
+        .into_iter()
+        .filter(|i| i.enabled)
+        .map(|i| i.id)
+        .collect();
+    let route = match (
+        claim.idp.filter(|i| enabled.contains(i)),
+        enabled.as_slice(),
+    ) {
+        (Some(idp), _) => SsoRoute::Idp(idp),
+        (None, []) => return Ok(None),
+        (None, [only]) => SsoRoute::Idp(*only),
+        (None, _) => SsoRoute::Chooser,
+    };
+    let Some(account) = store.account(claim.account)? else {
+        return Ok(None);
+    };
+    Ok(Some((account, route)))
+}
+
+/// Whether the account has verified a domain (its login page then asks for the email
+/// first).
+pub fn has_verified(store: &Store, account: AccountId) -> Result<bool, AppError> {
+    Ok(store
+        .domains(account)?
+        .iter()
+        .any(AccountDomain::is_verified))
 }

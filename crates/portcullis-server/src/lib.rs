@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api_auth;
 pub mod client_ip;
 pub mod config;
+pub mod daily;
 pub mod dashboard;
 pub mod dns;
 pub mod encryption_key;
@@ -149,6 +150,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             })
             .configure(routes::home::config)
             .configure(routes::auth::config)
+            .configure(routes::email_first::config)
             .configure(routes::me::config)
             .configure(sso::config)
             .configure(admin::config)
@@ -175,19 +177,17 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let bind = state.config.bind.clone();
     let public_url = state.config.public_url.clone();
     tracing::info!(%bind, %public_url, "starting");
-    // SAML IdPs configured from a metadata URL are refreshed daily (the last good copy
-    // stays when a fetch fails), on a thread of its own so the web server's graceful
-    // shutdown never waits for it.
-    let refresher = state.clone();
+    // The daily work (metadata refresh, domain re-check) on a thread of its own.
+    let daily = state.clone();
     std::thread::Builder::new()
-        .name("metadata-refresh".into())
+        .name("daily".into())
         .spawn(move || {
-            actix_web::rt::System::new().block_on(admin::idps::refresh_loop(
-                refresher,
+            actix_web::rt::System::new().block_on(daily::run(
+                daily,
                 std::time::Duration::from_secs(24 * 60 * 60),
             ))
         })
-        .context("starting the metadata refresh")?;
+        .context("starting the daily work")?;
     let store = state.store.clone();
     std::thread::Builder::new()
         .name("housekeeping".into())

@@ -53,6 +53,9 @@ pub struct LoginView<'a> {
     pub error: Option<&'a str>,
     /// The email to refill.
     pub email: &'a str,
+    /// Ask for the email alone first (the account has verified domains, whose people go
+    /// to their IdP before any password field is shown).
+    pub email_first: bool,
 }
 
 /// The account's login page.
@@ -78,7 +81,13 @@ pub fn login_page(view: &LoginView<'_>) -> Markup {
                     }
                 }
             }
-            @if view.password_allowed {
+            @if view.email_first {
+                form method="post" action={ "/a/" (view.slug) "/login" } {
+                    input type="hidden" name="csrf" value=(view.csrf);
+                    label { "Email" input type="email" name="email" required autocomplete="username" value=(view.email); }
+                    button type="submit" { "Continue" }
+                }
+            } @else if view.password_allowed {
                 form method="post" action={ "/a/" (view.slug) "/login" } {
                     input type="hidden" name="csrf" value=(view.csrf);
                     label { "Email" input type="email" name="email" required autocomplete="username" value=(view.email); }
@@ -87,6 +96,34 @@ pub fn login_page(view: &LoginView<'_>) -> Markup {
                 }
             } @else {
                 p.notice { "This account requires single sign-on: sign in through your identity provider." }
+            }
+        },
+    )
+}
+
+/// `GET /login`: sign-in by email alone, for people who do not know their account's
+/// address. `unrouted` says the last email had no single sign-on, and offers the
+/// account's own page by name instead (revealing nothing about which accounts exist).
+pub fn email_first_page(csrf: &str, email: &str, error: Option<&str>, unrouted: bool) -> Markup {
+    layout(
+        "Sign in",
+        html! {
+            h1 { "Sign in" }
+            @if let Some(error) = error {
+                p.error role="alert" { (error) }
+            }
+            @if unrouted {
+                p.notice { "No single sign-on is set up for this email. Sign in on your account's own page instead:" }
+                form method="get" action="/login/account" {
+                    label { "Account name" input type="text" name="slug" required autocomplete="organization" placeholder="acme"; }
+                    button type="submit" { "Go to its sign-in page" }
+                }
+                h2 { "Or try another email" }
+            }
+            form method="post" action="/login" {
+                input type="hidden" name="csrf" value=(csrf);
+                label { "Work email" input type="email" name="email" required autocomplete="username" value=(email); }
+                button type="submit" { "Continue" }
             }
         },
     )
@@ -119,10 +156,11 @@ pub fn index_page(default_login: Option<&str>) -> Markup {
         "Portcullis",
         html! {
             h1 { "Portcullis" }
+            p { a.button href="/login" { "Sign in with your work email" } }
             @if let Some(url) = default_login {
                 p { a href=(url) { "Sign in" } }
             } @else {
-                p { "Open your account's sign-in page: /a/<account>/login" }
+                p { "Or open your account's sign-in page: /a/<account>/login" }
             }
         },
     )
@@ -142,6 +180,7 @@ mod tests {
             csrf: "t\"><x",
             error: None,
             email: "",
+            email_first: false,
         };
         let page = login_page(&view).into_string();
         assert!(!page.contains("<script>alert"));
@@ -163,6 +202,7 @@ mod tests {
             csrf: "t",
             error: None,
             email: "",
+            email_first: false,
         };
         let page = login_page(&view).into_string();
         assert!(page.contains(">Okta<") && page.contains(">Entra ID<"));

@@ -31,18 +31,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(rotate_sp_key_route);
 }
 
-/// Refreshes metadata every `period` until the process ends.
-pub async fn refresh_loop(state: AppState, period: std::time::Duration) {
-    let mut ticker = tokio::time::interval(period);
-    ticker.tick().await;
-    loop {
-        ticker.tick().await;
-        if let Err(e) = idps::refresh_all(&state, &state.http_policy()).await {
-            tracing::warn!(error = %e, "metadata refresh round failed");
-        }
-    }
-}
-
 /// Lists the account's IdPs.
 #[utoipa::path(operation_id = "listIdps", tag = "identity providers", responses((status = 200, body = IdpList)), security(("api_key" = [])))]
 #[get("/api/v1/idps")]

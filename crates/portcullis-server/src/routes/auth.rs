@@ -6,9 +6,10 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::Utc;
+use portcullis_app::domains::{self, SsoRoute};
 use portcullis_app::login::{self, LoginFailure};
 use portcullis_app::sessions::{self, SignedIn};
-use portcullis_domain::{Account, AccountSlug, EnforcementPolicy};
+use portcullis_domain::{Account, AccountSlug, Email, EnforcementPolicy};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -57,26 +58,40 @@ async fn load_account(state: &AppState, slug: &str) -> Result<Account, AppError>
         .ok_or(AppError::NotFound)
 }
 
-fn new_login_csrf() -> String {
+/// A fresh pre-login CSRF token.
+pub fn new_login_csrf() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn login_csrf_cookie(value: String, secure: bool) -> Cookie<'static> {
+/// The pre-login CSRF cookie of the forms under `path` (`/a/` for the accounts' login
+/// pages, `/login` for email-first sign-in).
+pub fn login_csrf_cookie(value: String, secure: bool, path: &'static str) -> Cookie<'static> {
     Cookie::build(LOGIN_CSRF_COOKIE, value)
-        .path("/a/")
+        .path(path)
         .http_only(true)
         .secure(secure)
         .same_site(SameSite::Strict)
         .finish()
 }
 
+/// Whether a pre-login form's `csrf` field matches the cookie the form was rendered with.
+pub fn login_csrf_ok(req: &HttpRequest, field: &str) -> bool {
+    let cookie = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    !cookie.is_empty() && cookie.as_bytes().ct_eq(field.as_bytes()).into()
+}
+
+/// The account's login page; `email_first` asks for the email alone (see [`LoginView`]).
 async fn render_login(
     state: &AppState,
     account: &Account,
     error: Option<&AppError>,
     email: &str,
+    email_first: bool,
 ) -> Result<HttpResponse, AppError> {
     let id = account.id;
     let idps = state.read(move |store| Ok(store.list_idps(id)?)).await?;
@@ -95,34 +110,49 @@ async fn render_login(
         csrf: &csrf,
         error: message.as_deref(),
         email,
+        email_first,
     };
     let status = error.map_or(actix_web::http::StatusCode::OK, HttpStatus::status);
     Ok(HttpResponse::build(status)
         .cookie(login_csrf_cookie(
             csrf.clone(),
             state.config.secure_cookies(),
+            "/a/",
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .content_type("text/html; charset=utf-8")
         .body(pages::login_page(&view).into_string()))
 }
 
-/// The account's login page.
+/// The account's login page. An account with verified domains asks for the email first,
+/// so that its people go to their IdP before any password field is shown.
 #[get("/a/{slug}/login")]
 async fn login_page(
     state: web::Data<AppState>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let account = load_account(&state, &slug).await?;
-    Ok(render_login(&state, &account, None, "").await?)
+    let id = account.id;
+    let email_first = state
+        .read(move |store| domains::has_verified(store, id))
+        .await?;
+    Ok(render_login(&state, &account, None, "", email_first).await?)
 }
 
-/// The login form's fields.
+/// The login form's fields; the email step sends no password.
 #[derive(Deserialize)]
 struct LoginForm {
     email: String,
-    password: String,
+    password: Option<String>,
     csrf: String,
+}
+
+/// Where email-first sign-in sends `route`'s people: the IdP's start or the chooser.
+pub fn sso_location(account: &Account, route: &SsoRoute) -> String {
+    match route {
+        SsoRoute::Idp(idp) => format!("/a/{}/sso/{idp}/start", account.slug),
+        SsoRoute::Chooser => format!("/a/{}/sso", account.slug),
+    }
 }
 
 /// Handles the login form.
@@ -134,17 +164,31 @@ async fn login_form(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let account = load_account(&state, &slug).await?;
-    let cookie = req
-        .cookie(LOGIN_CSRF_COOKIE)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    let csrf_ok: bool = !cookie.is_empty() && cookie.as_bytes().ct_eq(form.csrf.as_bytes()).into();
-    if !csrf_ok {
+    if !login_csrf_ok(&req, &form.csrf) {
         let expired = AppError::Forbidden("Your sign-in form expired; please try again.".into());
-        return Ok(render_login(&state, &account, Some(&expired), &form.email).await?);
+        return Ok(render_login(&state, &account, Some(&expired), &form.email, false).await?);
     }
+    let Some(password) = form.password.as_deref() else {
+        // The email step: people on one of the account's verified domains go to SSO;
+        // everyone else is asked for their password.
+        let route = match Email::parse(&form.email) {
+            Ok(email) => {
+                let id = account.id;
+                state
+                    .read(move |store| domains::sso_route(store, &email, Some(id)))
+                    .await?
+            }
+            Err(_) => None,
+        };
+        return Ok(match route {
+            Some((account, route)) => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, sso_location(&account, &route)))
+                .finish(),
+            None => render_login(&state, &account, None, &form.email, false).await?,
+        });
+    };
     let ip = client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string());
-    match password_login(&state, &slug, &form.email, &form.password, ip).await {
+    match password_login(&state, &slug, &form.email, password, ip).await {
         Ok((_, token)) => Ok(HttpResponse::SeeOther()
             .cookie(session::session_cookie(
                 token,
@@ -156,7 +200,7 @@ async fn login_form(
         Err(LoginFailure::App(e)) => Err(e.into()),
         Err(failure) => {
             let error = failure.into_app_error();
-            Ok(render_login(&state, &account, Some(&error), &form.email).await?)
+            Ok(render_login(&state, &account, Some(&error), &form.email, false).await?)
         }
     }
 }

@@ -452,3 +452,66 @@ async fn just_in_time_holds_to_the_verified_domains() {
         assert_eq!(answer.status, 303, "{answer:?}");
     }
 }
+
+/// The daily re-check: a verified domain whose record is gone stays verified for 7 days
+/// (noted once, `domain.record_missing`), then stops being verified
+/// (`domain.unverified`); one whose record is still there stays as it was.
+#[actix_web::test]
+async fn verified_domains_whose_record_is_gone_for_7_days_are_unverified() {
+    let dns = TestDns::start().await;
+    for env in envs_with(&[("PORTCULLIS_DNS_SERVERS", dns.addr.to_string())]) {
+        let state = &env.state;
+        let store = &state.store;
+        let operator = portcullis_app::Caller::operator(env.account.clone());
+        let now = chrono::Utc::now();
+        let mut claims = Vec::new();
+        for name in ["gone-corp.test", "kept-corp.test"] {
+            let claim = portcullis_app::domains::create(store, &operator, name, now).unwrap();
+            dns.set_txt(&claim.domain.challenge_name(), &[&claim.challenge_value()])
+                .await;
+            portcullis_app::domains::verify(state, &state.dns, &operator, claim.id, now)
+                .await
+                .unwrap();
+            claims.push(claim);
+        }
+        let (gone, kept) = (&claims[0], &claims[1]);
+        dns.set_txt(&gone.domain.challenge_name(), &["v=spf1 -all"])
+            .await;
+        let read = |id| store.domain(env.account.id, id).unwrap().unwrap();
+        let actions = || {
+            store
+                .list_audit(env.account.id, 100, 0)
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.target.as_deref() == Some(gone.id.to_string().as_str()))
+                .map(|e| e.action)
+                .collect::<Vec<_>>()
+        };
+
+        // Not due within a day of the last check.
+        let recheck = |at| portcullis_app::domains::recheck_due(state, &state.dns, at);
+        assert_eq!(recheck(now + chrono::Duration::hours(12)).await.unwrap(), 0);
+        let day = |n| now + chrono::Duration::days(n) + chrono::Duration::minutes(1);
+        assert_eq!(recheck(day(1)).await.unwrap(), 2);
+        assert!(read(gone.id).is_verified());
+        assert!(read(gone.id).missing_since.is_some());
+        assert_eq!(actions()[0], "domain.record_missing");
+        assert_eq!(recheck(day(5)).await.unwrap(), 2);
+        assert_eq!(
+            actions()
+                .iter()
+                .filter(|a| *a == "domain.record_missing")
+                .count(),
+            1,
+            "noted once"
+        );
+        assert!(read(gone.id).is_verified(), "within the grace");
+        recheck(day(9)).await.unwrap();
+        assert!(!read(gone.id).is_verified());
+        assert_eq!(actions()[0], "domain.unverified");
+        assert!(read(kept.id).is_verified());
+        assert_eq!(read(kept.id).missing_since, None);
+        // Unverified, it is no longer re-checked, and can be verified again.
+        assert_eq!(recheck(day(11)).await.unwrap(), 1);
+    }
+}

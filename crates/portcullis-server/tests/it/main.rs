@@ -15,6 +15,7 @@ mod dashboard_browser;
 mod dashboard_invite;
 mod dns_support;
 mod domains;
+mod email_first;
 mod email_identity;
 mod invitations;
 mod last_admin;

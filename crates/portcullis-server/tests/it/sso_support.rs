@@ -44,16 +44,23 @@ impl Live {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("test.db").to_str().unwrap().to_owned();
-        Self::start_on(db, None, dir).await
+        Self::start_on(db, None, dir, &[]).await
     }
 
     /// A server over SQLite, and one over a fresh PostgreSQL schema when the test
     /// database is configured.
     pub async fn on_both() -> Vec<Self> {
-        let mut lives = vec![Self::start().await];
+        Self::on_both_with(&[]).await
+    }
+
+    /// [`Live::on_both`] with more configuration variables.
+    pub async fn on_both_with(extra: &[(&str, String)]) -> Vec<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("test.db").to_str().unwrap().to_owned();
+        let mut lives = vec![Self::start_on(db, None, dir, extra).await];
         if let Some((url, guard)) = crate::scim_support::postgres_database() {
             let dir = tempfile::tempdir().unwrap();
-            lives.push(Self::start_on(url, Some(guard), dir).await);
+            lives.push(Self::start_on(url, Some(guard), dir, extra).await);
         }
         lives
     }
@@ -62,6 +69,7 @@ impl Live {
         database_url: String,
         database: Option<crate::scim_support::Guard>,
         dir: TempDir,
+        extra: &[(&str, String)],
     ) -> Self {
         let db = database_url;
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -73,7 +81,10 @@ impl Live {
             "PORTCULLIS_ENCRYPTION_KEY" => {
                 Some(crate::scim_support::test_encryption_key().to_owned())
             }
-            _ => None,
+            other => extra
+                .iter()
+                .find(|(n, _)| *n == other)
+                .map(|(_, v)| v.clone()),
         })
         .unwrap();
         let state = portcullis_server::prepare(config).unwrap();
