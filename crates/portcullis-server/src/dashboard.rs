@@ -5,9 +5,11 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod domains;
 pub mod invite;
 pub mod ip_restrictions;
 pub mod members;
+pub mod role_rules;
 pub mod scim;
 pub mod sso;
 
@@ -29,6 +31,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     sso::config(cfg);
     scim::config(cfg);
     members::config(cfg);
+    domains::config(cfg);
+    role_rules::config(cfg);
     api_keys::config(cfg);
     ip_restrictions::config(cfg);
     audit::config(cfg);
@@ -40,6 +44,8 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("sso", "Single sign-on"),
     ("scim", "User provisioning / SCIM"),
     ("members", "Members"),
+    ("domains", "Domains"),
+    ("role-rules", "Roles from the IdP"),
     ("api-keys", "API keys"),
     ("ip-restrictions", "IP restrictions"),
     ("audit", "Audit log"),
@@ -212,6 +218,9 @@ impl Done {
             Some("revoked") => "The API key was revoked.",
             Some("invitation-revoked") => "The invitation was revoked; its link no longer works.",
             Some("deleted") => "Deleted.",
+            Some("domain-added") => "The domain was added. Publish its TXT record, then verify it.",
+            Some("domain-verified") => "The record is there: the domain is verified.",
+            Some("rule-added") => "The rule was added; it applies from the next group change or sign-in.",
             Some("scim-off") => "SCIM provisioning is off; new members are invited.",
             _ => return Flash::default(),
         };

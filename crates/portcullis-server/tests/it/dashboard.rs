@@ -43,6 +43,8 @@ async fn only_signed_in_admins_see_settings() {
         "sso",
         "scim",
         "members",
+        "domains",
+        "role-rules",
         "api-keys",
         "ip-restrictions",
         "audit",
@@ -74,6 +76,8 @@ async fn only_signed_in_admins_see_settings() {
         "sso",
         "scim",
         "members",
+        "domains",
+        "role-rules",
         "api-keys",
         "ip-restrictions",
         "audit",
@@ -593,4 +597,158 @@ async fn sso_settings_sign_authn_requests() {
     let (_, _, _, body) = fetch!(app, page("/a/default/settings/sso?done=sp-key-rotated"));
     assert!(body.contains("The SP signing key was replaced"), "{body}");
     assert!(body.contains(&second.certificate[..64]), "{body}");
+}
+
+#[actix_web::test]
+async fn domains_and_role_rules_pages() {
+    let dns = crate::dns_support::TestDns::start().await;
+    let env = crate::support::env_with(&[("PORTCULLIS_DNS_SERVERS", dns.addr.to_string())]);
+    let app = app!(env);
+    let (cookie, csrf) = sign_in!(app, "admin@localhost", &env.admin.password);
+    let page = "/a/default/settings/domains";
+    let post = |uri: &str, fields: &[(&str, &str)]| form(uri, &cookie, fields);
+
+    let (s, location, _, _) = fetch!(
+        app,
+        post(
+            "/a/default/settings/domains/add",
+            &[("csrf", &csrf), ("domain", "Example-Corp.test")]
+        )
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location.as_deref(),
+        Some("/a/default/settings/domains?done=domain-added")
+    );
+    let (s, _, _, _) = fetch!(
+        app,
+        post(
+            "/a/default/settings/domains/add",
+            &[("csrf", "forged"), ("domain", "other-corp.test")]
+        )
+    );
+    assert_eq!(s, StatusCode::FORBIDDEN, "a forged CSRF token");
+    let (s, _, ctype, body) = fetch!(
+        app,
+        post(
+            "/a/default/settings/domains/add",
+            &[("csrf", &csrf), ("domain", "co.uk")]
+        )
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        ctype.starts_with("text/html") && body.contains("public suffix"),
+        "{body}"
+    );
+
+    let (_, _, _, body) = fetch!(app, session(TestRequest::get().uri(page), &cookie));
+    assert!(
+        body.contains("_portcullis-challenge.example-corp.test"),
+        "{body}"
+    );
+    let claims = env.state.store.domains(env.admin.account.id).unwrap();
+    let claim = &claims[0];
+    assert!(body.contains(&claim.challenge_value()));
+    assert!(body.contains("Not verified"));
+    let verify = format!("{page}/{}/verify", claim.id);
+    let (s, _, _, body) = fetch!(app, post(&verify, &[("csrf", &csrf)]));
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(body.contains("no TXT record"), "{body}");
+    dns.set_txt(&claim.domain.challenge_name(), &[&claim.challenge_value()])
+        .await;
+    let (s, _, _, _) = fetch!(app, post(&verify, &[("csrf", &csrf)]));
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, _, _, body) = fetch!(app, session(TestRequest::get().uri(page), &cookie));
+    assert!(body.contains("Verified since"), "{body}");
+
+    // SSO required needs an IdP (and a session that signed in through one).
+    let policy = format!("{page}/{}", claim.id);
+    let (s, _, _, body) = fetch!(
+        app,
+        post(
+            &policy,
+            &[("csrf", &csrf), ("idp", ""), ("sso_required", "on")]
+        )
+    );
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    let (s, _, _, _) = fetch!(app, post(&policy, &[("csrf", &csrf), ("idp", "")]));
+    assert_eq!(s, StatusCode::SEE_OTHER);
+
+    let strict = || {
+        env.state
+            .store
+            .account(env.admin.account.id)
+            .unwrap()
+            .unwrap()
+            .provision_only_verified_domains
+    };
+    let provisioning = format!("{page}/provisioning");
+    let (s, _, _, _) = fetch!(
+        app,
+        post(&provisioning, &[("csrf", &csrf), ("only_verified", "on")])
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(strict());
+    let (s, _, _, _) = fetch!(app, post(&provisioning, &[("csrf", &csrf)]));
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(!strict());
+
+    let (s, _, _, _) = fetch!(
+        app,
+        post(&format!("{page}/{}/delete", claim.id), &[("csrf", &csrf)])
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(env
+        .state
+        .store
+        .domains(env.admin.account.id)
+        .unwrap()
+        .is_empty());
+
+    // Roles from the IdP.
+    let rules = "/a/default/settings/role-rules";
+    let (s, _, _, _) = fetch!(
+        app,
+        post(
+            rules,
+            &[
+                ("csrf", &csrf),
+                ("source", "scim_group"),
+                ("claim", ""),
+                ("value", "Portcullis Admins"),
+                ("role", "admin")
+            ]
+        )
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _, _, body) = fetch!(
+        app,
+        post(
+            rules,
+            &[
+                ("csrf", &csrf),
+                ("source", "ldap"),
+                ("value", "X"),
+                ("role", "admin")
+            ]
+        )
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    let (_, _, _, body) = fetch!(app, session(TestRequest::get().uri(rules), &cookie));
+    assert!(body.contains("<td>Portcullis Admins</td>"), "{body}");
+    let operator = portcullis_app::Caller::operator(
+        env.state
+            .store
+            .account(env.admin.account.id)
+            .unwrap()
+            .unwrap(),
+    );
+    let rule = portcullis_app::role_rules::list(&env.state.store, &operator).unwrap()[0].clone();
+    let (s, _, _, _) = fetch!(
+        app,
+        post(&format!("{rules}/{}/delete", rule.id), &[("csrf", &csrf)])
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, _, _, body) = fetch!(app, session(TestRequest::get().uri(rules), &cookie));
+    assert!(!body.contains("<td>Portcullis Admins</td>"), "{body}");
 }

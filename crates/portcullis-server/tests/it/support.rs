@@ -15,12 +15,20 @@ pub struct TestEnv {
 }
 
 pub fn env() -> TestEnv {
+    env_with(&[])
+}
+
+/// [`env`] with more configuration variables.
+pub fn env_with(extra: &[(&str, String)]) -> TestEnv {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("test.db");
     let config = Config::load(|name| match name {
         "PORTCULLIS_DATABASE_URL" => Some(db.to_str().unwrap().to_owned()),
         "PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES" => Some("true".to_owned()),
-        _ => None,
+        other => extra
+            .iter()
+            .find(|(n, _)| *n == other)
+            .map(|(_, v)| v.clone()),
     })
     .unwrap();
     let state = portcullis_server::prepare(config).unwrap();
