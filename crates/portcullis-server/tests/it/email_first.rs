@@ -139,6 +139,18 @@ async fn an_email_on_a_verified_domain_signs_in_through_login_to_its_idp() {
         assert_eq!(answer.status, 303, "{answer:?}");
         assert_eq!(page.me(&live.base).await.as_deref(), Some(ada.as_str()));
 
+        // Another account's login page does not send Jo anywhere: the domain is not its.
+        crate::support::ops::create_account(store, "other", "Other", "o@other.test", now).unwrap();
+        let theirs = format!("{}/a/other/login", live.base);
+        let foreign = Browser::new();
+        let their_page = foreign.get(&theirs).await;
+        assert!(their_page.body.contains(r#"type="password""#));
+        let answer = foreign
+            .post_form(&theirs, &[("email", jo), ("csrf", &csrf(&their_page.body))])
+            .await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        assert!(answer.body.contains(r#"type="password""#));
+
         // The IdP disabled: Jo's domain routes nowhere, and `/login` says what it says
         // for an unknown domain.
         for idp in [&first, &second] {
