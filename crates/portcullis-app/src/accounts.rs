@@ -187,6 +187,15 @@ pub fn update(
             "provisioning": next.provisioning.as_str(),
             "provision_only_verified_domains": next.provision_only_verified_domains,
         });
+        if !changes.is_empty() {
+            crate::webhooks::emit(
+                store,
+                next.id,
+                "settings.changed",
+                &crate::webhooks::account_data(&next),
+                now,
+            )?;
+        }
         for action in changes {
             audit::record(store, &caller.event(action, None, detail.clone(), now))?;
         }
@@ -216,6 +225,13 @@ pub fn set_ip_restrictions(
             .ok_or(AppError::NotFound)?;
         account.api_ip_restrictions = parsed;
         store.update_account(&account)?;
+        crate::webhooks::emit(
+            store,
+            account.id,
+            "settings.changed",
+            &crate::webhooks::account_data(&account),
+            now,
+        )?;
         let ranges: Vec<String> = account
             .api_ip_restrictions
             .ranges()

@@ -147,6 +147,13 @@ pub fn delete(
     })
 }
 
+/// A claim as events show it (what `GET /api/v1/domains/{id}` shows, less the token).
+fn event_data(d: &AccountDomain) -> serde_json::Value {
+    json!({"id": d.id.to_string(), "domain": d.domain.as_str(), "verified": d.is_verified(),
+           "verified_at": d.verified_at, "sso_required": d.sso_required,
+           "idp_id": d.idp.map(|i| i.to_string())})
+}
+
 /// What a lookup found, for a person: the values, or that there were none.
 fn found_text(found: &[String]) -> String {
     if found.is_empty() {
@@ -191,6 +198,13 @@ pub async fn verify(
         store.transaction(|store| {
             save_checked(store, &saved)?;
             if check == (Check::Verified { newly: true }) {
+                crate::webhooks::emit(
+                    store,
+                    saved.account,
+                    "domain.verified",
+                    &event_data(&saved),
+                    now,
+                )?;
                 let event = who.event(
                     "domain.verified",
                     Some(saved.id.to_string()),
@@ -255,6 +269,15 @@ pub async fn recheck_due(
             exec.write(move |store| {
                 store.transaction(|store| {
                     save_checked(store, &claim)?;
+                    if action == Some("domain.unverified") {
+                        crate::webhooks::emit(
+                            store,
+                            claim.account,
+                            "domain.unverified",
+                            &event_data(&claim),
+                            now,
+                        )?;
+                    }
                     if let Some(action) = action {
                         let event = audit::event(
                             claim.account,

@@ -21,7 +21,23 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::providers::ProviderCache;
-use crate::{audit, AppError, Caller, Exec};
+use crate::{audit, webhooks, AppError, Caller, Exec};
+
+/// Writes the audit event of a change to `idp` and emits its webhook event
+/// (`idp.created`, `idp.deleted`, or `idp.updated` for every other change).
+fn record(
+    store: &Store,
+    event: &portcullis_domain::AuditEvent,
+    idp: &IdentityProvider,
+) -> Result<(), AppError> {
+    audit::record(store, event)?;
+    let kind = match event.action.as_str() {
+        "idp.created" => "idp.created",
+        "idp.deleted" => "idp.deleted",
+        _ => "idp.updated",
+    };
+    webhooks::emit(store, idp.account, kind, &webhooks::idp_data(idp), event.at)
+}
 
 /// SAML settings as entered: metadata XML, or a metadata URL, or entity id + SSO URL +
 /// certificates.
@@ -306,7 +322,7 @@ pub async fn create(
     exec.write(move |store| {
         store.transaction(|store| {
             store.insert_idp(&saved)?;
-            audit::record(store, &event)
+            record(store, &event, &saved)
         })
     })
     .await?;
@@ -335,7 +351,7 @@ async fn save(
                 store.revoke_idp_sessions(saved.id, event.at)?;
             }
             store.update_idp(&saved)?;
-            audit::record(store, &event)
+            record(store, &event, &saved)
         })
     })
     .await?;
@@ -540,7 +556,7 @@ pub async fn refresh_all(exec: &impl Exec, net: &HttpPolicy) -> Result<usize, Ap
                 exec.write(move |store| {
                     store.transaction(|store| {
                         store.update_idp(&after)?;
-                        audit::record(store, &event)
+                        record(store, &event, &after)
                     })
                 })
                 .await?;
@@ -568,9 +584,10 @@ pub fn delete(
         may_remove(store, &idp)?;
         store.revoke_idp_sessions(idp.id, Utc::now())?;
         store.delete_idp(idp.account, idp.id)?;
-        audit::record(
+        record(
             store,
             &event(caller.actor(), Some(caller), &idp, "idp.deleted"),
+            &idp,
         )
     });
     providers.invalidate(id);

@@ -196,6 +196,7 @@ pub async fn accept_with_password(
                 now,
             );
             store.accept_invitation(found.invitation.id, &user, now)?;
+            crate::webhooks::emit_member(store, "member.created", &user, now)?;
             audit::record(
                 store,
                 &audit::event(
@@ -262,6 +263,7 @@ pub fn accept_via_sso(
         now,
     );
     store.accept_invitation(found.invitation.id, &user, now)?;
+    crate::webhooks::emit_member(store, "member.created", &user, now)?;
     if let Some(subject) = who.subject {
         store.link_sso_subject(idp.id, subject, user.id, now)?;
     }

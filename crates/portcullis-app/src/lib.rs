@@ -32,6 +32,7 @@ pub mod role_rules;
 pub mod scim;
 pub mod sessions;
 pub mod sso;
+pub mod webhooks;
 
 pub use caller::{Caller, Via};
 pub use error::AppError;

@@ -146,7 +146,10 @@ pub async fn with_password(
                     json!({ "method": "password", "reason": reason, "email": email }),
                     now,
                 ),
-            )
+            )?;
+            let data = json!({"method": "password", "reason": reason, "email": email,
+                              "member": target.map(crate::webhooks::member_data)});
+            crate::webhooks::emit(store, account.id, action, &data, now)
         };
         if enforced {
             let reason = if account_enforced {

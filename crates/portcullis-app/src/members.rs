@@ -102,6 +102,14 @@ pub fn update(
                 invitations::revoke_made_by(store, caller.account.id, id, now)?;
             }
         }
+        let kind = match (target.active, next.active) {
+            (true, false) => "member.deactivated",
+            (false, true) => "member.reactivated",
+            _ => "member.updated",
+        };
+        if next != target {
+            crate::webhooks::emit_member(store, kind, &next, now)?;
+        }
         crate::audit::record(
             store,
             &caller.event(
@@ -136,6 +144,6 @@ pub fn delete(
             now,
         );
         store.delete_user(caller.account.id, id, now, Some(&event))?;
-        Ok(())
+        crate::webhooks::emit_member(store, "member.deleted", &target, now)
     })
 }

@@ -14,7 +14,7 @@ use portcullis_domain::{
 use portcullis_store::{conflict, Store, StoreError};
 use serde_json::{json, Value};
 
-use crate::{audit, members, AppError, Caller};
+use crate::{audit, members, webhooks, AppError, Caller};
 
 /// The account's rules, oldest first.
 pub fn list(store: &Store, caller: &Caller) -> Result<Vec<RoleRule>, AppError> {
@@ -168,6 +168,7 @@ fn apply(
             };
             store.update_user(&changed)?;
             audit::record(store, &event("member.role.changed", Value::Null))?;
+            webhooks::emit_member(store, "member.updated", &changed, cause.now)?;
             Ok(changed)
         }
     }

@@ -154,6 +154,12 @@ fn record(
         "subject": attempt.subject,
         "name_id_format": attempt.name_id_format,
     });
+    if action != "user.created_just_in_time" {
+        let data = json!({"method": "sso", "protocol": idp.kind(), "idp": idp.id.to_string(),
+                          "reason": reason, "email": attempt.email,
+                          "member_id": user.map(|u| u.to_string())});
+        crate::webhooks::emit(store, account.id, action, &data, now)?;
+    }
     audit::record(
         store,
         &audit::event(
@@ -450,6 +456,7 @@ fn decide(
                 attempt,
                 now,
             )?;
+            crate::webhooks::emit_member(store, "member.created", &user, now)?;
             Ok(Ok(user))
         }
     }

@@ -18,6 +18,14 @@ pub enum DomainError {
     /// only members on them.
     #[error("{0} is not one of the account's verified domains, and the account provisions only members with an email on them")]
     DomainNotVerified(String),
+    /// A value that is not acceptable for a field, with why.
+    #[error("{field}: {why}")]
+    InvalidValue {
+        /// Which field.
+        field: &'static str,
+        /// Why not.
+        why: String,
+    },
     /// The text is not a valid account slug.
     #[error("{0:?} is not a valid account slug: use 1-63 lowercase letters, digits and dashes, not starting or ending with a dash")]
     InvalidSlug(String),

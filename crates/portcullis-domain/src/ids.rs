@@ -84,6 +84,14 @@ id_type!(
     /// Identifies a rule that gives members a role from their IdP groups.
     RoleRuleId
 );
+id_type!(
+    /// Identifies a webhook.
+    WebhookId
+);
+id_type!(
+    /// Identifies one delivery of an event to a webhook (its `webhook-id` header).
+    DeliveryId
+);
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,7 @@ pub mod role_rule;
 pub mod session;
 pub mod slug;
 pub mod user;
+pub mod webhook;
 
 pub use account::{Account, EnforcementPolicy, IpRestrictions, ProvisioningMode};
 pub use api_key::{ApiKey, ApiKeySecret, Scope, Scopes, SecretHash};
@@ -30,11 +31,12 @@ pub use email_domain::{AccountDomain, EmailDomain};
 pub use error::DomainError;
 pub use idp::{IdentityProvider, IdpProtocol, OidcSettings, SamlSettings, SpSigningKey};
 pub use ids::{
-    AccountId, ApiKeyId, AuditEventId, DomainId, GroupId, IdpId, InvitationId, RoleRuleId,
-    SessionId, UserId,
+    AccountId, ApiKeyId, AuditEventId, DeliveryId, DomainId, GroupId, IdpId, InvitationId,
+    RoleRuleId, SessionId, UserId, WebhookId,
 };
 pub use invitation::Invitation;
 pub use role_rule::{RoleRule, RoleSource};
 pub use session::{AuthMethod, Session};
 pub use slug::AccountSlug;
 pub use user::{Role, User, UserKind, UserOrigin};
+pub use webhook::{DeliveryStatus, Webhook, WebhookSecret};

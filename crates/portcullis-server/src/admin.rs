@@ -17,6 +17,7 @@ pub mod ip_restrictions;
 pub mod members;
 pub mod openapi;
 pub mod role_rules;
+pub mod webhooks;
 
 use actix_web::web;
 use serde::Deserialize;
@@ -29,6 +30,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     bots::config(cfg);
     domains::config(cfg);
     role_rules::config(cfg);
+    webhooks::config(cfg);
     idps::config(cfg);
     api_keys::config(cfg);
     ip_restrictions::config(cfg);

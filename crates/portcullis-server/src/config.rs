@@ -36,10 +36,11 @@ pub struct Config {
     /// Sustained SCIM requests per second allowed per API key, with bursts of twice as
     /// many (`PORTCULLIS_SCIM_RATE_LIMIT`; 0 switches the limit off).
     pub scim_rate_limit: u32,
-    /// Let OpenID Connect discovery and token requests reach loopback and private
-    /// addresses (`PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES`, default `false`). Only for
-    /// tests and IdPs on the operator's own network: otherwise an admin could make the
-    /// server probe its internal network.
+    /// Let OpenID Connect discovery and token requests, and webhook deliveries, reach
+    /// loopback and private addresses (`PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES`, default
+    /// `false`; link-local addresses stay refused for webhooks). Only for tests, IdPs and
+    /// receivers on the operator's own network: otherwise an admin could make the server
+    /// probe its internal network.
     pub sso_allow_private_addresses: bool,
     /// SMTP server for invitation mail (`PORTCULLIS_SMTP_URL`, such as
     /// `smtps://user:pass@mail.example.com` or `smtp://127.0.0.1:2525`); no mail when unset.

@@ -22,6 +22,7 @@ pub mod sso;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
+pub mod webhook_sender;
 pub mod writer;
 
 use std::sync::Arc;
@@ -82,6 +83,10 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
         }
     };
     let dns = dns::Dns::new(&config.dns_servers).context("setting up the DNS resolver")?;
+    let webhooks = webhook_sender::Sender::new(webhook_sender::Guard {
+        allow_private: config.sso_allow_private_addresses,
+    })
+    .context("setting up the webhook client")?;
     Ok(AppState {
         store,
         inline_reads,
@@ -93,6 +98,7 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
         sso_providers: Arc::default(),
         scim_limiter: Arc::default(),
         dns,
+        webhooks,
     })
 }
 
@@ -177,6 +183,19 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let bind = state.config.bind.clone();
     let public_url = state.config.public_url.clone();
     tracing::info!(%bind, %public_url, "starting");
+    // Webhook deliveries, every second, on a thread of their own.
+    let deliverer = state.clone();
+    std::thread::Builder::new()
+        .name("webhooks".into())
+        .spawn(move || {
+            let sender = deliverer.webhooks.clone();
+            actix_web::rt::System::new().block_on(webhook_sender::run(
+                deliverer,
+                sender,
+                std::time::Duration::from_secs(1),
+            ))
+        })
+        .context("starting the webhook deliveries")?;
     // The daily work (metadata refresh, domain re-check) on a thread of its own.
     let daily = state.clone();
     std::thread::Builder::new()

@@ -45,6 +45,8 @@ pub struct AppState {
     pub scim_limiter: Arc<RateLimiter>,
     /// The resolver that verifies domains.
     pub dns: crate::dns::Dns,
+    /// Sends webhook deliveries.
+    pub webhooks: crate::webhook_sender::Sender,
 }
 
 impl AppState {
@@ -119,6 +121,13 @@ impl AppState {
     pub fn http_policy(&self) -> HttpPolicy {
         HttpPolicy {
             allow_private_addresses: self.config.sso_allow_private_addresses,
+        }
+    }
+
+    /// Where webhooks may point (`PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES`).
+    pub fn webhook_guard(&self) -> crate::webhook_sender::Guard {
+        crate::webhook_sender::Guard {
+            allow_private: self.config.sso_allow_private_addresses,
         }
     }
 

@@ -18,7 +18,7 @@ pub(crate) mod http;
 mod login;
 mod rejection;
 
-pub use http::HttpPolicy;
+pub use http::{is_public, HttpPolicy};
 pub use login::{
     discover, finish_login, start_login, CallbackParams, OidcRandom, OidcStart, ProviderInfo,
     StoredAttempt,

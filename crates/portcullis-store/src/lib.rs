@@ -33,6 +33,7 @@ mod session;
 mod snapshot;
 mod sso;
 mod user;
+mod webhook;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -51,6 +52,7 @@ pub use scim::{
 };
 pub use sso::PendingLogin;
 pub use user::UserListQuery;
+pub use webhook::{Attempt, Delivery};
 
 use connection::{AnyConnection, Manager, SqlitePragmas};
 

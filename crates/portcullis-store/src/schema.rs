@@ -184,6 +184,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Where an account's events are sent (migration 15).
+    webhooks (id) {
+        id -> Text,
+        account_id -> Text,
+        url -> Text,
+        events -> Text,
+        description -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The outbox: one row per event per webhook, with its attempts (migration 15).
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        account_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        due_since -> Timestamp,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Rules that give members a role from their IdP groups (migration 14).
     role_rules (id) {
         id -> Text,
@@ -233,6 +266,8 @@ diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(user_emails -> users (user_id));
 
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     server_secrets,
     accounts,
@@ -252,4 +287,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_emails,
     account_domains,
     role_rules,
+    webhooks,
+    webhook_deliveries,
 );

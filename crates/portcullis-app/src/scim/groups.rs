@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::mapping::{group_from_input, group_resource};
 use super::users::check_if_match;
 use super::{not_found, store_error, Ctx};
-use crate::{audit, role_rules, AppError};
+use crate::{audit, role_rules, webhooks, AppError};
 
 const PATCH_ATTEMPTS: usize = 3;
 
@@ -59,6 +59,12 @@ fn ids(members: &[UserId]) -> Vec<String> {
     members.iter().map(ToString::to_string).collect()
 }
 
+/// A group as events show it.
+fn group_data(row: &ScimGroupRow, members: &[UserId]) -> Value {
+    json!({"id": row.id.to_string(), "display_name": row.display_name,
+           "external_id": row.external_id, "members": ids(members)})
+}
+
 /// Why the roles a group change makes change (the group and the key).
 fn cause(ctx: &Ctx, row: &ScimGroupRow) -> role_rules::Cause {
     role_rules::Cause {
@@ -87,6 +93,13 @@ pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<ScimGroupRow, Ap
         if let Some(rules) = role_rules::naming_groups(store, ctx.account, &[&row.display_name])? {
             role_rules::apply_groups(store, &rules, &members, &cause(ctx, &row))?;
         }
+        webhooks::emit(
+            store,
+            ctx.account,
+            "group.created",
+            &group_data(&row, &members),
+            ctx.now,
+        )?;
         Ok(row)
     })
 }
@@ -111,6 +124,13 @@ fn write(
             }
             role_rules::apply_groups(store, &rules, &touched, &cause(ctx, &new))?;
         }
+        webhooks::emit(
+            store,
+            ctx.account,
+            "group.updated",
+            &group_data(&new, members),
+            ctx.now,
+        )?;
         Ok(new)
     })
 }
@@ -229,6 +249,12 @@ pub fn delete(store: &Store, ctx: &Ctx, id: &str, if_match: Option<&str>) -> Res
         if let Some(rules) = rules {
             role_rules::apply_groups(store, &rules, &members, &cause(ctx, &old))?;
         }
-        Ok(())
+        webhooks::emit(
+            store,
+            ctx.account,
+            "group.deleted",
+            &group_data(&old, &[]),
+            ctx.now,
+        )
     })
 }

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::mapping::{normalize_patch, user_body, user_from_input, user_resource};
 use super::{check_domain, not_found, store_error, Ctx};
-use crate::{audit, invitations, members, AppError};
+use crate::{audit, invitations, members, webhooks, AppError};
 
 /// How often a PATCH without `If-Match` re-reads and retries when another write won the
 /// race between its read and its write.
@@ -108,9 +108,12 @@ pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<(ScimUserRow, Va
         &row,
         json!({"active": row.user.active}),
     );
-    store
-        .insert_scim_user(&row, Some(&event))
-        .map_err(store_error)?;
+    store.transaction(|store| {
+        store
+            .insert_scim_user(&row, Some(&event))
+            .map_err(store_error)?;
+        webhooks::emit_member(store, "member.created", &row.user, ctx.now)
+    })?;
     let resource = user_resource(&row, &[], &ctx.base);
     Ok((row, resource))
 }
@@ -129,16 +132,23 @@ fn write(
     {
         check_domain(store, ctx, &new.user.email)?;
     }
-    if old.user.active && !new.user.active {
-        store.transaction(|store| {
+    let kind = match (old.user.active, new.user.active) {
+        (true, false) => "member.deactivated",
+        (false, true) => "member.reactivated",
+        _ => "member.updated",
+    };
+    store.transaction(|store| {
+        let deactivating = old.user.active && !new.user.active;
+        if deactivating {
             members::keep_an_admin(store, &old.user, false)?;
-            let new = write_row(store, ctx, old, new).map_err(store_error)?;
+        }
+        let new = write_row(store, ctx, old, new).map_err(store_error)?;
+        if deactivating {
             invitations::revoke_made_by(store, ctx.account, old.user.id, ctx.now)?;
-            Ok(new)
-        })
-    } else {
-        write_row(store, ctx, old, new).map_err(store_error)
-    }
+        }
+        webhooks::emit_member(store, kind, &new.user, ctx.now)?;
+        Ok(new)
+    })
 }
 
 fn write_row(
@@ -229,6 +239,6 @@ pub fn delete(store: &Store, ctx: &Ctx, id: &str, if_match: Option<&str>) -> Res
         {
             return Err(not_found("user", id));
         }
-        Ok(())
+        webhooks::emit_member(store, "member.deleted", &old.user, ctx.now)
     })
 }

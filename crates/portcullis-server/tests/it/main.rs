@@ -44,3 +44,5 @@ mod sso_policy;
 mod sso_saml;
 mod sso_support;
 mod support;
+mod webhook_support;
+mod webhooks;

@@ -36,7 +36,7 @@ pub(crate) enum HttpError {
 }
 
 /// Whether `ip` is a public unicast address.
-pub(crate) fn is_public(ip: IpAddr) -> bool {
+pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();
