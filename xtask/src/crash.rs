@@ -8,6 +8,10 @@
 //! whose name and flag disagree would show a half-applied change. A request that got no
 //! answer (the kill came first) may or may not have happened: its user must then show
 //! either the last answered state or exactly the unanswered one.
+//!
+//! The account has a webhook subscribed to every event, at a receiver the harness runs:
+//! after every restart, each change answered with success before the kill must have
+//! reached it (at least once), so an acknowledged change never loses its event.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +22,12 @@ use anyhow::{bail, ensure, Context, Result};
 use serde_json::json;
 
 use crate::http::request;
+use crate::receiver::{Receiver, Seen};
 use crate::scim_server::{self, Server};
+
+/// How long a restarted server may take to deliver the events of acknowledged changes
+/// (a delivery claimed when the kill came waits for its lease to end).
+const DELIVERY_WAIT: Duration = Duration::from_secs(60);
 
 const WORKERS: usize = 4;
 
@@ -46,6 +55,8 @@ struct Ledger {
     pending_creates: Vec<PendingCreate>,
     creates: u64,
     patches: u64,
+    /// Every change answered with success: the member and the displayName it set.
+    acknowledged: Vec<(String, String)>,
 }
 
 /// A small xorshift generator: the harness needs variety, not cryptography.
@@ -103,15 +114,18 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
     for (name, url, extra) in backends {
-        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let receiver = Receiver::start()?;
+        let mut extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let drop_schema = extra.get(1).map(|s| s.to_string());
+        extra.extend(["--webhook", receiver.url.as_str()]);
         let seeded = scim_server::seed(&seeder, &url, 0, "crash", &extra)?;
-        let outcome = run_backend(&binary, &seeded, kills);
-        if let Some(schema) = extra.get(1) {
-            let _ = scim_server::seed(&seeder, &url, 0, "crash", &["--drop-pg-schema", schema]);
+        let outcome = run_backend(&binary, &seeded, kills, &receiver.seen);
+        if let Some(schema) = drop_schema {
+            let _ = scim_server::seed(&seeder, &url, 0, "crash", &["--drop-pg-schema", &schema]);
         }
         let (survived, ledger) = outcome.with_context(|| format!("crash harness on {name}"))?;
         println!(
-            "crash harness on {name}: {survived} SIGKILLs survived; {} creates and {} PATCHes answered with success, all present exactly as answered",
+            "crash harness on {name}: {survived} SIGKILLs survived; {} creates and {} PATCHes answered with success, all present exactly as answered, each with its webhook event delivered",
             ledger.creates, ledger.patches
         );
     }
@@ -122,7 +136,11 @@ fn start(binary: &std::path::Path, seeded: &scim_server::Seeded) -> Result<Serve
     Server::start(
         binary,
         &seeded.database_url,
-        &[("PORTCULLIS_SCIM_RATE_LIMIT", "0")],
+        &[
+            ("PORTCULLIS_SCIM_RATE_LIMIT", "0"),
+            // The receiver listens on loopback.
+            ("PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES", "true"),
+        ],
     )
 }
 
@@ -130,6 +148,7 @@ fn run_backend(
     binary: &std::path::Path,
     seeded: &scim_server::Seeded,
     kills: usize,
+    seen: &Seen,
 ) -> Result<(usize, Ledger)> {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let mut rng = Rng::seeded(7);
@@ -141,6 +160,7 @@ fn run_backend(
         let mut server = start(binary, seeded)?;
         verify(server.port, &seeded.token, &ledger, baseline)
             .with_context(|| format!("after kill {round}"))?;
+        delivered(&ledger, seen).with_context(|| format!("after kill {round}"))?;
         let stop = Arc::new(AtomicBool::new(false));
         let workers: Vec<_> = (0..WORKERS)
             .map(|w| {
@@ -164,6 +184,7 @@ fn run_backend(
     }
     let server = start(binary, seeded)?;
     verify(server.port, &seeded.token, &ledger, baseline).context("after the last kill")?;
+    delivered(&ledger, seen).context("after the last kill")?;
     let ledger = Arc::try_unwrap(ledger)
         .map_err(|_| anyhow::anyhow!("workers still hold the ledger"))?
         .into_inner()
@@ -234,6 +255,7 @@ fn work(
                     k.acked = version;
                     k.in_doubt = None;
                 }
+                l.acknowledged.push((user.id.clone(), display(version)));
             }
             None => {
                 let user_name = format!(
@@ -268,6 +290,7 @@ fn work(
                 let mut l = ledger.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
                 l.creates += 1;
                 l.pending_creates.retain(|p| p.user_name != user_name);
+                l.acknowledged.push((id.clone(), display(0)));
                 l.users.entry(w).or_default().push(Known {
                     id,
                     user_name,
@@ -278,6 +301,41 @@ fn work(
         }
     }
     Ok(())
+}
+
+/// Waits until every acknowledged change has reached the receiver: a member event
+/// (`member.created`, `.updated`, `.deactivated`, `.reactivated`) naming the member with
+/// the displayName the change set.
+fn delivered(ledger: &Mutex<Ledger>, seen: &Seen) -> Result<()> {
+    let needed: Vec<(String, String)> = ledger
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .acknowledged
+        .clone();
+    let started = std::time::Instant::now();
+    loop {
+        let missing = {
+            let seen = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            let got: std::collections::HashSet<(&str, &str)> = seen
+                .iter()
+                .filter(|(kind, _, _)| kind.starts_with("member."))
+                .map(|(_, id, name)| (id.as_str(), name.as_str()))
+                .collect();
+            needed
+                .iter()
+                .filter(|(id, name)| !got.contains(&(id.as_str(), name.as_str())))
+                .count()
+        };
+        if missing == 0 {
+            return Ok(());
+        }
+        ensure!(
+            started.elapsed() < DELIVERY_WAIT,
+            "{missing} of {} acknowledged changes never reached the webhook",
+            needed.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 fn set_doubt(ledger: &Mutex<Ledger>, w: usize, id: &str, version: Option<u64>) -> Result<()> {

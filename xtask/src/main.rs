@@ -10,6 +10,7 @@ mod crash;
 mod fuzz;
 mod http;
 mod machine;
+mod receiver;
 mod scim_conformance;
 mod scim_server;
 mod setup;

@@ -8,7 +8,8 @@
 //! seeds a fresh schema S and `--drop-pg-schema S` removes it. `--password-members N`
 //! adds N members `person00000@{slug}.test`… who sign in with a password (one random
 //! password for all, printed as `password=…`), for the soak test's logins. On PostgreSQL
-//! the seeded tables are analyzed before it returns.
+//! the seeded tables are analyzed before it returns. `--webhook URL` gives the account a
+//! webhook subscribed to every event, at URL (its secret is printed as `webhook_secret=…`).
 
 #![allow(missing_docs)]
 
@@ -77,6 +78,19 @@ fn main() -> Result<()> {
     let bot = bots::create(&store, &operator, "scim", now)?;
     let scim = portcullis_domain::Scopes::only(portcullis_domain::Scope::Scim);
     let (_, _, secret) = api_keys::create(&store, &operator, "scim", Some(bot.id), scim, now)?;
+    if let Some(url) = arg(&args, "--webhook") {
+        let hook = portcullis_domain::Webhook {
+            id: portcullis_domain::WebhookId::from_uuid(Uuid::new_v4()),
+            account: account.id,
+            url,
+            events: vec![portcullis_domain::webhook::ALL_EVENTS.to_owned()],
+            description: "seeded".into(),
+            secret: portcullis_domain::WebhookSecret::from_bytes(rand::random()),
+            created_at: now,
+        };
+        store.insert_webhook(&hook)?;
+        println!("webhook_secret={}", hook.secret.expose());
+    }
 
     let next = AtomicUsize::new(0);
     let first = std::sync::Mutex::new(None::<UserId>);

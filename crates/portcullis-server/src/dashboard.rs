@@ -12,6 +12,7 @@ pub mod members;
 pub mod role_rules;
 pub mod scim;
 pub mod sso;
+pub mod webhooks;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -33,6 +34,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     members::config(cfg);
     domains::config(cfg);
     role_rules::config(cfg);
+    webhooks::config(cfg);
     api_keys::config(cfg);
     ip_restrictions::config(cfg);
     audit::config(cfg);
@@ -46,6 +48,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("members", "Members"),
     ("domains", "Domains"),
     ("role-rules", "Roles from the IdP"),
+    ("webhooks", "Webhooks"),
     ("api-keys", "API keys"),
     ("ip-restrictions", "IP restrictions"),
     ("audit", "Audit log"),
@@ -221,6 +224,8 @@ impl Done {
             Some("domain-added") => "The domain was added. Publish its TXT record, then verify it.",
             Some("domain-verified") => "The record is there: the domain is verified.",
             Some("rule-added") => "The rule was added; it applies from the next group change or sign-in.",
+            Some("ping-queued") => "A test event is on its way; its delivery shows below.",
+            Some("resend-queued") => "The event will be sent again now.",
             Some("scim-off") => "SCIM provisioning is off; new members are invited.",
             _ => return Flash::default(),
         };

@@ -27,11 +27,12 @@ use crate::state::AppState;
 /// How long one attempt may take.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long a worker holds the deliveries it claimed.
-const LEASE_SECONDS: i64 = 60;
+/// How long a worker holds the deliveries it claimed. A round stops sending (and lets
+/// go of what it has not sent) once less than one attempt's time is left of it.
+const LEASE_SECONDS: i64 = 20;
 
 /// Deliveries claimed per round.
-const CLAIM: i64 = 16;
+const CLAIM: i64 = 64;
 
 /// Whether `ip` is link-local (never called, whatever the switch says).
 fn is_link_local(ip: IpAddr) -> bool {
@@ -182,30 +183,46 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// One round at `now`: claims what is due, sends each delivery, records each attempt.
-/// Returns how many were attempted.
+/// One round at `now`: claims what is due and sends it, each webhook's deliveries in
+/// order, recording each attempt. A webhook's first failure ends its part of the round
+/// (its later deliveries wait for the retry), and so does the end of the lease. Returns
+/// how many were attempted.
 pub async fn deliver_due(
     state: &AppState,
     sender: &Sender,
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<usize> {
+    let lease = chrono::Duration::seconds(LEASE_SECONDS);
     let claimed = state
-        .write(move |store| {
-            Ok(store.claim_deliveries(now, chrono::Duration::seconds(LEASE_SECONDS), CLAIM)?)
-        })
+        .write(move |store| Ok(store.claim_deliveries(now, lease, CLAIM)?))
         .await?;
-    let count = claimed.len();
+    let started = std::time::Instant::now();
+    let budget = Duration::from_secs(LEASE_SECONDS as u64) - TIMEOUT - Duration::from_secs(1);
+    let mut attempted = 0;
+    let mut stopped: Vec<portcullis_domain::WebhookId> = Vec::new();
+    let mut unsent = Vec::new();
     for (delivery, webhook) in claimed {
+        if stopped.contains(&webhook.id) || started.elapsed() > budget {
+            unsent.push(delivery.id);
+            continue;
+        }
         let outcome = sender.send(&delivery, &webhook).await;
         if let Err((_, why)) = &outcome {
             tracing::info!(webhook = %webhook.id, delivery = %delivery.id, error = %why, "webhook delivery failed");
         }
+        if !matches!(outcome, Ok(status) if (200..300).contains(&status)) {
+            stopped.push(webhook.id);
+        }
+        attempted += 1;
         let done = now.max(Utc::now());
         state
             .write(move |store| webhooks::record(store, &delivery, outcome, done))
             .await?;
     }
-    Ok(count)
+    state
+        .write(move |store| Ok(store.release_claims(&unsent)?))
+        .await?;
+    Ok(attempted)
 }
 
 /// Delivers every `period`, forever (run it on a thread of its own).
@@ -216,8 +233,8 @@ pub async fn run(state: AppState, sender: Sender, period: Duration) {
         ticker.tick().await;
         loop {
             match deliver_due(&state, &sender, Utc::now()).await {
-                Ok(n) if n as i64 == CLAIM => continue,
-                Ok(_) => break,
+                Ok(0) => break,
+                Ok(_) => continue,
                 Err(e) => {
                     tracing::warn!(error = %e, "a webhook delivery round failed");
                     break;

@@ -283,8 +283,10 @@ impl Store {
     }
 
     /// Claims up to `limit` due deliveries for `lease` (no other worker takes them until
-    /// it ends), each with its webhook. A delivery waits while an earlier one of its
-    /// webhook is pending, so each webhook receives its events in order.
+    /// it ends), each with its webhook, oldest first. A delivery waits while an earlier
+    /// one of its webhook is pending and not claimed with it, so each webhook receives its
+    /// events in order when the caller sends each webhook's deliveries in the order given
+    /// and stops at the first that fails ([`Store::release_claims`] the rest).
     pub fn claim_deliveries(
         &self,
         now: DateTime<Utc>,
@@ -315,25 +317,29 @@ impl Store {
                     AnyConnection::Postgresql(c) => due!().for_update().skip_locked().load(c)?,
                     AnyConnection::Sqlite(c) => due!().load(c)?,
                 };
-                // In order per webhook: only the first pending delivery of each webhook
-                // may go, and only when no earlier one of it waits for a retry.
+                // In order per webhook: a webhook's deliveries go oldest first, and none
+                // while an earlier one of it waits for a retry (or is held by another
+                // worker).
                 let mut taken: Vec<DeliveryRow> = Vec::new();
+                let mut blocked: Vec<String> = Vec::new();
                 for row in candidates {
-                    if taken.len() as i64 >= limit
-                        || taken.iter().any(|t| t.webhook_id == row.webhook_id)
-                    {
+                    if taken.len() as i64 >= limit || blocked.contains(&row.webhook_id) {
                         continue;
                     }
-                    let earlier_waits = webhook_deliveries::table
-                        .filter(webhook_deliveries::webhook_id.eq(&row.webhook_id))
-                        .filter(webhook_deliveries::status.eq(pending))
-                        .filter(webhook_deliveries::id.lt(&row.id))
-                        .count()
-                        .get_result::<i64>(conn)?
-                        > 0;
-                    if !earlier_waits {
-                        taken.push(row);
+                    if !taken.iter().any(|t| t.webhook_id == row.webhook_id) {
+                        let earlier_waits = webhook_deliveries::table
+                            .filter(webhook_deliveries::webhook_id.eq(&row.webhook_id))
+                            .filter(webhook_deliveries::status.eq(pending))
+                            .filter(webhook_deliveries::id.lt(&row.id))
+                            .count()
+                            .get_result::<i64>(conn)?
+                            > 0;
+                        if earlier_waits {
+                            blocked.push(row.webhook_id.clone());
+                            continue;
+                        }
                     }
+                    taken.push(row);
                 }
                 let ids: Vec<&String> = taken.iter().map(|r| &r.id).collect();
                 diesel::update(
@@ -392,6 +398,20 @@ impl Store {
                     webhook_deliveries::last_status.eq(http),
                     webhook_deliveries::last_error.eq(error),
                 ))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    /// Ends the lease of claimed deliveries that were not attempted.
+    pub fn release_claims(&self, ids: &[DeliveryId]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.write(|conn| {
+            diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
+                .set(webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>))
                 .execute(conn)?;
             Ok(())
         })

@@ -45,6 +45,7 @@ async fn only_signed_in_admins_see_settings() {
         "members",
         "domains",
         "role-rules",
+        "webhooks",
         "api-keys",
         "ip-restrictions",
         "audit",
@@ -78,6 +79,7 @@ async fn only_signed_in_admins_see_settings() {
         "members",
         "domains",
         "role-rules",
+        "webhooks",
         "api-keys",
         "ip-restrictions",
         "audit",
@@ -751,4 +753,125 @@ async fn domains_and_role_rules_pages() {
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, _, _, body) = fetch!(app, session(TestRequest::get().uri(rules), &cookie));
     assert!(!body.contains("<td>Portcullis Admins</td>"), "{body}");
+}
+
+#[actix_web::test]
+async fn webhooks_page_shows_the_secret_once_and_the_delivery_log() {
+    let env = env();
+    let app = app!(env);
+    let receiver = crate::webhook_support::Receiver::start().await;
+    let (cookie, csrf) = sign_in!(app, "admin@localhost", &env.admin.password);
+    let page = "/a/default/settings/webhooks";
+    let (s, _, _, body) = fetch!(
+        app,
+        form(
+            page,
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("url", "https://169.254.169.254/x"),
+                ("events", "*")
+            ]
+        )
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("link-local"), "{body}");
+    let (s, _, _, body) = fetch!(
+        app,
+        form(
+            page,
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("url", &receiver.url),
+                ("events", "member.created, ping"),
+                ("description", "HR")
+            ]
+        )
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST, "ping is no subscription");
+    assert!(body.contains("ping"), "{body}");
+    let (s, _, _, body) = fetch!(
+        app,
+        form(
+            page,
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("url", &receiver.url),
+                ("events", "member.created, login.failed"),
+                ("description", "HR")
+            ]
+        )
+    );
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("whsec_"), "shown once: {body}");
+    let (_, _, _, body) = fetch!(app, session(TestRequest::get().uri(page), &cookie));
+    assert!(!body.contains("whsec_"));
+    assert!(body.contains("member.created, login.failed"));
+    let operator = portcullis_app::Caller::operator(
+        env.state
+            .store
+            .account(env.admin.account.id)
+            .unwrap()
+            .unwrap(),
+    );
+    let hook = portcullis_app::webhooks::list(&env.state.store, &operator).unwrap()[0].clone();
+    let (s, _, _, _) = fetch!(
+        app,
+        form(
+            &format!("{page}/{}/test", hook.id),
+            &cookie,
+            &[("csrf", &csrf)]
+        )
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    portcullis_server::webhook_sender::deliver_due(
+        &env.state,
+        &env.state.webhooks,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(receiver.received().len(), 1);
+    let (_, _, _, body) = fetch!(app, session(TestRequest::get().uri(page), &cookie));
+    assert!(body.contains("<td>ping</td><td>delivered</td>"), "{body}");
+    let delivery = env
+        .state
+        .store
+        .deliveries(env.admin.account.id, hook.id, 1)
+        .unwrap()[0]
+        .id;
+    let (s, _, _, _) = fetch!(
+        app,
+        form(
+            &format!("{page}/{}/deliveries/{delivery}/resend", hook.id),
+            &cookie,
+            &[("csrf", &csrf)]
+        )
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    portcullis_server::webhook_sender::deliver_due(
+        &env.state,
+        &env.state.webhooks,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(receiver.received().len(), 2, "sent again");
+    let (s, _, _, _) = fetch!(
+        app,
+        form(
+            &format!("{page}/{}/delete", hook.id),
+            &cookie,
+            &[("csrf", &csrf)]
+        )
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(env
+        .state
+        .store
+        .webhooks(env.admin.account.id)
+        .unwrap()
+        .is_empty());
 }
