@@ -593,3 +593,100 @@ pub fn delete(
     providers.invalidate(id);
     deleted
 }
+
+/// How long before a SAML signing certificate expires the account is warned.
+pub const EXPIRY_WARNING: chrono::Duration = chrono::Duration::days(30);
+
+/// When the `idp.certificate_expiring` event is emitted: this many days before.
+const WARN_AT_DAYS: [i64; 3] = [1, 7, 30];
+
+/// A SAML IdP whose signing certificate expires soon (or has).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiringCertificate {
+    /// The IdP.
+    pub idp: IdpId,
+    /// Its description.
+    pub description: String,
+    /// When its first certificate to expire does.
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+/// When the first of an IdP's signing certificates expires (`None` for OIDC, or
+/// certificates that cannot be read).
+pub fn certificate_expiry(idp: &IdentityProvider) -> Option<chrono::DateTime<Utc>> {
+    let IdpProtocol::Saml(saml) = &idp.protocol else {
+        return None;
+    };
+    saml.signing_certificates
+        .iter()
+        .filter_map(|c| saml::certificate_expiry(c).ok())
+        .min()
+}
+
+/// The account's SAML IdPs whose signing certificate expires within
+/// [`EXPIRY_WARNING`] of `now` (for the banners).
+pub fn expiring_certificates(
+    store: &Store,
+    caller: &Caller,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<ExpiringCertificate>, AppError> {
+    Ok(list(store, caller)?
+        .iter()
+        .filter_map(|idp| {
+            let expires_at = certificate_expiry(idp)?;
+            (expires_at - now <= EXPIRY_WARNING).then(|| ExpiringCertificate {
+                idp: idp.id,
+                description: idp.description.clone(),
+                expires_at,
+            })
+        })
+        .collect())
+}
+
+/// Emits `idp.certificate_expiring` (audit log and webhooks) for every SAML IdP whose
+/// first certificate expires within 30, 7 or 1 days of `now`, once per threshold (the
+/// daily work calls it). Returns how many warnings it gave.
+pub fn warn_expiring(store: &Store, now: chrono::DateTime<Utc>) -> Result<usize, AppError> {
+    let mut warned = 0;
+    for idp in store.all_idps()? {
+        let Some(expires_at) = certificate_expiry(&idp) else {
+            continue;
+        };
+        let Some(days) = WARN_AT_DAYS
+            .iter()
+            .copied()
+            .find(|d| expires_at - now <= chrono::Duration::days(*d))
+        else {
+            continue;
+        };
+        // Given once per threshold: a warning given since the threshold's own window
+        // opened (a day before it) counts.
+        let since = expires_at - chrono::Duration::days(days + 1);
+        let target = idp.id.to_string();
+        if store.has_audit(idp.account, "idp.certificate_expiring", &target, since)? {
+            continue;
+        }
+        store.transaction(|store| {
+            let mut data = webhooks::idp_data(&idp);
+            if let Some(d) = data.as_object_mut() {
+                d.insert("certificate_expires_at".into(), json!(expires_at));
+                d.insert("days".into(), json!(days));
+            }
+            webhooks::emit(store, idp.account, "idp.certificate_expiring", &data, now)?;
+            audit::record(
+                store,
+                &audit::event(
+                    idp.account,
+                    Actor::System,
+                    "idp.certificate_expiring",
+                    Some(target.clone()),
+                    None,
+                    json!({"description": idp.description, "expires_at": expires_at, "days": days}),
+                    now,
+                ),
+            )
+        })?;
+        warned += 1;
+    }
+    Ok(warned)
+}

@@ -288,6 +288,23 @@ pub fn page(ctx: &Ctx, section: &str, flash: &Flash, body: Markup) -> HttpRespon
         .body(markup.into_string())
 }
 
+/// The warning about SAML signing certificates that expire within 30 days (nothing when
+/// none does): on the SSO page and the dashboard home.
+pub fn certificate_banner(expiring: &[portcullis_app::idps::ExpiringCertificate]) -> Markup {
+    let now = chrono::Utc::now();
+    html! {
+        @for c in expiring {
+            p.error.banner role="alert" {
+                "The signing certificate of " strong { (c.description) } " "
+                @if c.expires_at <= now { "expired on " } @else { "expires on " }
+                (c.expires_at.format("%Y-%m-%d"))
+                @if c.expires_at > now { " (in " ((c.expires_at - now).num_days()) " days)" }
+                ". Add the identity provider's new certificate (or refresh its metadata) before then, or sign-ins through it will fail."
+            }
+        }
+    }
+}
+
 /// The hidden CSRF field every form carries.
 pub fn csrf_field(ctx: &Ctx) -> Markup {
     html! { input type="hidden" name="csrf" value=(ctx.csrf); }

@@ -32,6 +32,11 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IdpLabels {
+    idp: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     kind: String,
     outcome: String,
@@ -51,6 +56,7 @@ pub struct Metrics {
     sso: Family<OutcomeLabels, Counter>,
     pool_connections: Gauge<i64, AtomicI64>,
     pool_idle: Gauge<i64, AtomicI64>,
+    certificate_expiry: Family<IdpLabels, Gauge<i64, AtomicI64>>,
 }
 
 impl Default for Metrics {
@@ -101,14 +107,32 @@ impl Metrics {
             "Database connections idle",
             pool_idle.clone(),
         );
+        let certificate_expiry = Family::<IdpLabels, Gauge<i64, AtomicI64>>::default();
+        registry.register(
+            "idp_certificate_expiry_seconds",
+            "Seconds until the first signing certificate of a SAML IdP expires (negative once it has)",
+            certificate_expiry.clone(),
+        );
         Self {
             registry,
+            certificate_expiry,
             requests,
             latency,
             scim,
             sso,
             pool_connections,
             pool_idle,
+        }
+    }
+
+    /// Sets the certificate expiry gauge to `expiries` (IdP id, seconds left), forgetting
+    /// IdPs that are gone.
+    pub fn set_certificate_expiries(&self, expiries: &[(String, i64)]) {
+        self.certificate_expiry.clear();
+        for (idp, seconds) in expiries {
+            self.certificate_expiry
+                .get_or_create(&IdpLabels { idp: idp.clone() })
+                .set(*seconds);
         }
     }
 
@@ -195,6 +219,23 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let (connections, idle) = state.store.pool_state();
     state.metrics.pool_connections.set(i64::from(connections));
     state.metrics.pool_idle.set(i64::from(idle));
+    let now = chrono::Utc::now();
+    let expiries = state
+        .read(move |store| {
+            Ok(store
+                .all_idps()?
+                .iter()
+                .filter_map(|idp| {
+                    let expires = portcullis_app::idps::certificate_expiry(idp)?;
+                    Some((idp.id.to_string(), (expires - now).num_seconds()))
+                })
+                .collect::<Vec<_>>())
+        })
+        .await;
+    match expiries {
+        Ok(expiries) => state.metrics.set_certificate_expiries(&expiries),
+        Err(e) => tracing::warn!(error = %e, "reading the IdPs' certificates for /metrics failed"),
+    }
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.encode())

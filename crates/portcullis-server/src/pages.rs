@@ -129,11 +129,18 @@ pub fn email_first_page(csrf: &str, email: &str, error: Option<&str>, unrouted: 
     )
 }
 
-/// The signed-in landing page.
-pub fn home_page(slug: &str, account_name: &str, email: &str, csrf: &str) -> Markup {
+/// The signed-in landing page; `banner` shows above everything (certificate warnings).
+pub fn home_page(
+    slug: &str,
+    account_name: &str,
+    email: &str,
+    csrf: &str,
+    banner: Markup,
+) -> Markup {
     layout(
         account_name,
         html! {
+            (banner)
             h1 { (account_name) }
             p { "Signed in as " strong { (email) } "." }
             h2 { "Settings" }

@@ -31,6 +31,6 @@ pub use guard::{peek_in_response_to, MAX_DECODED_RESPONSE, MAX_ENCODED_RESPONSE}
 pub use metadata::{parse_idp_metadata, sp_metadata_xml, ParsedIdpMetadata, MAX_METADATA};
 pub use rejection::SamlRejection;
 pub use request::{start_login, AuthnRedirect, SIG_ALG_RSA_SHA256};
-pub use sp::{normalize_certificate, SpConfig};
+pub use sp::{certificate_expiry, normalize_certificate, SpConfig};
 pub use sp_key::{certificate_pem, sp_signing_key, MIN_SP_KEY_BITS, SP_CERTIFICATE_VALIDITY};
 pub use verify::{verify_response, Expected, VerifiedAssertion, MAX_RESPONSE_AGE};

@@ -85,6 +85,28 @@ impl Store {
         self.write(|conn| insert_audit(conn, Some(e)))
     }
 
+    /// Whether the account's log holds an event `action` about `target` at or after
+    /// `since` (for warnings given once).
+    pub fn has_audit(
+        &self,
+        account: AccountId,
+        action: &str,
+        target: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let since = crate::convert::db_time(since);
+        self.read(|conn| {
+            Ok(audit_events::table
+                .filter(audit_events::account_id.eq(account.to_string()))
+                .filter(audit_events::action.eq(action))
+                .filter(audit_events::target.eq(target))
+                .filter(audit_events::at.ge(since))
+                .count()
+                .get_result::<i64>(conn)?
+                > 0)
+        })
+    }
+
     /// A page of the account's audit log, newest first.
     pub fn list_audit(
         &self,

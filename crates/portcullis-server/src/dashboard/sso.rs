@@ -32,17 +32,19 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 const SECTION: &str = "sso";
 
 async fn render(state: &AppState, ctx: &Ctx, flash: Flash) -> Result<HttpResponse, PageError> {
-    let (account, idps) = ctx
+    let (account, idps, expiring) = ctx
         .read(state, |store, caller| {
             let account = store
                 .account(caller.account.id)?
                 .ok_or(AppError::NotFound)?;
-            Ok((account, idps::list(store, caller)?))
+            let expiring = idps::expiring_certificates(store, caller, chrono::Utc::now())?;
+            Ok((account, idps::list(store, caller)?, expiring))
         })
         .await?;
     let public = &state.config.public_url;
     let enforced = account.enforcement == EnforcementPolicy::Enforced;
     let body = html! {
+        (super::certificate_banner(&expiring))
         section {
             h2 { "Identity providers" }
             @if idps.is_empty() {

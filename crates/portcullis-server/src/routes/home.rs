@@ -45,18 +45,35 @@ async fn account_home(
     signed_in: MaybeSignedIn,
 ) -> Result<HttpResponse, PageError> {
     match signed_in.0 {
-        Some(s) if s.account.slug.as_str() == slug.as_str() => Ok(HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(
-                pages::home_page(
-                    s.account.slug.as_str(),
-                    &s.account.name,
-                    s.user.email.as_str(),
-                    &state.keys.csrf_token(s.session.id),
-                )
-                .into_string(),
-            )),
+        Some(s) if s.account.slug.as_str() == slug.as_str() => {
+            let csrf = state.keys.csrf_token(s.session.id);
+            let (slug, name, email) = (
+                s.account.slug.to_string(),
+                s.account.name.clone(),
+                s.user.email.to_string(),
+            );
+            // Admins are warned about certificates about to expire.
+            let caller = crate::admin::auth::session_caller(s, None);
+            let expiring = match caller.require_manager() {
+                Ok(()) => {
+                    state
+                        .read(move |store| {
+                            portcullis_app::idps::expiring_certificates(
+                                store,
+                                &caller,
+                                chrono::Utc::now(),
+                            )
+                        })
+                        .await?
+                }
+                Err(_) => Vec::new(),
+            };
+            let banner = crate::dashboard::certificate_banner(&expiring);
+            Ok(HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body(pages::home_page(&slug, &name, &email, &csrf, banner).into_string()))
+        }
         _ => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/a/{slug}/login")))
             .finish()),

@@ -2,7 +2,7 @@
 //! built from it.
 
 use base64::Engine as _;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use portcullis_domain::{IdpId, SamlSettings};
 use samael::crypto::AllowedSignatureAlgorithm;
 use samael::key_info::{KeyInfo, X509Data};
@@ -86,6 +86,23 @@ pub fn normalize_certificate(text: &str) -> Result<String, SsoError> {
     openssl::x509::X509::from_der(&der)
         .map_err(|_| SsoError::InvalidCertificate("not an X.509 certificate".into()))?;
     Ok(compact)
+}
+
+/// When a certificate (PEM or base64 DER, as [`normalize_certificate`] takes it) stops
+/// being valid.
+pub fn certificate_expiry(text: &str) -> Result<DateTime<Utc>, SsoError> {
+    let compact = normalize_certificate(text)?;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(&compact)
+        .map_err(|_| SsoError::InvalidCertificate("not base64".into()))?;
+    let cert = openssl::x509::X509::from_der(&der)
+        .map_err(|_| SsoError::InvalidCertificate("not an X.509 certificate".into()))?;
+    let invalid = |_| SsoError::InvalidCertificate("unreadable validity".into());
+    let epoch = openssl::asn1::Asn1Time::from_unix(0).map_err(invalid)?;
+    let diff = epoch.diff(cert.not_after()).map_err(invalid)?;
+    let seconds = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
+    DateTime::from_timestamp(seconds, 0)
+        .ok_or_else(|| SsoError::InvalidCertificate("validity out of range".into()))
 }
 
 /// Builds the samael service provider for one verification. `idp_initiated` switches off
