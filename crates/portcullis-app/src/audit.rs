@@ -39,14 +39,3 @@ pub fn event(
 pub fn record(store: &Store, event: &AuditEvent) -> Result<(), AppError> {
     Ok(store.record_audit(event)?)
 }
-
-/// A page of the caller's account's audit log, newest first.
-pub fn list(
-    store: &Store,
-    caller: &crate::Caller,
-    offset: i64,
-    limit: i64,
-) -> Result<Vec<AuditEvent>, AppError> {
-    caller.require_manager()?;
-    Ok(store.list_audit(caller.account.id, limit, offset)?)
-}

@@ -1,5 +1,6 @@
 //! Housekeeping: what has expired — pending SSO logins, assertion-replay entries (their
-//! assertions can no longer be accepted anyway) and sessions — is deleted on a schedule,
+//! assertions can no longer be accepted anyway), sessions, and audit events past the
+//! retention setting — is deleted on a schedule,
 //! so that the tables hold only what can still matter. Every replica runs it; the deletes
 //! are idempotent. Once at start, members stored before `scim_view` existed get theirs.
 
@@ -16,15 +17,24 @@ const FILL_BATCH: i64 = 500;
 /// How often expired rows are deleted.
 pub const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
 
-/// Deletes every row that expired by `now`.
-pub fn purge_once(store: &Store, now: DateTime<Utc>) -> Result<(), StoreError> {
-    store.purge_expired(now)
+/// Deletes every row that expired by `now`, and audit events older than
+/// `audit_retention_days` (none when it is 0).
+pub fn purge_once(
+    store: &Store,
+    now: DateTime<Utc>,
+    audit_retention_days: u32,
+) -> Result<(), StoreError> {
+    store.purge_expired(now)?;
+    if audit_retention_days > 0 {
+        store.purge_audit(now - chrono::Duration::days(i64::from(audit_retention_days)))?;
+    }
+    Ok(())
 }
 
 /// Purges now and then every `every`, forever (run it on a thread of its own).
-pub fn purge_loop(store: Store, every: Duration) {
+pub fn purge_loop(store: Store, every: Duration, audit_retention_days: u32) {
     loop {
-        if let Err(e) = purge_once(&store, Utc::now()) {
+        if let Err(e) = purge_once(&store, Utc::now(), audit_retention_days) {
             tracing::warn!(error = %e, "deleting expired logins and sessions failed");
         }
         std::thread::sleep(every);

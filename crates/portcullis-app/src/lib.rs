@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod audit_text;
 pub mod auth;
 pub mod bots;
 pub mod caller;

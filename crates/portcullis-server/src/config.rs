@@ -36,6 +36,9 @@ pub struct Config {
     /// Sustained SCIM requests per second allowed per API key, with bursts of twice as
     /// many (`PORTCULLIS_SCIM_RATE_LIMIT`; 0 switches the limit off).
     pub scim_rate_limit: u32,
+    /// How many days audit events are kept (`PORTCULLIS_AUDIT_RETENTION_DAYS`, default
+    /// 365; 0 keeps them forever).
+    pub audit_retention_days: u32,
     /// Let OpenID Connect discovery and token requests, and webhook deliveries, reach
     /// loopback and private addresses (`PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES`, default
     /// `false`; link-local addresses stay refused for webhooks). Only for tests, IdPs and
@@ -69,6 +72,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("encryption_key", &hidden(&self.encryption_key))
             .field("scim_rate_limit", &self.scim_rate_limit)
+            .field("audit_retention_days", &self.audit_retention_days)
             .field(
                 "sso_allow_private_addresses",
                 &self.sso_allow_private_addresses,
@@ -105,6 +109,7 @@ struct FileConfig {
     log_format: Option<String>,
     encryption_key: Option<String>,
     scim_rate_limit: Option<u32>,
+    audit_retention_days: Option<u32>,
     sso_allow_private_addresses: Option<bool>,
     metrics_bind: Option<String>,
     dns_servers: Option<String>,
@@ -152,6 +157,7 @@ pub const VARIABLES: &[&str] = &[
     "PORTCULLIS_ENCRYPTION_KEY",
     "PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES",
     "PORTCULLIS_SCIM_RATE_LIMIT",
+    "PORTCULLIS_AUDIT_RETENTION_DAYS",
     "PORTCULLIS_SMTP_URL",
     "PORTCULLIS_SMTP_FROM",
     "PORTCULLIS_LOG",
@@ -255,6 +261,13 @@ impl Config {
             })?,
             None => file.scim_rate_limit.unwrap_or(100),
         };
+        let audit_retention_days = match var("PORTCULLIS_AUDIT_RETENTION_DAYS") {
+            Some(text) => text.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "PORTCULLIS_AUDIT_RETENTION_DAYS",
+                why: format!("{text:?} is not a whole number of days"),
+            })?,
+            None => file.audit_retention_days.unwrap_or(365),
+        };
         let sso_allow_private_addresses = match var("PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES") {
             Some(text) => match text.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => true,
@@ -293,6 +306,7 @@ impl Config {
             session_ttl_minutes,
             trusted_proxies,
             scim_rate_limit,
+            audit_retention_days,
             sso_allow_private_addresses,
         })
     }

@@ -208,6 +208,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         })
         .context("starting the daily work")?;
     let store = state.store.clone();
+    let retention = state.config.audit_retention_days;
     std::thread::Builder::new()
         .name("housekeeping".into())
         .spawn(move || {
@@ -221,6 +222,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
             portcullis_app::housekeeping::purge_loop(
                 store,
                 portcullis_app::housekeeping::PURGE_EVERY,
+                retention,
             )
         })
         .context("starting the housekeeping")?;

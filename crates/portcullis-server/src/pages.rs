@@ -129,7 +129,8 @@ pub fn email_first_page(csrf: &str, email: &str, error: Option<&str>, unrouted: 
     )
 }
 
-/// The signed-in landing page; `banner` shows above everything (certificate warnings).
+/// The signed-in landing page, with the settings pages' navigation; `banner` shows
+/// above everything (certificate warnings).
 pub fn home_page(
     slug: &str,
     account_name: &str,
@@ -140,6 +141,12 @@ pub fn home_page(
     layout(
         account_name,
         html! {
+            nav.settings {
+                a href={ "/a/" (slug) "/" } { strong { (account_name) } }
+                @for (section, title) in crate::dashboard::SECTIONS {
+                    a href={ "/a/" (slug) "/settings/" (section) } { (title) }
+                }
+            }
             (banner)
             h1 { (account_name) }
             p { "Signed in as " strong { (email) } "." }

@@ -79,6 +79,20 @@ pub(crate) fn insert_audit(
     Ok(())
 }
 
+/// Which events [`Store::search_audit`] returns; `None` lets everything through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// The actor: its kind (`user`, `api_key`, `system`, `anonymous`) and, for users and
+    /// keys, its id.
+    pub actor: Option<(String, Option<String>)>,
+    /// The action, or a family of actions when it ends with a dot (`member.`).
+    pub action_prefix: Option<String>,
+    /// From this time on.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Before this time.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 impl Store {
     /// Appends an event to its account's audit log.
     pub fn record_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
@@ -104,6 +118,74 @@ impl Store {
                 .count()
                 .get_result::<i64>(conn)?
                 > 0)
+        })
+    }
+
+    /// A page of the account's events that `filter` lets through, newest first.
+    pub fn search_audit(
+        &self,
+        account: AccountId,
+        filter: &AuditFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.read(|conn| {
+            let mut query = audit_events::table
+                .filter(audit_events::account_id.eq(account.to_string()))
+                .into_boxed();
+            if let Some((kind, id)) = &filter.actor {
+                query = query.filter(audit_events::actor_kind.eq(kind.clone()));
+                if let Some(id) = id {
+                    query = query.filter(audit_events::actor_id.eq(id.clone()));
+                }
+            }
+            if let Some(action) = &filter.action_prefix {
+                // A family (`member.` matches `member.deleted`) when it ends with a dot,
+                // else exactly; LIKE's wildcards in the text are escaped.
+                query = if action.ends_with('.') {
+                    let escaped: String = action
+                        .chars()
+                        .flat_map(|c| match c {
+                            '%' | '_' | '\\' => vec!['\\', c],
+                            c => vec![c],
+                        })
+                        .collect();
+                    query.filter(
+                        audit_events::action
+                            .like(format!("{escaped}%"))
+                            .escape('\\'),
+                    )
+                } else {
+                    query.filter(audit_events::action.eq(action.clone()))
+                };
+            }
+            if let Some(since) = filter.since {
+                query = query.filter(audit_events::at.ge(db_time(since)));
+            }
+            if let Some(until) = filter.until {
+                query = query.filter(audit_events::at.lt(db_time(until)));
+            }
+            query
+                .order((audit_events::at.desc(), audit_events::id.desc()))
+                .offset(offset.max(0))
+                .limit(limit.max(0))
+                .select(AuditRow::as_select())
+                .load(conn)?
+                .into_iter()
+                .map(AuditRow::into_domain)
+                .collect()
+        })
+    }
+
+    /// Deletes every account's events older than `before` (the retention setting).
+    /// Returns how many were deleted.
+    pub fn purge_audit(&self, before: chrono::DateTime<chrono::Utc>) -> Result<usize, StoreError> {
+        let before = db_time(before);
+        self.write(|conn| {
+            Ok(
+                diesel::delete(audit_events::table.filter(audit_events::at.lt(before)))
+                    .execute(conn)?,
+            )
         })
     }
 

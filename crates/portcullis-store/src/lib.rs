@@ -41,6 +41,7 @@ use std::time::Duration;
 
 use diesel::r2d2::{Pool, PooledConnection, R2D2Connection};
 
+pub use audit::AuditFilter;
 pub use auth_cache::KnownKey;
 pub use batch::Batch;
 pub use cipher::SecretCipher;

@@ -2,7 +2,7 @@
 //! home (for admins), `idp.certificate_expiring` at 30, 7 and 1 days (once each, in the
 //! audit log and to webhooks), and the `portcullis_idp_certificate_expiry_seconds` metric.
 
-use actix_web::test::{self, TestRequest};
+use actix_web::test::TestRequest;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::{Duration, Utc};

@@ -16,7 +16,7 @@ use portcullis_domain::Role;
 #[macro_export]
 macro_rules! fetch {
     ($app:expr, $req:expr) => {{
-        let resp = test::call_service(&$app, $req.to_request()).await;
+        let resp = actix_web::test::call_service(&$app, $req.to_request()).await;
         let status = resp.status();
         let location = resp
             .headers()
@@ -27,7 +27,7 @@ macro_rules! fetch {
             .get("content-type")
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default();
-        let body = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
+        let body = String::from_utf8(actix_web::test::read_body(resp).await.to_vec()).unwrap();
         (status, location, ctype, body)
     }};
 }

@@ -2,7 +2,7 @@
 //! Webhooks, through the same use cases as the API, with CSRF on every form.
 
 use actix_web::http::StatusCode;
-use actix_web::test::{self, TestRequest};
+use actix_web::test::TestRequest;
 
 use crate::admin_api::session;
 use crate::dashboard::form;
@@ -282,4 +282,48 @@ async fn webhooks_page_shows_the_secret_once_and_the_delivery_log() {
         .webhooks(env.admin.account.id)
         .unwrap()
         .is_empty());
+}
+
+#[actix_web::test]
+async fn the_audit_page_reads_as_sentences_with_filters_and_exports() {
+    let env = env();
+    let app = app!(env);
+    let (cookie, _) = sign_in!(app, "admin@localhost", &env.admin.password);
+    let page = "/a/default/settings/audit";
+    let (s, _, _, body) = fetch!(app, session(TestRequest::get().uri(page), &cookie));
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("admin@localhost signed in (password)"),
+        "{body}"
+    );
+    assert!(body.contains("format=csv"), "{body}");
+    let (_, _, _, body) = fetch!(
+        app,
+        session(
+            TestRequest::get().uri(&format!("{page}?action=account.")),
+            &cookie
+        )
+    );
+    assert!(!body.contains("signed in (password)"), "filtered: {body}");
+    let (s, _, _, body) = fetch!(
+        app,
+        session(
+            TestRequest::get().uri(&format!("{page}?actor=nobody%40localhost")),
+            &cookie
+        )
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("no member is nobody@localhost"), "{body}");
+    // The home page has the settings pages' navigation.
+    let (_, _, _, home) = fetch!(app, session(TestRequest::get().uri("/a/default/"), &cookie));
+    assert!(home.contains(r#"<nav class="settings">"#), "{home}");
+    let (s, _, ctype, csv) = fetch!(
+        app,
+        session(TestRequest::get().uri("/api/v1/audit?format=csv"), &cookie)
+    );
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        ctype.starts_with("text/csv") && csv.starts_with("at,actor,"),
+        "{csv}"
+    );
 }

@@ -8,6 +8,7 @@ mod admin_idps;
 mod admin_mail;
 mod admin_sp_keys;
 mod api_keys;
+mod audit_log;
 mod binary;
 mod browser;
 mod certificate_expiry;

@@ -137,9 +137,44 @@ fn housekeeping_deletes_expired_sessions_only() {
     let live = crate::support::new_session(user, AuthMethod::Password, now, 60);
     store.insert_session(&old).unwrap();
     store.insert_session(&live).unwrap();
-    portcullis_app::housekeeping::purge_once(store, now).unwrap();
+    portcullis_app::housekeeping::purge_once(store, now, 0).unwrap();
     assert_eq!(store.session(old.id).unwrap(), None);
     assert_eq!(store.session(live.id).unwrap().map(|s| s.id), Some(live.id));
+}
+
+/// Audit events older than the retention setting go; 0 keeps everything.
+#[test]
+fn housekeeping_keeps_audit_events_for_the_retention_days() {
+    let env = env();
+    let store = &env.state.store;
+    let now = chrono::Utc::now();
+    let event = |days_ago: i64| {
+        portcullis_app::audit::event(
+            env.admin.account.id,
+            portcullis_domain::Actor::System,
+            "account.name.changed",
+            None,
+            None,
+            serde_json::json!({"name": format!("{days_ago} days ago")}),
+            now - chrono::Duration::days(days_ago),
+        )
+    };
+    let (old, recent) = (event(400), event(10));
+    store.record_audit(&old).unwrap();
+    store.record_audit(&recent).unwrap();
+    let ids = || -> Vec<_> {
+        store
+            .list_audit(env.admin.account.id, 1000, 0)
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect()
+    };
+    portcullis_app::housekeeping::purge_once(store, now, 0).unwrap();
+    assert!(ids().contains(&old.id), "0 keeps everything");
+    portcullis_app::housekeeping::purge_once(store, now, 365).unwrap();
+    assert!(!ids().contains(&old.id));
+    assert!(ids().contains(&recent.id));
 }
 
 /// `PORTCULLIS_METRICS_BIND` keeps `/metrics` off the public listener: the public app
