@@ -25,6 +25,7 @@ pub fn purge_once(
     audit_retention_days: u32,
 ) -> Result<(), StoreError> {
     store.purge_expired(now)?;
+    store.purge_sign_in_attempts(now - portcullis_domain::sign_in_attempt::KEEP)?;
     if audit_retention_days > 0 {
         store.purge_audit(now - chrono::Duration::days(i64::from(audit_retention_days)))?;
     }

@@ -10,8 +10,11 @@
 //! of a SAML or OIDC rejection, or an [`SsoRefusal`] code), so an admin can diagnose a
 //! misconfigured IdP from the audit log alone.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 use portcullis_domain::policy::{self, KnownPerson, SsoDecision, SsoIdentity, SsoRefusal};
+use portcullis_domain::sign_in_attempt::{self, SignInAttempt};
 use portcullis_domain::{
     Account, Actor, AuthMethod, IdentityProvider, IdpId, SecretHash, Session, User, UserId,
 };
@@ -63,6 +66,18 @@ pub struct Attempt {
     pub subject: Option<String>,
     /// The SAML NameID's format, once known.
     pub name_id_format: Option<String>,
+    /// What each step of the sign-in checked, by step name, for the debugger's trace
+    /// (`portcullis_domain::sign_in_attempt`).
+    pub details: BTreeMap<String, String>,
+    /// The IdP's answer, secrets blanked out, for the trace.
+    pub response: Option<String>,
+}
+
+impl Attempt {
+    /// Notes what `step` checked.
+    pub fn note(&mut self, step: &str, detail: impl Into<String>) {
+        self.details.insert(step.to_owned(), detail.into());
+    }
 }
 
 /// A refused sign-in: the audit reason code and what the person is shown.
@@ -154,6 +169,32 @@ fn record(
         "subject": attempt.subject,
         "name_id_format": attempt.name_id_format,
     });
+    if action == "login.succeeded" || action == "login.failed" {
+        let mut details = attempt.details.clone();
+        if action == "login.failed" {
+            let step = sign_in_attempt::failing_step(reason);
+            details
+                .entry(step.into())
+                .or_insert_with(|| format!("refused ({reason})"));
+        }
+        if action == "login.succeeded" {
+            details.entry("decision".into()).or_insert_with(|| {
+                format!("signed in as {}", attempt.email.as_deref().unwrap_or(""))
+            });
+        }
+        store.insert_sign_in_attempt(&SignInAttempt {
+            id: Uuid::new_v4(),
+            account: account.id,
+            idp: idp.id,
+            protocol: idp.kind().to_owned(),
+            succeeded: action == "login.succeeded",
+            reason: reason.to_owned(),
+            email: attempt.email.clone(),
+            steps: sign_in_attempt::trace(idp.kind(), reason, &details),
+            response: attempt.response.clone(),
+            at: now,
+        })?;
+    }
     if action != "user.created_just_in_time" {
         let data = json!({"method": "sso", "protocol": idp.kind(), "idp": idp.id.to_string(),
                           "reason": reason, "email": attempt.email,
@@ -271,7 +312,13 @@ pub fn finish(store: &Store, c: Completion, now: DateTime<Utc>) -> Result<Finish
             }
         }
         if let Some((assertion, expires)) = &c.replay {
-            if !store.remember_assertion(c.idp.id, assertion, *expires)? {
+            if store.remember_assertion(c.idp.id, assertion, *expires)? {
+                attempt.note(
+                    "replay",
+                    format!("assertion {assertion} seen for the first time"),
+                );
+            } else {
+                attempt.note("replay", format!("assertion {assertion} was already used"));
                 return refuse(
                     store,
                     Refusal::rejected(&c.idp, "assertion_replayed"),
@@ -397,6 +444,9 @@ fn decide(
         Err(refusal) => {
             let target = by_subject.as_ref().or(by_email.as_ref()).map(|u| u.id);
             let reason = refusal_code(refusal);
+            let mut attempt = attempt.clone();
+            attempt.note("decision", refusal.to_string());
+            let attempt = &attempt;
             record(
                 store,
                 account,

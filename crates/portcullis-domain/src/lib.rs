@@ -19,6 +19,7 @@ pub mod invitation;
 pub mod policy;
 pub mod role_rule;
 pub mod session;
+pub mod sign_in_attempt;
 pub mod slug;
 pub mod user;
 pub mod webhook;

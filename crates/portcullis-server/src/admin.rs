@@ -17,6 +17,7 @@ pub mod ip_restrictions;
 pub mod members;
 pub mod openapi;
 pub mod role_rules;
+pub mod sign_in_attempts;
 pub mod webhooks;
 
 use actix_web::web;
@@ -31,6 +32,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     domains::config(cfg);
     role_rules::config(cfg);
     webhooks::config(cfg);
+    sign_in_attempts::config(cfg);
     idps::config(cfg);
     api_keys::config(cfg);
     ip_restrictions::config(cfg);

@@ -11,6 +11,7 @@ pub mod ip_restrictions;
 pub mod members;
 pub mod role_rules;
 pub mod scim;
+pub mod sign_in_attempts;
 pub mod sso;
 pub mod webhooks;
 
@@ -35,6 +36,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     domains::config(cfg);
     role_rules::config(cfg);
     webhooks::config(cfg);
+    sign_in_attempts::config(cfg);
     api_keys::config(cfg);
     ip_restrictions::config(cfg);
     audit::config(cfg);
@@ -51,6 +53,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("webhooks", "Webhooks"),
     ("api-keys", "API keys"),
     ("ip-restrictions", "IP restrictions"),
+    ("sign-in-attempts", "Sign-in attempts"),
     ("audit", "Audit log"),
 ];
 

@@ -142,7 +142,7 @@ pub fn home_page(
         account_name,
         html! {
             nav.settings {
-                a href={ "/a/" (slug) "/" } { strong { (account_name) } }
+                a href={ "/a/" (slug) "/" } { (account_name) }
                 @for (section, title) in crate::dashboard::SECTIONS {
                     a href={ "/a/" (slug) "/settings/" (section) } { (title) }
                 }

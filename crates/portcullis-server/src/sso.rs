@@ -18,6 +18,7 @@ pub mod browser;
 pub mod finish;
 pub mod oidc_callback;
 pub mod saml_acs;
+pub mod saml_trace;
 pub mod sp_metadata;
 pub mod start;
 

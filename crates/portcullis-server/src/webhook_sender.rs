@@ -18,6 +18,7 @@ use chrono::Utc;
 use hmac::{Hmac, Mac};
 use portcullis_app::webhooks::{self, UrlGuard};
 use portcullis_domain::Webhook;
+use portcullis_sso::error_chain;
 use portcullis_sso::oidc::is_public;
 use portcullis_store::Delivery;
 use sha2::Sha256;
@@ -170,17 +171,6 @@ impl Sender {
             .map_err(|e| (None, error_chain(&e)))?;
         Ok(response.status().as_u16())
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// One round at `now`: claims what is due and sends it, each webhook's deliveries in

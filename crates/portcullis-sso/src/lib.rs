@@ -17,3 +17,16 @@ pub mod saml;
 
 pub use error::SsoError;
 pub use portcullis_domain::policy::SsoIdentity;
+
+/// An error with its sources, `outer: inner: innermost` (an HTTP client's errors say
+/// what went wrong only in their sources).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

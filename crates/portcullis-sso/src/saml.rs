@@ -16,6 +16,7 @@
 //!    index: a failed insert means a replay and the login is refused.
 
 mod attributes;
+mod facts;
 mod fetch;
 mod guard;
 mod metadata;
@@ -26,6 +27,7 @@ mod sp_key;
 mod verify;
 
 pub use attributes::{DEFAULT_EMAIL_ATTRIBUTES, DEFAULT_NAME_ATTRIBUTES};
+pub use facts::{describe, ResponseFacts};
 pub use fetch::fetch_metadata;
 pub use guard::{peek_in_response_to, MAX_DECODED_RESPONSE, MAX_ENCODED_RESPONSE};
 pub use metadata::{parse_idp_metadata, sp_metadata_xml, ParsedIdpMetadata, MAX_METADATA};

@@ -196,17 +196,6 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        self.read(|conn| {
-            audit_events::table
-                .filter(audit_events::account_id.eq(account.to_string()))
-                .order((audit_events::at.desc(), audit_events::id.desc()))
-                .offset(offset.max(0))
-                .limit(limit.max(0))
-                .select(AuditRow::as_select())
-                .load(conn)?
-                .into_iter()
-                .map(AuditRow::into_domain)
-                .collect()
-        })
+        self.search_audit(account, &AuditFilter::default(), limit, offset)
     }
 }

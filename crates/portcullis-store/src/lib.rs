@@ -30,6 +30,7 @@ mod schema;
 mod scim;
 mod secret;
 mod session;
+mod sign_in_attempt;
 mod snapshot;
 mod sso;
 mod user;
@@ -51,6 +52,7 @@ pub use scim::{
     CompareOp, EmailField, Filter, FilterValue, GroupField, GroupFilter, MemberChange,
     ScimGroupRow, ScimQuery, ScimUserRow, ScimUserShown, UserField, UserFilter,
 };
+pub use sign_in_attempt::AttemptFilter;
 pub use sso::PendingLogin;
 pub use user::UserListQuery;
 pub use webhook::{Attempt, Delivery};

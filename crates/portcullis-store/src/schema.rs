@@ -184,6 +184,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The sign-in debugger's traces (migration 16).
+    sign_in_attempts (id) {
+        id -> Text,
+        account_id -> Text,
+        idp_id -> Text,
+        protocol -> Text,
+        succeeded -> Bool,
+        reason -> Text,
+        email -> Nullable<Text>,
+        steps -> Text,
+        response -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Where an account's events are sent (migration 15).
     webhooks (id) {
         id -> Text,
@@ -289,4 +305,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     role_rules,
     webhooks,
     webhook_deliveries,
+    sign_in_attempts,
 );

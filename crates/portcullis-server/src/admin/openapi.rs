@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     account, api_keys, audit, bots, domains, idps, invitations, ip_restrictions, members,
-    role_rules, webhooks,
+    role_rules, sign_in_attempts, webhooks,
 };
 
 /// Wires the route.
@@ -41,7 +41,7 @@ impl Modify for BearerKeys {
     info(
         title = "Portcullis admin API",
         version = "1",
-        description = "Everything an account admin configures: the account, members, bots, verified domains, role rules, webhooks, identity providers, API keys, API IP restrictions, invitations and the audit log. Every id is scoped to the caller's account; errors are `{\"error\": code, \"message\": text}`."
+        description = "Everything an account admin configures: the account, members, bots, verified domains, role rules, webhooks, the sign-in debugger, identity providers, API keys, API IP restrictions, invitations and the audit log. Every id is scoped to the caller's account; errors are `{\"error\": code, \"message\": text}`."
     ),
     paths(
         crate::routes::auth::login_json, crate::routes::auth::logout_json, crate::routes::me::me,
@@ -55,6 +55,7 @@ impl Modify for BearerKeys {
         webhooks::list_route, webhooks::create_route, webhooks::get_route, webhooks::update_route,
         webhooks::delete_route, webhooks::test_route, webhooks::deliveries_route,
         webhooks::resend_route,
+        sign_in_attempts::list_route, sign_in_attempts::get_route,
         idps::list_route, idps::create_route, idps::get_route, idps::update_route,
         idps::refresh_route, idps::rotate_sp_key_route, idps::delete_route,
         api_keys::list_route, api_keys::create_route, api_keys::revoke_route,

@@ -95,7 +95,7 @@ pub async fn callback(
         error: query.error,
     };
     let redirect_uri = oidc_redirect_uri(&state.config.public_url, idp.id);
-    let identity = match oidc::finish_login(
+    let identity = oidc::finish_login(
         &provider,
         settings,
         idp.id,
@@ -112,11 +112,37 @@ pub async fn callback(
                 .await
         },
     )
-    .await
-    {
+    .await;
+    let mut attempt = attempt.clone();
+    attempt.note(
+        "request",
+        "the state matches a sign-in started in this browser",
+    );
+    let identity = match identity {
         Ok(identity) => identity,
-        Err(rejection) => return Err(refuse(Refusal::rejected(&idp, rejection.reason())).await),
+        Err(rejection) => {
+            let step = portcullis_domain::sign_in_attempt::failing_step(rejection.reason());
+            attempt.note(step, format!("refused: {rejection}"));
+            let refusal = Refusal::rejected(&idp, rejection.reason());
+            return Err(finish::refuse(&state, &account, &idp, refusal, attempt).await);
+        }
     };
+    attempt.note("callback", "an authorization code for this client");
+    attempt.note(
+        "token",
+        format!(
+            "the code was exchanged at {}'s token endpoint",
+            settings.issuer
+        ),
+    );
+    attempt.note(
+        "id_token",
+        format!(
+            "signature, issuer {} and audience {} verified, nonce matched, not expired",
+            settings.issuer, settings.client_id
+        ),
+    );
+    attempt.note("identity", identity.email.to_string());
     finish::complete(
         &state,
         Completion {
@@ -128,7 +154,7 @@ pub async fn callback(
             identity,
             claim: Some((key, "unknown_state")),
             replay: None,
-            attempt: attempt.clone(),
+            attempt,
             ttl_minutes: state.config.session_ttl_minutes,
         },
     )

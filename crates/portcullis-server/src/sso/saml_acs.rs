@@ -98,6 +98,7 @@ async fn acs(
     };
 
     let sp = SpConfig::for_idp(&state.config.public_url, idp.id);
+    let traced = (settings.clone(), sp.clone(), form.saml_response.clone());
     let (settings, idp_id, pending_ids) = (settings.clone(), idp.id, claim.clone());
     // xmlsec is CPU work: keep it off the async workers.
     let verified = web::block(move || {
@@ -121,16 +122,37 @@ async fn acs(
     })
     .await
     .map_err(blocking_failed)?;
+    let mut attempt = attempt.clone();
+    let (traced_settings, traced_sp, traced_response) = traced;
+    super::saml_trace::note(
+        &mut attempt,
+        &traced_response,
+        &traced_settings,
+        &traced_sp,
+        claim.as_deref(),
+        verified.as_ref().err(),
+        now,
+    );
     let verified = match verified {
         Ok(v) => v,
-        Err(rejection) => return Err(refuse(Refusal::rejected(&idp, rejection.reason())).await),
+        Err(rejection) => {
+            let refusal = Refusal::rejected(&idp, rejection.reason());
+            return Err(finish::refuse(&state, &account, &idp, refusal, attempt).await);
+        }
     };
     let replay = (
         verified.assertion_id.clone(),
         verified.replay_expires_at(sso::CLOCK_SKEW),
     );
-    let mut attempt = attempt.clone();
     attempt.name_id_format = verified.name_id_format.clone();
+    attempt.note(
+        "identity",
+        format!(
+            "{} (NameID format {})",
+            verified.identity.email,
+            verified.name_id_format.as_deref().unwrap_or("unspecified")
+        ),
+    );
     finish::complete(
         &state,
         Completion {

@@ -37,6 +37,7 @@ mod scim_refusals;
 mod scim_rfc;
 mod scim_support;
 mod scopes;
+mod sign_in_debugger;
 mod sso_e2e_browser;
 mod sso_e2e_oidc;
 mod sso_e2e_saml;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use openidconnect::reqwest;
 use openidconnect::{HttpRequest, HttpResponse};
 
-use crate::SsoError;
+use crate::{error_chain, SsoError};
 
 /// Where the HTTP client may connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -179,17 +179,6 @@ impl GuardedClient {
             .body(body)
             .map_err(|e| HttpError::Transport(e.to_string()))
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use super::claims::{Client, Metadata, ALLOWED_ALGS};
 use super::http::GuardedClient;
 use super::{HttpPolicy, OidcRejection};
-use crate::SsoError;
+use crate::{error_chain, SsoError};
 
 /// What discovery found about an OpenID provider. Cache it with the IdP; discover again
 /// when its signing keys rotate.
@@ -366,15 +366,4 @@ fn from_claims_error(error: ClaimsVerificationError) -> OidcRejection {
         ClaimsVerificationError::SignatureVerification(_) => OidcRejection::BadSignature,
         other => OidcRejection::InvalidToken(other.to_string()),
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

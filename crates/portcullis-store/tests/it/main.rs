@@ -8,6 +8,7 @@
 mod support;
 
 mod accounts;
+mod audit;
 mod batch;
 mod domains;
 mod groups;

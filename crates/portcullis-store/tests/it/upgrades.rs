@@ -655,3 +655,41 @@ fn webhooks(db: &TestDb) {
 fn webhooks_on_both_backends() {
     on_both(webhooks);
 }
+
+/// Migration 16: the sign-in debugger's traces. An account stored before reads back
+/// unchanged and can then keep traces, which are purged after their time.
+fn sign_in_attempts(db: &TestDb) {
+    let store = &db.store;
+    store.migrate_until("00000000000015").unwrap();
+    let a = seed_account(store, "acme");
+    store.migrate().unwrap();
+    assert_eq!(store.account(a.id).unwrap(), Some(a.clone()));
+    let attempt = portcullis_domain::sign_in_attempt::SignInAttempt {
+        id: uuid::Uuid::new_v4(),
+        account: a.id,
+        idp: IdpId::from_uuid(uuid::Uuid::new_v4()),
+        protocol: "saml".into(),
+        succeeded: false,
+        reason: "saml_wrong_audience".into(),
+        email: Some("kim@acme.com".into()),
+        steps: portcullis_domain::sign_in_attempt::trace(
+            "saml",
+            "saml_wrong_audience",
+            &Default::default(),
+        ),
+        response: Some("<Response/>".into()),
+        at: t(7),
+    };
+    store.insert_sign_in_attempt(&attempt).unwrap();
+    assert_eq!(
+        store.sign_in_attempt(a.id, attempt.id).unwrap(),
+        Some(attempt.clone())
+    );
+    store.purge_sign_in_attempts(t(8)).unwrap();
+    assert_eq!(store.sign_in_attempt(a.id, attempt.id).unwrap(), None);
+}
+
+#[test]
+fn sign_in_attempts_on_both_backends() {
+    on_both(sign_in_attempts);
+}
