@@ -55,7 +55,7 @@ pub use scim::{
 pub use sign_in_attempt::AttemptFilter;
 pub use sso::PendingLogin;
 pub use user::UserListQuery;
-pub use webhook::{Attempt, Delivery};
+pub use webhook::{Attempt, AttemptRecord, Delivery};
 
 use connection::{AnyConnection, Manager, SqlitePragmas};
 

@@ -229,6 +229,7 @@ diesel::table! {
         last_status -> Nullable<Integer>,
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
+        attempt_log -> Text,
     }
 }
 

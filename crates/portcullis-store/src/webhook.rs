@@ -165,6 +165,19 @@ pub struct Delivery {
     pub last_error: Option<String>,
     /// When the event happened.
     pub created_at: DateTime<Utc>,
+    /// Every attempt, oldest first.
+    pub attempt_log: Vec<AttemptRecord>,
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AttemptRecord {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The receiver's HTTP status, when it answered.
+    pub status: Option<i32>,
+    /// What went wrong, when something did.
+    pub error: Option<String>,
 }
 
 impl Delivery {
@@ -184,6 +197,7 @@ impl Delivery {
             last_status: None,
             last_error: None,
             created_at: now,
+            attempt_log: Vec::new(),
         }
     }
 }
@@ -205,6 +219,8 @@ struct DeliveryRow {
     last_status: Option<i32>,
     last_error: Option<String>,
     created_at: NaiveDateTime,
+    /// JSON array of [`AttemptRecord`].
+    attempt_log: String,
 }
 
 impl DeliveryRow {
@@ -224,6 +240,7 @@ impl DeliveryRow {
             last_status: d.last_status,
             last_error: d.last_error.clone(),
             created_at: db_time(d.created_at),
+            attempt_log: serde_json::to_string(&d.attempt_log).unwrap_or_else(|_| "[]".into()),
         }
     }
 
@@ -242,6 +259,8 @@ impl DeliveryRow {
             last_status: self.last_status,
             last_error: self.last_error,
             created_at: utc(self.created_at),
+            attempt_log: serde_json::from_str(&self.attempt_log)
+                .map_err(|e| StoreError::Corrupt(format!("attempt log: {e}")))?,
         })
     }
 }
@@ -387,9 +406,24 @@ impl Store {
                 None => (DeliveryStatus::Failed, *status, Some(error.clone()), now_db),
             },
         };
+        let record = AttemptRecord {
+            at: now,
+            status: http,
+            error: error.clone(),
+        };
         self.write(|conn| {
+            let log: String = webhook_deliveries::table
+                .find(&id)
+                .select(webhook_deliveries::attempt_log)
+                .first(conn)?;
+            let mut log: Vec<AttemptRecord> = serde_json::from_str(&log)
+                .map_err(|e| StoreError::Corrupt(format!("attempt log: {e}")))?;
+            log.push(record.clone());
+            let log =
+                serde_json::to_string(&log).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             diesel::update(webhook_deliveries::table.find(&id))
                 .set((
+                    webhook_deliveries::attempt_log.eq(log),
                     webhook_deliveries::status.eq(status.as_str()),
                     webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
                     webhook_deliveries::next_attempt_at.eq(next),

@@ -110,6 +110,19 @@ pub struct DeliveryJson {
     pub error: Option<String>,
     /// When the next attempt is due (pending only).
     pub next_retry_at: Option<DateTime<Utc>>,
+    /// Every attempt, oldest first.
+    pub attempt_log: Vec<AttemptJson>,
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptJson {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The receiver's HTTP status, when it answered.
+    pub response_status: Option<i32>,
+    /// What went wrong, when something did.
+    pub error: Option<String>,
 }
 
 impl DeliveryJson {
@@ -125,6 +138,15 @@ impl DeliveryJson {
             error: d.last_error.clone(),
             next_retry_at: (d.status == portcullis_domain::DeliveryStatus::Pending)
                 .then_some(d.next_attempt_at),
+            attempt_log: d
+                .attempt_log
+                .iter()
+                .map(|a| AttemptJson {
+                    at: a.at,
+                    response_status: a.status,
+                    error: a.error.clone(),
+                })
+                .collect(),
         }
     }
 }

@@ -66,14 +66,14 @@ async fn render(
                     p { "Nothing sent yet." }
                 } @else {
                     table {
-                        thead { tr { th { "Event" } th { "Status" } th { "Attempts" } th { "Last attempt" } th { "Answer" } th { "Next retry" } th { "" } } }
+                        thead { tr { th { "Event" } th { "Status" } th { "Attempts" } th { "Attempt times" } th { "Answer" } th { "Next retry" } th { "" } } }
                         tbody {
                             @for d in log {
                                 tr {
                                     td { (d.event_type) }
                                     td { (d.status) }
                                     td { (d.attempts) }
-                                    td { (d.last_attempt_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()) }
+                                    td { (d.attempt_log.iter().map(|a| a.at.format("%Y-%m-%d %H:%M:%S").to_string()).collect::<Vec<_>>().join(", ")) }
                                     td { (d.last_status.map(|s| s.to_string()).or(d.last_error.clone()).unwrap_or_default()) }
                                     td { @if d.status == portcullis_domain::DeliveryStatus::Pending { (d.next_attempt_at.format("%Y-%m-%d %H:%M:%S")) } }
                                     td {

@@ -149,6 +149,15 @@ async fn deliveries_are_signed_retried_and_logged() {
         let log = send(&app, api(Method::GET, &log_path, t, None).to_request()).await;
         assert_eq!(log.body["deliveries"][0]["status"], "delivered");
         assert_eq!(log.body["deliveries"][0]["attempts"], 2);
+        let tries = log.body["deliveries"][0]["attempt_log"].as_array().unwrap();
+        assert_eq!(
+            tries
+                .iter()
+                .map(|a| a["response_status"].clone())
+                .collect::<Vec<_>>(),
+            vec![json!(500), json!(200)],
+            "every attempt with its time and answer"
+        );
 
         // A receiver that keeps failing: retried for a day, then failed; sent again on
         // request.

@@ -693,3 +693,64 @@ fn sign_in_attempts(db: &TestDb) {
 fn sign_in_attempts_on_both_backends() {
     on_both(sign_in_attempts);
 }
+
+/// Migration 17: each delivery's attempt log. A delivery stored before, with one failed
+/// attempt, reads back unchanged with an empty log; the next attempt starts it.
+fn webhook_attempt_log(db: &TestDb) {
+    let store = &db.store;
+    store.migrate_until("00000000000016").unwrap();
+    let a = seed_account(store, "acme");
+    let hook = Webhook {
+        id: WebhookId::from_uuid(uuid::Uuid::new_v4()),
+        account: a.id,
+        url: "https://hooks.example.com/portcullis".into(),
+        events: vec!["*".into()],
+        description: String::new(),
+        secret: WebhookSecret::from_bytes([4; 32]),
+        created_at: t(5),
+    };
+    store.insert_webhook(&hook).unwrap();
+    let mut old =
+        portcullis_store::Delivery::new(&hook, "ping", "{\"type\":\"ping\"}".into(), t(6));
+    old.attempts = 1;
+    old.last_attempt_at = Some(t(7));
+    old.last_status = Some(500);
+    old.last_error = Some("the receiver answered 500".into());
+    old.next_attempt_at = t(17);
+    db.raw_execute(&format!(
+        "INSERT INTO webhook_deliveries (id, webhook_id, account_id, event_type, payload, status, \
+         attempts, due_since, next_attempt_at, claimed_until, last_attempt_at, last_status, \
+         last_error, created_at) VALUES ('{}', '{}', '{}', 'ping', '{}', 'pending', 1, '{}', '{}', \
+         NULL, '{}', 500, 'the receiver answered 500', '{}')",
+        old.id,
+        hook.id,
+        a.id,
+        old.payload,
+        stored_time(t(6)),
+        stored_time(t(17)),
+        stored_time(t(7)),
+        stored_time(t(6)),
+    ));
+
+    store.migrate().unwrap();
+
+    assert_eq!(
+        store.deliveries(a.id, hook.id, 10).unwrap(),
+        vec![old.clone()]
+    );
+    store
+        .record_attempt(
+            old.id,
+            &portcullis_store::Attempt::Delivered { status: 204 },
+            t(20),
+        )
+        .unwrap();
+    let log = &store.deliveries(a.id, hook.id, 10).unwrap()[0].attempt_log;
+    assert_eq!(log.len(), 1);
+    assert_eq!((log[0].at, log[0].status), (t(20), Some(204)));
+}
+
+#[test]
+fn webhook_attempt_log_on_both_backends() {
+    on_both(webhook_attempt_log);
+}
