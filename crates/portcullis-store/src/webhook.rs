@@ -113,7 +113,16 @@ impl Store {
         account: AccountId,
         id: WebhookId,
     ) -> Result<Option<Webhook>, StoreError> {
-        Ok(self.webhooks(account)?.into_iter().find(|w| w.id == id))
+        let (account, id) = (account.to_string(), id.to_string());
+        let row: Option<WebhookRow> = self.read(|conn| {
+            Ok(webhooks::table
+                .filter(webhooks::account_id.eq(&account))
+                .filter(webhooks::id.eq(&id))
+                .select(WebhookRow::as_select())
+                .first(conn)
+                .optional()?)
+        })?;
+        row.map(|r| self.webhook_of(r)).transpose()
     }
 
     /// Removes a webhook with its deliveries; `false` when the account has no such one.
@@ -369,11 +378,20 @@ impl Store {
                 Ok(taken)
             })
         })?;
+        // Each webhook read (and its secret unsealed) once per round.
+        let mut hooks: std::collections::HashMap<WebhookId, Option<Webhook>> =
+            std::collections::HashMap::new();
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let delivery = row.into_domain()?;
-            if let Some(webhook) = self.webhook(delivery.account, delivery.webhook)? {
-                out.push((delivery, webhook));
+            let hook = match hooks.entry(delivery.webhook) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(new) => {
+                    new.insert(self.webhook(delivery.account, delivery.webhook)?)
+                }
+            };
+            if let Some(webhook) = hook {
+                out.push((delivery, webhook.clone()));
             }
         }
         Ok(out)
