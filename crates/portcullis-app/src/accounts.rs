@@ -34,21 +34,20 @@ impl std::fmt::Debug for CreatedAccount {
     }
 }
 
-/// Creates an account and its first admin with a random password, in one transaction.
-pub fn create(
-    store: &Store,
-    slug: &str,
-    name: &str,
-    admin_email: &str,
-    now: DateTime<Utc>,
-) -> Result<CreatedAccount, AppError> {
+/// A new account at `slug` named `name`, with the defaults every account starts with
+/// (mixed enforcement, invitations, no API IP restrictions); not yet stored.
+pub fn new_account(slug: &str, name: &str, now: DateTime<Utc>) -> Result<Account, AppError> {
     let slug = AccountSlug::parse(slug)?;
-    let email = Email::parse(admin_email)?;
     let name = name.trim();
     if name.is_empty() {
         return Err(AppError::BadRequest("the account needs a name".into()));
     }
-    let account = Account {
+    if name.chars().count() > 255 {
+        return Err(AppError::BadRequest(
+            "the account name is longer than 255 characters".into(),
+        ));
+    }
+    Ok(Account {
         id: AccountId::from_uuid(Uuid::new_v4()),
         slug,
         name: name.to_owned(),
@@ -57,7 +56,22 @@ pub fn create(
         api_ip_restrictions: IpRestrictions::none(),
         provision_only_verified_domains: false,
         created_at: now,
-    };
+        suspended_at: None,
+    })
+}
+
+/// Creates an account and its first admin with a random password, in one transaction
+/// with its operator log entry (the command line's break-glass way; the operator API
+/// invites the first admin instead, [`crate::operator::create`]).
+pub fn create(
+    store: &Store,
+    slug: &str,
+    name: &str,
+    admin_email: &str,
+    now: DateTime<Utc>,
+) -> Result<CreatedAccount, AppError> {
+    let account = new_account(slug, name, now)?;
+    let email = Email::parse(admin_email)?;
     let password = password::random_password();
     let admin = User::bootstrap_admin(
         UserId::from_uuid(Uuid::new_v4()),
@@ -66,19 +80,28 @@ pub fn create(
         password::hash(&password)?,
         now,
     );
-    store.create_account(&account, Some(&admin))?;
-    audit::record(
-        store,
-        &audit::event(
-            account.id,
-            Actor::System,
+    store.transaction(|store| {
+        store.create_account(&account, Some(&admin))?;
+        audit::record(
+            store,
+            &audit::event(
+                account.id,
+                Actor::System,
+                "account.created",
+                Some(admin.id.to_string()),
+                None,
+                serde_json::Value::Null,
+                now,
+            ),
+        )?;
+        crate::operator::log(
+            store,
+            &account,
             "account.created",
-            Some(admin.id.to_string()),
-            None,
-            serde_json::Value::Null,
+            json!({ "name": account.name, "admin_email": admin.email.as_str() }),
             now,
-        ),
-    )?;
+        )
+    })?;
     Ok(CreatedAccount {
         account,
         admin,

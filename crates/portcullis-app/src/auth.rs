@@ -83,7 +83,8 @@ impl Credentials {
     }
 
     /// Checks the key against the store: unknown, revoked and unusable keys are
-    /// `Unauthorized`; a caller outside the account's API IP restrictions is `Forbidden`.
+    /// `Unauthorized`; a caller outside the account's API IP restrictions, or a key of a
+    /// suspended account, is `Forbidden`.
     /// One statement, so it can run inside a read transaction with the request's reads.
     pub fn check(&self, store: &Store) -> Result<ApiCaller, AppError> {
         let (key, owner, account) = store
@@ -96,7 +97,7 @@ impl Credentials {
         }
         match policy::may_use_api_key(&account, &key, &owner, self.ip) {
             Ok(()) => {}
-            Err(refusal @ ApiKeyRefusal::IpNotAllowed(_)) => {
+            Err(refusal @ (ApiKeyRefusal::IpNotAllowed(_) | ApiKeyRefusal::AccountSuspended)) => {
                 return Err(AppError::Forbidden(refusal.to_string()))
             }
             Err(ApiKeyRefusal::Revoked) => return Err(unknown_key()),

@@ -25,6 +25,7 @@ pub mod idps;
 pub mod invitations;
 pub mod login;
 pub mod members;
+pub mod operator;
 pub mod password;
 pub mod providers;
 pub mod provisioning;

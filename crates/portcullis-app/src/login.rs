@@ -5,7 +5,7 @@
 use chrono::Utc;
 use portcullis_domain::policy::{self, PasswordRefusal};
 use portcullis_domain::{
-    AccountSlug, Actor, AuthMethod, Email, EmailDomain, EnforcementPolicy, User,
+    AccountSlug, Actor, AuthMethod, Email, EmailDomain, EnforcementPolicy, User, ACCOUNT_SUSPENDED,
 };
 use serde_json::json;
 
@@ -20,6 +20,8 @@ pub enum LoginFailure {
     Credentials,
     /// The account requires single sign-on.
     SsoRequired,
+    /// An operator suspended the account.
+    Suspended,
     /// The password was right but the member may not use it (deactivated, a bot, no
     /// password).
     Refused(PasswordRefusal),
@@ -42,6 +44,7 @@ impl LoginFailure {
         match self {
             Self::Credentials => AppError::Unauthorized(BAD_CREDENTIALS.into()),
             Self::SsoRequired => AppError::Forbidden(PasswordRefusal::SsoEnforced.to_string()),
+            Self::Suspended => AppError::Forbidden(ACCOUNT_SUSPENDED.into()),
             Self::Refused(refusal) => AppError::Forbidden(refusal.to_string()),
             Self::App(e) => e,
         }
@@ -151,6 +154,10 @@ pub async fn with_password(
                               "member": target.map(crate::webhooks::member_data)});
             crate::webhooks::emit(store, account.id, action, &data, now)
         };
+        if account.is_suspended() {
+            log("login.failed", user.as_ref(), "account_suspended")?;
+            return Ok(Err(LoginFailure::Suspended));
+        }
         if enforced {
             let reason = if account_enforced {
                 "sso_enforced"

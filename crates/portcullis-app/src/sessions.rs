@@ -38,8 +38,9 @@ pub fn open(
     Ok(session)
 }
 
-/// The session `id` with its member and account while it is live and its member active
-/// and human; `None` otherwise (ended, expired, deactivated, deleted).
+/// The session `id` with its member and account while it is live, its member active and
+/// human and its account not suspended; `None` otherwise (ended, expired, deactivated,
+/// deleted, suspended).
 pub fn resume(
     store: &Store,
     id: SessionId,
@@ -54,11 +55,13 @@ pub fn resume(
     let user = store.user(session.account, session.user)?;
     let account = store.account(session.account)?;
     Ok(match (user, account) {
-        (Some(user), Some(account)) if user.active && !user.is_bot() => Some(SignedIn {
-            session,
-            user,
-            account,
-        }),
+        (Some(user), Some(account)) if user.active && !user.is_bot() && !account.is_suspended() => {
+            Some(SignedIn {
+                session,
+                user,
+                account,
+            })
+        }
         _ => None,
     })
 }

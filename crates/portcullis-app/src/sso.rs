@@ -115,6 +115,26 @@ impl Refusal {
         }
     }
 
+    /// An account an operator suspended.
+    pub fn suspended() -> Self {
+        Self {
+            reason: "account_suspended",
+            error: AppError::Forbidden(portcullis_domain::ACCOUNT_SUSPENDED.into()),
+        }
+    }
+
+    /// The refusal of an IdP that may not sign anyone in now: disabled, or its account
+    /// suspended.
+    pub fn unusable(account: &Account, idp: &IdentityProvider) -> Option<Self> {
+        if account.is_suspended() {
+            Some(Self::suspended())
+        } else if !idp.enabled {
+            Some(Self::disabled(idp))
+        } else {
+            None
+        }
+    }
+
     /// A disabled IdP.
     pub fn disabled(idp: &IdentityProvider) -> Self {
         Self {
@@ -306,6 +326,12 @@ pub fn finish(store: &Store, c: Completion, now: DateTime<Utc>) -> Result<Finish
             record_refusal(store, &c.account, &c.idp, refusal.reason, attempt, now)?;
             Ok(Finished::Refused(refusal))
         };
+        // Read again inside the transaction: a suspension made while the person was at
+        // the IdP holds.
+        let account = store.account(c.account.id)?.ok_or(AppError::NotFound)?;
+        if account.is_suspended() {
+            return refuse(store, Refusal::suspended(), &attempt);
+        }
         if let Some((key, unknown)) = &c.claim {
             if store.take_pending_login(key, now)?.is_none() {
                 return refuse(store, Refusal::not_this_login(&c.idp, unknown), &attempt);

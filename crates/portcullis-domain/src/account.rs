@@ -27,7 +27,20 @@ pub struct Account {
     pub provision_only_verified_domains: bool,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
+    /// When an operator suspended it: nobody signs in, and no SCIM call or API key
+    /// works, until it is resumed.
+    pub suspended_at: Option<DateTime<Utc>>,
 }
+
+impl Account {
+    /// Whether an operator suspended the account.
+    pub fn is_suspended(&self) -> bool {
+        self.suspended_at.is_some()
+    }
+}
+
+/// What a suspended account's every sign-in and API call is told.
+pub const ACCOUNT_SUSPENDED: &str = "account suspended";
 
 /// The SSO enforcement policy of an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -114,3 +114,7 @@ mod tests {
         );
     }
 }
+id_type!(
+    /// Identifies a setup link for a customer's IT admin.
+    SetupLinkId
+);

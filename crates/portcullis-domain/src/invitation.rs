@@ -15,8 +15,9 @@ pub struct Invitation {
     pub email: Email,
     /// The role the new member gets.
     pub role: Role,
-    /// The member who invited.
-    pub invited_by: UserId,
+    /// The member who invited; `None` when an operator did, making an account's first
+    /// admin.
+    pub invited_by: Option<UserId>,
     /// Hash of the secret in the invitation link.
     pub token_hash: SecretHash,
     /// When it was made.

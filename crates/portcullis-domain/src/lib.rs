@@ -19,12 +19,15 @@ pub mod invitation;
 pub mod policy;
 pub mod role_rule;
 pub mod session;
+pub mod setup_link;
 pub mod sign_in_attempt;
 pub mod slug;
 pub mod user;
 pub mod webhook;
 
-pub use account::{Account, EnforcementPolicy, IpRestrictions, ProvisioningMode};
+pub use account::{
+    Account, EnforcementPolicy, IpRestrictions, ProvisioningMode, ACCOUNT_SUSPENDED,
+};
 pub use api_key::{ApiKey, ApiKeySecret, Scope, Scopes, SecretHash};
 pub use audit::{Actor, AuditEvent};
 pub use email::Email;
@@ -33,11 +36,12 @@ pub use error::DomainError;
 pub use idp::{IdentityProvider, IdpProtocol, OidcSettings, SamlSettings, SpSigningKey};
 pub use ids::{
     AccountId, ApiKeyId, AuditEventId, DeliveryId, DomainId, GroupId, IdpId, InvitationId,
-    RoleRuleId, SessionId, UserId, WebhookId,
+    RoleRuleId, SessionId, SetupLinkId, UserId, WebhookId,
 };
 pub use invitation::Invitation;
 pub use role_rule::{RoleRule, RoleSource};
 pub use session::{AuthMethod, Session};
+pub use setup_link::{SetupLink, SetupSection};
 pub use slug::AccountSlug;
 pub use user::{Role, User, UserKind, UserOrigin};
 pub use webhook::{DeliveryStatus, Webhook, WebhookSecret};

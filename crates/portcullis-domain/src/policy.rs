@@ -339,6 +339,9 @@ pub enum ApiKeyRefusal {
     /// The caller's address is outside the account's API IP restrictions.
     #[error("requests from {0} are not allowed by this account's API IP restrictions")]
     IpNotAllowed(IpAddr),
+    /// An operator suspended the account.
+    #[error("account suspended")]
+    AccountSuspended,
 }
 
 /// May `key`, owned by `owner`, act in `account` for a caller at `caller`?
@@ -353,6 +356,9 @@ pub fn may_use_api_key(
     }
     if key.revoked_at.is_some() {
         return Err(ApiKeyRefusal::Revoked);
+    }
+    if account.is_suspended() {
+        return Err(ApiKeyRefusal::AccountSuspended);
     }
     if !owner.active {
         return Err(ApiKeyRefusal::OwnerInactive);

@@ -57,6 +57,10 @@ pub struct Config {
     /// The DNS servers that domain verification asks (`PORTCULLIS_DNS_SERVERS`,
     /// comma-separated `ip:port` or `ip`); empty for the system's resolvers.
     pub dns_servers: Vec<std::net::SocketAddr>,
+    /// The token that opens the operator API under `/api/v1/operator`
+    /// (`PORTCULLIS_OPERATOR_TOKEN`, or read from the file `PORTCULLIS_OPERATOR_TOKEN_FILE`
+    /// names); when unset those routes answer 404.
+    pub operator_token: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -81,6 +85,7 @@ impl std::fmt::Debug for Config {
             .field("smtp_from", &self.smtp_from)
             .field("metrics_bind", &self.metrics_bind)
             .field("dns_servers", &self.dns_servers)
+            .field("operator_token", &hidden(&self.operator_token))
             .finish()
     }
 }
@@ -164,6 +169,8 @@ pub const VARIABLES: &[&str] = &[
     "PORTCULLIS_LOG_FORMAT",
     "PORTCULLIS_METRICS_BIND",
     "PORTCULLIS_DNS_SERVERS",
+    "PORTCULLIS_OPERATOR_TOKEN",
+    "PORTCULLIS_OPERATOR_TOKEN_FILE",
 ];
 
 /// `ip:port` or `ip` (port 53), comma-separated.
@@ -292,7 +299,9 @@ impl Config {
                 why,
             })?,
         };
+        let operator_token = operator_token(&var)?;
         Ok(Self {
+            operator_token,
             metrics_bind,
             dns_servers,
             encryption_key: var("PORTCULLIS_ENCRYPTION_KEY").or(file.encryption_key),
@@ -315,6 +324,34 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+/// The operator token, given itself or in a file (its surrounding whitespace dropped);
+/// at least 32 characters, so it cannot be guessed.
+fn operator_token(var: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    const NAME: &str = "PORTCULLIS_OPERATOR_TOKEN";
+    let token = match (var(NAME), var("PORTCULLIS_OPERATOR_TOKEN_FILE")) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Invalid {
+                name: NAME,
+                why: "set PORTCULLIS_OPERATOR_TOKEN or PORTCULLIS_OPERATOR_TOKEN_FILE, not both"
+                    .into(),
+            })
+        }
+        (Some(token), None) => token,
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .map_err(|source| ConfigError::Read { path, source })?
+            .trim()
+            .to_owned(),
+        (None, None) => return Ok(None),
+    };
+    if token.chars().count() < 32 {
+        return Err(ConfigError::Invalid {
+            name: NAME,
+            why: "must be at least 32 characters".into(),
+        });
+    }
+    Ok(Some(token))
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {

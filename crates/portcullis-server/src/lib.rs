@@ -14,6 +14,7 @@ pub mod encryption_key;
 pub mod error;
 pub mod mail;
 pub mod metrics;
+pub mod operator_api;
 pub mod pages;
 pub mod routes;
 pub mod scim;
@@ -160,6 +161,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .configure(routes::me::config)
             .configure(sso::config)
             .configure(admin::config)
+            .configure(operator_api::config)
             .configure(dashboard::config)
             .default_service(web::to(not_found));
     }

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use portcullis_app::accounts::{self, AccountChange};
-use portcullis_app::{api_keys, bots, Caller};
+use portcullis_app::{api_keys, bots, operator, Caller};
 use portcullis_domain::{EnforcementPolicy, Scopes};
 use portcullis_server::config::Config;
 use portcullis_store::Store;
@@ -42,7 +42,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AccountCommand {
-    /// Create an account and its first admin; prints the admin's one-time password.
+    /// Create an account and its first admin; prints the admin's one-time password, or
+    /// with `--invite` an invitation link instead.
     Create {
         /// Short name used in URLs.
         #[arg(long)]
@@ -53,6 +54,38 @@ enum AccountCommand {
         /// Email of the first admin.
         #[arg(long = "admin-email")]
         admin_email: String,
+        /// Invite the first admin (as the operator API does) instead of giving a password.
+        #[arg(long)]
+        invite: bool,
+    },
+    /// List accounts, or those whose slug or name contains `--search`.
+    List {
+        /// Text to look for in slugs and names.
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Show an account with its member and IdP counts.
+    Show {
+        /// The account's slug.
+        slug: String,
+    },
+    /// Suspend an account: every sign-in, SCIM call and API key of it is refused.
+    Suspend {
+        /// The account's slug.
+        slug: String,
+    },
+    /// Resume a suspended account.
+    Resume {
+        /// The account's slug.
+        slug: String,
+    },
+    /// Delete an account and everything it holds, for good.
+    Delete {
+        /// The account's slug.
+        slug: String,
+        /// Confirms that the account and all its data go.
+        #[arg(long)]
+        yes: bool,
     },
     /// Set the SSO enforcement policy (break-glass: `mixed` restores password logins).
     SetEnforcement {
@@ -136,37 +169,7 @@ fn main() -> Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Account(AccountCommand::Create {
-            slug,
-            name,
-            admin_email,
-        }) => {
-            let store = open_store(&config)?;
-            let created = accounts::create(&store, &slug, &name, &admin_email, now)?;
-            println!(
-                "Created account `{}`.\n  Sign in at: {}/a/{}/login\n  Email:      {}\n  Password:   {}\nThis password is shown only once.",
-                created.account.slug, config.public_url, created.account.slug, created.admin.email, created.password
-            );
-            Ok(())
-        }
-        Command::Account(AccountCommand::SetEnforcement { account, policy }) => {
-            let store = open_store(&config)?;
-            let operator = Caller::operator(accounts::by_slug(&store, &account)?);
-            let wanted = match policy {
-                PolicyArg::Mixed => EnforcementPolicy::Mixed,
-                PolicyArg::Enforced => EnforcementPolicy::Enforced,
-            };
-            let change = AccountChange {
-                enforcement: Some(wanted),
-                ..AccountChange::default()
-            };
-            let updated = accounts::update(&store, &operator, change, now)?;
-            println!(
-                "Account `{}` is now in {} mode.",
-                updated.slug, updated.enforcement
-            );
-            Ok(())
-        }
+        Command::Account(command) => account_command(command, &config, now),
         Command::Bot(BotCommand::Create { account, name }) => {
             let store = open_store(&config)?;
             let operator = Caller::operator(accounts::by_slug(&store, &account)?);
@@ -198,4 +201,100 @@ fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The operator's account commands, through the same use cases as the operator API.
+fn account_command(
+    command: AccountCommand,
+    config: &Config,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    let store = open_store(config)?;
+    let show = |o: &operator::Overview| {
+        let a = &o.account;
+        println!(
+            "{}  {}  {} members, {} IdPs, provisioning {}, {}",
+            a.slug,
+            a.name,
+            o.counts.members,
+            o.counts.idps,
+            a.provisioning,
+            if a.is_suspended() {
+                "suspended"
+            } else {
+                "active"
+            }
+        );
+    };
+    match command {
+        AccountCommand::Create {
+            slug,
+            name,
+            admin_email,
+            invite: true,
+        } => {
+            let made = operator::create(&store, &slug, &name, &admin_email, now)?;
+            println!(
+                "Created account `{}`.\n  Invitation for {}: {}/invite/{}\nThis link is shown only once.",
+                made.account.slug, made.invitation.email, config.public_url, made.token
+            );
+        }
+        AccountCommand::Create {
+            slug,
+            name,
+            admin_email,
+            invite: false,
+        } => {
+            let created = accounts::create(&store, &slug, &name, &admin_email, now)?;
+            println!(
+                "Created account `{}`.\n  Sign in at: {}/a/{}/login\n  Email:      {}\n  Password:   {}\nThis password is shown only once.",
+                created.account.slug, config.public_url, created.account.slug, created.admin.email, created.password
+            );
+        }
+        AccountCommand::List { search } => {
+            let mut cursor = None;
+            loop {
+                let (page, next) = operator::list(&store, search.as_deref(), cursor.as_deref())?;
+                for a in &page {
+                    let state = if a.is_suspended() {
+                        "suspended"
+                    } else {
+                        "active"
+                    };
+                    println!("{}  {}  ({state})", a.slug, a.name);
+                }
+                match next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        AccountCommand::Show { slug } => show(&operator::get(&store, &slug)?),
+        AccountCommand::Suspend { slug } => show(&operator::suspend(&store, &slug, now)?),
+        AccountCommand::Resume { slug } => show(&operator::resume(&store, &slug, now)?),
+        AccountCommand::Delete { slug, yes } => {
+            if !yes {
+                anyhow::bail!("deleting `{slug}` removes all its data for good; add --yes");
+            }
+            operator::delete(&store, &slug, now)?;
+            println!("Deleted account `{slug}`.");
+        }
+        AccountCommand::SetEnforcement { account, policy } => {
+            let operator = Caller::operator(accounts::by_slug(&store, &account)?);
+            let wanted = match policy {
+                PolicyArg::Mixed => EnforcementPolicy::Mixed,
+                PolicyArg::Enforced => EnforcementPolicy::Enforced,
+            };
+            let change = AccountChange {
+                enforcement: Some(wanted),
+                ..AccountChange::default()
+            };
+            let updated = accounts::update(&store, &operator, change, now)?;
+            println!(
+                "Account `{}` is now in {} mode.",
+                updated.slug, updated.enforcement
+            );
+        }
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use portcullis_domain::{Account, AccountId, AccountSlug, IpRestrictions, User};
 
 use crate::connection::AnyConnection;
-use crate::convert::{db_time, parse, utc};
+use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
 use crate::schema::accounts;
 use crate::user::UserRow;
 use crate::{Store, StoreError};
@@ -22,6 +22,7 @@ pub(crate) struct AccountRow {
     api_ip_restrictions: String,
     created_at: NaiveDateTime,
     provision_only_verified_domains: bool,
+    suspended_at: Option<NaiveDateTime>,
 }
 
 impl AccountRow {
@@ -42,6 +43,7 @@ impl AccountRow {
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             created_at: db_time(a.created_at),
             provision_only_verified_domains: a.provision_only_verified_domains,
+            suspended_at: db_time_opt(a.suspended_at),
         })
     }
 
@@ -58,6 +60,7 @@ impl AccountRow {
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             provision_only_verified_domains: self.provision_only_verified_domains,
             created_at: utc(self.created_at),
+            suspended_at: utc_opt(self.suspended_at),
         })
     }
 }

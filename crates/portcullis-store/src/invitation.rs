@@ -10,6 +10,9 @@ use crate::schema::invitations;
 use crate::user::UserRow;
 use crate::{Store, StoreError};
 
+/// `invited_by` of an invitation an operator made (the column names a member otherwise).
+const OPERATOR: &str = "operator";
+
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = invitations)]
 struct InvitationRow {
@@ -34,7 +37,9 @@ impl InvitationRow {
             email: i.email.as_str().to_owned(),
             email_lower: i.email.normalized().to_owned(),
             role: i.role.as_str().to_owned(),
-            invited_by: i.invited_by.to_string(),
+            invited_by: i
+                .invited_by
+                .map_or_else(|| OPERATOR.to_owned(), |u| u.to_string()),
             token_hash: i.token_hash.as_str().to_owned(),
             created_at: db_time(i.created_at),
             expires_at: db_time(i.expires_at),
@@ -49,7 +54,10 @@ impl InvitationRow {
             account: parse(&self.account_id, "account id")?,
             email: Email::parse(&self.email).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             role: parse(&self.role, "role")?,
-            invited_by: parse(&self.invited_by, "user id")?,
+            invited_by: match self.invited_by.as_str() {
+                OPERATOR => None,
+                id => Some(parse(id, "user id")?),
+            },
             token_hash: SecretHash::from_stored(self.token_hash),
             created_at: utc(self.created_at),
             expires_at: utc(self.expires_at),

@@ -25,11 +25,13 @@ mod error;
 mod idp;
 mod invitation;
 mod migrate;
+mod operator;
 mod role_rule;
 mod schema;
 mod scim;
 mod secret;
 mod session;
+mod setup_link;
 mod sign_in_attempt;
 mod snapshot;
 mod sso;
@@ -48,6 +50,7 @@ pub use batch::Batch;
 pub use cipher::SecretCipher;
 pub use connection::Backend;
 pub use error::{conflict, StoreError};
+pub use operator::{AccountCounts, OperatorLogEntry};
 pub use scim::{
     CompareOp, EmailField, Filter, FilterValue, GroupField, GroupFilter, MemberChange,
     ScimGroupRow, ScimQuery, ScimUserRow, ScimUserShown, UserField, UserFilter,

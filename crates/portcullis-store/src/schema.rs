@@ -19,6 +19,7 @@ diesel::table! {
         api_ip_restrictions -> Text,
         created_at -> Timestamp,
         provision_only_verified_domains -> Bool,
+        suspended_at -> Nullable<Timestamp>,
     }
 }
 
@@ -275,6 +276,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// What operators did to accounts (migration 18); outlives the accounts it names.
+    operator_log (id) {
+        id -> Text,
+        at -> Timestamp,
+        action -> Text,
+        account_id -> Text,
+        account_slug -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    /// Links that open a few settings sections to a customer's IT admin (migration 18).
+    setup_links (id) {
+        id -> Text,
+        account_id -> Text,
+        token_hash -> Text,
+        sections -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (owner_id));
@@ -307,4 +334,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     sign_in_attempts,
+    operator_log,
+    setup_links,
 );

@@ -17,6 +17,7 @@ fn account(enforcement: EnforcementPolicy, provisioning: ProvisioningMode) -> Ac
         api_ip_restrictions: IpRestrictions::none(),
         provision_only_verified_domains: false,
         created_at: Utc.timestamp_opt(0, 0).unwrap(),
+        suspended_at: None,
     }
 }
 
@@ -441,6 +442,17 @@ fn api_keys() {
     assert_eq!(
         may_use_api_key(&acc, &revoked, &admin, ip),
         Err(ApiKeyRefusal::Revoked)
+    );
+
+    let mut suspended = acc.clone();
+    suspended.suspended_at = Some(Utc.timestamp_opt(1, 0).unwrap());
+    assert_eq!(
+        may_use_api_key(&suspended, &key(&admin), &admin, ip),
+        Err(ApiKeyRefusal::AccountSuspended)
+    );
+    assert_eq!(
+        ApiKeyRefusal::AccountSuspended.to_string(),
+        "account suspended"
     );
 
     let mut other_account = acc.clone();

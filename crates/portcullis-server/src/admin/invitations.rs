@@ -4,7 +4,7 @@
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use portcullis_app::invitations;
-use portcullis_domain::{Invitation, Role};
+use portcullis_domain::{Account, Invitation, Role, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -107,14 +107,24 @@ pub async fn mail_invitation(
     invitation: &Invitation,
     url: &str,
 ) -> Result<bool, String> {
+    mail_invitation_to(state, &caller.account, caller.user(), invitation, url).await
+}
+
+/// [`mail_invitation`] for an invitation to `account` made by `inviter` (`None`: the
+/// operator, or an admin with no name to give).
+pub async fn mail_invitation_to(
+    state: &AppState,
+    account: &Account,
+    inviter: Option<&User>,
+    invitation: &Invitation,
+    url: &str,
+) -> Result<bool, String> {
     if state.config.smtp_url.is_none() {
         return Ok(false);
     }
-    let inviter = caller
-        .user()
-        .map_or("an admin", |u| u.display_name.as_str());
-    let text = crate::mail::invitation_text(&caller.account.name, inviter, url);
-    let subject = format!("You are invited to {}", caller.account.name);
+    let inviter = inviter.map_or("an admin", |u| u.display_name.as_str());
+    let text = crate::mail::invitation_text(&account.name, inviter, url);
+    let subject = format!("You are invited to {}", account.name);
     match crate::mail::send(&state.config, invitation.email.as_str(), &subject, text).await {
         Ok(()) => Ok(true),
         Err(e) => {

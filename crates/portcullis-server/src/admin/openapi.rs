@@ -32,6 +32,17 @@ impl Modify for BearerKeys {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "operator_token",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The operator token (PORTCULLIS_OPERATOR_TOKEN); without one configured the operator routes answer 404.",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -61,6 +72,9 @@ impl Modify for BearerKeys {
         api_keys::list_route, api_keys::create_route, api_keys::revoke_route,
         ip_restrictions::get_route, ip_restrictions::put_route,
         audit::list_route,
+        crate::operator_api::list_route, crate::operator_api::create_route,
+        crate::operator_api::get_route, crate::operator_api::delete_route,
+        crate::operator_api::suspend_route, crate::operator_api::resume_route,
     ),
     modifiers(&BearerKeys)
 )]

@@ -144,8 +144,7 @@ pub async fn start(
         .await?
         .ok_or(AppError::NotFound)?;
     let attempt = super::attempt(&state, &req);
-    if !idp.enabled {
-        let refusal = Refusal::disabled(&idp);
+    if let Some(refusal) = Refusal::unusable(&account, &idp) {
         return Err(finish::refuse(&state, &account, &idp, refusal, attempt).await);
     }
     let return_to = local_return_path(query.return_to.as_deref(), &account.slug);

@@ -24,6 +24,7 @@ mod invitations;
 mod last_admin;
 mod login;
 mod observability;
+mod operator;
 mod readme;
 mod redaction;
 mod replicas;

@@ -17,7 +17,7 @@ fn invite(live: &Live, email: &str, n: u8) -> String {
             account: live.admin.account.id,
             email: Email::parse(email).unwrap(),
             role: Role::Member,
-            invited_by: live.admin.admin.id,
+            invited_by: Some(live.admin.admin.id),
             token_hash: secret.hash(),
             created_at: now,
             expires_at: now + Duration::days(7),

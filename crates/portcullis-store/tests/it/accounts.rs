@@ -74,7 +74,7 @@ backend_tests! {
             account: a.id,
             email: Email::parse("New@Example.com").unwrap(),
             role: Role::Member,
-            invited_by: admin.id,
+            invited_by: Some(admin.id),
             token_hash: SecretHash::of("token"),
             created_at: t(10),
             expires_at: t(1000),

@@ -12,6 +12,7 @@ mod audit;
 mod batch;
 mod domains;
 mod groups;
+mod operator;
 mod scim;
 mod snapshot;
 mod sso;

@@ -205,6 +205,7 @@ pub fn account(slug: &str) -> Account {
         api_ip_restrictions: IpRestrictions::none(),
         provision_only_verified_domains: false,
         created_at: t(0),
+        suspended_at: None,
     }
 }
 

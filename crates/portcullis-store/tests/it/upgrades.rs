@@ -8,7 +8,7 @@ use portcullis_store::{
 
 use crate::support::*;
 
-fn on_both(test: fn(&TestDb)) {
+pub(crate) fn on_both(test: fn(&TestDb)) {
     test(&TestDb::sqlite_unmigrated());
     if let Some(db) = TestDb::postgres_unmigrated() {
         test(&db);
@@ -61,14 +61,14 @@ fn insert_old_user(db: &TestDb, user: &User, email_key: &str) {
 
 /// A member stored as before migration 12 ([`insert_old_user`]), their key their email
 /// lower-cased.
-fn seed_old_user(db: &TestDb, account: &Account, email: &str) -> User {
+pub(crate) fn seed_old_user(db: &TestDb, account: &Account, email: &str) -> User {
     let u = user(account, email);
     insert_old_user(db, &u, &email.to_lowercase());
     u
 }
 
 /// Stores an account as the releases before migration 14 wrote it (no domain rule).
-fn seed_old_account(db: &TestDb, slug: &str) -> Account {
+pub(crate) fn seed_old_account(db: &TestDb, slug: &str) -> Account {
     let a = account(slug);
     db.raw_execute(&format!(
         "INSERT INTO accounts (id, slug, name, enforcement, provisioning, api_ip_restrictions, \
@@ -84,18 +84,23 @@ fn seed_old_account(db: &TestDb, slug: &str) -> Account {
 }
 
 /// A time as the older releases wrote it into a text column.
-fn stored_time(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn stored_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string()
 }
 
 /// A pending invitation with the token "token".
-fn pending_invitation(account: &Account, by: &User, email: &str, role: Role) -> Invitation {
+pub(crate) fn pending_invitation(
+    account: &Account,
+    by: &User,
+    email: &str,
+    role: Role,
+) -> Invitation {
     Invitation {
         id: fresh::invitation(),
         account: account.id,
         email: Email::parse(email).unwrap(),
         role,
-        invited_by: by.id,
+        invited_by: Some(by.id),
         token_hash: SecretHash::of("token"),
         created_at: t(10),
         expires_at: t(1000),
@@ -106,7 +111,7 @@ fn pending_invitation(account: &Account, by: &User, email: &str, role: Role) -> 
 
 /// Stores an invitation as the releases before migration 11 wrote it (no revocation
 /// column), under the lookup key `email_key` that release computed.
-fn insert_old_invitation(db: &TestDb, invitation: &Invitation, email_key: &str) {
+pub(crate) fn insert_old_invitation(db: &TestDb, invitation: &Invitation, email_key: &str) {
     db.raw_execute(&format!(
         "INSERT INTO invitations (id, account_id, email, email_lower, role, invited_by, token_hash, \
          created_at, expires_at, accepted_at) VALUES ('{}', '{}', '{}', '{email_key}', '{}', '{}', \
@@ -115,7 +120,7 @@ fn insert_old_invitation(db: &TestDb, invitation: &Invitation, email_key: &str) 
         invitation.account,
         invitation.email.as_str(),
         invitation.role.as_str(),
-        invitation.invited_by,
+        invitation.invited_by.unwrap(),
         invitation.token_hash.as_str(),
         stored_time(invitation.created_at),
         stored_time(invitation.expires_at),
@@ -626,7 +631,7 @@ fn role_rules_on_both_backends() {
 fn webhooks(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000014").unwrap();
-    let a = seed_account(store, "acme");
+    let a = seed_old_account(db, "acme");
     let kim = seed_user(store, &a, "kim@acme.com");
 
     store.migrate().unwrap();
@@ -661,7 +666,7 @@ fn webhooks_on_both_backends() {
 fn sign_in_attempts(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000015").unwrap();
-    let a = seed_account(store, "acme");
+    let a = seed_old_account(db, "acme");
     store.migrate().unwrap();
     assert_eq!(store.account(a.id).unwrap(), Some(a.clone()));
     let attempt = portcullis_domain::sign_in_attempt::SignInAttempt {
@@ -699,7 +704,7 @@ fn sign_in_attempts_on_both_backends() {
 fn webhook_attempt_log(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000016").unwrap();
-    let a = seed_account(store, "acme");
+    let a = seed_old_account(db, "acme");
     let hook = Webhook {
         id: WebhookId::from_uuid(uuid::Uuid::new_v4()),
         account: a.id,
