@@ -70,10 +70,18 @@ pub fn layer<S>(provider: &SdkTracerProvider) -> impl tracing_subscriber::Layer<
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
+    use tracing_subscriber::filter::FilterExt as _;
     use tracing_subscriber::Layer as _;
+    // Store calls are traced inside a request; those of the background work (the webhook
+    // worker polls every second) would each be a trace of one span, noise.
+    let in_a_request = tracing_subscriber::filter::DynFilterFn::new(
+        |meta: &tracing::Metadata<'_>, cx: &tracing_subscriber::layer::Context<'_, S>| {
+            !(meta.is_span() && meta.name().starts_with("store.")) || cx.lookup_current().is_some()
+        },
+    );
     tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("portcullis"))
-        .with_filter(filter())
+        .with_filter(filter().and(in_a_request))
 }
 
 /// What is exported: Portcullis's own spans down to `debug` (the store calls and the
@@ -110,11 +118,8 @@ impl Extractor for Headers<'_> {
 /// route matched), with the request's attributes; and records the trace id on it, so
 /// log lines inside show it.
 pub fn start_request(span: &tracing::Span, headers: &HeaderMap, method: &str, route: &str) {
-    let parent = TraceContextPropagator::new().extract(&Headers(headers));
-    if parent.span().span_context().is_valid() {
-        // Fails only when the span is not exported (then there is nothing to join).
-        let _ = span.set_parent(parent);
-    }
+    // The name and kind first: once the span is started (below, to read its trace id)
+    // they can no longer change.
     span.record("otel.kind", "server");
     span.record("http.request.method", method);
     if route.is_empty() {
@@ -122,6 +127,11 @@ pub fn start_request(span: &tracing::Span, headers: &HeaderMap, method: &str, ro
     } else {
         span.record("otel.name", format!("{method} {route}"));
         span.record("http.route", route);
+    }
+    let parent = TraceContextPropagator::new().extract(&Headers(headers));
+    if parent.span().span_context().is_valid() {
+        // Fails only when the span is not exported (then there is nothing to join).
+        let _ = span.set_parent(parent);
     }
     let trace = span.context().span().span_context().trace_id();
     if trace != opentelemetry::trace::TraceId::INVALID {

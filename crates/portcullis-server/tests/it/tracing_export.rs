@@ -306,6 +306,16 @@ async fn a_scim_request_and_a_saml_sign_in_are_exported_as_traces() {
     assert_eq!(acs.parent_span_id, "", "no traceparent: a trace of its own");
     assert_ne!(acs.trace_id, TRACE_ID);
 
+    // The background work's store calls (the webhook worker polls every second) are no
+    // traces of their own.
+    let spans = receiver.spans.lock().unwrap().clone();
+    assert!(
+        spans
+            .iter()
+            .all(|s| !s.name.starts_with("store.") || !s.parent_span_id.is_empty()),
+        "{spans:#?}"
+    );
+
     // The log lines of the SCIM request carry its trace id.
     let log = std::fs::read_to_string(&server.log).unwrap();
     assert!(
