@@ -78,9 +78,11 @@ pub async fn record_scope_refusal(state: &AppState, caller: &ApiCaller, scope: S
     }
 }
 
-/// Records when an accepted key was last used, at most once a minute per key. Best
-/// effort: a failure is logged and does not fail the call.
+/// Records when an accepted key was last used, at most once a minute per key, and the
+/// key's account on the request's span. Best effort: a failure is logged and does not
+/// fail the call.
 pub async fn record_use(state: &AppState, caller: &ApiCaller) {
+    crate::telemetry::record_account(caller.account.id);
     let now = Utc::now();
     if !auth::use_is_stale(caller, now) {
         return;

@@ -9,6 +9,7 @@ use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::rr::RData;
 use hickory_resolver::TokioResolver;
 use portcullis_app::domains::TxtLookup;
+use tracing::Instrument as _;
 
 /// The server's resolver.
 #[derive(Clone)]
@@ -50,10 +51,12 @@ impl Dns {
 }
 
 impl TxtLookup for Dns {
+    /// The TXT records at `name`, looked up in a `debug` span `dns.txt`.
     async fn txt(&self, name: &str) -> Result<Vec<String>, String> {
         // Fully qualified: no search domain is tried.
         let fqdn = format!("{}.", name.trim_end_matches('.'));
-        match self.resolver.txt_lookup(fqdn).await {
+        let span = tracing::debug_span!("dns.txt", otel.kind = "client", dns.question.name = %fqdn);
+        match self.resolver.txt_lookup(fqdn).instrument(span).await {
             Ok(lookup) => Ok(lookup
                 .answers()
                 .iter()

@@ -151,7 +151,8 @@ fn open_store(config: &Config) -> Result<Store> {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let config = Config::from_env()?;
-    portcullis_server::telemetry::init_logging(config.log_format);
+    // Held to the end: dropping it sends the spans still waiting.
+    let _telemetry = portcullis_server::telemetry::init_logging(config.log_format)?;
     let now = Utc::now();
     match cli.command {
         Command::Serve => {

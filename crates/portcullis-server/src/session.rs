@@ -152,6 +152,9 @@ impl FromRequest for MaybeSignedIn {
                 .read(move |store| sessions::resume(store, id, Utc::now()))
                 .await
                 .map_err(crate::error::ApiError)?;
+            if let Some(signed_in) = &found {
+                crate::telemetry::record_account(signed_in.account.id);
+            }
             Ok(Self(found))
         })
     }

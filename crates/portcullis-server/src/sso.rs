@@ -73,6 +73,7 @@ pub(crate) async fn arriving(
     id: &str,
 ) -> Result<(Account, IdentityProvider, Attempt), PageError> {
     let (account, idp) = load_idp(state, id).await?;
+    crate::telemetry::record_account(account.id);
     let attempt = attempt(state, req);
     if !idp.enabled {
         let refusal = Refusal {

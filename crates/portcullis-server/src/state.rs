@@ -9,6 +9,7 @@ use portcullis_app::rate_limit::RateLimiter;
 use portcullis_app::Exec;
 use portcullis_sso::oidc::HttpPolicy;
 use portcullis_store::Store;
+use tracing::Instrument as _;
 
 use crate::config::Config;
 use crate::error::{blocking_failed, AppError};
@@ -17,7 +18,9 @@ use crate::session::SessionKeys;
 use crate::throttle::LoginThrottle;
 use crate::writer::Writer;
 
-/// Shared application state, cheap to clone.
+/// Shared application state, cheap to clone. Its store entry points ([`AppState::read`],
+/// [`AppState::write`], and the short reads) each run in a `debug` span named for them
+/// (`store.read`, `store.write`, `store.lookup`), which a trace shows under its request.
 #[derive(Clone)]
 pub struct AppState {
     /// The database.
@@ -57,7 +60,9 @@ impl AppState {
         F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.blocking(move |store| store.on_one_connection(f)).await
+        self.blocking(move |store| store.on_one_connection(f))
+            .instrument(tracing::debug_span!("store.read"))
+            .await
     }
 
     /// Runs a write: a use case that changes something. On SQLite it queues for the
@@ -69,9 +74,10 @@ impl AppState {
         F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        let span = tracing::debug_span!("store.write");
         match &self.writer {
-            Some(writer) => writer.write(f).await,
-            None => self.blocking(f).await,
+            Some(writer) => writer.write(f).instrument(span).await,
+            None => self.blocking(f).instrument(span).await,
         }
     }
 
@@ -87,7 +93,7 @@ impl AppState {
         T: Send + 'static,
     {
         match &self.inline_reads {
-            Some(store) => store.read_snapshot(f),
+            Some(store) => tracing::debug_span!("store.lookup").in_scope(|| store.read_snapshot(f)),
             None => self.read(f).await,
         }
     }
@@ -99,9 +105,10 @@ impl AppState {
         F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        let span = tracing::debug_span!("store.lookup");
         match &self.inline_reads {
-            Some(store) => f(store),
-            None => self.blocking(f).await,
+            Some(store) => span.in_scope(|| f(store)),
+            None => self.blocking(f).instrument(span).await,
         }
     }
 

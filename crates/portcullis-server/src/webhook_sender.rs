@@ -22,6 +22,7 @@ use portcullis_sso::error_chain;
 use portcullis_sso::oidc::is_public;
 use portcullis_store::Delivery;
 use sha2::Sha256;
+use tracing::Instrument as _;
 
 use crate::state::AppState;
 
@@ -144,12 +145,39 @@ impl Sender {
     }
 
     /// One attempt: the receiver's status, or the status (if any) and what went wrong.
+    /// Runs in a `debug` span `webhook.send` naming the webhook, the delivery, the
+    /// receiver's host and its answer.
     pub async fn send(
         &self,
         delivery: &Delivery,
         webhook: &Webhook,
     ) -> Result<u16, (Option<u16>, String)> {
+        let span = tracing::debug_span!(
+            "webhook.send",
+            otel.kind = "client",
+            webhook.id = %webhook.id,
+            delivery.id = %delivery.id,
+            server.address = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+        );
+        let status = self
+            .attempt(delivery, webhook)
+            .instrument(span.clone())
+            .await;
+        if let Ok(code) = &status {
+            span.record("http.response.status_code", code);
+        }
+        status
+    }
+
+    /// [`Sender::send`] without the span.
+    async fn attempt(
+        &self,
+        delivery: &Delivery,
+        webhook: &Webhook,
+    ) -> Result<u16, (Option<u16>, String)> {
         let url = url::Url::parse(&webhook.url).map_err(|e| (None, e.to_string()))?;
+        tracing::Span::current().record("server.address", url.host_str().unwrap_or_default());
         self.guard
             .check(&url)
             .await

@@ -49,5 +49,6 @@ mod sso_policy;
 mod sso_saml;
 mod sso_support;
 mod support;
+mod tracing_export;
 mod webhook_support;
 mod webhooks;

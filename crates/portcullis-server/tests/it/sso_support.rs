@@ -342,7 +342,17 @@ pub fn saml_response(
     request_id: Option<&str>,
     email: &str,
 ) -> saml_fixture::Params {
-    let sp = live.sp(idp);
+    saml_response_at(&live.base, idp, request_id, email)
+}
+
+/// [`saml_response`] for a server at `base` (one not started as a [`Live`]).
+pub fn saml_response_at(
+    base: &str,
+    idp: &IdentityProvider,
+    request_id: Option<&str>,
+    email: &str,
+) -> saml_fixture::Params {
+    let sp = portcullis_sso::saml::SpConfig::for_idp(base, idp.id);
     let now = saml_fixture::wall_clock();
     let mut p = match request_id {
         Some(id) => {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use openidconnect::reqwest;
 use openidconnect::{HttpRequest, HttpResponse};
+use tracing::Instrument as _;
 
 use crate::{error_chain, SsoError};
 
@@ -146,10 +147,32 @@ impl GuardedClient {
         }
     }
 
+    /// Sends `request` (metadata, discovery, JWKS, token) in a `debug` span `idp.http`
+    /// naming the method, host and path (never the query, never the body), with the
+    /// status the IdP answered.
     pub(crate) async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         let url = openidconnect::url::Url::parse(&request.uri().to_string())
             .map_err(|e| HttpError::Refused(e.to_string()))?;
-        self.check_url(&url)?;
+        let span = tracing::debug_span!(
+            "idp.http",
+            otel.kind = "client",
+            http.request.method = %request.method(),
+            server.address = url.host_str().unwrap_or_default(),
+            url.path = url.path(),
+            http.response.status_code = tracing::field::Empty,
+        );
+        let response = self.send(&url, request).instrument(span.clone()).await?;
+        span.record("http.response.status_code", response.status().as_u16());
+        Ok(response)
+    }
+
+    /// [`GuardedClient::execute`] without the span.
+    async fn send(
+        &self,
+        url: &openidconnect::url::Url,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, HttpError> {
+        self.check_url(url)?;
         let request =
             reqwest::Request::try_from(request).map_err(|e| HttpError::Transport(e.to_string()))?;
         let mut response = self
