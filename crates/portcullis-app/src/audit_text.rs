@@ -157,6 +157,7 @@ impl<'a> Names<'a> {
                 .unwrap_or_else(|| format!("API key {id}")),
             Actor::System => "Portcullis".into(),
             Actor::Anonymous => "someone".into(),
+            Actor::SetupLink(_) => "the IT admin with a setup link".into(),
         })
     }
 
@@ -267,6 +268,21 @@ pub fn sentence(event: &AuditEvent, actor: &str, target: Option<&str>) -> String
             d(&["method"]),
             d(&["reason"])
         ),
+        "login.tested" => format!(
+            "A test sign-in through {} verified {}; nobody was signed in",
+            d(&["idp_description"]),
+            d(&["email"])
+        ),
+        "account.suspended" => "An operator suspended the account".into(),
+        "account.resumed" => "An operator resumed the account".into(),
+        "setup_link.created" => format!(
+            "{actor} made a setup link opening {}",
+            detail["sections"]
+                .as_array()
+                .map(|s| s.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default()
+        ),
+        "setup_link.revoked" => format!("{actor} revoked a setup link"),
         "user.created_just_in_time" => format!("{target} joined at their first sign-in"),
         "scim.user.created" => format!("{actor} created {} over SCIM", d(&["userName"])),
         "scim.user.updated" => format!("{actor} updated {} over SCIM", d(&["userName"])),

@@ -5,7 +5,8 @@ use std::net::IpAddr;
 
 use portcullis_domain::policy::{self, PolicyRequester};
 use portcullis_domain::{
-    Account, Actor, ApiKeyId, AuditEvent, AuthMethod, Scope, Scopes, SessionId, User,
+    Account, Actor, ApiKeyId, AuditEvent, AuthMethod, Scope, Scopes, SessionId, SetupLinkId,
+    SetupSection, User,
 };
 
 use crate::audit;
@@ -34,6 +35,16 @@ pub enum Via {
     },
     /// An operator command (break-glass, no web UI).
     Operator,
+    /// The customer's IT admin through a setup link: only the link's sections, and
+    /// within them only once a use case has opened one ([`Caller::open`]).
+    SetupLink {
+        /// The link.
+        link: SetupLinkId,
+        /// What it opens.
+        sections: Vec<SetupSection>,
+        /// The section the current use case works in; `None` manages nothing.
+        opened: Option<SetupSection>,
+    },
 }
 
 /// An authenticated caller inside one account: every id it names is looked up there.
@@ -62,7 +73,7 @@ impl Caller {
         match &self.via {
             Via::Session { user, .. } => Some(user),
             Via::ApiKey { owner, .. } => Some(owner),
-            Via::Operator => None,
+            Via::Operator | Via::SetupLink { .. } => None,
         }
     }
 
@@ -72,6 +83,7 @@ impl Caller {
             Via::Session { user, .. } => Actor::User(user.id),
             Via::ApiKey { key, .. } => Actor::ApiKey(*key),
             Via::Operator => Actor::System,
+            Via::SetupLink { link, .. } => Actor::SetupLink(*link),
         }
     }
 
@@ -81,6 +93,7 @@ impl Caller {
             Via::Session { method, .. } => PolicyRequester::Admin(*method),
             Via::ApiKey { .. } => PolicyRequester::ApiKey,
             Via::Operator => PolicyRequester::Operator,
+            Via::SetupLink { .. } => PolicyRequester::ApiKey,
         }
     }
 
@@ -92,6 +105,12 @@ impl Caller {
     /// Refuses callers who may not manage the account (admins, admin-scoped keys of
     /// admins and bots, and the operator may).
     pub fn require_manager(&self) -> Result<(), AppError> {
+        if let Via::SetupLink { opened: None, .. } = &self.via {
+            return Err(AppError::Forbidden(
+                "a setup link opens only the identity provider, SCIM and domain steps it was made for"
+                    .into(),
+            ));
+        }
         if let Via::ApiKey { scopes, .. } = &self.via {
             if !scopes.allows(Scope::Admin) {
                 return Err(AppError::Forbidden(
@@ -105,6 +124,28 @@ impl Caller {
             }
             None => Ok(()),
         }
+    }
+
+    /// The caller working in `section`: a setup link that opens it may then manage what
+    /// the use case at hand touches; one that does not is `Forbidden`. Any other caller
+    /// must be able to manage the account.
+    pub fn open(&self, section: SetupSection) -> Result<Caller, AppError> {
+        let mut opened = self.clone();
+        match &mut opened.via {
+            Via::SetupLink {
+                sections, opened, ..
+            } => {
+                if !sections.contains(&section) {
+                    return Err(AppError::Forbidden(format!(
+                        "this setup link does not open the {} step",
+                        section.as_str()
+                    )));
+                }
+                *opened = Some(section);
+            }
+            _ => self.require_manager()?,
+        }
+        Ok(opened)
     }
 
     /// An audit event of this caller in their account, to write with the change.

@@ -263,9 +263,20 @@ pub async fn create(
     caller: &Caller,
     new: NewIdp,
 ) -> Result<IdentityProvider, AppError> {
+    create_with_id(exec, net, caller, IdpId::from_uuid(Uuid::new_v4()), new).await
+}
+
+/// [`create`] with the id chosen before (the one a setup link reserved, whose URLs the
+/// IT admin may already have pasted into the IdP). An id in use is a conflict.
+pub async fn create_with_id(
+    exec: &impl Exec,
+    net: &HttpPolicy,
+    caller: &Caller,
+    id: IdpId,
+    new: NewIdp,
+) -> Result<IdentityProvider, AppError> {
     caller.require_manager()?;
     let description = IdentityProvider::validate_description(&new.description)?;
-    let id = IdpId::from_uuid(Uuid::new_v4());
     let idp_initiated = new.idp_initiated.unwrap_or(false);
     let sign_authn_requests = new.sign_authn_requests.unwrap_or(false);
     if new.trust_unverified_email == Some(true) && new.oidc.is_none() {

@@ -33,6 +33,7 @@ pub mod rate_limit;
 pub mod role_rules;
 pub mod scim;
 pub mod sessions;
+pub mod setup_links;
 pub mod sign_in_attempts;
 pub mod sso;
 pub mod webhooks;

@@ -36,6 +36,10 @@ pub const CLOCK_SKEW: Duration = Duration::minutes(2);
 /// hash, never the token.
 pub const INVITE_RETURN: &str = "/invite/complete/";
 
+/// The `return_to` of a test sign-in started from a setup link: the identity is
+/// verified and the attempt recorded, but nobody is signed in or created.
+pub const TEST_RETURN: &str = "/setup/sso";
+
 /// The `return_to` of a sign-in that accepts the invitation whose token hashes to
 /// `token_hash`.
 pub fn invitation_return_to(token_hash: &SecretHash) -> String {
@@ -189,7 +193,7 @@ fn record(
         "subject": attempt.subject,
         "name_id_format": attempt.name_id_format,
     });
-    if action == "login.succeeded" || action == "login.failed" {
+    if matches!(action, "login.succeeded" | "login.failed" | "login.tested") {
         let mut details = attempt.details.clone();
         if action == "login.failed" {
             let step = sign_in_attempt::failing_step(reason);
@@ -207,7 +211,7 @@ fn record(
             account: account.id,
             idp: idp.id,
             protocol: idp.kind().to_owned(),
-            succeeded: action == "login.succeeded",
+            succeeded: action != "login.failed",
             reason: reason.to_owned(),
             email: attempt.email.clone(),
             steps: sign_in_attempt::trace(idp.kind(), reason, &details),
@@ -215,7 +219,8 @@ fn record(
             at: now,
         })?;
     }
-    if action != "user.created_just_in_time" {
+    // A test sign-in is no event of the account's members.
+    if action != "user.created_just_in_time" && action != "login.tested" {
         let data = json!({"method": "sso", "protocol": idp.kind(), "idp": idp.id.to_string(),
                           "reason": reason, "email": attempt.email,
                           "member_id": user.map(|u| u.to_string())});
@@ -310,6 +315,11 @@ pub enum Finished {
     },
     /// Refused (and audited).
     Refused(Refusal),
+    /// A test sign-in ([`TEST_RETURN`]) verified the identity; nobody was signed in.
+    Tested {
+        /// Where to show the result.
+        return_to: String,
+    },
 }
 
 /// Finishes a sign-in in one transaction: claims the pending login (a second use is
@@ -351,6 +361,28 @@ pub fn finish(store: &Store, c: Completion, now: DateTime<Utc>) -> Result<Finish
                     &attempt,
                 );
             }
+        }
+        if c.return_to == TEST_RETURN {
+            attempt.note(
+                "decision",
+                format!(
+                    "test sign-in: {} verified; nobody was signed in",
+                    c.identity.email
+                ),
+            );
+            record(
+                store,
+                &c.account,
+                &c.idp,
+                None,
+                "login.tested",
+                "ok",
+                &attempt,
+                now,
+            )?;
+            return Ok(Finished::Tested {
+                return_to: TEST_RETURN.to_owned(),
+            });
         }
         let invitation = c.return_to.strip_prefix(INVITE_RETURN);
         let user = match invitation {

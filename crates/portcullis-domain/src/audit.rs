@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{AccountId, ApiKeyId, AuditEventId, UserId};
+use crate::{AccountId, ApiKeyId, AuditEventId, SetupLinkId, UserId};
 
 /// One entry of an account's audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,4 +36,6 @@ pub enum Actor {
     System,
     /// Someone not (yet) identified, such as a failed login.
     Anonymous,
+    /// The customer's IT admin, through a setup link.
+    SetupLink(SetupLinkId),
 }

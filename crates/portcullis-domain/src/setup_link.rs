@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::{AccountId, DomainError, SecretHash, SetupLinkId, UserId};
+use crate::{AccountId, DomainError, IdpId, SecretHash, SetupLinkId, UserId};
 
 /// A part of the settings a setup link can open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -52,6 +52,10 @@ pub struct SetupLink {
     pub token_hash: SecretHash,
     /// What it opens: at least one section, each once, in [`SetupSection::ALL`]'s order.
     pub sections: Vec<SetupSection>,
+    /// The id the IdP added through the link gets (or has): chosen when the link is
+    /// made, so the URLs to paste into the IdP can be shown before it exists and stay
+    /// the same on every visit.
+    pub idp: IdpId,
     /// The member who made it (`None`: an operator).
     pub created_by: Option<UserId>,
     /// When it was made.
@@ -130,6 +134,7 @@ mod tests {
             account: AccountId::from_uuid(uuid::Uuid::nil()),
             token_hash: SecretHash::of("t"),
             sections: vec![SetupSection::Sso],
+            idp: IdpId::from_uuid(uuid::Uuid::nil()),
             created_by: None,
             created_at: at(0),
             expires_at: at(100),

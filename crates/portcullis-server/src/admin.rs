@@ -17,6 +17,7 @@ pub mod ip_restrictions;
 pub mod members;
 pub mod openapi;
 pub mod role_rules;
+pub mod setup_links;
 pub mod sign_in_attempts;
 pub mod webhooks;
 
@@ -31,6 +32,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     bots::config(cfg);
     domains::config(cfg);
     role_rules::config(cfg);
+    setup_links::config(cfg);
     webhooks::config(cfg);
     sign_in_attempts::config(cfg);
     idps::config(cfg);

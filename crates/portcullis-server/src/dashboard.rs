@@ -11,6 +11,7 @@ pub mod ip_restrictions;
 pub mod members;
 pub mod role_rules;
 pub mod scim;
+pub mod setup_links;
 pub mod sign_in_attempts;
 pub mod sso;
 pub mod webhooks;
@@ -38,6 +39,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     webhooks::config(cfg);
     sign_in_attempts::config(cfg);
     api_keys::config(cfg);
+    setup_links::config(cfg);
     ip_restrictions::config(cfg);
     audit::config(cfg);
     invite::config(cfg);
@@ -52,6 +54,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("role-rules", "Roles from the IdP"),
     ("webhooks", "Webhooks"),
     ("api-keys", "API keys"),
+    ("setup-links", "Setup links"),
     ("ip-restrictions", "IP restrictions"),
     ("sign-in-attempts", "Sign-in attempts"),
     ("audit", "Audit log"),
@@ -222,6 +225,7 @@ impl Done {
             Some("refreshed") => "The metadata was fetched again.",
             Some("sp-key-rotated") => "The SP signing key was replaced. Give the identity provider the new certificate (or the SP metadata) now: it refuses signed requests until then.",
             Some("revoked") => "The API key was revoked.",
+            Some("link-revoked") => "The setup link was revoked; it no longer works.",
             Some("invitation-revoked") => "The invitation was revoked; its link no longer works.",
             Some("deleted") => "Deleted.",
             Some("domain-added") => "The domain was added. Publish its TXT record, then verify it.",

@@ -19,6 +19,7 @@ pub mod pages;
 pub mod routes;
 pub mod scim;
 pub mod session;
+pub mod setup;
 pub mod sso;
 pub mod state;
 pub mod telemetry;
@@ -162,6 +163,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .configure(sso::config)
             .configure(admin::config)
             .configure(operator_api::config)
+            .configure(setup::config)
             .configure(dashboard::config)
             .default_service(web::to(not_found));
     }

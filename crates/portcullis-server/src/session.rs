@@ -12,7 +12,7 @@ use chrono::Utc;
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use portcullis_app::sessions;
-use portcullis_domain::{Session, SessionId};
+use portcullis_domain::{Session, SessionId, SetupLinkId};
 
 pub use portcullis_app::sessions::SignedIn;
 use serde::{Deserialize, Serialize};
@@ -57,6 +57,23 @@ impl SessionKeys {
     /// Whether `presented` is the session's CSRF token (constant time).
     pub fn check_csrf(&self, session: SessionId, presented: &str) -> bool {
         self.csrf_token(session)
+            .as_bytes()
+            .ct_eq(presented.as_bytes())
+            .into()
+    }
+
+    /// The CSRF token of the forms a setup link opens (bound to the link as a session's is
+    /// to the session).
+    pub fn link_csrf_token(&self, link: SetupLinkId) -> String {
+        let mut mac = hmac(&self.csrf);
+        mac.update(b"setup-link:");
+        mac.update(link.to_string().as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `presented` is the link's CSRF token (constant time).
+    pub fn check_link_csrf(&self, link: SetupLinkId, presented: &str) -> bool {
+        self.link_csrf_token(link)
             .as_bytes()
             .ct_eq(presented.as_bytes())
             .into()

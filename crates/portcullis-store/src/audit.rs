@@ -30,6 +30,7 @@ impl AuditRow {
             Actor::ApiKey(id) => ("api_key", Some(id.to_string())),
             Actor::System => ("system", None),
             Actor::Anonymous => ("anonymous", None),
+            Actor::SetupLink(id) => ("setup_link", Some(id.to_string())),
         };
         Self {
             id: e.id.to_string(),
@@ -50,6 +51,7 @@ impl AuditRow {
             ("api_key", Some(id)) => Actor::ApiKey(parse(id, "api key id")?),
             ("system", _) => Actor::System,
             ("anonymous", _) => Actor::Anonymous,
+            ("setup_link", Some(id)) => Actor::SetupLink(parse(id, "setup link id")?),
             (other, _) => return Err(StoreError::Corrupt(format!("audit actor {other:?}"))),
         };
         Ok(AuditEvent {

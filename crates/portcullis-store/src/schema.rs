@@ -295,6 +295,7 @@ diesel::table! {
         account_id -> Text,
         token_hash -> Text,
         sections -> Text,
+        idp_id -> Text,
         created_by -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,

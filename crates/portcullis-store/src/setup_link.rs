@@ -19,6 +19,7 @@ struct SetupLinkRow {
     token_hash: String,
     /// Comma-separated section names.
     sections: String,
+    idp_id: String,
     created_by: String,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
@@ -33,6 +34,7 @@ impl SetupLinkRow {
             account_id: l.account.to_string(),
             token_hash: l.token_hash.as_str().to_owned(),
             sections: sections.join(","),
+            idp_id: l.idp.to_string(),
             created_by: l
                 .created_by
                 .map_or_else(|| OPERATOR.to_owned(), |u| u.to_string()),
@@ -53,6 +55,7 @@ impl SetupLinkRow {
             account: parse(&self.account_id, "account id")?,
             token_hash: SecretHash::from_stored(self.token_hash),
             sections,
+            idp: parse(&self.idp_id, "idp id")?,
             created_by: match self.created_by.as_str() {
                 OPERATOR => None,
                 id => Some(parse(id, "user id")?),

@@ -20,6 +20,7 @@ CREATE TABLE setup_links (
     account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     token_hash TEXT NOT NULL,
     sections TEXT NOT NULL,
+    idp_id TEXT NOT NULL,
     created_by TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     expires_at TIMESTAMP NOT NULL,

@@ -50,6 +50,7 @@ pub fn actor_text(actor: &Actor) -> String {
         Actor::ApiKey(id) => format!("api_key:{id}"),
         Actor::System => "system".into(),
         Actor::Anonymous => "anonymous".into(),
+        Actor::SetupLink(id) => format!("setup_link:{id}"),
     }
 }
 

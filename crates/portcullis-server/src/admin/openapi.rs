@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     account, api_keys, audit, bots, domains, idps, invitations, ip_restrictions, members,
-    role_rules, sign_in_attempts, webhooks,
+    role_rules, setup_links, sign_in_attempts, webhooks,
 };
 
 /// Wires the route.
@@ -63,6 +63,7 @@ impl Modify for BearerKeys {
         domains::list_route, domains::create_route, domains::get_route, domains::update_route,
         domains::delete_route, domains::verify_route,
         role_rules::list_route, role_rules::create_route, role_rules::delete_route,
+        setup_links::list_route, setup_links::create_route, setup_links::revoke_route,
         webhooks::list_route, webhooks::create_route, webhooks::get_route, webhooks::update_route,
         webhooks::delete_route, webhooks::test_route, webhooks::deliveries_route,
         webhooks::resend_route,

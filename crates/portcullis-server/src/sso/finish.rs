@@ -51,6 +51,10 @@ pub async fn complete(state: &AppState, completion: Completion) -> Result<HttpRe
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .finish())
         }
+        Finished::Tested { return_to } => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, return_to))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish()),
         Finished::Refused(refusal) => Err(PageError(refusal.error)),
     }
 }

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::Utc;
 use maud::html;
-use portcullis_app::sso::{Refusal, PENDING_LOGIN_TTL};
+use portcullis_app::sso::{self, Refusal, PENDING_LOGIN_TTL};
 use portcullis_domain::{Account, AccountSlug, IdentityProvider, IdpId, IdpProtocol};
 use portcullis_sso::{oidc, saml};
 use portcullis_store::PendingLogin;
@@ -40,6 +40,8 @@ pub struct StartQuery {
 /// or spaces. So a login can never be made to end on another site (open redirect).
 pub fn local_return_path(raw: Option<&str>, slug: &AccountSlug) -> String {
     match raw {
+        // A test sign-in is started only by a setup link (`begin`).
+        Some(path) if path == sso::TEST_RETURN => format!("/a/{slug}/"),
         Some(path)
             if path.len() <= MAX_RETURN_PATH
                 && path.starts_with('/')
@@ -143,12 +145,24 @@ pub async fn start(
         .read(move |store| Ok(store.idp(id, idp_id)?))
         .await?
         .ok_or(AppError::NotFound)?;
-    let attempt = super::attempt(&state, &req);
-    if let Some(refusal) = Refusal::unusable(&account, &idp) {
-        return Err(finish::refuse(&state, &account, &idp, refusal, attempt).await);
-    }
     let return_to = local_return_path(query.return_to.as_deref(), &account.slug);
-    let (binding, cookie) = browser::bind(&req, state.config.secure_cookies());
+    begin(&state, &req, &account, idp, return_to).await
+}
+
+/// Remembers the attempt of a sign-in through `idp` that ends at `return_to` and sends
+/// the browser to the IdP; a disabled IdP or a suspended account is refused.
+pub async fn begin(
+    state: &AppState,
+    req: &HttpRequest,
+    account: &Account,
+    idp: IdentityProvider,
+    return_to: String,
+) -> Result<HttpResponse, PageError> {
+    let attempt = super::attempt(state, req);
+    if let Some(refusal) = Refusal::unusable(account, &idp) {
+        return Err(finish::refuse(state, account, &idp, refusal, attempt).await);
+    }
+    let (binding, cookie) = browser::bind(req, state.config.secure_cookies());
     let now = Utc::now();
     let public_url = &state.config.public_url;
     let leg = match &idp.protocol {
@@ -216,7 +230,7 @@ pub async fn start(
                     idp.description
                 )),
             };
-            return Err(finish::refuse(&state, &account, &idp, refusal, attempt).await);
+            return Err(finish::refuse(state, account, &idp, refusal, attempt).await);
         }
     };
     state

@@ -48,6 +48,7 @@ async fn only_signed_in_admins_see_settings() {
         "role-rules",
         "webhooks",
         "api-keys",
+        "setup-links",
         "ip-restrictions",
         "audit",
     ] {

@@ -327,3 +327,66 @@ async fn the_audit_page_reads_as_sentences_with_filters_and_exports() {
         "{csv}"
     );
 }
+
+#[actix_web::test]
+async fn the_setup_links_page_makes_shows_once_and_revokes() {
+    let env = env();
+    let app = app!(env);
+    let (cookie, csrf) = sign_in!(app, "admin@localhost", &env.admin.password);
+    let page = "/a/default/settings/setup-links";
+    let (s, _, _, body) = fetch!(
+        app,
+        form(
+            page,
+            &cookie,
+            &[("csrf", &csrf), ("sso", "on"), ("hours", "500")]
+        )
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("between 1 and 168 hours"), "{body}");
+    let (s, _, _, body) = fetch!(
+        app,
+        form(
+            page,
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("sso", "on"),
+                ("domains", "on"),
+                ("hours", "24")
+            ]
+        )
+    );
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let url = body
+        .split("value=\"")
+        .find(|v| v.contains("/setup/"))
+        .map(|v| v.split('"').next().unwrap().to_owned())
+        .expect("the link");
+    let token = url.rsplit('/').next().unwrap().to_owned();
+    assert!(body.contains("sso, domains"), "{body}");
+    // Shown once: the page does not show it again.
+    let (_, _, _, again) = fetch!(app, session(TestRequest::get().uri(page), &cookie));
+    assert!(!again.contains(&token));
+    let link = env
+        .state
+        .store
+        .list_setup_links(env.admin.account.id)
+        .unwrap()
+        .remove(0);
+    let (s, location, _, _) = fetch!(
+        app,
+        form(
+            &format!("{page}/{}/revoke", link.id),
+            &cookie,
+            &[("csrf", &csrf)]
+        )
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location.as_deref(),
+        Some(&*format!("{page}?done=link-revoked"))
+    );
+    let (s, _, _, _) = fetch!(app, TestRequest::get().uri(&format!("/setup/{token}")));
+    assert_eq!(s, StatusCode::GONE);
+}

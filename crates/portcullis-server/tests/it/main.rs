@@ -38,6 +38,7 @@ mod scim_refusals;
 mod scim_rfc;
 mod scim_support;
 mod scopes;
+mod setup_links;
 mod sign_in_debugger;
 mod sso_e2e_browser;
 mod sso_e2e_oidc;

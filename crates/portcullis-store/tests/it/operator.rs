@@ -25,6 +25,7 @@ fn link(account: &Account, token: &str) -> SetupLink {
         account: account.id,
         token_hash: SecretHash::of(token),
         sections: vec![SetupSection::Sso, SetupSection::Domains],
+        idp: IdpId::from_uuid(uuid::Uuid::new_v4()),
         created_by: None,
         created_at: t(1),
         expires_at: t(100),
