@@ -182,7 +182,7 @@ pub async fn with_password(
             log("login.failed", Some(&user), refusal_code(refusal))?;
             return Ok(Err(LoginFailure::Refused(refusal)));
         }
-        let session = sessions::open(store, &user, AuthMethod::Password, now, ttl_minutes)?;
+        let session = sessions::open(store, &user, AuthMethod::Password, None, now, ttl_minutes)?;
         log("login.succeeded", Some(&user), "ok")?;
         Ok(Ok(SignedIn {
             session,

@@ -2,7 +2,7 @@
 //! and ending it.
 
 use chrono::{DateTime, Duration, Utc};
-use portcullis_domain::{Account, Actor, AuthMethod, Session, SessionId, User};
+use portcullis_domain::{Account, Actor, AuthMethod, LogoutHint, Session, SessionId, User};
 use portcullis_store::Store;
 use uuid::Uuid;
 
@@ -19,11 +19,12 @@ pub struct SignedIn {
     pub account: Account,
 }
 
-/// Starts and stores a session of `user`.
+/// Starts and stores a session of `user`, with what signing out at its IdP will need.
 pub fn open(
     store: &Store,
     user: &User,
     method: AuthMethod,
+    logout_hint: Option<&LogoutHint>,
     now: DateTime<Utc>,
     ttl_minutes: i64,
 ) -> Result<Session, AppError> {
@@ -34,7 +35,7 @@ pub fn open(
         now,
         Duration::minutes(ttl_minutes),
     );
-    store.insert_session(&session)?;
+    store.insert_session_with_hint(&session, logout_hint)?;
     Ok(session)
 }
 
@@ -66,9 +67,15 @@ pub fn resume(
     })
 }
 
-/// Ends a session (sign-out), on every replica at once.
-pub fn end(store: &Store, signed_in: &SignedIn, now: DateTime<Utc>) -> Result<(), AppError> {
+/// Ends a session (sign-out), on every replica at once; returns what signing out at its
+/// IdP needs, when the session kept it.
+pub fn end(
+    store: &Store,
+    signed_in: &SignedIn,
+    now: DateTime<Utc>,
+) -> Result<Option<LogoutHint>, AppError> {
     store.transaction(|store| {
+        let hint = store.session_logout_hint(signed_in.session.id)?;
         store.revoke_session(signed_in.session.id, now)?;
         audit::record(
             store,
@@ -81,6 +88,7 @@ pub fn end(store: &Store, signed_in: &SignedIn, now: DateTime<Utc>) -> Result<()
                 serde_json::Value::Null,
                 now,
             ),
-        )
+        )?;
+        Ok(hint)
     })
 }

@@ -419,7 +419,14 @@ pub fn finish(store: &Store, c: Completion, now: DateTime<Utc>) -> Result<Finish
             now,
         };
         let user = role_rules::apply_claims(store, user, &c.identity.claims, &cause)?;
-        let session = sessions::open(store, &user, AuthMethod::Sso(c.idp.id), now, c.ttl_minutes)?;
+        let session = sessions::open(
+            store,
+            &user,
+            AuthMethod::Sso(c.idp.id),
+            c.identity.logout_hint.as_ref(),
+            now,
+            c.ttl_minutes,
+        )?;
         record(
             store,
             &c.account,

@@ -40,7 +40,7 @@ pub use ids::{
 };
 pub use invitation::Invitation;
 pub use role_rule::{RoleRule, RoleSource};
-pub use session::{AuthMethod, Session};
+pub use session::{AuthMethod, LogoutHint, Session};
 pub use setup_link::{SetupLink, SetupSection};
 pub use slug::AccountSlug;
 pub use user::{Role, User, UserKind, UserOrigin};

@@ -63,6 +63,8 @@ pub struct SsoIdentity {
     /// The text values of the answer's claims (OIDC) or attributes (SAML), by name, for
     /// the account's role rules.
     pub claims: Claims,
+    /// What signing out at the IdP will need, kept with the session.
+    pub logout_hint: Option<crate::LogoutHint>,
 }
 
 /// What the store knows about the person an [`SsoIdentity`] names.

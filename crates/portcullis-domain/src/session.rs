@@ -83,3 +83,22 @@ mod tests {
         assert!(!s.is_live(t(60)));
     }
 }
+
+/// What signing out at the IdP needs, kept with an SSO session and nothing more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoutHint {
+    /// OpenID Connect: the ID token of the sign-in, sent back as `id_token_hint`.
+    Oidc {
+        /// The ID token (a signed JWT).
+        id_token: String,
+    },
+    /// SAML: the NameID and SessionIndex a `LogoutRequest` names.
+    Saml {
+        /// The NameID's value.
+        name_id: String,
+        /// Its format, when the IdP gave one.
+        format: Option<String>,
+        /// The IdP's session, when the assertion named one.
+        session_index: Option<String>,
+    },
+}

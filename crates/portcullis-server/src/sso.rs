@@ -16,6 +16,7 @@
 
 pub mod browser;
 pub mod finish;
+pub mod logout;
 pub mod oidc_callback;
 pub mod saml_acs;
 pub mod saml_trace;
@@ -36,7 +37,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(start::start)
         .service(sp_metadata::metadata)
         .service(saml_acs::resource())
-        .service(oidc_callback::callback);
+        .service(oidc_callback::callback)
+        .service(logout::oidc_logged_out);
 }
 
 /// The redirect URI registered at an OpenID provider for `idp`.

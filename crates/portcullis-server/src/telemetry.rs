@@ -57,8 +57,7 @@ fn log_layer<S>(format: LogFormat) -> Box<dyn tracing_subscriber::Layer<S> + Sen
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = env_filter();
     let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     match format {
         LogFormat::Text => layer.with_filter(filter).boxed(),
@@ -80,20 +79,46 @@ pub fn init_logging(format: LogFormat) -> anyhow::Result<Telemetry> {
     } else {
         None
     };
-    subscriber(format, provider.as_ref()).try_init()?;
+    match &provider {
+        Some(provider) => exporting_subscriber(format, provider).try_init()?,
+        None => plain_subscriber(format).try_init()?,
+    }
     Ok(Telemetry { provider })
 }
 
-/// The subscriber [`init_logging`] installs: the log layer, and the exporting layer when
-/// there is a provider. Without one, nothing below `info` (by default) is enabled: the
-/// `debug` spans are disabled where they are written, at no cost.
-fn subscriber(
+fn env_filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+}
+
+/// The subscriber without export: the formatter with one global filter, as before
+/// tracing existed, so that nothing below `info` (by default) is enabled and the `debug`
+/// spans are disabled where they are written, at no cost.
+fn plain_subscriber(format: LogFormat) -> Box<dyn tracing::Subscriber + Send + Sync> {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(env_filter())
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => Box::new(builder.finish()),
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .finish(),
+        ),
+    }
+}
+
+/// The subscriber with export: the log layer with its own filter, and the exporting
+/// layer with its own.
+fn exporting_subscriber(
     format: LogFormat,
-    provider: Option<&SdkTracerProvider>,
+    provider: &SdkTracerProvider,
 ) -> impl tracing::Subscriber + Send + Sync + 'static {
     tracing_subscriber::registry()
         .with(log_layer(format))
-        .with(provider.map(otel::layer))
+        .with(otel::layer(provider))
 }
 
 /// Records the account a request acts in on its span, once it is known (from an API
@@ -137,25 +162,28 @@ pub async fn request_id(
         .filter(|v| usable(v))
         .map_or_else(fresh_id, str::to_owned);
     let route = req.match_pattern().unwrap_or_default();
-    // The fields after `route` are for exported spans, recorded only when exporting.
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        method = %req.method(),
-        route = %route,
-        trace_id = Empty,
-        otel.name = Empty,
-        otel.kind = Empty,
-        otel.status_code = Empty,
-        http.request.method = Empty,
-        http.route = Empty,
-        http.response.status_code = Empty,
-        account.id = Empty,
-    );
     let exporting = otel::exporting();
-    if exporting {
+    let span = if exporting {
+        // The fields after `route` are for exported spans.
+        let span = tracing::info_span!(
+            "request",
+            request_id = %id,
+            method = %req.method(),
+            route = %route,
+            trace_id = Empty,
+            otel.name = Empty,
+            otel.kind = Empty,
+            otel.status_code = Empty,
+            http.request.method = Empty,
+            http.route = Empty,
+            http.response.status_code = Empty,
+            account.id = Empty,
+        );
         otel::start_request(&span, req.headers(), req.method().as_str(), &route);
-    }
+        span
+    } else {
+        tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route)
+    };
     let started = std::time::Instant::now();
     let mut response = next.call(req).instrument(span.clone()).await?;
     let status = response.status().as_u16();
@@ -188,7 +216,7 @@ mod tests {
         if std::env::var_os("PORTCULLIS_LOG").is_some() {
             return;
         }
-        tracing::subscriber::with_default(subscriber(LogFormat::Json, None), || {
+        tracing::subscriber::with_default(plain_subscriber(LogFormat::Json), || {
             assert!(tracing::debug_span!("store.read").is_disabled());
             assert!(!tracing::info_span!("request").is_disabled());
         });

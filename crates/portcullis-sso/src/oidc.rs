@@ -12,10 +12,13 @@
 //!    bound to the browser by a cookie, single-use, short-lived. Redirect to
 //!    `authorize_url`.
 //! 3. On the callback, load **and delete** the attempt, then call [`finish_login`].
+//! 4. On sign-out, [`logout_url`] gives the provider's end-session URL (RP-Initiated
+//!    Logout), when it has one.
 
 mod claims;
 pub(crate) mod http;
 mod login;
+mod logout;
 mod rejection;
 
 pub use http::{is_public, HttpPolicy};
@@ -23,4 +26,5 @@ pub use login::{
     discover, finish_login, start_login, CallbackParams, OidcRandom, OidcStart, ProviderInfo,
     StoredAttempt,
 };
+pub use logout::logout_url;
 pub use rejection::OidcRejection;

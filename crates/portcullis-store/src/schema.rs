@@ -55,6 +55,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        logout_hint -> Nullable<Text>,
     }
 }
 

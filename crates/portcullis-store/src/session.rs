@@ -4,9 +4,11 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::{
-    AccountId, AuthMethod, EmailDomain, IdpId, SecretHash, Session, SessionId, UserId,
+    AccountId, AuthMethod, EmailDomain, IdpId, LogoutHint, SecretHash, Session, SessionId, UserId,
 };
+use serde_json::{json, Value};
 
+use crate::cipher;
 use crate::convert::{db_time, db_time_opt, escape_like, parse, utc, utc_opt};
 use crate::schema::{sessions, users};
 use crate::user::revoke_sessions_of;
@@ -72,16 +74,80 @@ impl SessionRow {
     }
 }
 
+/// A logout hint as the `logout_hint` column keeps it (before sealing).
+fn hint_json(hint: &LogoutHint) -> String {
+    match hint {
+        LogoutHint::Oidc { id_token } => json!({ "oidc": { "id_token": id_token } }),
+        LogoutHint::Saml {
+            name_id,
+            format,
+            session_index,
+        } => json!({ "saml": {
+            "name_id": name_id, "format": format, "session_index": session_index } }),
+    }
+    .to_string()
+}
+
+fn hint_from_json(text: &str) -> Result<LogoutHint, StoreError> {
+    let corrupt = || StoreError::Corrupt("session logout hint".into());
+    let v: Value = serde_json::from_str(text).map_err(|_| corrupt())?;
+    let text_of = |v: &Value| v.as_str().map(str::to_owned);
+    if let Some(o) = v.get("oidc") {
+        return Ok(LogoutHint::Oidc {
+            id_token: text_of(&o["id_token"]).ok_or_else(corrupt)?,
+        });
+    }
+    let s = v.get("saml").ok_or_else(corrupt)?;
+    Ok(LogoutHint::Saml {
+        name_id: text_of(&s["name_id"]).ok_or_else(corrupt)?,
+        format: text_of(&s["format"]),
+        session_index: text_of(&s["session_index"]),
+    })
+}
+
 impl Store {
     /// Stores a new session. Its user must exist (`NotFound` otherwise).
     pub fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+        self.insert_session_with_hint(s, None)
+    }
+
+    /// Stores a new session with what signing out at its IdP needs (sealed with the
+    /// encryption key when there is one).
+    pub fn insert_session_with_hint(
+        &self,
+        s: &Session,
+        hint: Option<&LogoutHint>,
+    ) -> Result<(), StoreError> {
         let row = SessionRow::from_domain(s);
+        let hint = hint
+            .map(|h| cipher::seal(self.cipher.as_ref(), &hint_json(h)))
+            .transpose()?;
         self.write(|conn| {
-            diesel::insert_into(sessions::table)
-                .values(&row)
-                .execute(conn)?;
+            match &hint {
+                Some(hint) => diesel::insert_into(sessions::table)
+                    .values((&row, sessions::logout_hint.eq(hint)))
+                    .execute(conn)?,
+                None => diesel::insert_into(sessions::table)
+                    .values(&row)
+                    .execute(conn)?,
+            };
             Ok(())
         })
+    }
+
+    /// What signing out of session `id` at its IdP needs, when it was kept.
+    pub fn session_logout_hint(&self, id: SessionId) -> Result<Option<LogoutHint>, StoreError> {
+        let stored: Option<Option<String>> = self.read(|conn| {
+            Ok(sessions::table
+                .find(stored_id(&id.to_string()))
+                .select(sessions::logout_hint)
+                .first(conn)
+                .optional()?)
+        })?;
+        stored
+            .flatten()
+            .map(|sealed| hint_from_json(&cipher::open(self.cipher.as_ref(), &sealed)?))
+            .transpose()
     }
 
     /// The session with this id, live or not: the caller checks

@@ -1,9 +1,12 @@
 -- The operator surface: accounts an operator suspended, the operator log (which names
 -- accounts by id and slug without a foreign key, so it outlives a deleted account), and
--- setup links for a customer's IT admin.
+-- setup links for a customer's IT admin. And what signing out at the IdP needs, kept
+-- with an SSO session (sealed JSON: the OIDC ID token, or the SAML NameID and
+-- SessionIndex).
 -- Identical for SQLite and PostgreSQL; keep both folders in step.
 
 ALTER TABLE accounts ADD COLUMN suspended_at TIMESTAMP;
+ALTER TABLE sessions ADD COLUMN logout_hint TEXT;
 
 CREATE TABLE operator_log (
     id TEXT PRIMARY KEY NOT NULL,

@@ -103,6 +103,7 @@ fn identity(idp_n: u128, subject: &str, email: &str) -> SsoIdentity {
         display_name: Some("Jo Doe".into()),
         transient: false,
         claims: Default::default(),
+        logout_hint: None,
     }
 }
 

@@ -124,6 +124,7 @@ fn idp_card(ctx: &Ctx, idp: &IdentityProvider, public: &str) -> maud::Markup {
                 @if let Some(v) = &copy.entity_id { (copy_field("SP entity id (audience)", v)) }
                 @if let Some(v) = &copy.metadata_url { (copy_field("SP metadata URL", v)) }
                 @if let Some(v) = &copy.redirect_uri { (copy_field("Redirect URI", v)) }
+                @if let Some(v) = &copy.post_logout_redirect_uri { (copy_field("Post-logout redirect URI (sign-out)", v)) }
                 @if let Some(pem) = &copy.signing_certificate {
                     label.copy { "SP signing certificate (AuthnRequests are signed with its key)" textarea readonly rows="4" { (pem) } }
                 }

@@ -9,7 +9,7 @@ use chrono::Utc;
 use portcullis_app::domains::{self, SsoRoute};
 use portcullis_app::login::{self, LoginFailure};
 use portcullis_app::sessions::{self, SignedIn};
-use portcullis_domain::{Account, AccountSlug, Email, EnforcementPolicy};
+use portcullis_domain::{Account, AccountSlug, AuthMethod, Email, EnforcementPolicy, LogoutHint};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -205,7 +205,8 @@ async fn login_form(
     }
 }
 
-/// Ends the session from the dashboard's sign-out button.
+/// Ends the session from the dashboard's sign-out button; a session from an OpenID
+/// provider with an end-session endpoint then signs out there too.
 #[post("/a/{slug}/logout")]
 async fn logout_form(
     state: web::Data<AppState>,
@@ -219,7 +220,16 @@ async fn logout_form(
                 AppError::Forbidden("the sign-out form expired; please try again".into()).into(),
             );
         }
-        end_session(&state, &s).await?;
+        let hint = end_session(&state, &s).await?;
+        if let (AuthMethod::Sso(idp), Some(hint)) = (s.session.method, hint) {
+            if let Some((url, cookie)) = crate::sso::logout::at_idp(&state, idp, &hint).await {
+                return Ok(HttpResponse::SeeOther()
+                    .cookie(session::clear_session_cookie(state.config.secure_cookies()))
+                    .cookie(cookie)
+                    .insert_header((header::LOCATION, url))
+                    .finish());
+            }
+        }
     }
     Ok(HttpResponse::SeeOther()
         .cookie(session::clear_session_cookie(state.config.secure_cookies()))
@@ -233,7 +243,7 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-async fn end_session(state: &AppState, s: &SignedIn) -> Result<(), AppError> {
+async fn end_session(state: &AppState, s: &SignedIn) -> Result<Option<LogoutHint>, AppError> {
     let s = s.clone();
     state
         .write(move |store| sessions::end(store, &s, Utc::now()))

@@ -18,6 +18,8 @@ pub struct Values {
     pub metadata_url: String,
     /// The OpenID Connect redirect URI.
     pub redirect_uri: String,
+    /// The OpenID Connect post-logout redirect URI.
+    pub post_logout_redirect_uri: String,
 }
 
 impl Values {
@@ -29,6 +31,7 @@ impl Values {
             acs_url: sp.acs_url,
             metadata_url: sp.metadata_url,
             redirect_uri: crate::sso::oidc_redirect_uri(public_url, idp),
+            post_logout_redirect_uri: crate::sso::logout::oidc_post_logout_uri(public_url, idp),
         }
     }
 }
@@ -52,6 +55,7 @@ pub fn sso(v: &Values, idp: Option<&IdentityProvider>) -> Markup {
             @if oidc {
                 h3 { "OpenID Connect value" }
                 (copy_field("Redirect URI (sign-in redirect)", &v.redirect_uri))
+                (copy_field("Post-logout redirect URI (sign-out redirect)", &v.post_logout_redirect_uri))
             }
             details.panel {
                 summary { "Okta" }
@@ -69,7 +73,7 @@ pub fn sso(v: &Values, idp: Option<&IdentityProvider>) -> Markup {
                     p { strong { "OpenID Connect:" } }
                     ol {
                         li { "Applications → Create App Integration → OIDC – OpenID Connect → Web Application." }
-                        li { "Sign-in redirect URI: " code { (v.redirect_uri) } "; grant type Authorization Code." }
+                        li { "Sign-in redirect URI: " code { (v.redirect_uri) } "; sign-out redirect URI: " code { (v.post_logout_redirect_uri) } "; grant type Authorization Code." }
                         li { "Copy the Client ID and Client secret, and use your Okta domain (such as " code { "https://acme.okta.com" } ") as the issuer in step 2." }
                     }
                 }
@@ -88,7 +92,7 @@ pub fn sso(v: &Values, idp: Option<&IdentityProvider>) -> Markup {
                 @if oidc {
                     p { strong { "OpenID Connect:" } }
                     ol {
-                        li { "App registrations → New registration; Redirect URI (Web): " code { (v.redirect_uri) } "." }
+                        li { "App registrations → New registration; Redirect URI (Web): " code { (v.redirect_uri) } "; under Authentication add " code { (v.post_logout_redirect_uri) } " as a second redirect URI (Entra accepts a post_logout_redirect_uri it has registered)." }
                         li { "Certificates & secrets → New client secret; copy its value." }
                         li { "Issuer: " code { "https://login.microsoftonline.com/<tenant id>/v2.0" } "; client id: the Application (client) ID." }
                     }

@@ -45,6 +45,7 @@ mod sso_e2e_oidc;
 mod sso_e2e_saml;
 mod sso_e2e_saml_signed;
 mod sso_invite;
+mod sso_logout;
 mod sso_oidc;
 mod sso_policy;
 mod sso_saml;

@@ -8,12 +8,12 @@ use serde_json::json;
 use crate::sso_support::oidc_mock::{sign_rs256, MockOp};
 use crate::sso_support::*;
 
-const ADMIN: &str = "admin@localhost";
-const CLIENT: &str = "portcullis-client";
+pub const ADMIN: &str = "admin@localhost";
+pub const CLIENT: &str = "portcullis-client";
 
 /// Starts a login in `browser` and has the OP issue a code for `email`; returns the
 /// callback query (code, state, iss) the OP would redirect to.
-async fn authorize(
+pub async fn authorize(
     live: &Live,
     op: &MockOp,
     browser: &Browser,
@@ -60,7 +60,7 @@ async fn authorize_with(
     ]
 }
 
-fn callback_url(live: &Live, idp: &IdentityProvider, params: &[(String, String)]) -> String {
+pub fn callback_url(live: &Live, idp: &IdentityProvider, params: &[(String, String)]) -> String {
     let mut url = url::Url::parse(&format!("{}/sso/oidc/{}/callback", live.base, idp.id)).unwrap();
     url.query_pairs_mut().extend_pairs(params);
     url.to_string()

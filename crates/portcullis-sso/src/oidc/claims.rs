@@ -52,11 +52,14 @@ impl ExtraClaims {
 
 impl AdditionalClaims for ExtraClaims {}
 
-/// Discovery fields beyond the standard ones: RFC 9207.
+/// Discovery fields beyond the standard ones: RFC 9207, and RP-Initiated Logout's
+/// `end_session_endpoint`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct ExtraMetadata {
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
 }
 
 impl AdditionalProviderMetadata for ExtraMetadata {}

@@ -9,7 +9,7 @@ use openidconnect::{
     SignatureVerificationError, TokenResponse as _,
 };
 use portcullis_domain::policy::SsoIdentity;
-use portcullis_domain::{Email, IdpId, OidcSettings};
+use portcullis_domain::{Email, IdpId, LogoutHint, OidcSettings};
 use subtle::ConstantTimeEq;
 
 use super::claims::{Client, Metadata, ALLOWED_ALGS};
@@ -36,6 +36,14 @@ impl ProviderInfo {
         self.metadata
             .additional_metadata()
             .authorization_response_iss_parameter_supported
+    }
+
+    /// The provider's `end_session_endpoint` (RP-Initiated Logout), when it has one.
+    pub fn end_session_endpoint(&self) -> Option<&str> {
+        self.metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .as_deref()
     }
 }
 
@@ -345,6 +353,9 @@ pub async fn finish_login(
         display_name,
         transient: false,
         claims: claims.additional_claims().text_values(),
+        logout_hint: Some(LogoutHint::Oidc {
+            id_token: id_token.to_string(),
+        }),
     })
 }
 

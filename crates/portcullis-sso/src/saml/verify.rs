@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use portcullis_domain::policy::SsoIdentity;
-use portcullis_domain::{IdpId, SamlSettings};
+use portcullis_domain::{IdpId, LogoutHint, SamlSettings};
 use samael::schema::Assertion;
 use samael::service_provider::Error as SamaelError;
 
@@ -269,6 +269,15 @@ fn check_assertion(
             display_name,
             transient: name_id.1.map(str::trim) == Some(NAMEID_TRANSIENT),
             claims: attributes::claims(assertion),
+            logout_hint: Some(LogoutHint::Saml {
+                name_id: name_id.0.to_owned(),
+                format: name_id.1.map(|f| f.trim().to_owned()),
+                session_index: assertion
+                    .authn_statements
+                    .iter()
+                    .flatten()
+                    .find_map(|s| s.session_index.clone()),
+            }),
         },
         name_id_format: name_id.1.map(|f| f.trim().to_owned()),
         assertion_id: assertion.id.clone(),

@@ -167,6 +167,7 @@ fn route(state: &Mutex<OpState>, base: &str, path: &str, body: &str) -> (String,
                 "id_token_signing_alg_values_supported": ["RS256", "HS256", "none"],
                 "code_challenge_methods_supported": ["S256"],
                 "authorization_response_iss_parameter_supported": state.iss_parameter,
+                "end_session_endpoint": format!("{base}/logout"),
             });
             ("200 OK".into(), String::new(), doc.to_string())
         }

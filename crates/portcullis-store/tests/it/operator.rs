@@ -109,9 +109,10 @@ backend_tests! {
     }
 }
 
-/// Migration 18: an account, its member and an invitation stored before read back
-/// unchanged (not suspended; the invitation still names its member), and the account can
-/// then be suspended, given a setup link and logged for.
+/// Migration 18: an account, its member, an invitation and a session stored before read
+/// back unchanged (not suspended; the invitation still names its member; no logout
+/// hint), and the account can then be suspended, given a setup link and logged for, and
+/// a session keep its logout hint.
 fn operator_surface(db: &TestDb) {
     let store = &db.store;
     store.migrate_until("00000000000017").unwrap();
@@ -122,8 +123,33 @@ fn operator_surface(db: &TestDb) {
     store.insert_user(&admin).unwrap();
     let invitation = pending_invitation(&a, &admin, "new@acme.com", Role::Member);
     store.insert_invitation(&invitation).unwrap();
+    let session = Session::start(
+        SessionId::from_uuid(uuid::Uuid::new_v4()),
+        &admin,
+        AuthMethod::Password,
+        t(1),
+        chrono::Duration::hours(1),
+    );
+    store.insert_session(&session).unwrap();
 
     store.migrate().unwrap();
+
+    assert_eq!(store.session(session.id).unwrap(), Some(session.clone()));
+    assert_eq!(store.session_logout_hint(session.id).unwrap(), None);
+    let hint = LogoutHint::Saml {
+        name_id: "admin@acme.com".into(),
+        format: None,
+        session_index: Some("_s1".into()),
+    };
+    let sso = Session::start(
+        SessionId::from_uuid(uuid::Uuid::new_v4()),
+        &admin,
+        AuthMethod::Sso(IdpId::from_uuid(uuid::Uuid::new_v4())),
+        t(2),
+        chrono::Duration::hours(1),
+    );
+    store.insert_session_with_hint(&sso, Some(&hint)).unwrap();
+    assert_eq!(store.session_logout_hint(sso.id).unwrap(), Some(hint));
 
     assert_eq!(store.account(a.id).unwrap(), Some(a.clone()));
     assert_eq!(store.user(a.id, admin.id).unwrap(), Some(admin.clone()));

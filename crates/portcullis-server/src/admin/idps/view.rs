@@ -21,6 +21,9 @@ pub struct SpJson {
     pub signing_certificate: Option<String>,
     /// OIDC: the redirect (callback) URI.
     pub redirect_uri: Option<String>,
+    /// OIDC: the post-logout redirect URI, where the provider sends a browser back after
+    /// signing it out (RP-Initiated Logout).
+    pub post_logout_redirect_uri: Option<String>,
 }
 
 /// SAML settings as shown.
@@ -95,6 +98,7 @@ impl SpJson {
                     metadata_url: Some(sp.metadata_url),
                     signing_certificate: s.request_signing_key().map(certificate_pem),
                     redirect_uri: None,
+                    post_logout_redirect_uri: None,
                 }
             }
             IdpProtocol::Oidc(_) => Self {
@@ -102,10 +106,9 @@ impl SpJson {
                 entity_id: None,
                 metadata_url: None,
                 signing_certificate: None,
-                redirect_uri: Some(format!(
-                    "{}/sso/oidc/{}/callback",
-                    public_url.trim_end_matches('/'),
-                    idp.id
+                redirect_uri: Some(crate::sso::oidc_redirect_uri(public_url, idp.id)),
+                post_logout_redirect_uri: Some(crate::sso::logout::oidc_post_logout_uri(
+                    public_url, idp.id,
                 )),
             },
         }
