@@ -223,11 +223,8 @@ async fn logout_form(
         let hint = end_session(&state, &s).await?;
         if let (AuthMethod::Sso(idp), Some(hint)) = (s.session.method, hint) {
             if let Some((url, cookie)) = crate::sso::logout::at_idp(&state, idp, &hint).await {
-                return Ok(HttpResponse::SeeOther()
-                    .cookie(session::clear_session_cookie(state.config.secure_cookies()))
-                    .cookie(cookie)
-                    .insert_header((header::LOCATION, url))
-                    .finish());
+                let secure = state.config.secure_cookies();
+                return Ok(crate::sso::logout::continue_at_idp(&url, cookie, secure));
             }
         }
     }

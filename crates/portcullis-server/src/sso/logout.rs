@@ -1,6 +1,6 @@
 //! Signing out at the IdP too. OpenID Connect RP-Initiated Logout: after the local
 //! session ends, a browser whose session came from an OpenID provider that advertises an
-//! `end_session_endpoint` is sent there with the sign-in's ID token as `id_token_hint`,
+//! `end_session_endpoint` goes on there ([`continue_at_idp`]) with the sign-in's ID token as `id_token_hint`,
 //! the IdP's `post_logout_redirect_uri` and a fresh `state`, which comes back to
 //! `GET /sso/oidc/{idp}/logout` and must match the one this browser was given.
 
@@ -90,6 +90,28 @@ pub async fn at_idp(
             None
         }
     }
+}
+
+/// The answer to a sign-out that continues at the provider: the page says so and the
+/// browser goes on at once (`Refresh`), with a link for one that does not. Not a redirect:
+/// the sign-out is a form post, and the pages' `form-action 'self'` policy stops a form's
+/// redirect to another site.
+pub fn continue_at_idp(url: &str, state_cookie: Cookie<'static>, secure: bool) -> HttpResponse {
+    let body = pages::layout(
+        "Signing out",
+        html! {
+            h1 { "Signing out" }
+            p { "You are signed out of Portcullis. Your identity provider signs you out next." }
+            p { a #idp-sign-out href=(url) { "Continue" } }
+        },
+    );
+    HttpResponse::Ok()
+        .cookie(crate::session::clear_session_cookie(secure))
+        .cookie(state_cookie)
+        .insert_header(("Refresh", format!("0; url={url}")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .content_type("text/html; charset=utf-8")
+        .body(body.into_string())
 }
 
 /// The query the provider returns with.

@@ -4,7 +4,10 @@
 // test user in without asking (as if they had typed their password).
 //
 //   PORT=… CLIENT_ID=… CLIENT_SECRET=… REDIRECT_URIS=uri1,uri2 EMAIL=… NAME=… \
-//     node oidc_provider.mjs
+//     [POST_LOGOUT_REDIRECT_URIS=uri1,uri2] node oidc_provider.mjs
+//
+// Its end-session endpoint (RP-Initiated Logout) asks "Do you want to sign-out?" with
+// oidc-provider's own page, then returns to a registered post-logout redirect URI.
 //
 // The issuer is http://127.0.0.1:$PORT.
 
@@ -31,6 +34,7 @@ const provider = new Provider(issuer, {
       client_id: env('CLIENT_ID'),
       client_secret: env('CLIENT_SECRET'),
       redirect_uris: env('REDIRECT_URIS').split(','),
+      post_logout_redirect_uris: env('POST_LOGOUT_REDIRECT_URIS', '').split(',').filter(Boolean),
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',

@@ -102,6 +102,40 @@ async fn sign_in_as_a_person(live: &Live, client: &Client, choice: &str, name: &
     assert_eq!(email, ADMIN, "{choice}");
 }
 
+/// On the account's home after an OIDC sign-in: signs out, confirms at oidc-provider's
+/// end-session page, and waits for Portcullis' "Signed out" page.
+async fn sign_out_at_the_provider(client: &Client) {
+    client
+        .find(Locator::Css("form[action$='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // oidc-provider asks "Do you want to sign-out from …?".
+    let confirm = client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("button[name='logout'][value='yes']"))
+        .await;
+    shot(client, "oidc-3-provider-sign-out").await;
+    confirm.unwrap().click().await.unwrap();
+    let mut text = String::new();
+    for _ in 0..150 {
+        if let Ok(h1) = client.find(Locator::Css("h1")).await {
+            text = h1.text().await.unwrap_or_default();
+            if text == "Signed out" {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    shot(client, "oidc-4-signed-out").await;
+    let url = client.current_url().await.unwrap();
+    assert_eq!(text, "Signed out", "at {url}");
+    assert!(url.path().ends_with("/logout"), "{url}");
+}
+
 #[actix_web::test]
 async fn a_person_signs_in_through_saml_and_oidc_in_chromium() {
     let test = "a_person_signs_in_through_saml_and_oidc_in_chromium";
@@ -138,6 +172,9 @@ async fn a_person_signs_in_through_saml_and_oidc_in_chromium() {
         let profile = tempfile::tempdir().unwrap();
         let client = chromium(&driver, &profile).await;
         sign_in_as_a_person(&live, &client, choice, name).await;
+        if name == "oidc" {
+            sign_out_at_the_provider(&client).await;
+        }
         client.close().await.unwrap();
     }
     let protocols: Vec<String> = live

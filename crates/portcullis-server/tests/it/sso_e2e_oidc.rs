@@ -1,6 +1,7 @@
 //! End to end against a real OpenID provider (oidc-provider, `tests/idp/oidc_provider.mjs`):
 //! the code flow with PKCE through its login and consent interactions, then reused
-//! states, another browser and missing or mismatching RFC 9207 `iss`. Needs
+//! states, another browser and missing or mismatching RFC 9207 `iss`; and signing out at
+//! its end-session endpoint. Needs
 //! `PORTCULLIS_TEST_OIDC_PROVIDER` (the folder with the script and its `node_modules`;
 //! `.ci/run` sets it) and `node`.
 
@@ -89,6 +90,60 @@ async fn oidc_provider_code_flow_with_pkce() {
     let answer = browser.get(callback.as_str()).await;
     assert_eq!(answer.status, 403, "{answer:?}");
     assert_eq!(s.live.last_failure(), "unknown_state");
+}
+
+#[actix_web::test]
+async fn oidc_provider_signs_the_person_out_too() {
+    let Some(s) = setup("oidc_provider_signs_the_person_out_too").await else {
+        return;
+    };
+    let browser = Browser::new();
+    let callback = s.callback_url(&browser).await;
+    assert_eq!(browser.get(callback.as_str()).await.status, 303);
+    assert_eq!(browser.me(&s.live.base).await.as_deref(), Some(ADMIN));
+
+    let token = browser.cookie(&s.live.base, "portcullis_session").unwrap();
+    let csrf = s
+        .live
+        .state
+        .keys
+        .csrf_token(s.live.state.keys.verify(&token).unwrap());
+    let out = browser
+        .post_form(
+            &format!("{}/a/default/logout", s.live.base),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    let end_session = crate::sso_logout::continue_url(&out);
+    assert!(end_session.starts_with(&s.process.base), "{end_session}");
+    assert_eq!(browser.me(&s.live.base).await, None);
+
+    // oidc-provider checks the id_token_hint and the registered post-logout URI, then asks.
+    let page = browser.get(&end_session).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let xsrf = page
+        .body
+        .split("name=\"xsrf\" value=\"")
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .unwrap_or_else(|| panic!("no sign-out form: {}", page.body))
+        .to_owned();
+    let action = url::Url::parse(&end_session)
+        .unwrap()
+        .join("/session/end/confirm")
+        .unwrap();
+    let confirmed = browser
+        .post_form(action.as_str(), &[("xsrf", &xsrf), ("logout", "yes")])
+        .await;
+    assert!((300..400).contains(&confirmed.status), "{confirmed:?}");
+    let back = confirmed.location.unwrap();
+    assert!(
+        back.starts_with(&format!("{}/sso/oidc/{}/logout?", s.live.base, s.idp.id)),
+        "{back}"
+    );
+    let done = browser.get(&back).await;
+    assert_eq!(done.status, 200, "{done:?}");
+    assert!(done.body.contains("Signed out"));
 }
 
 #[actix_web::test]

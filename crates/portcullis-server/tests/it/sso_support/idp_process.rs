@@ -208,6 +208,10 @@ pub async fn oidc_provider(
             "REDIRECT_URIS",
             format!("{}/sso/oidc/{}/callback", live.base, idp.id),
         )
+        .env(
+            "POST_LOGOUT_REDIRECT_URIS",
+            format!("{}/sso/oidc/{}/logout", live.base, idp.id),
+        )
         .env("EMAIL", email)
         .env("NAME", "Ada Admin");
     IdpProcess::spawn(command, format!("http://127.0.0.1:{port}"), "/health").await
