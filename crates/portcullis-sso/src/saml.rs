@@ -16,6 +16,7 @@
 //!    index: a failed insert means a replay and the login is refused.
 
 mod attributes;
+mod decrypt;
 mod facts;
 mod fetch;
 mod guard;
@@ -27,6 +28,7 @@ mod sp_key;
 mod verify;
 
 pub use attributes::{DEFAULT_EMAIL_ATTRIBUTES, DEFAULT_NAME_ATTRIBUTES};
+pub use decrypt::{decrypt_assertion, MAX_CIPHERTEXT};
 pub use facts::{describe, ResponseFacts};
 pub use fetch::fetch_metadata;
 pub use guard::{peek_in_response_to, MAX_DECODED_RESPONSE, MAX_ENCODED_RESPONSE};

@@ -105,6 +105,16 @@ pub enum SamlRejection {
     /// The email attribute is not a valid address.
     #[error("the SAML assertion's email address is invalid")]
     InvalidEmail,
+    /// An encrypted assertion uses a key transport or content encryption that is refused
+    /// (RSA PKCS#1 v1.5, 3DES, anything but RSA-OAEP and AES-CBC/GCM).
+    #[error("the assertion is encrypted with a refused algorithm: {0}")]
+    EncryptionAlgorithmRefused(String),
+    /// An encrypted assertion none of the SP's encryption keys decrypts; every failure
+    /// (another key, a padding or tag that does not verify) is this one.
+    #[error(
+        "the encrypted assertion cannot be decrypted with this service provider's encryption key"
+    )]
+    Undecryptable,
 }
 
 impl SamlRejection {
@@ -142,6 +152,8 @@ impl SamlRejection {
             Self::MissingSubject => "saml_missing_subject",
             Self::MissingEmail => "saml_missing_email",
             Self::InvalidEmail => "saml_invalid_email",
+            Self::EncryptionAlgorithmRefused(_) => "saml_encryption_algorithm_refused",
+            Self::Undecryptable => "saml_undecryptable",
         }
     }
 }
