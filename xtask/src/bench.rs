@@ -4,12 +4,14 @@
 //! Builds the release binary, seeds an account with 100,000 members straight through the
 //! store, starts the server on SQLite (and on PostgreSQL when
 //! `PORTCULLIS_TEST_POSTGRES_URL` is set) and drives it with `wrk` over 64 connections:
-//! GET by id, `userName eq` filter, a 100-member page, PATCH active, POST create. A bare
+//! GET by id, `userName eq` filter, a 100-member page, a page deep into the account
+//! (`startIndex=90001` of 100,000), PATCH active, POST create. A bare
 //! actix-web handler returning a fixed ListResponse (`examples/scim_ceiling.rs`) is the
 //! ceiling every figure is compared with. The filtered GET is also measured on an account
 //! of 1,000 members, in rounds alternating with the big account (before the writes
-//! change its size). The table is printed and written to the SCIM section of
-//! `docs/benchmarks.md`. (`cargo xtask bench sso` is in `bench_sso.rs`.)
+//! change its size). The table, and each target of issue 27 with pass or fail
+//! ([`verdicts`]), is printed and written to the SCIM section of `docs/benchmarks.md`.
+//! (`cargo xtask bench sso` is in `bench_sso.rs`.)
 //!
 //! `BENCH_SECONDS` (default 10) sets the length of each run, `BENCH_MEMBERS` (default
 //! 100000) the account size.
@@ -184,6 +186,11 @@ const SCENARIOS: &[Scenario] = &[
         body: PREPARED,
     },
     Scenario {
+        name: "GET /Users?startIndex=90001&count=100 (a deep page)",
+        prepare: r#"for i = 1, 100 do reqs[i] = wrk.format("GET", "/scim/v2/Users?startIndex=" .. math.max(1, members - 9999 + i - 1) .. "&count=100", h) end"#,
+        body: PREPARED,
+    },
+    Scenario {
         name: "PATCH /Users/{id} active",
         prepare: "",
         body: r#"local v = (counter % 2 == 0) and "true" or "false"
@@ -195,6 +202,115 @@ const SCENARIOS: &[Scenario] = &[
         body: r#"return wrk.format("POST", "/scim/v2/Users", h, string.format('{"userName":"new-%d-%d-%d@bench.test","name":{"givenName":"N","familyName":"B"}}', tid or 0, os.time(), counter))"#,
     },
 ];
+
+/// A target of issue 27 for one scenario on one backend: a share of the ceiling, or a
+/// rate, and a p99 bound.
+struct Goal {
+    backend: &'static str,
+    /// The start of the scenario's name.
+    scenario: &'static str,
+    min_share: Option<f64>,
+    min_rps: Option<f64>,
+    max_p99_ms: Option<f64>,
+}
+
+const fn goal(
+    backend: &'static str,
+    scenario: &'static str,
+    min_share: Option<f64>,
+    min_rps: Option<f64>,
+    max_p99_ms: Option<f64>,
+) -> Goal {
+    Goal {
+        backend,
+        scenario,
+        min_share,
+        min_rps,
+        max_p99_ms,
+    }
+}
+
+/// The targets (issue 27), checked by [`verdicts`]; the benchmark prints each with pass or
+/// fail.
+const GOALS: &[Goal] = &[
+    goal("SQLite", "GET /Users/{id}", Some(0.50), None, Some(10.0)),
+    goal("SQLite", "GET /Users?filter", Some(0.50), None, Some(10.0)),
+    goal("SQLite", "PATCH", Some(0.20), None, Some(20.0)),
+    goal("SQLite", "POST", Some(0.10), None, None),
+    goal("SQLite", "GET /Users?count=100", Some(0.10), None, None),
+    goal(
+        "SQLite",
+        "GET /Users?startIndex=90001",
+        Some(0.10),
+        None,
+        None,
+    ),
+    goal("PostgreSQL", "GET /Users/{id}", Some(0.20), None, None),
+    goal("PostgreSQL", "GET /Users?filter", Some(0.20), None, None),
+    goal("PostgreSQL", "PATCH", None, Some(3000.0), None),
+    goal("PostgreSQL", "POST", None, Some(3000.0), None),
+];
+
+/// The most peak memory (VmHWM) the SQLite server may reach over the whole benchmark.
+const MAX_SQLITE_MIB: f64 = 60.0;
+
+/// The most the filtered GET's median p50 may grow from 1,000 to the big account.
+const MAX_SIZE_RATIO: f64 = 1.2;
+
+/// Each target with what was measured and whether it was met.
+fn verdicts(ceiling: &Run, results: &[Results]) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for r in results {
+        for g in GOALS.iter().filter(|g| g.backend == r.backend) {
+            let Some((name, run)) = r.runs.iter().find(|(n, _)| n.starts_with(g.scenario)) else {
+                continue;
+            };
+            let share = run.rps / ceiling.rps.max(1.0);
+            let mut wanted = Vec::new();
+            let mut met = run.errors == 0;
+            if let Some(min) = g.min_share {
+                wanted.push(format!(
+                    "≥ {:.0} % of the ceiling (got {:.1} %)",
+                    min * 100.0,
+                    share * 100.0
+                ));
+                met &= share >= min;
+            }
+            if let Some(min) = g.min_rps {
+                wanted.push(format!("≥ {min:.0}/s (got {:.0}/s)", run.rps));
+                met &= run.rps >= min;
+            }
+            if let Some(max) = g.max_p99_ms {
+                wanted.push(format!("p99 < {max:.0} ms (got {:.2} ms)", run.p99_ms));
+                met &= run.p99_ms < max;
+            }
+            out.push((format!("{} {name}: {}", r.backend, wanted.join(", ")), met));
+        }
+        if r.backend == "SQLite" {
+            out.push((
+                format!(
+                    "SQLite peak memory < {MAX_SQLITE_MIB:.0} MiB (got {:.1} MiB)",
+                    r.peak_rss_mib
+                ),
+                r.peak_rss_mib > 0.0 && r.peak_rss_mib < MAX_SQLITE_MIB,
+            ));
+            let ratio = median(
+                r.sizes
+                    .iter()
+                    .map(|(small, big)| big.p50_ms / small.p50_ms.max(0.001))
+                    .collect(),
+            );
+            out.push((
+                format!(
+                    "SQLite filtered GET p50 at the big account within {:.0} % of 1,000 members (got {ratio:.2}×)",
+                    (MAX_SIZE_RATIO - 1.0) * 100.0
+                ),
+                !r.sizes.is_empty() && ratio <= MAX_SIZE_RATIO,
+            ));
+        }
+    }
+    out
+}
 
 /// How many times the filtered GET is measured on each account size, alternating.
 const SIZE_ROUNDS: usize = 3;
@@ -442,6 +558,14 @@ fn table(ceiling: &Run, results: &[Results], members: usize) -> String {
             r.peak_rss_mib
         );
     }
+    let _ = writeln!(out, "### Targets (issue 27)\n");
+    for (target, met) in verdicts(ceiling, results) {
+        let _ = writeln!(
+            out,
+            "- {}: {target}",
+            if met { "**pass**" } else { "**fail**" }
+        );
+    }
     out
 }
 
@@ -530,6 +654,66 @@ mod tests {
         assert_eq!(median(vec![1.36, 1.05, 1.12]), 1.12);
         assert_eq!(median(vec![0.9, 1.3]), 1.3);
         assert_eq!(median(Vec::new()), 0.0);
+    }
+
+    fn run(rps: f64, p99_ms: f64) -> Run {
+        Run {
+            rps,
+            p50_ms: 1.0,
+            p99_ms,
+            errors: 0,
+        }
+    }
+
+    #[test]
+    fn targets_pass_and_fail_on_what_was_measured() {
+        let ceiling = run(100_000.0, 1.0);
+        let sqlite = |get: f64, memory: f64| Results {
+            backend: "SQLite".into(),
+            runs: SCENARIOS
+                .iter()
+                .map(|s| {
+                    (
+                        s.name,
+                        run(
+                            if s.name.starts_with("GET /Users/{id}") {
+                                get
+                            } else {
+                                60_000.0
+                            },
+                            5.0,
+                        ),
+                    )
+                })
+                .collect(),
+            sizes: vec![(run(1.0, 1.0), run(1.0, 1.0))],
+            peak_rss_mib: memory,
+        };
+        let all = verdicts(&ceiling, &[sqlite(60_000.0, 50.0)]);
+        // Every SQLite scenario goal, memory and the size ratio.
+        assert_eq!(all.len(), 8, "{all:?}");
+        assert!(all.iter().all(|(_, met)| *met), "{all:?}");
+        let slow = verdicts(&ceiling, &[sqlite(40_000.0, 61.0)]);
+        let failed: Vec<&str> = slow
+            .iter()
+            .filter(|(_, m)| !m)
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert_eq!(failed.len(), 2, "{failed:?}");
+        assert!(failed[0].contains("GET /Users/{id}") && failed[0].contains("40.0 %"));
+        assert!(failed[1].contains("peak memory"));
+        let pg = Results {
+            backend: "PostgreSQL".into(),
+            runs: SCENARIOS
+                .iter()
+                .map(|s| (s.name, run(2_999.0, 5.0)))
+                .collect(),
+            sizes: Vec::new(),
+            peak_rss_mib: 0.0,
+        };
+        let pg = verdicts(&ceiling, &[pg]);
+        assert_eq!(pg.len(), 4);
+        assert!(pg.iter().all(|(_, met)| !met), "{pg:?}");
     }
 
     #[test]
