@@ -256,6 +256,19 @@ pub fn page(ctx: &Ctx, section: &str, flash: &Flash, body: Markup) -> HttpRespon
         .iter()
         .find(|(s, _)| *s == section)
         .map_or("Settings", |(_, t)| *t);
+    let account = &ctx.caller.account.name;
+    let nav = html! {
+        a href={ "/a/" (ctx.slug()) "/" } { strong { (account) } }
+        @for (s, t) in SECTIONS {
+            a class=[(*s == section).then_some("current")] href=(ctx.url(s)) { (t) }
+        }
+    };
+    frame(title, account, nav, flash, body)
+}
+
+/// The frame of the settings pages (the dashboard's and those a setup link opens): the
+/// navigation, the title, the flash (whose failure sets the status) and the body.
+pub fn frame(title: &str, account: &str, nav: Markup, flash: &Flash, body: Markup) -> HttpResponse {
     let status = flash
         .error
         .as_ref()
@@ -266,16 +279,11 @@ pub fn page(ctx: &Ctx, section: &str, flash: &Flash, body: Markup) -> HttpRespon
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · " (ctx.caller.account.name) " · Portcullis" }
+                title { (title) " · " (account) " · Portcullis" }
                 link rel="stylesheet" href="/static/portcullis.css";
             }
             body.dashboard {
-                nav.settings {
-                    a href={ "/a/" (ctx.slug()) "/" } { strong { (ctx.caller.account.name) } }
-                    @for (s, t) in SECTIONS {
-                        a class=[(*s == section).then_some("current")] href=(ctx.url(s)) { (t) }
-                    }
-                }
+                nav.settings { (nav) }
                 main.wide {
                     h1 { (title) }
                     @if let Some(e) = &flash.error {

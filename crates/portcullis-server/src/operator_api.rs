@@ -6,9 +6,10 @@
 
 use actix_web::dev::Payload;
 use actix_web::{delete, get, post, web, FromRequest, HttpRequest, HttpResponse};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use portcullis_app::operator::{self, Overview};
 use portcullis_domain::Account;
+use portcullis_store::Store;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -258,11 +259,7 @@ async fn suspend_route(
     _: OperatorCaller,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug.into_inner();
-    let overview = state
-        .write(move |store| operator::suspend(store, &slug, Utc::now()))
-        .await?;
-    Ok(HttpResponse::Ok().json(OperatorAccountJson::with_counts(&overview)))
+    set_suspended(&state, slug.into_inner(), operator::suspend).await
 }
 
 /// Resumes a suspended account.
@@ -275,9 +272,17 @@ async fn resume_route(
     _: OperatorCaller,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = slug.into_inner();
+    set_suspended(&state, slug.into_inner(), operator::resume).await
+}
+
+/// Suspends or resumes (`change`) the account at `slug` and answers it with its counts.
+async fn set_suspended(
+    state: &AppState,
+    slug: String,
+    change: fn(&Store, &str, DateTime<Utc>) -> Result<Overview, AppError>,
+) -> Result<HttpResponse, ApiError> {
     let overview = state
-        .write(move |store| operator::resume(store, &slug, Utc::now()))
+        .write(move |store| change(store, &slug, Utc::now()))
         .await?;
     Ok(HttpResponse::Ok().json(OperatorAccountJson::with_counts(&overview)))
 }

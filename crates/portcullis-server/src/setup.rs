@@ -8,10 +8,10 @@
 mod guides;
 
 use actix_web::cookie::{time, Cookie, SameSite};
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup};
 use portcullis_app::idps::{self, IdpChange, NewIdp, OidcInput, SamlInput};
 use portcullis_app::{domains, setup_links, sso as app_sso, Caller};
 use portcullis_domain::sign_in_attempt::SignInAttempt;
@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::client_ip::client_ip;
 use crate::dashboard::{copy_field, Flash};
-use crate::error::{AppError, HttpStatus, PageError};
+use crate::error::{AppError, PageError};
 use crate::state::AppState;
 
 /// The cookie holding the link's secret.
@@ -100,52 +100,27 @@ fn title(section: Option<SetupSection>) -> &'static str {
     }
 }
 
-/// A setup page in its frame: the sections the link opens, the flash, the body.
+/// A setup page in the settings frame: the sections the link opens, the flash, the body,
+/// and until when the link works.
 fn page(
     ctx: &SetupCtx,
     section: Option<SetupSection>,
     flash: &Flash,
     body: Markup,
 ) -> HttpResponse {
-    let status = flash
-        .error
-        .as_ref()
-        .map_or(StatusCode::OK, HttpStatus::status);
-    let markup = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title(section)) " · " (ctx.caller.account.name) " · Portcullis" }
-                link rel="stylesheet" href="/static/portcullis.css";
-            }
-            body.dashboard {
-                nav.settings {
-                    a href="/setup" { strong { (ctx.caller.account.name) } }
-                    @for s in &ctx.link.sections {
-                        a class=[(Some(*s) == section).then_some("current")] href={ "/setup/" (s.as_str()) } { (title(Some(*s))) }
-                    }
-                }
-                main.wide {
-                    h1 { (title(section)) }
-                    @if let Some(e) = &flash.error {
-                        p.error role="alert" { (e.public_message()) }
-                    }
-                    @if let Some(n) = &flash.notice {
-                        p.notice role="status" { (n) }
-                    }
-                    (body)
-                    p.hint { "This setup link for " (ctx.caller.account.name) " works until "
-                        (ctx.link.expires_at.format("%Y-%m-%d %H:%M UTC")) "." }
-                }
-            }
+    let account = &ctx.caller.account.name;
+    let nav = html! {
+        a href="/setup" { strong { (account) } }
+        @for s in &ctx.link.sections {
+            a class=[(Some(*s) == section).then_some("current")] href={ "/setup/" (s.as_str()) } { (title(Some(*s))) }
         }
     };
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(markup.into_string())
+    let body = html! {
+        (body)
+        p.hint { "This setup link for " (account) " works until "
+            (ctx.link.expires_at.format("%Y-%m-%d %H:%M UTC")) "." }
+    };
+    crate::dashboard::frame(title(section), account, nav, flash, body)
 }
 
 /// Back to a setup page announcing `done`.

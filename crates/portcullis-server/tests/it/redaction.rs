@@ -138,6 +138,7 @@ fn debug_never_prints_a_secret() {
         "PORTCULLIS_ENCRYPTION_KEY" => Some("the-encryption-key".into()),
         "PORTCULLIS_SMTP_URL" => Some("smtps://user:the-smtp-password@mail.example".into()),
         "PORTCULLIS_DATABASE_URL" => Some("postgres://app:the-db-password@db/portcullis".into()),
+        "PORTCULLIS_OPERATOR_TOKEN" => Some("the-operator-token-of-at-least-32-chars".into()),
         _ => None,
     })
     .unwrap();
@@ -148,6 +149,7 @@ fn debug_never_prints_a_secret() {
             "the-encryption-key",
             "the-smtp-password",
             "the-db-password",
+            "the-operator-token",
         ],
     );
     hides(&portcullis_store::SecretCipher::new(&[9; 32]), &["9, 9"]);
