@@ -26,11 +26,15 @@ pub struct SpConfig {
     pub acs_url: String,
     /// Where the SP metadata is published.
     pub metadata_url: String,
+    /// The SingleLogoutService URL (HTTP-Redirect binding): IdP-initiated
+    /// `LogoutRequest`s and the IdP's `LogoutResponse`s arrive here.
+    pub slo_url: String,
 }
 
 impl SpConfig {
     /// The URLs the server publishes for `idp`: `{public_base}/sso/saml/{idp}/metadata`
-    /// (also the entity id) and `{public_base}/sso/saml/{idp}/acs`. `public_base` is the
+    /// (also the entity id), `{public_base}/sso/saml/{idp}/acs` and
+    /// `{public_base}/sso/saml/{idp}/slo`. `public_base` is the
     /// server's configured public origin such as `https://id.example.com`, never taken
     /// from a request header.
     pub fn for_idp(public_base: &str, idp: IdpId) -> Self {
@@ -39,6 +43,7 @@ impl SpConfig {
         Self {
             entity_id: metadata_url.clone(),
             acs_url: format!("{base}/sso/saml/{idp}/acs"),
+            slo_url: format!("{base}/sso/saml/{idp}/slo"),
             metadata_url,
         }
     }
