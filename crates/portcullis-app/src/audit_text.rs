@@ -297,6 +297,9 @@ pub fn sentence(event: &AuditEvent, actor: &str, target: Option<&str>) -> String
         "idp.deleted" => format!("{actor} deleted the identity provider {target}"),
         "idp.metadata.refreshed" => format!("{actor} refreshed the metadata of {target}"),
         "idp.sp_key.rotated" => format!("{actor} replaced the SP signing key of {target}"),
+        "idp.sp_encryption_key.rotated" => {
+            format!("{actor} replaced the SP encryption key of {target}")
+        }
         "idp.certificate_expiring" => format!(
             "The signing certificate of {target} expires within {} days",
             detail["days"]

@@ -1,8 +1,9 @@
 //! Identity providers (SAML and OpenID Connect). A SAML IdP is made from pasted metadata
 //! XML, from a metadata URL (fetched now and on refresh, keeping the last good copy when
 //! a refresh fails), or by hand. An OIDC issuer is checked by discovery before it is
-//! saved. A SAML IdP can have its AuthnRequests signed: Portcullis then makes the IdP's
-//! SP key pair ([`sp_key`]).
+//! saved. A SAML IdP can have its AuthnRequests signed, single logout and encrypted
+//! assertions: Portcullis then makes the IdP's SP signing or encryption key pairs
+//! ([`sp_key`]).
 //!
 //! These use cases reach the network (metadata, discovery) and make keys before they
 //! write, so they are `async` and run their store and CPU work through [`Exec`].
@@ -12,10 +13,11 @@ pub mod sp_key;
 use chrono::Utc;
 use portcullis_domain::policy;
 use portcullis_domain::{
-    Actor, IdentityProvider, IdpId, IdpProtocol, OidcSettings, SamlSettings, SpSigningKey,
+    Actor, AssertionEncryption, IdentityProvider, IdpId, IdpProtocol, OidcSettings, SamlSettings,
+    SpEncryptionKeys, SpKeyPair,
 };
 use portcullis_sso::oidc::HttpPolicy;
-use portcullis_sso::saml;
+use portcullis_sso::saml::{self, SpKeyUse};
 use portcullis_store::Store;
 use serde_json::json;
 use uuid::Uuid;
@@ -57,6 +59,9 @@ pub struct SamlInput {
     pub email_attribute: Option<String>,
     /// The attribute carrying the display name, when not a usual one.
     pub name_attribute: Option<String>,
+    /// By hand: the IdP's SingleLogoutService URL (HTTP-Redirect); metadata gives its
+    /// own.
+    pub slo_url: Option<String>,
 }
 
 /// OIDC settings as entered; on update, `None` keeps a field.
@@ -83,6 +88,8 @@ pub struct NewIdp {
     pub idp_initiated: Option<bool>,
     /// Sign AuthnRequests (SAML only).
     pub sign_authn_requests: Option<bool>,
+    /// Encrypted assertions (SAML only; default off).
+    pub encrypted_assertions: Option<AssertionEncryption>,
     /// Accept emails the OIDC IdP does not mark `email_verified` (OIDC only; default
     /// off).
     pub trust_unverified_email: Option<bool>,
@@ -103,6 +110,8 @@ pub struct IdpChange {
     pub idp_initiated: Option<bool>,
     /// Sign AuthnRequests (SAML only).
     pub sign_authn_requests: Option<bool>,
+    /// Encrypted assertions (SAML only).
+    pub encrypted_assertions: Option<AssertionEncryption>,
     /// Accept emails the OIDC IdP does not mark `email_verified` (OIDC only).
     pub trust_unverified_email: Option<bool>,
     /// New SAML settings (replace the current ones).
@@ -123,21 +132,42 @@ pub const OIDC_TRUST_EMAIL: &str =
 pub const OIDC_SIGNED_REQUESTS: &str =
     "signed AuthnRequests are only available for SAML identity providers";
 
+/// The refusal for encrypted assertions on an OIDC IdP.
+pub const OIDC_ENCRYPTED_ASSERTIONS: &str =
+    "encrypted assertions are only available for SAML identity providers";
+
 fn sso_error(e: portcullis_sso::SsoError) -> AppError {
     AppError::BadRequest(e.to_string())
 }
 
 /// What Portcullis itself keeps of a SAML IdP besides what the admin enters: the
-/// IdP-initiated and request-signing switches and the SP key pair.
+/// switches and the SP key pairs.
 struct SamlOwn {
     idp_initiated: bool,
     sign_authn_requests: bool,
-    sp_signing_key: Option<SpSigningKey>,
+    encrypted_assertions: AssertionEncryption,
+    sp_signing_key: Option<SpKeyPair>,
+    sp_encryption_keys: Option<SpEncryptionKeys>,
 }
 
-/// Builds SAML settings from metadata XML, a metadata URL or hand-entered values.
+impl SamlOwn {
+    fn of(settings: &SamlSettings) -> Self {
+        Self {
+            idp_initiated: settings.idp_initiated,
+            sign_authn_requests: settings.sign_authn_requests,
+            encrypted_assertions: settings.encrypted_assertions,
+            sp_signing_key: settings.sp_signing_key.clone(),
+            sp_encryption_keys: settings.sp_encryption_keys.clone(),
+        }
+    }
+}
+
+/// Builds SAML settings from metadata XML, a metadata URL or hand-entered values, and
+/// makes the SP key pairs they need.
 async fn saml_settings(
+    exec: &impl Exec,
     net: &HttpPolicy,
+    id: IdpId,
     input: SamlInput,
     own: SamlOwn,
 ) -> Result<SamlSettings, AppError> {
@@ -152,8 +182,8 @@ async fn saml_settings(
         } else {
             (None, None, None)
         };
-    let (idp_entity_id, sso_url, signing_certificates) = match parsed {
-        Some(p) => (p.entity_id, p.sso_url, p.signing_certificates),
+    let (idp_entity_id, sso_url, signing_certificates, slo_url) = match parsed {
+        Some(p) => (p.entity_id, p.sso_url, p.signing_certificates, p.slo_url),
         None => {
             let certificates = input
                 .certificates
@@ -167,22 +197,60 @@ async fn saml_settings(
                 input.entity_id.unwrap_or_default().trim().to_owned(),
                 input.sso_url.unwrap_or_default().trim().to_owned(),
                 certificates,
+                input
+                    .slo_url
+                    .map(|u| u.trim().to_owned())
+                    .filter(|u| !u.is_empty()),
             )
         }
     };
-    Ok(SamlSettings {
-        idp_entity_id,
-        sso_url,
-        signing_certificates,
-        idp_initiated: own.idp_initiated,
-        metadata_url,
-        metadata_xml,
-        email_attribute: input.email_attribute.filter(|a| !a.trim().is_empty()),
-        name_attribute: input.name_attribute.filter(|a| !a.trim().is_empty()),
-        sign_authn_requests: own.sign_authn_requests,
-        sp_signing_key: own.sp_signing_key,
+    with_keys(
+        exec,
+        id,
+        SamlSettings {
+            idp_entity_id,
+            sso_url,
+            signing_certificates,
+            idp_initiated: own.idp_initiated,
+            metadata_url,
+            metadata_xml,
+            email_attribute: input.email_attribute.filter(|a| !a.trim().is_empty()),
+            name_attribute: input.name_attribute.filter(|a| !a.trim().is_empty()),
+            sign_authn_requests: own.sign_authn_requests,
+            sp_signing_key: own.sp_signing_key,
+            encrypted_assertions: own.encrypted_assertions,
+            sp_encryption_keys: own.sp_encryption_keys,
+            slo_url,
+        },
+    )
+    .await
+}
+
+/// `settings` with the SP key pairs its switches need, made when missing, and checked.
+/// A key pair made once is kept when its switch goes off, so switching it on again
+/// keeps the certificate the IdP knows.
+async fn with_keys(
+    exec: &impl Exec,
+    idp: IdpId,
+    mut settings: SamlSettings,
+) -> Result<SamlSettings, AppError> {
+    let signs = settings.sign_authn_requests || settings.slo_url.is_some();
+    if signs && settings.sp_signing_key.is_none() {
+        settings.sp_signing_key = Some(
+            exec.compute(move || sp_key::generate(idp, SpKeyUse::Signing))
+                .await?,
+        );
     }
-    .validate()?)
+    let encrypts = settings.encrypted_assertions != AssertionEncryption::Off;
+    if encrypts && settings.sp_encryption_keys.is_none() {
+        settings.sp_encryption_keys = Some(SpEncryptionKeys {
+            current: exec
+                .compute(move || sp_key::generate(idp, SpKeyUse::Encryption))
+                .await?,
+            previous: None,
+        });
+    }
+    Ok(settings.validate()?)
 }
 
 /// Checks OIDC settings, including discovery of the issuer.
@@ -203,22 +271,6 @@ fn scopes(list: Option<Vec<String>>) -> Vec<String> {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty() && s != "openid")
         .collect()
-}
-
-/// The SP key pair to keep for an IdP whose signing switch is `sign`: the `current` one
-/// when there is one (switching signing off and on again keeps the certificate the IdP
-/// knows), a new one when signing is on and there is none yet.
-async fn ensure_sp_key(
-    exec: &impl Exec,
-    idp: IdpId,
-    sign: bool,
-    current: Option<SpSigningKey>,
-) -> Result<Option<SpSigningKey>, AppError> {
-    match current {
-        Some(key) => Ok(Some(key)),
-        None if sign => Ok(Some(exec.compute(move || sp_key::generate(idp)).await?)),
-        None => Ok(None),
-    }
 }
 
 /// The account's IdPs.
@@ -251,6 +303,11 @@ fn event(
             "enabled": idp.enabled,
             "idp_initiated": idp.allows_idp_initiated(),
             "sign_authn_requests": matches!(&idp.protocol, IdpProtocol::Saml(s) if s.sign_authn_requests),
+            "encrypted_assertions": match &idp.protocol {
+                IdpProtocol::Saml(s) => Some(s.encrypted_assertions.as_str()),
+                IdpProtocol::Oidc(_) => None,
+            },
+            "single_logout": matches!(&idp.protocol, IdpProtocol::Saml(s) if s.slo_url.is_some()),
         }),
         Utc::now(),
     )
@@ -287,9 +344,11 @@ pub async fn create_with_id(
             let own = SamlOwn {
                 idp_initiated,
                 sign_authn_requests,
-                sp_signing_key: ensure_sp_key(exec, id, sign_authn_requests, None).await?,
+                encrypted_assertions: new.encrypted_assertions.unwrap_or_default(),
+                sp_signing_key: None,
+                sp_encryption_keys: None,
             };
-            IdpProtocol::Saml(saml_settings(net, s, own).await?)
+            IdpProtocol::Saml(saml_settings(exec, net, id, s, own).await?)
         }
         (None, Some(o)) => {
             if idp_initiated {
@@ -297,6 +356,12 @@ pub async fn create_with_id(
             }
             if sign_authn_requests {
                 return Err(AppError::BadRequest(OIDC_SIGNED_REQUESTS.into()));
+            }
+            if new
+                .encrypted_assertions
+                .is_some_and(|e| e != AssertionEncryption::Off)
+            {
+                return Err(AppError::BadRequest(OIDC_ENCRYPTED_ASSERTIONS.into()));
             }
             IdpProtocol::Oidc(
                 oidc_settings(
@@ -399,28 +464,33 @@ pub async fn update(
             if change.trust_unverified_email == Some(true) {
                 return Err(AppError::BadRequest(OIDC_TRUST_EMAIL.into()));
             }
-            let sign_authn_requests = change
-                .sign_authn_requests
-                .unwrap_or(current.sign_authn_requests);
             let own = SamlOwn {
                 idp_initiated: change.idp_initiated.unwrap_or(current.idp_initiated),
-                sign_authn_requests,
-                sp_signing_key: ensure_sp_key(
-                    exec,
-                    id,
-                    sign_authn_requests,
-                    current.sp_signing_key.clone(),
-                )
-                .await?,
+                sign_authn_requests: change
+                    .sign_authn_requests
+                    .unwrap_or(current.sign_authn_requests),
+                encrypted_assertions: change
+                    .encrypted_assertions
+                    .unwrap_or(current.encrypted_assertions),
+                ..SamlOwn::of(&current)
             };
             match saml {
-                Some(input) => IdpProtocol::Saml(saml_settings(net, input, own).await?),
-                None => IdpProtocol::Saml(SamlSettings {
-                    idp_initiated: own.idp_initiated,
-                    sign_authn_requests: own.sign_authn_requests,
-                    sp_signing_key: own.sp_signing_key,
-                    ..current
-                }),
+                Some(input) => {
+                    IdpProtocol::Saml(saml_settings(exec, net, id, input, own).await?)
+                }
+                None => IdpProtocol::Saml(
+                    with_keys(
+                        exec,
+                        id,
+                        SamlSettings {
+                            idp_initiated: own.idp_initiated,
+                            sign_authn_requests: own.sign_authn_requests,
+                            encrypted_assertions: own.encrypted_assertions,
+                            ..current
+                        },
+                    )
+                    .await?,
+                ),
             }
         }
         (IdpProtocol::Oidc(current), None, oidc) => {
@@ -429,6 +499,12 @@ pub async fn update(
             }
             if change.sign_authn_requests == Some(true) {
                 return Err(AppError::BadRequest(OIDC_SIGNED_REQUESTS.into()));
+            }
+            if change
+                .encrypted_assertions
+                .is_some_and(|e| e != AssertionEncryption::Off)
+            {
+                return Err(AppError::BadRequest(OIDC_ENCRYPTED_ASSERTIONS.into()));
             }
             match oidc {
                 Some(o) => {
@@ -497,7 +573,7 @@ pub async fn refresh_metadata(
             "this identity provider was not created from a metadata URL".into(),
         ));
     };
-    let settings = refreshed(net, current, &url).await.map_err(|e| {
+    let settings = refreshed(exec, net, id, current, &url).await.map_err(|e| {
         AppError::Conflict(format!(
             "could not refresh the metadata ({}); the last good copy is kept",
             e.public_message()
@@ -509,19 +585,26 @@ pub async fn refresh_metadata(
 }
 
 async fn refreshed(
+    exec: &impl Exec,
     net: &HttpPolicy,
+    id: IdpId,
     current: &SamlSettings,
     url: &str,
 ) -> Result<SamlSettings, AppError> {
     let (xml, parsed) = saml::fetch_metadata(url, net).await.map_err(sso_error)?;
-    Ok(SamlSettings {
-        idp_entity_id: parsed.entity_id,
-        sso_url: parsed.sso_url,
-        signing_certificates: parsed.signing_certificates,
-        metadata_xml: Some(xml),
-        ..current.clone()
-    }
-    .validate()?)
+    with_keys(
+        exec,
+        id,
+        SamlSettings {
+            idp_entity_id: parsed.entity_id,
+            sso_url: parsed.sso_url,
+            signing_certificates: parsed.signing_certificates,
+            slo_url: parsed.slo_url,
+            metadata_xml: Some(xml),
+            ..current.clone()
+        },
+    )
+    .await
 }
 
 /// Replaces a SAML IdP's SP key pair with a new one, for instance when the old private
@@ -541,10 +624,52 @@ pub async fn rotate_sp_key(
     };
     let mut after = before.clone();
     after.protocol = IdpProtocol::Saml(SamlSettings {
-        sp_signing_key: Some(exec.compute(move || sp_key::generate(id)).await?),
+        sp_signing_key: Some(
+            exec.compute(move || sp_key::generate(id, SpKeyUse::Signing))
+                .await?,
+        ),
         ..current.clone()
     });
     save(exec, caller, &before, after, "idp.sp_key.rotated").await
+}
+
+/// Replaces a SAML IdP's SP encryption key pair with a new one, whose certificate the SP
+/// metadata publishes from now on. The replaced pair still decrypts for
+/// [`portcullis_domain::PREVIOUS_ENCRYPTION_KEY_GRACE`], so sign-ins the IdP encrypts
+/// before it takes the new certificate succeed.
+pub async fn rotate_sp_encryption_key(
+    exec: &impl Exec,
+    caller: &Caller,
+    id: IdpId,
+) -> Result<IdentityProvider, AppError> {
+    let who = caller.clone();
+    let before = exec.read(move |store| get(store, &who, id)).await?;
+    let IdpProtocol::Saml(current) = &before.protocol else {
+        return Err(AppError::BadRequest(
+            "only SAML identity providers have an SP encryption key".into(),
+        ));
+    };
+    let Some(keys) = current.sp_encryption_keys.clone() else {
+        return Err(AppError::BadRequest(
+            "this identity provider has no SP encryption key: set encrypted_assertions to accept or require first".into(),
+        ));
+    };
+    let fresh = exec
+        .compute(move || sp_key::generate(id, SpKeyUse::Encryption))
+        .await?;
+    let mut after = before.clone();
+    after.protocol = IdpProtocol::Saml(SamlSettings {
+        sp_encryption_keys: Some(keys.rotated(fresh, Utc::now())),
+        ..current.clone()
+    });
+    save(
+        exec,
+        caller,
+        &before,
+        after,
+        "idp.sp_encryption_key.rotated",
+    )
+    .await
 }
 
 /// Refreshes every SAML IdP that came from a metadata URL; failures keep the last good
@@ -559,7 +684,7 @@ pub async fn refresh_all(exec: &impl Exec, net: &HttpPolicy) -> Result<usize, Ap
         let Some(url) = current.metadata_url.as_deref() else {
             continue;
         };
-        match refreshed(net, current, url).await {
+        match refreshed(exec, net, idp.id, current, url).await {
             Ok(settings) if IdpProtocol::Saml(settings.clone()) != idp.protocol => {
                 let mut after = idp.clone();
                 after.protocol = IdpProtocol::Saml(settings);

@@ -49,9 +49,13 @@ pub enum DomainError {
     /// A SAML identity provider was configured without a signing certificate.
     #[error("a SAML identity provider needs at least one signing certificate")]
     NoSigningCertificate,
-    /// Signing AuthnRequests was asked for, but the IdP has no SP signing key.
-    #[error("signing AuthnRequests needs an SP signing key")]
+    /// Signing AuthnRequests or single logout was asked for, but the IdP has no SP
+    /// signing key.
+    #[error("signing AuthnRequests and single logout need an SP signing key")]
     NoSpSigningKey,
+    /// Encrypted assertions were asked for, but the IdP has no SP encryption key.
+    #[error("encrypted assertions need an SP encryption key")]
+    NoSpEncryptionKey,
     /// A URL field does not hold an absolute http(s) URL.
     #[error("{field} must be an absolute https:// (or http:// for localhost) URL")]
     InvalidUrl {

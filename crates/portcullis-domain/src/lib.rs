@@ -33,7 +33,10 @@ pub use audit::{Actor, AuditEvent};
 pub use email::Email;
 pub use email_domain::{AccountDomain, EmailDomain};
 pub use error::DomainError;
-pub use idp::{IdentityProvider, IdpProtocol, OidcSettings, SamlSettings, SpSigningKey};
+pub use idp::{
+    AssertionEncryption, IdentityProvider, IdpProtocol, OidcSettings, SamlSettings,
+    SpEncryptionKeys, SpKeyPair, PREVIOUS_ENCRYPTION_KEY_GRACE,
+};
 pub use ids::{
     AccountId, ApiKeyId, AuditEventId, DeliveryId, DomainId, GroupId, IdpId, InvitationId,
     RoleRuleId, SessionId, SetupLinkId, UserId, WebhookId,

@@ -224,6 +224,7 @@ impl Done {
             Some("idp-deleted") => "The identity provider was deleted.",
             Some("refreshed") => "The metadata was fetched again.",
             Some("sp-key-rotated") => "The SP signing key was replaced. Give the identity provider the new certificate (or the SP metadata) now: it refuses signed requests until then.",
+            Some("sp-encryption-key-rotated") => "The SP encryption key was replaced. Give the identity provider the new certificate (or the SP metadata) within 7 days: the replaced key decrypts until then.",
             Some("revoked") => "The API key was revoked.",
             Some("link-revoked") => "The setup link was revoked; it no longer works.",
             Some("invitation-revoked") => "The invitation was revoked; its link no longer works.",

@@ -383,6 +383,7 @@ async fn add_saml(
         enabled: Some(true),
         idp_initiated: None,
         sign_authn_requests: None,
+        encrypted_assertions: None,
         trust_unverified_email: None,
         saml: Some(SamlInput {
             metadata_url: some(&f.metadata_url),
@@ -408,6 +409,7 @@ async fn add_oidc(
         enabled: Some(true),
         idp_initiated: None,
         sign_authn_requests: None,
+        encrypted_assertions: None,
         trust_unverified_email: None,
         saml: None,
         oidc: Some(OidcInput {

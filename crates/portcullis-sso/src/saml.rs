@@ -17,6 +17,7 @@
 
 mod attributes;
 mod decrypt;
+mod encrypted;
 mod facts;
 mod fetch;
 mod guard;
@@ -36,5 +37,7 @@ pub use metadata::{parse_idp_metadata, sp_metadata_xml, ParsedIdpMetadata, MAX_M
 pub use rejection::SamlRejection;
 pub use request::{start_login, AuthnRedirect, SIG_ALG_RSA_SHA256};
 pub use sp::{certificate_expiry, normalize_certificate, SpConfig};
-pub use sp_key::{certificate_pem, sp_signing_key, MIN_SP_KEY_BITS, SP_CERTIFICATE_VALIDITY};
+pub use sp_key::{
+    certificate_pem, sp_key_pair, SpKeyUse, MIN_SP_KEY_BITS, SP_CERTIFICATE_VALIDITY,
+};
 pub use verify::{verify_response, Expected, VerifiedAssertion, MAX_RESPONSE_AGE};

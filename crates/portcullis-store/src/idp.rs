@@ -1,13 +1,15 @@
 //! Identity providers. Protocol settings are one JSON text column, so that adding a
-//! setting needs no migration. A SAML IdP's SP key pair, which Portcullis makes rather
-//! than an admin enters, has two columns of its own: the private key sealed with the
-//! configured encryption key (never in clear: without a key it is not written), the
-//! certificate in clear.
+//! setting needs no migration. A SAML IdP's SP keys, which Portcullis makes rather than
+//! an admin enters, have columns of their own, sealed with the configured encryption key
+//! (never in clear: without a key they are not written): the signing pair as the sealed
+//! private key and the certificate in clear, the encryption pairs as one sealed JSON
+//! value.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::{
-    AccountId, IdentityProvider, IdpId, IdpProtocol, OidcSettings, SamlSettings, SpSigningKey,
+    AccountId, AssertionEncryption, IdentityProvider, IdpId, IdpProtocol, OidcSettings,
+    SamlSettings, SpEncryptionKeys, SpKeyPair,
 };
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +41,71 @@ struct SamlJson {
     name_attribute: Option<String>,
     #[serde(default)]
     sign_authn_requests: bool,
+    /// `off`, `accept` or `require`; absent (off) before encryption existed.
+    #[serde(default = "encryption_off")]
+    encrypted_assertions: String,
+    #[serde(default)]
+    slo_url: Option<String>,
+}
+
+fn encryption_off() -> String {
+    AssertionEncryption::Off.as_str().to_owned()
+}
+
+/// The stored form of [`SpEncryptionKeys`], sealed as a whole.
+#[derive(Serialize, Deserialize)]
+struct EncryptionKeysJson {
+    current: KeyPairJson,
+    #[serde(default)]
+    previous: Option<(KeyPairJson, DateTime<Utc>)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyPairJson {
+    private_key_pem: String,
+    certificate: String,
+}
+
+impl KeyPairJson {
+    fn of(pair: &SpKeyPair) -> Self {
+        Self {
+            private_key_pem: pair.private_key_pem.clone(),
+            certificate: pair.certificate.clone(),
+        }
+    }
+
+    fn into_pair(self) -> SpKeyPair {
+        SpKeyPair {
+            private_key_pem: self.private_key_pem,
+            certificate: self.certificate,
+        }
+    }
+}
+
+fn seal_encryption_keys(
+    cipher: Option<&SecretCipher>,
+    keys: &SpEncryptionKeys,
+) -> Result<String, StoreError> {
+    let json = to_json(&EncryptionKeysJson {
+        current: KeyPairJson::of(&keys.current),
+        previous: keys
+            .previous
+            .as_ref()
+            .map(|(pair, until)| (KeyPairJson::of(pair), *until)),
+    })?;
+    cipher::seal_required(cipher, &json)
+}
+
+fn open_encryption_keys(
+    cipher: Option<&SecretCipher>,
+    sealed: &str,
+) -> Result<SpEncryptionKeys, StoreError> {
+    let json: EncryptionKeysJson = serde_json::from_str(&cipher::open_required(cipher, sealed)?)
+        .map_err(|e| StoreError::Corrupt(format!("SP encryption keys: {e}")))?;
+    Ok(SpEncryptionKeys {
+        current: json.current.into_pair(),
+        previous: json.previous.map(|(pair, until)| (pair.into_pair(), until)),
+    })
 }
 
 /// The stored form of [`OidcSettings`].
@@ -72,6 +139,7 @@ struct IdpRow {
     created_at: NaiveDateTime,
     sp_signing_key: Option<String>,
     sp_certificate: Option<String>,
+    sp_encryption_keys: Option<String>,
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
@@ -100,6 +168,8 @@ impl IdpRow {
                     email_attribute: s.email_attribute.clone(),
                     name_attribute: s.name_attribute.clone(),
                     sign_authn_requests: s.sign_authn_requests,
+                    encrypted_assertions: s.encrypted_assertions.as_str().to_owned(),
+                    slo_url: s.slo_url.clone(),
                 })?,
             ),
             IdpProtocol::Oidc(o) => (
@@ -123,6 +193,13 @@ impl IdpRow {
             ),
             _ => (None, None),
         };
+        let sp_encryption_keys = match &idp.protocol {
+            IdpProtocol::Saml(SamlSettings {
+                sp_encryption_keys: Some(keys),
+                ..
+            }) => Some(seal_encryption_keys(cipher, keys)?),
+            _ => None,
+        };
         Ok(Self {
             id: idp.id.to_string(),
             account_id: idp.account.to_string(),
@@ -133,6 +210,7 @@ impl IdpRow {
             created_at: db_time(idp.created_at),
             sp_signing_key,
             sp_certificate,
+            sp_encryption_keys,
         })
     }
 
@@ -151,7 +229,7 @@ impl IdpRow {
                     name_attribute: s.name_attribute,
                     sign_authn_requests: s.sign_authn_requests,
                     sp_signing_key: match (self.sp_signing_key, self.sp_certificate) {
-                        (Some(sealed), Some(certificate)) => Some(SpSigningKey {
+                        (Some(sealed), Some(certificate)) => Some(SpKeyPair {
                             private_key_pem: cipher::open_required(cipher, &sealed)?,
                             certificate,
                         }),
@@ -162,6 +240,14 @@ impl IdpRow {
                             ))
                         }
                     },
+                    encrypted_assertions: AssertionEncryption::parse(&s.encrypted_assertions)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    sp_encryption_keys: self
+                        .sp_encryption_keys
+                        .as_deref()
+                        .map(|sealed| open_encryption_keys(cipher, sealed))
+                        .transpose()?,
+                    slo_url: s.slo_url,
                 })
             }
             OIDC => {
@@ -286,6 +372,7 @@ impl Store {
                 identity_providers::settings.eq(&row.settings),
                 identity_providers::sp_signing_key.eq(&row.sp_signing_key),
                 identity_providers::sp_certificate.eq(&row.sp_certificate),
+                identity_providers::sp_encryption_keys.eq(&row.sp_encryption_keys),
             ))
             .execute(conn)?;
             if n == 0 {

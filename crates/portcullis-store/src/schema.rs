@@ -56,6 +56,7 @@ diesel::table! {
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         logout_hint -> Nullable<Text>,
+        logout_subject -> Nullable<Text>,
     }
 }
 
@@ -86,6 +87,7 @@ diesel::table! {
         created_at -> Timestamp,
         sp_signing_key -> Nullable<Text>,
         sp_certificate -> Nullable<Text>,
+        sp_encryption_keys -> Nullable<Text>,
     }
 }
 

@@ -74,6 +74,14 @@ impl SessionRow {
     }
 }
 
+/// What the `logout_subject` column holds for a SAML session: the SHA-256 of its IdP and
+/// NameID, so an IdP's LogoutRequest finds the sessions it names.
+fn logout_subject(idp: IdpId, name_id: &str) -> String {
+    SecretHash::of(&format!("{idp}\n{name_id}"))
+        .as_str()
+        .to_owned()
+}
+
 /// A logout hint as the `logout_hint` column keeps it (before sealing).
 fn hint_json(hint: &LogoutHint) -> String {
     match hint {
@@ -119,13 +127,23 @@ impl Store {
         hint: Option<&LogoutHint>,
     ) -> Result<(), StoreError> {
         let row = SessionRow::from_domain(s);
+        let subject = match (s.method, hint) {
+            (AuthMethod::Sso(idp), Some(LogoutHint::Saml { name_id, .. })) => {
+                Some(logout_subject(idp, name_id))
+            }
+            _ => None,
+        };
         let hint = hint
             .map(|h| cipher::seal(self.cipher.as_ref(), &hint_json(h)))
             .transpose()?;
         self.write(|conn| {
             match &hint {
                 Some(hint) => diesel::insert_into(sessions::table)
-                    .values((&row, sessions::logout_hint.eq(hint)))
+                    .values((
+                        &row,
+                        sessions::logout_hint.eq(hint),
+                        sessions::logout_subject.eq(&subject),
+                    ))
                     .execute(conn)?,
                 None => diesel::insert_into(sessions::table)
                     .values(&row)
@@ -249,6 +267,55 @@ impl Store {
             )
             .set(sessions::revoked_at.eq(db_time(now)))
             .execute(conn)?)
+        })
+    }
+
+    /// Ends the live sessions that signed in through `idp` with the SAML NameID `name_id`
+    /// and, when `session_indexes` is not empty, one of those SessionIndex values (an
+    /// IdP's LogoutRequest); returns the sessions it ended.
+    pub fn revoke_saml_sessions(
+        &self,
+        idp: IdpId,
+        name_id: &str,
+        session_indexes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(AccountId, UserId)>, StoreError> {
+        let (subject, idp) = (logout_subject(idp, name_id), idp.to_string());
+        self.write(|conn| {
+            let live: Vec<(String, String, String, Option<String>)> = sessions::table
+                .filter(sessions::logout_subject.eq(&subject))
+                .filter(sessions::idp_id.eq(&idp))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(db_time(now)))
+                .select((
+                    sessions::id,
+                    sessions::account_id,
+                    sessions::user_id,
+                    sessions::logout_hint,
+                ))
+                .load(conn)?;
+            let mut ended = Vec::new();
+            for (id, account, user, hint) in live {
+                if !session_indexes.is_empty() {
+                    let index = match hint {
+                        Some(sealed) => {
+                            match hint_from_json(&cipher::open(self.cipher.as_ref(), &sealed)?)? {
+                                LogoutHint::Saml { session_index, .. } => session_index,
+                                LogoutHint::Oidc { .. } => None,
+                            }
+                        }
+                        None => None,
+                    };
+                    if !index.is_some_and(|i| session_indexes.contains(&i)) {
+                        continue;
+                    }
+                }
+                diesel::update(sessions::table.find(&id))
+                    .set(sessions::revoked_at.eq(db_time(now)))
+                    .execute(conn)?;
+                ended.push((parse(&account, "account id")?, parse(&user, "user id")?));
+            }
+            Ok(ended)
         })
     }
 }

@@ -113,6 +113,9 @@ fn seed(args: &[String]) -> Result<serde_json::Value> {
             name_attribute: None,
             sign_authn_requests: false,
             sp_signing_key: None,
+            encrypted_assertions: portcullis_domain::AssertionEncryption::Off,
+            sp_encryption_keys: None,
+            slo_url: None,
         }),
         created_at: now,
     };

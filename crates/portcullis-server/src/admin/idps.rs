@@ -2,8 +2,9 @@
 //! from pasted metadata XML, from a metadata URL (fetched now and on refresh, keeping the
 //! last good copy when a refresh fails), or by hand. An OIDC issuer is checked by
 //! discovery before it is saved. The OIDC client secret is write-only: no answer carries
-//! it. A SAML IdP can have its AuthnRequests signed: Portcullis then makes the IdP's SP
-//! key pair and publishes only the certificate; the private key is in no answer either.
+//! it. A SAML IdP can have its AuthnRequests signed, single logout and encrypted
+//! assertions: Portcullis then makes the IdP's SP signing or encryption key pair and
+//! publishes only the certificates; the private keys are in no answer either.
 //! Every answer says what to copy into the IdP.
 
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -17,7 +18,7 @@ use crate::state::AppState;
 mod input;
 mod view;
 
-pub use input::{IdpUpdate, NewIdp, OidcInput, SamlInput};
+pub use input::{EncryptedAssertions, IdpUpdate, NewIdp, OidcInput, SamlInput};
 pub use view::{IdpJson, IdpList, OidcJson, SamlJson, SpJson};
 
 /// Wires the routes.
@@ -28,7 +29,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(update_route)
         .service(delete_route)
         .service(refresh_route)
-        .service(rotate_sp_key_route);
+        .service(rotate_sp_key_route)
+        .service(rotate_sp_encryption_key_route);
 }
 
 /// Lists the account's IdPs.
@@ -120,6 +122,22 @@ async fn rotate_sp_key_route(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let idp = idps::rotate_sp_key(&**state, &caller.0, parse_id(&id)?).await?;
+    Ok(HttpResponse::Ok().json(IdpJson::of(&idp, &state.config.public_url)))
+}
+
+/// Replaces a SAML IdP's SP encryption key pair (made now); the SP metadata publishes
+/// the new certificate at once. The replaced key still decrypts for 7 days, so sign-ins
+/// the IdP encrypts to it before it takes the new certificate succeed.
+#[utoipa::path(operation_id = "rotateIdpSpEncryptionKey", tag = "identity providers", params(("id" = String, Path, description = "IdP id")),
+    responses((status = 200, body = IdpJson), (status = 400, description = "not a SAML IdP, or encrypted assertions were never switched on"), (status = 404)),
+    security(("api_key" = [])))]
+#[post("/api/v1/idps/{id}/rotate-sp-encryption-key")]
+async fn rotate_sp_encryption_key_route(
+    state: web::Data<AppState>,
+    caller: Manager,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let idp = idps::rotate_sp_encryption_key(&**state, &caller.0, parse_id(&id)?).await?;
     Ok(HttpResponse::Ok().json(IdpJson::of(&idp, &state.config.public_url)))
 }
 

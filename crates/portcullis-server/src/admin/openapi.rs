@@ -69,7 +69,7 @@ impl Modify for BearerKeys {
         webhooks::resend_route,
         sign_in_attempts::list_route, sign_in_attempts::get_route,
         idps::list_route, idps::create_route, idps::get_route, idps::update_route,
-        idps::refresh_route, idps::rotate_sp_key_route, idps::delete_route,
+        idps::refresh_route, idps::rotate_sp_key_route, idps::rotate_sp_encryption_key_route, idps::delete_route,
         api_keys::list_route, api_keys::create_route, api_keys::revoke_route,
         ip_restrictions::get_route, ip_restrictions::put_route,
         audit::list_route,

@@ -4,10 +4,12 @@
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use maud::html;
+use maud::{html, Markup};
 use portcullis_app::accounts::{self, AccountChange};
 use portcullis_app::idps::{self, IdpChange, NewIdp, OidcInput, SamlInput};
-use portcullis_domain::{EnforcementPolicy, IdentityProvider, IdpProtocol, ProvisioningMode};
+use portcullis_domain::{
+    AssertionEncryption, EnforcementPolicy, IdentityProvider, IdpProtocol, ProvisioningMode,
+};
 use serde::Deserialize;
 
 use super::{copy_field, csrf_field, page, ticked, CsrfOnly, Ctx, Done, Flash};
@@ -26,6 +28,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(remove)
         .service(refresh)
         .service(rotate_sp_key)
+        .service(rotate_sp_encryption_key)
         .service(set_policy);
 }
 
@@ -70,6 +73,7 @@ async fn render(state: &AppState, ctx: &Ctx, flash: Flash) -> Result<HttpRespons
                     }
                     label.check { input type="checkbox" name="idp_initiated" value="on"; "Allow IdP-initiated sign-in (from the IdP's app dashboard)" }
                     label.check { input type="checkbox" name="sign_authn_requests" value="on"; "Sign AuthnRequests (Portcullis makes a key pair; give the IdP the SP metadata or certificate shown after saving)" }
+                    (encryption_select(AssertionEncryption::Off))
                     button type="submit" { "Add SAML identity provider" }
                 }
             }
@@ -125,15 +129,21 @@ fn idp_card(ctx: &Ctx, idp: &IdentityProvider, public: &str) -> maud::Markup {
                 @if let Some(v) = &copy.metadata_url { (copy_field("SP metadata URL", v)) }
                 @if let Some(v) = &copy.redirect_uri { (copy_field("Redirect URI", v)) }
                 @if let Some(v) = &copy.post_logout_redirect_uri { (copy_field("Post-logout redirect URI (sign-out)", v)) }
+                @if let Some(v) = &copy.slo_url { (copy_field("SP single logout URL (HTTP-Redirect)", v)) }
                 @if let Some(pem) = &copy.signing_certificate {
-                    label.copy { "SP signing certificate (AuthnRequests are signed with its key)" textarea readonly rows="4" { (pem) } }
+                    label.copy { "SP signing certificate (AuthnRequests and logout messages are signed with its key)" textarea readonly rows="4" { (pem) } }
+                }
+                @if let Some(pem) = &copy.encryption_certificate {
+                    label.copy { "SP encryption certificate (the IdP encrypts assertions to it)" textarea readonly rows="4" { (pem) } }
                 }
             }
             @match &idp.protocol {
                 IdpProtocol::Saml(s) => {
                     p { "IdP entity id: " code { (s.idp_entity_id) } br; "SSO URL: " code { (s.sso_url) } br;
                         (s.signing_certificates.len()) " signing certificate(s)"
-                        @if let Some(url) = &s.metadata_url { br; "Metadata from " code { (url) } } }
+                        @if let Some(url) = &s.metadata_url { br; "Metadata from " code { (url) } }
+                        br; "Encrypted assertions: " (s.encrypted_assertions.as_str())
+                        br; "Single logout: " @if let Some(url) = &s.slo_url { code { (url) } } @else { "off (the IdP's metadata lists no HTTP-Redirect SingleLogoutService)" } }
                 }
                 IdpProtocol::Oidc(o) => {
                     p { "Issuer: " code { (o.issuer) } br; "Client id: " code { (o.client_id) } br; "Client secret: stored (never shown)" br; "Scopes: openid " (o.scopes.join(" "))
@@ -150,6 +160,7 @@ fn idp_card(ctx: &Ctx, idp: &IdentityProvider, public: &str) -> maud::Markup {
                         IdpProtocol::Saml(s) => {
                             label.check { input type="checkbox" name="idp_initiated" value="on" checked[s.idp_initiated]; "Allow IdP-initiated sign-in" }
                             label.check { input type="checkbox" name="sign_authn_requests" value="on" checked[s.sign_authn_requests]; "Sign AuthnRequests (give the IdP the SP metadata or certificate again after switching on)" }
+                            (encryption_select(s.encrypted_assertions))
                             label { "Replace with new metadata XML (leave empty to keep)" textarea name="metadata_xml" rows="4" {} }
                         }
                         IdpProtocol::Oidc(o) => {
@@ -168,6 +179,9 @@ fn idp_card(ctx: &Ctx, idp: &IdentityProvider, public: &str) -> maud::Markup {
                 }
                 @if matches!(&idp.protocol, IdpProtocol::Saml(s) if s.sign_authn_requests) {
                     form method="post" action={ (base) "/rotate-sp-key" } { (csrf_field(ctx)) button.secondary type="submit" title="The IdP refuses signed requests until it has the new certificate" { "Replace the SP signing key" } }
+                }
+                @if matches!(&idp.protocol, IdpProtocol::Saml(s) if s.sp_encryption_keys.is_some()) {
+                    form method="post" action={ (base) "/rotate-sp-encryption-key" } { (csrf_field(ctx)) button.secondary type="submit" title="The replaced key still decrypts for 7 days; give the IdP the new certificate within them" { "Replace the SP encryption key" } }
                 }
                 form method="post" action={ (base) "/delete" } { (csrf_field(ctx)) button.danger type="submit" { "Delete" } }
             }
@@ -205,6 +219,31 @@ struct SamlForm {
     certificate: String,
     idp_initiated: Option<String>,
     sign_authn_requests: Option<String>,
+    encrypted_assertions: Option<String>,
+}
+
+/// The encrypted-assertions choice of a SAML form.
+fn encryption_select(current: AssertionEncryption) -> Markup {
+    html! {
+        label { "Encrypted assertions (Portcullis makes an encryption key pair and publishes its certificate)"
+            select name="encrypted_assertions" {
+                @for v in AssertionEncryption::ALL {
+                    option value=(v.as_str()) selected[v == current] { (match v {
+                        AssertionEncryption::Off => "off: clear assertions only",
+                        AssertionEncryption::Accept => "accept: encrypted or clear",
+                        AssertionEncryption::Require => "require: encrypted only",
+                    }) }
+                }
+            }
+        }
+    }
+}
+
+/// The encrypted-assertions choice posted, when the form had one.
+fn encryption_choice(posted: Option<&str>) -> Result<Option<AssertionEncryption>, AppError> {
+    posted
+        .map(|v| AssertionEncryption::parse(v).map_err(|e| AppError::BadRequest(e.to_string())))
+        .transpose()
 }
 
 fn some(text: &str) -> Option<String> {
@@ -223,24 +262,27 @@ async fn add_saml(
 ) -> Result<HttpResponse, PageError> {
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
     let f = form.into_inner();
-    let new = NewIdp {
-        description: f.description,
-        enabled: Some(true),
-        idp_initiated: Some(ticked(&f.idp_initiated)),
-        sign_authn_requests: Some(ticked(&f.sign_authn_requests)),
-        trust_unverified_email: None,
-        saml: Some(SamlInput {
-            metadata_xml: some(&f.metadata_xml),
-            metadata_url: some(&f.metadata_url),
-            entity_id: some(&f.entity_id),
-            sso_url: some(&f.sso_url),
-            certificates: some(&f.certificate).map(|c| vec![c]),
-            email_attribute: None,
-            name_attribute: None,
-        }),
-        oidc: None,
-    };
-    let result = idps::create(&**state, &state.http_policy(), &ctx.caller, new).await;
+    let result = async {
+        let new = NewIdp {
+            description: f.description,
+            enabled: Some(true),
+            idp_initiated: Some(ticked(&f.idp_initiated)),
+            sign_authn_requests: Some(ticked(&f.sign_authn_requests)),
+            encrypted_assertions: encryption_choice(f.encrypted_assertions.as_deref())?,
+            trust_unverified_email: None,
+            saml: Some(SamlInput {
+                metadata_xml: some(&f.metadata_xml),
+                metadata_url: some(&f.metadata_url),
+                entity_id: some(&f.entity_id),
+                sso_url: some(&f.sso_url),
+                certificates: some(&f.certificate).map(|c| vec![c]),
+                ..SamlInput::default()
+            }),
+            oidc: None,
+        };
+        idps::create(&**state, &state.http_policy(), &ctx.caller, new).await
+    }
+    .await;
     ctx.answer(SECTION, "idp-added", result, |flash| {
         render(&state, &ctx, flash)
     })
@@ -280,6 +322,7 @@ async fn add_oidc(
         enabled: Some(true),
         idp_initiated: None,
         sign_authn_requests: None,
+        encrypted_assertions: None,
         trust_unverified_email: Some(ticked(&f.trust_unverified_email)),
         saml: None,
         oidc: Some(OidcInput {
@@ -304,6 +347,7 @@ struct EditForm {
     enabled: Option<String>,
     idp_initiated: Option<String>,
     sign_authn_requests: Option<String>,
+    encrypted_assertions: Option<String>,
     #[serde(default)]
     metadata_xml: String,
     client_id: Option<String>,
@@ -326,24 +370,25 @@ async fn edit(
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
     let f = form.into_inner();
     let is_oidc = f.client_id.is_some();
-    let update = IdpChange {
-        description: Some(f.description),
-        enabled: Some(ticked(&f.enabled)),
-        idp_initiated: (!is_oidc).then(|| ticked(&f.idp_initiated)),
-        sign_authn_requests: (!is_oidc).then(|| ticked(&f.sign_authn_requests)),
-        trust_unverified_email: is_oidc.then(|| ticked(&f.trust_unverified_email)),
-        saml: some(&f.metadata_xml).map(|xml| SamlInput {
-            metadata_xml: Some(xml),
-            ..SamlInput::default()
-        }),
-        oidc: is_oidc.then(|| OidcInput {
-            issuer: None,
-            client_id: f.client_id.clone(),
-            client_secret: some(&f.client_secret),
-            scopes: f.scopes.as_deref().map(split_scopes),
-        }),
-    };
     let result = async {
+        let update = IdpChange {
+            description: Some(f.description),
+            enabled: Some(ticked(&f.enabled)),
+            idp_initiated: (!is_oidc).then(|| ticked(&f.idp_initiated)),
+            sign_authn_requests: (!is_oidc).then(|| ticked(&f.sign_authn_requests)),
+            encrypted_assertions: encryption_choice(f.encrypted_assertions.as_deref())?,
+            trust_unverified_email: is_oidc.then(|| ticked(&f.trust_unverified_email)),
+            saml: some(&f.metadata_xml).map(|xml| SamlInput {
+                metadata_xml: Some(xml),
+                ..SamlInput::default()
+            }),
+            oidc: is_oidc.then(|| OidcInput {
+                issuer: None,
+                client_id: f.client_id.clone(),
+                client_secret: some(&f.client_secret),
+                scopes: f.scopes.as_deref().map(split_scopes),
+            }),
+        };
         let (id, net) = (parse_id(&id)?, state.http_policy());
         idps::update(
             &**state,
@@ -419,6 +464,25 @@ async fn rotate_sp_key(
     let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
     let result = async { idps::rotate_sp_key(&**state, &ctx.caller, parse_id(&id)?).await }.await;
     ctx.answer(SECTION, "sp-key-rotated", result, |flash| {
+        render(&state, &ctx, flash)
+    })
+    .await
+}
+
+/// Handles the form posted to `/a/{slug}/settings/sso/idps/{id}/rotate-sp-encryption-key`.
+#[post("/a/{slug}/settings/sso/idps/{id}/rotate-sp-encryption-key")]
+async fn rotate_sp_encryption_key(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    signed_in: MaybeSignedIn,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, id) = path.into_inner();
+    let ctx = crate::dashboard_ctx!(state, req, slug, signed_in, Some(&form.csrf));
+    let result =
+        async { idps::rotate_sp_encryption_key(&**state, &ctx.caller, parse_id(&id)?).await }.await;
+    ctx.answer(SECTION, "sp-encryption-key-rotated", result, |flash| {
         render(&state, &ctx, flash)
     })
     .await

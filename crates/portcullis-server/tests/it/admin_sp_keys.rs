@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
-use portcullis_domain::{IdpId, IdpProtocol, SpSigningKey};
+use portcullis_domain::{IdpId, IdpProtocol, SpKeyPair};
 use portcullis_server::state::AppState;
 use portcullis_sso::saml::certificate_pem;
 use serde_json::{json, Value};
@@ -14,7 +14,7 @@ use crate::admin_fixtures::with_key;
 use crate::support::env;
 use crate::{app, call};
 
-fn stored(state: &AppState, id: &str) -> (bool, Option<SpSigningKey>) {
+fn stored(state: &AppState, id: &str) -> (bool, Option<SpKeyPair>) {
     let id: IdpId = id.parse().unwrap();
     let idp = state.store.idp_by_id(id).unwrap().unwrap();
     let IdpProtocol::Saml(s) = idp.protocol else {
@@ -28,7 +28,7 @@ fn stored(state: &AppState, id: &str) -> (bool, Option<SpSigningKey>) {
 /// chance in any long base64 text) and lines that also stand in the key's certificate:
 /// the key holds the public modulus too, and when its bytes fall on the same base64
 /// boundaries in both, the certificate the answer rightly shows holds those lines.
-fn assert_no_private_key(what: &str, text: &str, keys: &[SpSigningKey]) {
+fn assert_no_private_key(what: &str, text: &str, keys: &[SpKeyPair]) {
     assert!(!text.contains("PRIVATE KEY"), "{what}: {text}");
     for key in keys {
         for line in key

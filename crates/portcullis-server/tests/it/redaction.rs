@@ -83,7 +83,7 @@ fn debug_never_prints_a_secret() {
         created_at: now,
     };
     hides(&idp, &["the-client-secret"]);
-    let sp_key = SpSigningKey {
+    let sp_key = SpKeyPair {
         private_key_pem: "-----BEGIN PRIVATE KEY-----\nTHEPRIVATEKEY\n-----END PRIVATE KEY-----"
             .into(),
         certificate: "MIIC".into(),

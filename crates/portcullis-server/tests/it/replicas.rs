@@ -148,6 +148,9 @@ async fn two_replicas_on_one_postgres_database() {
             name_attribute: None,
             sign_authn_requests: false,
             sp_signing_key: None,
+            encrypted_assertions: portcullis_domain::AssertionEncryption::Off,
+            sp_encryption_keys: None,
+            slo_url: None,
         }),
         created_at: now,
     };

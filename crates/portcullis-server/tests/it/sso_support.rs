@@ -139,6 +139,9 @@ impl Live {
             name_attribute: None,
             sign_authn_requests: false,
             sp_signing_key: None,
+            encrypted_assertions: portcullis_domain::AssertionEncryption::Off,
+            sp_encryption_keys: None,
+            slo_url: None,
         })
     }
 

@@ -211,6 +211,9 @@ fn saml_idp(store: &Store, account: portcullis_domain::AccountId) -> IdentityPro
             name_attribute: None,
             sign_authn_requests: false,
             sp_signing_key: None,
+            encrypted_assertions: portcullis_domain::AssertionEncryption::Off,
+            sp_encryption_keys: None,
+            slo_url: None,
         }),
         created_at: chrono::Utc::now(),
     };

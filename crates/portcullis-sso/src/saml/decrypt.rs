@@ -9,8 +9,8 @@
 //! length, a plaintext that is not an assertion — is the same [`SamlRejection::Undecryptable`],
 //! so an answer never tells a padding error from any other (no oracle).
 //!
-//! Not yet called by the sign-in: issue 23 wires it into the ACS (after the Response's
-//! signature, before the assertion's).
+//! The ACS calls it through `verify` after checking the Response's signature, when
+//! there is one, and verifies the decrypted assertion like any other.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -205,7 +205,14 @@ pub fn decrypt_assertion(
         roxmltree::Error::DtdDetected => SamlRejection::DoctypeRefused,
         other => SamlRejection::Malformed(other.to_string()),
     })?;
-    let root = doc.root_element();
+    decrypt_element(doc.root_element(), keys)
+}
+
+/// [`decrypt_assertion`] for an `EncryptedAssertion` element of a parsed response.
+pub(crate) fn decrypt_element(
+    root: Node<'_, '_>,
+    keys: &[PKey<Private>],
+) -> Result<String, SamlRejection> {
     if root.tag_name().namespace() != Some(SAML) || root.tag_name().name() != "EncryptedAssertion" {
         return Err(SamlRejection::Malformed("not an EncryptedAssertion".into()));
     }

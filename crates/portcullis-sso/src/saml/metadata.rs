@@ -24,6 +24,9 @@ pub struct ParsedIdpMetadata {
     pub signing_certificates: Vec<String>,
     /// Whether the IdP asks for signed AuthnRequests.
     pub want_authn_requests_signed: bool,
+    /// The SingleLogoutService location for the HTTP-Redirect binding, when the IdP
+    /// has one.
+    pub slo_url: Option<String>,
 }
 
 /// Reads IdP metadata (an `EntityDescriptor`, or an `EntitiesDescriptor` holding exactly
@@ -86,6 +89,15 @@ pub fn parse_idp_metadata(xml: &str) -> Result<ParsedIdpMetadata, SsoError> {
         });
     }
 
+    let slo_url = idp
+        .children()
+        .filter(|n| is_md(n, "SingleLogoutService"))
+        .find(|n| n.attribute("Binding") == Some(HTTP_REDIRECT_BINDING))
+        .and_then(|n| n.attribute("Location"))
+        .map(str::trim)
+        .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+        .map(str::to_owned);
+
     // Keys marked for signing; when none is marked, keys without a `use` (as samael does).
     let keys: Vec<_> = idp
         .children()
@@ -123,35 +135,66 @@ pub fn parse_idp_metadata(xml: &str) -> Result<ParsedIdpMetadata, SsoError> {
         sso_url,
         signing_certificates,
         want_authn_requests_signed: idp.attribute("WantAuthnRequestsSigned") == Some("true"),
+        slo_url,
     })
 }
 
+/// The content encryption and key transport algorithms the SP decrypts, most preferred
+/// first, as the encryption `KeyDescriptor` lists them for IdPs that choose from it.
+const ENCRYPTION_METHODS: [&str; 6] = [
+    "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+    "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+    "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+    "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+    "http://www.w3.org/2009/xmlenc11#rsa-oaep",
+    "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+];
+
+fn key_descriptor(key_use: &str, certificate: &str, methods: &[&str]) -> String {
+    let methods: String = methods
+        .iter()
+        .map(|m| format!(r#"<md:EncryptionMethod Algorithm="{m}"/>"#))
+        .collect();
+    format!(
+        concat!(
+            r#"<md:KeyDescriptor use="{key_use}">"#,
+            r#"<ds:KeyInfo xmlns:ds="{dsig}"><ds:X509Data>"#,
+            r#"<ds:X509Certificate>{cert}</ds:X509Certificate>"#,
+            r#"</ds:X509Data></ds:KeyInfo>{methods}</md:KeyDescriptor>"#,
+        ),
+        key_use = key_use,
+        dsig = DSIG_NS,
+        cert = escape(certificate),
+        methods = methods,
+    )
+}
+
 /// The SP metadata published at `sp.metadata_url` for the IdP of `settings`: entity id,
-/// the HTTP-POST ACS, signed assertions wanted, email NameID preferred. When the IdP's
-/// AuthnRequests are signed, `AuthnRequestsSigned="true"` and the SP certificate as a
-/// signing `KeyDescriptor`, so the IdP can verify them. Deterministic (no `validUntil`),
-/// so it can be cached and compared.
+/// the HTTP-POST ACS, the HTTP-Redirect SingleLogoutService, signed assertions wanted,
+/// email NameID preferred. The SP signing certificate as a signing `KeyDescriptor` while
+/// AuthnRequests are signed (`AuthnRequestsSigned="true"`) or single logout is on, so the
+/// IdP can verify them; the SP encryption certificate as an encryption `KeyDescriptor`
+/// with the algorithms it decrypts while assertions are encrypted. Deterministic (no
+/// `validUntil`), so it can be cached and compared.
 pub fn sp_metadata_xml(sp: &SpConfig, settings: &SamlSettings) -> String {
-    let signing_key = settings.request_signing_key();
-    let key_descriptor = signing_key.map_or_else(String::new, |key| {
-        format!(
-            concat!(
-                r#"<md:KeyDescriptor use="signing">"#,
-                r#"<ds:KeyInfo xmlns:ds="{dsig}"><ds:X509Data>"#,
-                r#"<ds:X509Certificate>{cert}</ds:X509Certificate>"#,
-                r#"</ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
-            ),
-            dsig = DSIG_NS,
-            cert = escape(&key.certificate),
-        )
-    });
+    let signing = settings
+        .published_signing_key()
+        .map_or_else(String::new, |key| {
+            key_descriptor("signing", &key.certificate, &[])
+        });
+    let encryption = settings
+        .published_encryption_key()
+        .map_or_else(String::new, |key| {
+            key_descriptor("encryption", &key.certificate, &ENCRYPTION_METHODS)
+        });
     format!(
         concat!(
             r#"<?xml version="1.0" encoding="UTF-8"?>"#,
             r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity}">"#,
             r#"<md:SPSSODescriptor AuthnRequestsSigned="{signed}" WantAssertionsSigned="true" "#,
             r#"protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">"#,
-            r#"{key_descriptor}"#,
+            r#"{signing}{encryption}"#,
+            r#"<md:SingleLogoutService Binding="{redirect}" Location="{slo}"/>"#,
             r#"<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>"#,
             r#"<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" "#,
             r#"Location="{acs}" index="0" isDefault="true"/>"#,
@@ -159,8 +202,11 @@ pub fn sp_metadata_xml(sp: &SpConfig, settings: &SamlSettings) -> String {
             r#"</md:EntityDescriptor>"#,
         ),
         entity = escape(&sp.entity_id),
-        signed = signing_key.is_some(),
-        key_descriptor = key_descriptor,
+        signed = settings.request_signing_key().is_some(),
+        signing = signing,
+        encryption = encryption,
+        redirect = HTTP_REDIRECT_BINDING,
+        slo = escape(&sp.slo_url),
         acs = escape(&sp.acs_url),
     )
 }

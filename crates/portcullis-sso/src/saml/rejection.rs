@@ -26,9 +26,17 @@ pub enum SamlRejection {
     /// The root element is not a `samlp:Response`.
     #[error("the document is not a SAML protocol Response")]
     NotAResponse,
-    /// Encrypted assertions are not supported (Portcullis publishes no encryption key).
-    #[error("encrypted assertions are not supported")]
+    /// An encrypted assertion while the IdP's encryption setting is off (the SP
+    /// publishes no encryption key for it).
+    #[error("encrypted assertions are switched off for this identity provider")]
     EncryptedAssertion,
+    /// A clear assertion while the IdP's setting requires encrypted ones.
+    #[error("this identity provider must encrypt its assertions")]
+    EncryptionRequired,
+    /// The response does not hold exactly one assertion where it belongs (a second,
+    /// wrapped or clear assertion beside an encrypted one).
+    #[error("the SAML response must hold exactly one assertion, as a child of the Response")]
+    AssertionCount,
     /// The IdP has no usable signing certificate; nothing can be verified.
     #[error("the identity provider has no usable signing certificate")]
     MissingCertificate,
@@ -128,6 +136,8 @@ impl SamlRejection {
             Self::UnsupportedXml(_) => "saml_unsupported_xml",
             Self::NotAResponse => "saml_not_a_response",
             Self::EncryptedAssertion => "saml_encrypted_assertion",
+            Self::EncryptionRequired => "saml_encryption_required",
+            Self::AssertionCount => "saml_assertion_count",
             Self::MissingCertificate => "saml_missing_certificate",
             Self::Unsigned => "saml_unsigned",
             Self::WeakAlgorithm(_) => "saml_weak_algorithm",

@@ -14,7 +14,7 @@ use portcullis_domain::SamlSettings;
 use samael::traits::ToXml as _;
 use url::form_urlencoded::byte_serialize;
 
-use super::sp_key::signing_key;
+use super::sp_key::private_key;
 use super::SpConfig;
 use crate::SsoError;
 
@@ -104,7 +104,7 @@ pub fn start_login(
             .as_ref()
             .ok_or(SsoError::NoSpSigningKey)?;
         query.push_str(&format!("&SigAlg={}", encode(SIG_ALG_RSA_SHA256)));
-        let signature = sign(&signing_key(key)?, query.as_bytes())?;
+        let signature = sign(&private_key(key)?, query.as_bytes())?;
         query.push_str(&format!(
             "&Signature={}",
             encode(&STANDARD.encode(signature))

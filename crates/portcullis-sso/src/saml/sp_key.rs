@@ -1,5 +1,6 @@
-//! The SP's own key pair for one IdP: the self-signed certificate published in the SP
-//! metadata, and the private key that signs AuthnRequests.
+//! The SP's own key pairs for one IdP: the self-signed certificates published in the SP
+//! metadata, the private key that signs AuthnRequests and logout messages, and the one
+//! that decrypts assertions.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -10,11 +11,20 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::extension::{BasicConstraints, KeyUsage};
 use openssl::x509::{X509NameBuilder, X509};
-use portcullis_domain::{IdpId, SpSigningKey};
+use portcullis_domain::{IdpId, SpKeyPair};
 
 use crate::SsoError;
 
-/// Smallest RSA key accepted for signing AuthnRequests.
+/// What an SP key pair is for; its certificate's key usage says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpKeyUse {
+    /// Signing AuthnRequests and logout messages (`digitalSignature`).
+    Signing,
+    /// Decrypting the content keys of encrypted assertions (`keyEncipherment`).
+    Encryption,
+}
+
+/// Smallest RSA key accepted for signing AuthnRequests or decrypting assertions.
 pub const MIN_SP_KEY_BITS: u32 = 2048;
 
 /// How long an SP certificate is valid. IdPs pin the certificate from the metadata and
@@ -25,8 +35,9 @@ pub const SP_CERTIFICATE_VALIDITY: Duration = Duration::days(3650);
 /// behind ours.
 const BACKDATE: Duration = Duration::hours(1);
 
-/// Only RSA keys of at least [`MIN_SP_KEY_BITS`] bits sign (RSA-SHA256 is the one
-/// algorithm every IdP verifies on the HTTP-Redirect binding).
+/// Only RSA keys of at least [`MIN_SP_KEY_BITS`] bits are used (RSA-SHA256 is the one
+/// algorithm every IdP verifies on the HTTP-Redirect binding, RSA-OAEP the one key
+/// transport every IdP encrypts with).
 fn check_strength(key: &PKey<Private>) -> Result<(), SsoError> {
     let rsa = key
         .rsa()
@@ -44,20 +55,25 @@ fn key_error(e: impl std::fmt::Display) -> SsoError {
 }
 
 /// Wraps a freshly generated RSA private key (the caller draws it, at least
-/// [`MIN_SP_KEY_BITS`] bits) into the SP key pair of `idp`: the key as PKCS#8 PEM and a
-/// self-signed SHA-256 certificate valid from `now` (less an hour) for
+/// [`MIN_SP_KEY_BITS`] bits) into an SP key pair of `idp` for `key_use`: the key as
+/// PKCS#8 PEM and a self-signed SHA-256 certificate valid from `now` (less an hour) for
 /// [`SP_CERTIFICATE_VALIDITY`], with the random `serial`.
-pub fn sp_signing_key(
+pub fn sp_key_pair(
     private_key: &PKey<Private>,
     idp: IdpId,
+    key_use: SpKeyUse,
     serial: [u8; 16],
     now: DateTime<Utc>,
-) -> Result<SpSigningKey, SsoError> {
+) -> Result<SpKeyPair, SsoError> {
     check_strength(private_key)?;
     let mut name = X509NameBuilder::new().map_err(key_error)?;
     name.append_entry_by_text("O", "Portcullis")
         .map_err(key_error)?;
-    name.append_entry_by_text("CN", &format!("Portcullis SP {idp}"))
+    let purpose = match key_use {
+        SpKeyUse::Signing => "",
+        SpKeyUse::Encryption => " encryption",
+    };
+    name.append_entry_by_text("CN", &format!("Portcullis SP{purpose} {idp}"))
         .map_err(key_error)?;
     let name = name.build();
     // A positive serial: the top bit of the first byte cleared.
@@ -83,11 +99,12 @@ pub fn sp_signing_key(
         .build()
         .map_err(key_error)?;
     builder.append_extension(constraints).map_err(key_error)?;
-    let usage = KeyUsage::new()
-        .critical()
-        .digital_signature()
-        .build()
-        .map_err(key_error)?;
+    let mut usage = KeyUsage::new();
+    match key_use {
+        SpKeyUse::Signing => usage.digital_signature(),
+        SpKeyUse::Encryption => usage.key_encipherment(),
+    };
+    let usage = usage.critical().build().map_err(key_error)?;
     builder.append_extension(usage).map_err(key_error)?;
     builder
         .sign(private_key, MessageDigest::sha256())
@@ -98,14 +115,14 @@ pub fn sp_signing_key(
         .private_key_to_pem_pkcs8()
         .map_err(key_error)
         .and_then(|pem| String::from_utf8(pem).map_err(key_error))?;
-    Ok(SpSigningKey {
+    Ok(SpKeyPair {
         private_key_pem: pem,
         certificate: STANDARD.encode(certificate),
     })
 }
 
 /// The SP certificate of `key` as PEM, the form IdP admin consoles take as an upload.
-pub fn certificate_pem(key: &SpSigningKey) -> String {
+pub fn certificate_pem(key: &SpKeyPair) -> String {
     let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
     let body = key.certificate.as_bytes();
     for line in body.chunks(64) {
@@ -118,8 +135,9 @@ pub fn certificate_pem(key: &SpSigningKey) -> String {
 
 /// The private key of `key`, checked to be RSA of at least [`MIN_SP_KEY_BITS`] bits and
 /// to belong to the certificate that the metadata publishes: a request is never signed
-/// with a key the IdP cannot verify.
-pub(crate) fn signing_key(key: &SpSigningKey) -> Result<PKey<Private>, SsoError> {
+/// with a key the IdP cannot verify, and an assertion is decrypted only with a key
+/// whose certificate was published.
+pub(crate) fn private_key(key: &SpKeyPair) -> Result<PKey<Private>, SsoError> {
     let private = PKey::private_key_from_pem(key.private_key_pem.as_bytes())
         .map_err(|_| SsoError::InvalidSpKey("the private key is not PEM".into()))?;
     check_strength(&private)?;

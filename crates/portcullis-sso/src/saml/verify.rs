@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use portcullis_domain::policy::SsoIdentity;
-use portcullis_domain::{IdpId, LogoutHint, SamlSettings};
+use portcullis_domain::{AssertionEncryption, IdpId, LogoutHint, SamlSettings};
 use samael::schema::Assertion;
 use samael::service_provider::Error as SamaelError;
 
 use super::guard::{decode, peek, screen};
 use super::sp::{allowed_algorithm_uris, service_provider, SpConfig};
-use super::{attributes, SamlRejection};
+use super::{attributes, encrypted, SamlRejection};
 
 /// How old a response's `IssueInstant` may be (plus the clock skew). A browser posts the
 /// response within seconds of the IdP issuing it.
@@ -60,6 +60,10 @@ impl VerifiedAssertion {
 
 /// Verifies a base64 `SAMLResponse` posted to `sp.acs_url` for the IdP `idp`.
 ///
+/// An `EncryptedAssertion` is decrypted with the IdP's SP encryption keys while its
+/// encryption setting is `accept` or `require` (see `encrypted` for how its signature is
+/// found); `require` refuses a clear assertion, `off` an encrypted one.
+///
 /// Besides samael's signature reduction (only signed content is read), it requires what
 /// samael leaves optional: a signature at all, RSA/ECDSA with SHA-256 or stronger, a
 /// `Destination` equal to the ACS URL, an `AudienceRestriction` naming the SP entity id,
@@ -107,10 +111,16 @@ pub(crate) fn verify_xml(
     if let Some(issued) = unverified.issue_instant {
         check_issue_instant(issued, now, skew)?;
     }
-    if unverified.has_encrypted_assertion {
-        return Err(SamlRejection::EncryptedAssertion);
+    let encrypted = unverified.has_encrypted_assertion;
+    match settings.encrypted_assertions {
+        AssertionEncryption::Off if encrypted => return Err(SamlRejection::EncryptedAssertion),
+        AssertionEncryption::Require if !encrypted => {
+            return Err(SamlRejection::EncryptionRequired)
+        }
+        _ => {}
     }
-    if !unverified.has_signature {
+    // An encrypted assertion may carry the only signature inside its ciphertext.
+    if !unverified.has_signature && !encrypted {
         return Err(SamlRejection::Unsigned);
     }
     if let Some(algorithm) = unverified.weak_algorithm {
@@ -148,9 +158,22 @@ pub(crate) fn verify_xml(
         _ => return Err(SamlRejection::MissingCertificate),
     }
     let ids = (!idp_initiated).then_some(pending.as_slice());
-    let assertion = service_provider
-        .parse_xml_response(xml, ids)
-        .map_err(from_samael)?;
+    let assertion = if encrypted {
+        encrypted::verified_assertion(
+            &service_provider,
+            settings,
+            sp,
+            xml,
+            expected,
+            ids,
+            now,
+            skew,
+        )?
+    } else {
+        service_provider
+            .parse_xml_response(xml, ids)
+            .map_err(from_samael)?
+    };
 
     check_assertion(settings, idp, sp, &assertion, expected, now, skew)
 }
@@ -286,7 +309,7 @@ fn check_assertion(
     })
 }
 
-fn check_issue_instant(
+pub(crate) fn check_issue_instant(
     issued: DateTime<Utc>,
     now: DateTime<Utc>,
     skew: Duration,
@@ -302,7 +325,7 @@ fn check_issue_instant(
 
 /// Maps samael's verdict to a rejection. Checks samael makes with the wall clock map to
 /// the same reasons as Portcullis's own checks with `now`.
-fn from_samael(error: SamaelError) -> SamlRejection {
+pub(crate) fn from_samael(error: SamaelError) -> SamlRejection {
     use SamaelError as E;
     match error {
         E::FailedToValidateSignature => SamlRejection::BadSignature,

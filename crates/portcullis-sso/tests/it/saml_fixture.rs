@@ -105,6 +105,9 @@ pub fn settings(certs: &[&Key]) -> SamlSettings {
         name_attribute: None,
         sign_authn_requests: false,
         sp_signing_key: None,
+        encrypted_assertions: portcullis_domain::AssertionEncryption::Off,
+        sp_encryption_keys: None,
+        slo_url: None,
     }
 }
 

@@ -15,10 +15,10 @@ use openssl::pkey::{PKey, Private};
 use openssl::rsa::Rsa;
 use openssl::sign::Verifier;
 use openssl::x509::X509;
-use portcullis_domain::{SamlSettings, SpSigningKey};
+use portcullis_domain::{SamlSettings, SpKeyPair};
 use portcullis_sso::saml::{
-    certificate_pem, sp_metadata_xml, sp_signing_key, start_login, SpConfig, SIG_ALG_RSA_SHA256,
-    SP_CERTIFICATE_VALIDITY,
+    certificate_pem, sp_key_pair, sp_metadata_xml, start_login, SpConfig, SpKeyUse,
+    SIG_ALG_RSA_SHA256, SP_CERTIFICATE_VALIDITY,
 };
 use portcullis_sso::SsoError;
 
@@ -35,15 +35,19 @@ fn rsa_2048() -> PKey<Private> {
 }
 
 /// The SP key pair of IdP 1, made once.
-fn sp_key() -> &'static SpSigningKey {
-    static KEY: OnceLock<SpSigningKey> = OnceLock::new();
-    KEY.get_or_init(|| sp_signing_key(&rsa_2048(), idp_id(1), [0xa5; 16], now()).unwrap())
+fn sp_key() -> &'static SpKeyPair {
+    static KEY: OnceLock<SpKeyPair> = OnceLock::new();
+    KEY.get_or_init(|| {
+        sp_key_pair(&rsa_2048(), idp_id(1), SpKeyUse::Signing, [0xa5; 16], now()).unwrap()
+    })
 }
 
 /// Another SP key pair: the one an IdP holds after the SP rotated away from it.
-fn other_sp_key() -> &'static SpSigningKey {
-    static KEY: OnceLock<SpSigningKey> = OnceLock::new();
-    KEY.get_or_init(|| sp_signing_key(&rsa_2048(), idp_id(1), [0x11; 16], now()).unwrap())
+fn other_sp_key() -> &'static SpKeyPair {
+    static KEY: OnceLock<SpKeyPair> = OnceLock::new();
+    KEY.get_or_init(|| {
+        sp_key_pair(&rsa_2048(), idp_id(1), SpKeyUse::Signing, [0x11; 16], now()).unwrap()
+    })
 }
 
 fn signing(sso_url: &str) -> SamlSettings {
@@ -262,11 +266,11 @@ fn unusable_sp_keys_are_refused() {
 
     // A private key that does not match the published certificate never signs: the IdP
     // could not verify it.
-    let mismatched = SpSigningKey {
+    let mismatched = SpKeyPair {
         certificate: other_sp_key().certificate.clone(),
         ..sp_key().clone()
     };
-    let garbage = SpSigningKey {
+    let garbage = SpKeyPair {
         private_key_pem: "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n".into(),
         ..sp_key().clone()
     };
@@ -289,7 +293,7 @@ fn unusable_sp_keys_are_refused() {
     let short = PKey::from_rsa(Rsa::generate(1024).unwrap()).unwrap();
     for key in [ec, short] {
         assert!(matches!(
-            sp_signing_key(&key, idp_id(1), [1; 16], now()),
+            sp_key_pair(&key, idp_id(1), SpKeyUse::Signing, [1; 16], now()),
             Err(SsoError::InvalidSpKey(_))
         ));
     }

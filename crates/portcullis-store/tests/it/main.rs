@@ -11,6 +11,7 @@ mod accounts;
 mod audit;
 mod batch;
 mod domains;
+mod enterprise_saml;
 mod groups;
 mod operator;
 mod scim;

@@ -22,7 +22,7 @@ fn pending(
     }
 }
 
-fn with_sp_key(mut idp: IdentityProvider, key: SpSigningKey) -> IdentityProvider {
+fn with_sp_key(mut idp: IdentityProvider, key: SpKeyPair) -> IdentityProvider {
     if let IdpProtocol::Saml(s) = &mut idp.protocol {
         s.sign_authn_requests = true;
         s.sp_signing_key = Some(key);

@@ -257,14 +257,17 @@ pub fn saml_idp(account: &Account) -> IdentityProvider {
             name_attribute: None,
             sign_authn_requests: false,
             sp_signing_key: None,
+            encrypted_assertions: portcullis_domain::AssertionEncryption::Off,
+            sp_encryption_keys: None,
+            slo_url: None,
         }),
         created_at: t(2),
     }
 }
 
 /// A stand-in SP key pair (the store neither parses nor checks it).
-pub fn sp_key(n: u8) -> SpSigningKey {
-    SpSigningKey {
+pub fn sp_key(n: u8) -> SpKeyPair {
+    SpKeyPair {
         private_key_pem: format!(
             "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC{n:02}c2VjcmV0\n-----END PRIVATE KEY-----\n"
         ),

@@ -83,6 +83,50 @@ pub(crate) fn seed_old_account(db: &TestDb, slug: &str) -> Account {
     a
 }
 
+/// Stores an IdP (without SP keys) as the releases before migration 19 wrote it: no
+/// encryption keys column, settings JSON without encryption and single logout.
+pub(crate) fn insert_old_idp(db: &TestDb, idp: &IdentityProvider) {
+    let (protocol, settings) = match &idp.protocol {
+        IdpProtocol::Saml(s) => (
+            "saml",
+            serde_json::json!({
+                "idp_entity_id": s.idp_entity_id,
+                "sso_url": s.sso_url,
+                "signing_certificates": s.signing_certificates,
+                "idp_initiated": s.idp_initiated,
+                "metadata_url": s.metadata_url,
+                "metadata_xml": s.metadata_xml,
+                "email_attribute": s.email_attribute,
+                "name_attribute": s.name_attribute,
+                "sign_authn_requests": s.sign_authn_requests,
+            }),
+        ),
+        IdpProtocol::Oidc(o) => (
+            "oidc",
+            serde_json::json!({
+                "issuer": o.issuer,
+                "client_id": o.client_id,
+                "client_secret": o.client_secret,
+                "scopes": o.scopes,
+                "trust_unverified_email": o.trust_unverified_email,
+            }),
+        ),
+    };
+    let enabled = match (db.store.backend(), idp.enabled) {
+        (portcullis_store::Backend::Sqlite, on) => u8::from(on).to_string(),
+        (_, on) => on.to_string(),
+    };
+    db.raw_execute(&format!(
+        "INSERT INTO identity_providers (id, account_id, description, enabled, protocol, \
+         settings, created_at) VALUES ('{}', '{}', '{}', {enabled}, '{protocol}', '{}', '{}')",
+        idp.id,
+        idp.account,
+        idp.description.replace('\'', "''"),
+        settings.to_string().replace('\'', "''"),
+        stored_time(idp.created_at),
+    ));
+}
+
 /// A time as the older releases wrote it into a text column.
 pub(crate) fn stored_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string()
@@ -355,7 +399,7 @@ fn session_id_hashes(db: &TestDb) {
     let a = seed_old_account(db, "acme");
     let user = seed_old_user(db, &a, "admin@acme.com");
     let idp = saml_idp(&a);
-    store.insert_idp(&idp).unwrap();
+    insert_old_idp(db, &idp);
     let live = Session {
         method: AuthMethod::Sso(idp.id),
         ..session(&user, t(3600))
@@ -547,7 +591,7 @@ fn account_domains(db: &TestDb) {
     let a = seed_old_account(db, "acme");
     let kim = seed_user(store, &a, "kim@acme.com");
     let idp = saml_idp(&a);
-    store.insert_idp(&idp).unwrap();
+    insert_old_idp(db, &idp);
 
     store.migrate().unwrap();
 

@@ -1,6 +1,7 @@
 //! What clients send to create or change an IdP.
 
 use portcullis_app::idps;
+use portcullis_domain::AssertionEncryption;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -22,6 +23,34 @@ pub struct SamlInput {
     pub email_attribute: Option<String>,
     /// The attribute carrying the display name, when not a usual one.
     pub name_attribute: Option<String>,
+    /// By hand: the IdP's SingleLogoutService URL (HTTP-Redirect binding). Metadata
+    /// gives its own. When set, signing out signs out at the IdP too, the IdP may sign
+    /// people out of Portcullis, and Portcullis makes the SP signing key pair.
+    pub slo_url: Option<String>,
+}
+
+/// Whether the SAML IdP encrypts its assertions: `off` (clear assertions only), `accept`
+/// (both) or `require` (a clear assertion is refused). `accept` and `require` make the
+/// SP encryption key pair and publish its certificate in the SP metadata.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EncryptedAssertions {
+    /// Clear assertions only.
+    Off,
+    /// Encrypted and clear assertions.
+    Accept,
+    /// Encrypted assertions only.
+    Require,
+}
+
+impl From<EncryptedAssertions> for AssertionEncryption {
+    fn from(e: EncryptedAssertions) -> Self {
+        match e {
+            EncryptedAssertions::Off => Self::Off,
+            EncryptedAssertions::Accept => Self::Accept,
+            EncryptedAssertions::Require => Self::Require,
+        }
+    }
 }
 
 /// OIDC settings. On update, absent fields stay as they are.
@@ -51,6 +80,8 @@ pub struct NewIdp {
     /// Sign AuthnRequests (SAML only; default false). Portcullis makes the IdP's SP key
     /// pair and publishes its certificate in the SP metadata.
     pub sign_authn_requests: Option<bool>,
+    /// Encrypted assertions (SAML only; default `off`).
+    pub encrypted_assertions: Option<EncryptedAssertions>,
     /// Accept emails the IdP does not mark `email_verified: true`, and Entra ID-style
     /// usernames when no email is sent (OIDC only; default false). Only for an IdP that
     /// asserts addresses of your own organisation: a multi-tenant issuer would let anyone
@@ -75,6 +106,9 @@ pub struct IdpUpdate {
     /// Sign AuthnRequests (SAML only). Switching it on the first time makes the SP key
     /// pair; switching it off keeps the key for the next time.
     pub sign_authn_requests: Option<bool>,
+    /// Encrypted assertions (SAML only). Switching it on the first time makes the SP
+    /// encryption key pair; switching it off keeps the key for the next time.
+    pub encrypted_assertions: Option<EncryptedAssertions>,
     /// Accept emails the IdP does not mark `email_verified: true` (OIDC only).
     pub trust_unverified_email: Option<bool>,
     /// New SAML settings (replace the current ones).
@@ -93,6 +127,7 @@ impl From<SamlInput> for idps::SamlInput {
             certificates: s.certificates,
             email_attribute: s.email_attribute,
             name_attribute: s.name_attribute,
+            slo_url: s.slo_url,
         }
     }
 }
@@ -115,6 +150,7 @@ impl From<NewIdp> for idps::NewIdp {
             enabled: n.enabled,
             idp_initiated: n.idp_initiated,
             sign_authn_requests: n.sign_authn_requests,
+            encrypted_assertions: n.encrypted_assertions.map(Into::into),
             trust_unverified_email: n.trust_unverified_email,
             saml: n.saml.map(Into::into),
             oidc: n.oidc.map(Into::into),
@@ -129,6 +165,7 @@ impl From<IdpUpdate> for idps::IdpChange {
             enabled: u.enabled,
             idp_initiated: u.idp_initiated,
             sign_authn_requests: u.sign_authn_requests,
+            encrypted_assertions: u.encrypted_assertions.map(Into::into),
             trust_unverified_email: u.trust_unverified_email,
             saml: u.saml.map(Into::into),
             oidc: u.oidc.map(Into::into),

@@ -16,9 +16,14 @@ pub struct SpJson {
     pub entity_id: Option<String>,
     /// SAML: the SP metadata URL.
     pub metadata_url: Option<String>,
-    /// SAML with signed AuthnRequests: the SP's signing certificate (PEM), also in the SP
-    /// metadata, for IdPs that take it as an upload.
+    /// SAML with signed AuthnRequests or single logout: the SP's signing certificate
+    /// (PEM), also in the SP metadata, for IdPs that take it as an upload.
     pub signing_certificate: Option<String>,
+    /// SAML with encrypted assertions: the SP's encryption certificate (PEM), also in the
+    /// SP metadata, for IdPs that take it as an upload.
+    pub encryption_certificate: Option<String>,
+    /// SAML: the SP's single logout URL (HTTP-Redirect binding).
+    pub slo_url: Option<String>,
     /// OIDC: the redirect (callback) URI.
     pub redirect_uri: Option<String>,
     /// OIDC: the post-logout redirect URI, where the provider sends a browser back after
@@ -41,6 +46,12 @@ pub struct SamlJson {
     pub idp_initiated: bool,
     /// Whether AuthnRequests are signed with the SP key.
     pub sign_authn_requests: bool,
+    /// `off`, `accept` or `require`.
+    pub encrypted_assertions: String,
+    /// When the SP encryption key replaced by the last rotation stops decrypting.
+    pub previous_encryption_key_until: Option<DateTime<Utc>>,
+    /// The IdP's SingleLogoutService URL, when single logout is on.
+    pub slo_url: Option<String>,
 }
 
 /// OIDC settings as shown: the secret never is.
@@ -96,7 +107,9 @@ impl SpJson {
                     acs_url: Some(sp.acs_url),
                     entity_id: Some(sp.entity_id),
                     metadata_url: Some(sp.metadata_url),
-                    signing_certificate: s.request_signing_key().map(certificate_pem),
+                    signing_certificate: s.published_signing_key().map(certificate_pem),
+                    encryption_certificate: s.published_encryption_key().map(certificate_pem),
+                    slo_url: Some(sp.slo_url),
                     redirect_uri: None,
                     post_logout_redirect_uri: None,
                 }
@@ -106,6 +119,8 @@ impl SpJson {
                 entity_id: None,
                 metadata_url: None,
                 signing_certificate: None,
+                encryption_certificate: None,
+                slo_url: None,
                 redirect_uri: Some(crate::sso::oidc_redirect_uri(public_url, idp.id)),
                 post_logout_redirect_uri: Some(crate::sso::logout::oidc_post_logout_uri(
                     public_url, idp.id,
@@ -127,6 +142,13 @@ impl IdpJson {
                     metadata_url: s.metadata_url.clone(),
                     idp_initiated: s.idp_initiated,
                     sign_authn_requests: s.sign_authn_requests,
+                    encrypted_assertions: s.encrypted_assertions.as_str().to_owned(),
+                    previous_encryption_key_until: s
+                        .sp_encryption_keys
+                        .as_ref()
+                        .and_then(|k| k.previous.as_ref())
+                        .map(|(_, until)| *until),
+                    slo_url: s.slo_url.clone(),
                 }),
                 None,
             ),

@@ -136,6 +136,9 @@ pub fn pysaml2_settings(port: u16, idp_initiated: bool) -> portcullis_domain::Sa
         name_attribute: None,
         sign_authn_requests: false,
         sp_signing_key: None,
+        encrypted_assertions: portcullis_domain::AssertionEncryption::Off,
+        sp_encryption_keys: None,
+        slo_url: None,
     }
 }
 
