@@ -51,6 +51,10 @@ pub enum SsoError {
     /// The AuthnRequest could not be built.
     #[error("could not build the SAML AuthnRequest: {0}")]
     AuthnRequest(String),
+    /// A logout message could not be built (an empty NameID or `InResponseTo`, or a
+    /// character XML cannot carry).
+    #[error("could not build the SAML logout message: {0}")]
+    LogoutMessage(String),
     /// An HTTP request to the IdP failed or was refused by the HTTP policy.
     #[error("HTTP request to the identity provider failed: {0}")]
     Http(String),

@@ -14,6 +14,9 @@
 //!    server then deletes the consumed request id and inserts `(idp, assertion_id)` into
 //!    its replay table until [`VerifiedAssertion::replay_expires_at`], behind a unique
 //!    index: a failed insert means a replay and the login is refused.
+//!
+//! Single Logout on the IdP's SLO URL is in [`logout_request`], [`verify_logout_response`],
+//! [`verify_logout_request`] and [`logout_response`] (HTTP-Redirect binding, signed).
 
 mod attributes;
 mod decrypt;
@@ -21,6 +24,7 @@ mod encrypted;
 mod facts;
 mod fetch;
 mod guard;
+mod logout;
 mod metadata;
 mod rejection;
 mod request;
@@ -33,6 +37,11 @@ pub use decrypt::{decrypt_assertion, MAX_CIPHERTEXT};
 pub use facts::{describe, ResponseFacts};
 pub use fetch::fetch_metadata;
 pub use guard::{peek_in_response_to, MAX_DECODED_RESPONSE, MAX_ENCODED_RESPONSE};
+pub use logout::{
+    logout_request, logout_response, verify_logout_request, verify_logout_response,
+    IdpLogoutRequest, LoggedOutAtIdp, LogoutRedirect, LOGOUT_REQUEST_VALIDITY, STATUS_RESPONDER,
+    STATUS_SUCCESS,
+};
 pub use metadata::{parse_idp_metadata, sp_metadata_xml, ParsedIdpMetadata, MAX_METADATA};
 pub use rejection::SamlRejection;
 pub use request::{start_login, AuthnRedirect, SIG_ALG_RSA_SHA256};

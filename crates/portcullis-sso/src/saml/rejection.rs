@@ -1,7 +1,9 @@
-//! Why a SAML response was refused.
+//! Why a SAML response or logout message was refused.
 
-/// Why a SAML response was refused. Each variant has a stable [`SamlRejection::reason`]
-/// code for the audit log and metrics; the `Display` text is for admins diagnosing an IdP.
+/// Why a SAML response, or a logout message on the SingleLogoutService URL, was refused.
+/// Each variant has a stable [`SamlRejection::reason`] code for the audit log and
+/// metrics; the `Display` text is for admins diagnosing an IdP. Logout messages share the
+/// variants of the checks they share with responses (signature, issuer, times, size).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SamlRejection {
     /// The POST body or the decoded document is over the size limit.
@@ -53,8 +55,9 @@ pub enum SamlRejection {
     /// The Response has no `Destination`.
     #[error("the SAML response has no Destination")]
     MissingDestination,
-    /// The Response's `Destination` is not this IdP's ACS URL.
-    #[error("the SAML response is addressed to {found:?}, not to this ACS URL")]
+    /// The message's `Destination` is not the URL it arrived at (this IdP's ACS URL for a
+    /// Response, its SLO URL for a logout message).
+    #[error("the SAML message is addressed to {found:?}, not to this endpoint")]
     WrongDestination {
         /// The Destination found.
         found: String,
@@ -71,8 +74,8 @@ pub enum SamlRejection {
     /// `IssueInstant` is older than the maximum response age.
     #[error("the SAML response was issued too long ago")]
     IssuedTooLongAgo,
-    /// The assertion has expired (`NotOnOrAfter` passed).
-    #[error("the SAML assertion has expired")]
+    /// The assertion or the logout request has expired (`NotOnOrAfter` passed).
+    #[error("the SAML assertion or logout request has expired")]
     Expired,
     /// The assertion is not valid yet (`NotBefore` in the future).
     #[error("the SAML assertion is not valid yet")]
@@ -104,8 +107,8 @@ pub enum SamlRejection {
     /// A response on the IdP-initiated path that carries an `InResponseTo`.
     #[error("an unsolicited SAML response must not answer a request")]
     UnsolicitedWithInResponseTo,
-    /// The assertion has no NameID (subject).
-    #[error("the SAML assertion has no subject NameID")]
+    /// The assertion or the logout request has no NameID (subject).
+    #[error("the SAML assertion or logout request has no subject NameID")]
     MissingSubject,
     /// No email attribute (or email-shaped NameID) was found.
     #[error("the SAML assertion carries no email address")]
@@ -123,6 +126,23 @@ pub enum SamlRejection {
         "the encrypted assertion cannot be decrypted with this service provider's encryption key"
     )]
     Undecryptable,
+    /// The root element on the SLO URL is not the `samlp:LogoutResponse` expected.
+    #[error("the document is not a SAML LogoutResponse")]
+    NotALogoutResponse,
+    /// The root element on the SLO URL is not the `samlp:LogoutRequest` expected.
+    #[error("the document is not a SAML LogoutRequest")]
+    NotALogoutRequest,
+    /// A logout request names its subject with an `EncryptedID`, which is not supported
+    /// (Portcullis publishes no encryption key for it).
+    #[error("encrypted NameIDs (EncryptedID) in logout requests are not supported")]
+    EncryptedNameId,
+    /// A query parameter of the HTTP-Redirect binding appears twice, so which octets were
+    /// signed and which value is read could differ.
+    #[error("the query parameter {0:?} appears more than once")]
+    DuplicateParameter(String),
+    /// The query lacks the binding parameter named (`SAMLRequest` or `SAMLResponse`).
+    #[error("the query has no {0} parameter")]
+    MissingParameter(&'static str),
 }
 
 impl SamlRejection {
@@ -164,6 +184,11 @@ impl SamlRejection {
             Self::InvalidEmail => "saml_invalid_email",
             Self::EncryptionAlgorithmRefused(_) => "saml_encryption_algorithm_refused",
             Self::Undecryptable => "saml_undecryptable",
+            Self::NotALogoutResponse => "saml_not_a_logout_response",
+            Self::NotALogoutRequest => "saml_not_a_logout_request",
+            Self::EncryptedNameId => "saml_encrypted_name_id",
+            Self::DuplicateParameter(_) => "saml_duplicate_parameter",
+            Self::MissingParameter(_) => "saml_missing_parameter",
         }
     }
 }

@@ -56,19 +56,8 @@ pub fn start_login(
     relay_state: &str,
     now: DateTime<Utc>,
 ) -> Result<AuthnRedirect, SsoError> {
-    if relay_state.len() > MAX_RELAY_STATE
-        || !relay_state
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(SsoError::InvalidRelayState);
-    }
-    if !(settings.sso_url.starts_with("https://") || settings.sso_url.starts_with("http://")) {
-        return Err(SsoError::InvalidUrl {
-            field: "SSO URL",
-            reason: "not an http(s) URL".into(),
-        });
-    }
+    check_relay_state(relay_state)?;
+    check_http_url(&settings.sso_url, "SSO URL")?;
     let service_provider = super::sp::service_provider(
         settings,
         sp,
@@ -86,33 +75,92 @@ pub fn start_login(
         .to_string()
         .map_err(|e| SsoError::AuthnRequest(e.to_string()))?;
 
-    // The binding's message: DEFLATE, then base64, then URL-encoding.
-    let mut deflater = DeflateEncoder::new(Vec::new(), Compression::default());
-    deflater
-        .write_all(xml.as_bytes())
-        .map_err(|e| SsoError::AuthnRequest(e.to_string()))?;
-    let deflated = deflater
-        .finish()
-        .map_err(|e| SsoError::AuthnRequest(e.to_string()))?;
-    let mut query = format!("SAMLRequest={}", encode(&STANDARD.encode(deflated)));
-    if !relay_state.is_empty() {
-        query.push_str(&format!("&RelayState={}", encode(relay_state)));
-    }
-    if settings.sign_authn_requests {
+    let deflated = deflate(&xml).map_err(|e| SsoError::AuthnRequest(e.to_string()))?;
+    let key = if settings.sign_authn_requests {
         let key = settings
             .sp_signing_key
             .as_ref()
             .ok_or(SsoError::NoSpSigningKey)?;
+        Some(private_key(key)?)
+    } else {
+        None
+    };
+    let relay_state = Some(relay_state).filter(|r| !r.is_empty());
+    let query = redirect_query("SAMLRequest", &deflated, relay_state, key.as_ref())?;
+    Ok(AuthnRedirect {
+        url: redirect_url(&settings.sso_url, "SSO URL", query)?,
+        request_id,
+    })
+}
+
+/// Refuses a RelayState that is not an opaque server-generated token: letters, digits,
+/// `-` and `_`, at most 80 bytes.
+pub(crate) fn check_relay_state(relay_state: &str) -> Result<(), SsoError> {
+    if relay_state.len() > MAX_RELAY_STATE
+        || !relay_state
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(SsoError::InvalidRelayState);
+    }
+    Ok(())
+}
+
+/// Refuses a URL of the IdP's (named `field` in the error) that is not http(s).
+pub(crate) fn check_http_url(url: &str, field: &'static str) -> Result<(), SsoError> {
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(SsoError::InvalidUrl {
+            field,
+            reason: "not an http(s) URL".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Raw DEFLATE (RFC 1951), the HTTP-Redirect binding's compression (SAML bindings
+/// §3.4.4.1).
+pub(crate) fn deflate(xml: &str) -> std::io::Result<Vec<u8>> {
+    let mut deflater = DeflateEncoder::new(Vec::new(), Compression::default());
+    deflater.write_all(xml.as_bytes())?;
+    deflater.finish()
+}
+
+/// The query of a message on the HTTP-Redirect binding: `param` (`SAMLRequest` or
+/// `SAMLResponse`) with the `deflated` message, base64 and then URL-encoded, then
+/// `RelayState` when given, then, when `key` is given, `SigAlg` and `Signature`:
+/// RSA-SHA256 over exactly the octets `param=…&RelayState=…&SigAlg=…` as they appear in
+/// the query, and nothing else (SAML bindings §3.4.4.1).
+pub(crate) fn redirect_query(
+    param: &str,
+    deflated: &[u8],
+    relay_state: Option<&str>,
+    key: Option<&openssl::pkey::PKey<openssl::pkey::Private>>,
+) -> Result<String, SsoError> {
+    let mut query = format!("{param}={}", encode(&STANDARD.encode(deflated)));
+    if let Some(relay_state) = relay_state {
+        query.push_str(&format!("&RelayState={}", encode(relay_state)));
+    }
+    if let Some(key) = key {
         query.push_str(&format!("&SigAlg={}", encode(SIG_ALG_RSA_SHA256)));
-        let signature = sign(&private_key(key)?, query.as_bytes())?;
+        let signature = sign(key, query.as_bytes())?;
         query.push_str(&format!(
             "&Signature={}",
             encode(&STANDARD.encode(signature))
         ));
     }
+    Ok(query)
+}
 
-    let mut url = url::Url::parse(&settings.sso_url).map_err(|e| SsoError::InvalidUrl {
-        field: "SSO URL",
+/// `target` (an IdP URL, named `field` in errors) with the binding's `query` appended.
+/// Parameters the URL already carries (Google's `?idpid=`) are kept in front, outside
+/// the signature.
+pub(crate) fn redirect_url(
+    target: &str,
+    field: &'static str,
+    query: String,
+) -> Result<String, SsoError> {
+    let mut url = url::Url::parse(target).map_err(|e| SsoError::InvalidUrl {
+        field,
         reason: e.to_string(),
     })?;
     let full_query = match url.query().filter(|q| !q.is_empty()) {
@@ -120,19 +168,16 @@ pub fn start_login(
         None => query,
     };
     url.set_query(Some(&full_query));
-    Ok(AuthnRedirect {
-        url: url.to_string(),
-        request_id,
-    })
+    Ok(url.to_string())
 }
 
 /// `application/x-www-form-urlencoded`, as the binding's query parameters are.
-fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     byte_serialize(value.as_bytes()).collect()
 }
 
 /// RSA-SHA256 (PKCS #1 v1.5) over `octets`.
-fn sign(
+pub(crate) fn sign(
     key: &openssl::pkey::PKey<openssl::pkey::Private>,
     octets: &[u8],
 ) -> Result<Vec<u8>, SsoError> {
@@ -142,6 +187,7 @@ fn sign(
     signer.sign_to_vec().map_err(sign_error)
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex digits of `bytes`, for message ids.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -309,6 +309,8 @@ fn check_assertion(
     })
 }
 
+/// Refuses an `IssueInstant` later than `now` plus `skew`, or older than
+/// [`MAX_RESPONSE_AGE`] plus `skew`.
 pub(crate) fn check_issue_instant(
     issued: DateTime<Utc>,
     now: DateTime<Utc>,

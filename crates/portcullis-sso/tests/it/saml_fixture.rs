@@ -361,3 +361,34 @@ pub fn strip_declaration(xml: &str) -> String {
 pub fn b64(xml: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(xml)
 }
+
+/// The query parameters of a raw query (or URL), exactly as sent, in order.
+pub fn raw_params(url_or_query: &str) -> Vec<(String, String)> {
+    let query = url_or_query
+        .split_once('?')
+        .map_or(url_or_query, |(_, q)| q);
+    query
+        .split('&')
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap();
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+pub fn raw<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
+    &params.iter().find(|(k, _)| k == name).unwrap().1
+}
+
+pub fn names(params: &[(String, String)]) -> Vec<&str> {
+    params.iter().map(|(k, _)| k.as_str()).collect()
+}
+
+/// A URL-encoded value, decoded.
+pub fn decoded(raw: &str) -> String {
+    url::form_urlencoded::parse(format!("v={raw}").as_bytes())
+        .next()
+        .unwrap()
+        .1
+        .into_owned()
+}

@@ -35,7 +35,7 @@ fn rsa_2048() -> PKey<Private> {
 }
 
 /// The SP key pair of IdP 1, made once.
-fn sp_key() -> &'static SpKeyPair {
+pub fn sp_key() -> &'static SpKeyPair {
     static KEY: OnceLock<SpKeyPair> = OnceLock::new();
     KEY.get_or_init(|| {
         sp_key_pair(&rsa_2048(), idp_id(1), SpKeyUse::Signing, [0xa5; 16], now()).unwrap()
@@ -43,7 +43,7 @@ fn sp_key() -> &'static SpKeyPair {
 }
 
 /// Another SP key pair: the one an IdP holds after the SP rotated away from it.
-fn other_sp_key() -> &'static SpKeyPair {
+pub fn other_sp_key() -> &'static SpKeyPair {
     static KEY: OnceLock<SpKeyPair> = OnceLock::new();
     KEY.get_or_init(|| {
         sp_key_pair(&rsa_2048(), idp_id(1), SpKeyUse::Signing, [0x11; 16], now()).unwrap()
@@ -87,30 +87,6 @@ fn published(sp: &SpConfig, settings: &SamlSettings) -> (Option<X509>, String) {
         X509::from_der(&STANDARD.decode(text).unwrap()).unwrap()
     });
     (cert, signed)
-}
-
-/// The query parameters of `url` exactly as sent (still URL-encoded), in order.
-fn raw_params(url: &str) -> Vec<(String, String)> {
-    let query = url.split_once('?').unwrap().1;
-    query
-        .split('&')
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap();
-            (k.to_owned(), v.to_owned())
-        })
-        .collect()
-}
-
-fn raw<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
-    &params.iter().find(|(k, _)| k == name).unwrap().1
-}
-
-fn decoded(raw: &str) -> String {
-    url::form_urlencoded::parse(format!("v={raw}").as_bytes())
-        .next()
-        .unwrap()
-        .1
-        .into_owned()
 }
 
 /// The octets §3.4.4.1 says are signed: the three parameters as sent, in this order.
