@@ -262,6 +262,11 @@ pub fn sentence(event: &AuditEvent, actor: &str, target: Option<&str>) -> String
         "invitation.revoked" => format!("{actor} revoked an invitation"),
         "invitation.accepted" => format!("{actor} accepted an invitation ({})", d(&["method"])),
         "login.succeeded" => format!("{actor} signed in ({})", d(&["method"])),
+        "logout" => format!("{actor} signed out"),
+        "logout.idp" => format!(
+            "{target} was signed out by the identity provider {}",
+            d(&["idp_description"])
+        ),
         "login.failed" => format!(
             "A sign-in as {} failed ({}, reason: {})",
             d(&["email"]),

@@ -2,7 +2,9 @@
 //! and ending it.
 
 use chrono::{DateTime, Duration, Utc};
-use portcullis_domain::{Account, Actor, AuthMethod, LogoutHint, Session, SessionId, User};
+use portcullis_domain::{
+    Account, Actor, AuthMethod, IdentityProvider, LogoutHint, Session, SessionId, User,
+};
 use portcullis_store::Store;
 use uuid::Uuid;
 
@@ -90,5 +92,61 @@ pub fn end(
             ),
         )?;
         Ok(hint)
+    })
+}
+
+/// A `LogoutRequest` from an IdP, verified by `portcullis-sso`.
+#[derive(Debug, Clone)]
+pub struct IdpLogout<'a> {
+    /// The IdP that sent it.
+    pub idp: &'a IdentityProvider,
+    /// The request's `ID`, remembered until `replay_expires_at` so that it ends
+    /// sessions only once.
+    pub request_id: &'a str,
+    /// The NameID whose sessions end.
+    pub name_id: &'a str,
+    /// When not empty, only the sessions with one of these SessionIndex values end.
+    pub session_indexes: &'a [String],
+    /// Until when the request's id must be remembered.
+    pub replay_expires_at: DateTime<Utc>,
+}
+
+/// Ends, in one transaction, the live sessions an IdP's `LogoutRequest` names (its
+/// NameID at that IdP, and SessionIndex when given) on every replica, with an audit
+/// entry (`logout.idp`) for each; returns how many ended. A request seen before (its id,
+/// at that IdP) is refused as a replay and ends nothing.
+pub fn end_by_idp(
+    store: &Store,
+    logout: &IdpLogout<'_>,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let idp = logout.idp;
+    store.transaction(|store| {
+        let replay_key = format!("logout:{}", logout.request_id);
+        if !store.remember_assertion(idp.id, &replay_key, logout.replay_expires_at)? {
+            return Err(AppError::BadRequest(
+                "this LogoutRequest was used before (a replay)".into(),
+            ));
+        }
+        let ended =
+            store.revoke_saml_sessions(idp.id, logout.name_id, logout.session_indexes, now)?;
+        for (account, user) in &ended {
+            audit::record(
+                store,
+                &audit::event(
+                    *account,
+                    Actor::System,
+                    "logout.idp",
+                    Some(user.to_string()),
+                    None,
+                    serde_json::json!({
+                        "idp": idp.id.to_string(),
+                        "idp_description": idp.description,
+                    }),
+                    now,
+                ),
+            )?;
+        }
+        Ok(ended.len())
     })
 }

@@ -12,6 +12,7 @@
 //! - `GET /a/{slug}/sso/{idp}/start[?return_to=/path]`: begins a login;
 //! - `GET /sso/saml/{idp}/metadata`: the SP metadata to give the SAML IdP;
 //! - `POST /sso/saml/{idp}/acs`: the SAML response (HTTP-POST binding);
+//! - `GET /sso/saml/{idp}/slo`: SAML single logout, both ways (HTTP-Redirect binding);
 //! - `GET /sso/oidc/{idp}/callback`: the OpenID Connect authorization response.
 
 pub mod browser;
@@ -19,6 +20,7 @@ pub mod finish;
 pub mod logout;
 pub mod oidc_callback;
 pub mod saml_acs;
+pub mod saml_slo;
 pub mod saml_trace;
 pub mod sp_metadata;
 pub mod start;
@@ -38,6 +40,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(sp_metadata::metadata)
         .service(saml_acs::resource())
         .service(oidc_callback::callback)
+        .service(saml_slo::slo)
         .service(logout::oidc_logged_out);
 }
 

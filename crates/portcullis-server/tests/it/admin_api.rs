@@ -256,6 +256,7 @@ async fn another_accounts_ids_are_not_found() {
             .set_json(json!({"enabled": false})),
         TestRequest::delete().uri(&idp_path),
         TestRequest::post().uri(&format!("{idp_path}/refresh-metadata")),
+        TestRequest::post().uri(&format!("{idp_path}/rotate-sp-encryption-key")),
         TestRequest::delete().uri(&key_path),
         TestRequest::get().uri("/api/v1/members/not-a-uuid"),
     ] {

@@ -74,6 +74,14 @@ async fn a_scim_key_cannot_touch_the_admin_api() {
                 Some(json!({"description": "evil", "oidc": {"issuer": "https://evil.example"}})),
             ),
             (
+                Method::POST,
+                format!(
+                    "/api/v1/idps/{}/rotate-sp-encryption-key",
+                    uuid::Uuid::new_v4()
+                ),
+                None,
+            ),
+            (
                 Method::PATCH,
                 format!("/api/v1/members/{member}"),
                 Some(json!({"role": "member"})),
@@ -112,7 +120,7 @@ async fn a_scim_key_cannot_touch_the_admin_api() {
             members_before
         );
         let refused = refusals(&env);
-        assert_eq!(refused.len(), 9, "{refused:?}");
+        assert_eq!(refused.len(), 10, "{refused:?}");
         assert!(
             refused
                 .iter()

@@ -9,7 +9,7 @@ use crate::sso_support::oidc_mock::MockOp;
 use crate::sso_support::*;
 
 /// Signs out through the dashboard's form: the answer.
-async fn sign_out(live: &Live, browser: &Browser) -> Answer {
+pub async fn sign_out(live: &Live, browser: &Browser) -> Answer {
     let token = browser.cookie(&live.base, "portcullis_session").unwrap();
     let id = live.state.keys.verify(&token).unwrap();
     let csrf = live.state.keys.csrf_token(id);

@@ -10,6 +10,8 @@ pub mod idp_process;
 pub mod oidc_mock;
 #[path = "../../../portcullis-sso/tests/it/saml_fixture.rs"]
 pub mod saml_fixture;
+#[path = "../../../portcullis-sso/tests/it/saml_logout_fixture.rs"]
+pub mod saml_logout_fixture;
 
 use std::io::Read as _;
 use std::net::TcpListener;
@@ -128,21 +130,7 @@ impl Live {
 
     /// Stores a SAML IdP trusting `key` in the bootstrap account.
     pub fn saml_idp(&self, key: &Key, idp_initiated: bool) -> IdentityProvider {
-        self.saml_idp_with(SamlSettings {
-            idp_entity_id: IDP_ENTITY.into(),
-            sso_url: "https://idp.example.test/saml/sso".into(),
-            signing_certificates: vec![key.cert_b64.clone()],
-            idp_initiated,
-            metadata_url: None,
-            metadata_xml: None,
-            email_attribute: None,
-            name_attribute: None,
-            sign_authn_requests: false,
-            sp_signing_key: None,
-            encrypted_assertions: portcullis_domain::AssertionEncryption::Off,
-            sp_encryption_keys: None,
-            slo_url: None,
-        })
+        self.saml_idp_with(saml_settings(key, idp_initiated))
     }
 
     pub fn saml_idp_with(&self, settings: SamlSettings) -> IdentityProvider {
@@ -372,4 +360,23 @@ pub fn saml_response_at(
     p.response_id = format!("_r{}", uuid::Uuid::new_v4().simple());
     p.key = idp_key();
     p
+}
+
+/// The settings of a SAML IdP trusting `key` (no signing, encryption or single logout).
+pub fn saml_settings(key: &Key, idp_initiated: bool) -> SamlSettings {
+    SamlSettings {
+        idp_entity_id: IDP_ENTITY.into(),
+        sso_url: "https://idp.example.test/saml/sso".into(),
+        signing_certificates: vec![key.cert_b64.clone()],
+        idp_initiated,
+        metadata_url: None,
+        metadata_xml: None,
+        email_attribute: None,
+        name_attribute: None,
+        sign_authn_requests: false,
+        sp_signing_key: None,
+        encrypted_assertions: portcullis_domain::AssertionEncryption::Off,
+        sp_encryption_keys: None,
+        slo_url: None,
+    }
 }

@@ -20,7 +20,7 @@ use portcullis_domain::SpKeyPair;
 use portcullis_sso::saml::SpConfig;
 use url::form_urlencoded::byte_serialize;
 
-use crate::saml_fixture::*;
+use super::saml_fixture::*;
 
 pub const RSA_SHA512: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512";
 pub const ECDSA_SHA1: &str = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1";
