@@ -44,6 +44,7 @@ mod sign_in_debugger;
 mod sso_e2e_browser;
 mod sso_e2e_oidc;
 mod sso_e2e_saml;
+mod sso_e2e_saml_enterprise;
 mod sso_e2e_saml_signed;
 mod sso_invite;
 mod sso_logout;

@@ -18,7 +18,7 @@ use crate::sso_support::*;
 
 const ADMIN: &str = "admin@localhost";
 
-fn chromedriver() -> Option<String> {
+pub fn chromedriver() -> Option<String> {
     let found = Command::new("which")
         .arg("chromedriver")
         .output()
@@ -41,7 +41,7 @@ fn screenshot_dir() -> PathBuf {
 }
 
 /// A fresh headless Chromium with its own profile.
-async fn chromium(driver: &IdpProcess, profile: &tempfile::TempDir) -> Client {
+pub async fn chromium(driver: &IdpProcess, profile: &tempfile::TempDir) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -61,13 +61,13 @@ async fn chromium(driver: &IdpProcess, profile: &tempfile::TempDir) -> Client {
         .unwrap()
 }
 
-async fn shot(client: &Client, name: &str) {
+pub async fn shot(client: &Client, name: &str) {
     let png = client.screenshot().await.unwrap();
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
 /// Opens the login page, picks `choice`, and waits to land on the account's home.
-async fn sign_in_as_a_person(live: &Live, client: &Client, choice: &str, name: &str) {
+pub async fn sign_in_as_a_person(live: &Live, client: &Client, choice: &str, name: &str) {
     client
         .goto(&format!("{}/a/default/login", live.base))
         .await

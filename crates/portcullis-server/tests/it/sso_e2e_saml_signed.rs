@@ -15,14 +15,14 @@ use crate::sso_support::*;
 const ADMIN: &str = "admin@localhost";
 
 /// Calls the live admin API with a fresh API key of the bootstrap admin.
-struct AdminApi {
+pub struct AdminApi {
     base: String,
     key: String,
     client: reqwest::Client,
 }
 
 impl AdminApi {
-    fn new(live: &Live) -> Self {
+    pub fn new(live: &Live) -> Self {
         let (_, secret) = ops::create_api_key(
             &live.state.store,
             &live.admin.account,
@@ -47,12 +47,12 @@ impl AdminApi {
         body
     }
 
-    async fn post(&self, path: &str, body: Value) -> Value {
+    pub async fn post(&self, path: &str, body: Value) -> Value {
         let url = format!("{}{path}", self.base);
         self.send(self.client.post(url).json(&body)).await
     }
 
-    async fn patch(&self, path: &str, body: Value) -> Value {
+    pub async fn patch(&self, path: &str, body: Value) -> Value {
         let url = format!("{}{path}", self.base);
         self.send(self.client.patch(url).json(&body)).await
     }
