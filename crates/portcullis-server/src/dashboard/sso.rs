@@ -70,6 +70,7 @@ async fn render(state: &AppState, ctx: &Ctx, flash: Flash) -> Result<HttpRespons
                         label { "IdP entity id" input type="text" name="entity_id"; }
                         label { "SSO URL (HTTP-Redirect binding)" input type="url" name="sso_url"; }
                         label { "Signing certificate (PEM)" textarea name="certificate" rows="4" {} }
+                        label { "Single logout URL (HTTP-Redirect binding; optional)" input type="url" name="slo_url"; }
                     }
                     label.check { input type="checkbox" name="idp_initiated" value="on"; "Allow IdP-initiated sign-in (from the IdP's app dashboard)" }
                     label.check { input type="checkbox" name="sign_authn_requests" value="on"; "Sign AuthnRequests (Portcullis makes a key pair; give the IdP the SP metadata or certificate shown after saving)" }
@@ -217,6 +218,8 @@ struct SamlForm {
     sso_url: String,
     #[serde(default)]
     certificate: String,
+    #[serde(default)]
+    slo_url: String,
     idp_initiated: Option<String>,
     sign_authn_requests: Option<String>,
     encrypted_assertions: Option<String>,
@@ -276,6 +279,7 @@ async fn add_saml(
                 entity_id: some(&f.entity_id),
                 sso_url: some(&f.sso_url),
                 certificates: some(&f.certificate).map(|c| vec![c]),
+                slo_url: some(&f.slo_url),
                 ..SamlInput::default()
             }),
             oidc: None,

@@ -602,3 +602,84 @@ async fn sso_settings_sign_authn_requests() {
     assert!(body.contains("The SP signing key was replaced"), "{body}");
     assert!(body.contains(&second.certificate[..64]), "{body}");
 }
+
+#[actix_web::test]
+async fn encrypted_assertions_are_chosen_and_their_key_replaced_on_the_dashboard() {
+    let env = env();
+    let app = app!(env);
+    let (cookie, csrf) = sign_in!(app, "admin@localhost", &env.admin.password);
+    let metadata = saml_metadata("https://idp.example.test/entity", &idp_key().cert_b64);
+    let add = |choice: &str| {
+        form(
+            "/a/default/settings/sso/saml",
+            &cookie,
+            &[
+                ("csrf", csrf.as_str()),
+                ("description", "Okta"),
+                ("metadata_xml", &metadata),
+                ("encrypted_assertions", choice),
+            ],
+        )
+    };
+    // An unknown choice: a readable refusal on the page, nothing made.
+    let (s, _, ctype, body) = fetch!(app, add("sometimes"));
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        ctype.starts_with("text/html") && body.contains("off, accept or require"),
+        "{body}"
+    );
+    let store = &env.state.store;
+    assert!(store.list_idps(env.admin.account.id).unwrap().is_empty());
+
+    let (s, _, _, _) = fetch!(app, add("require"));
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let idp = store.list_idps(env.admin.account.id).unwrap().remove(0);
+    let keys = |idp: &portcullis_domain::IdentityProvider| match &idp.protocol {
+        portcullis_domain::IdpProtocol::Saml(s) => {
+            (s.encrypted_assertions, s.sp_encryption_keys.clone())
+        }
+        _ => unreachable!(),
+    };
+    let (mode, Some(first)) = keys(&idp) else {
+        panic!("no key made")
+    };
+    assert_eq!(mode, portcullis_domain::AssertionEncryption::Require);
+    let (_, _, _, page) = fetch!(
+        app,
+        session(TestRequest::get().uri("/a/default/settings/sso"), &cookie)
+    );
+    assert!(page.contains("SP encryption certificate"), "{page}");
+    assert!(
+        page.contains(&first.current.certificate[..64]),
+        "certificate shown"
+    );
+
+    // Replacing the key needs the form's CSRF token.
+    let rotate = |token: &str| {
+        form(
+            &format!(
+                "/a/default/settings/sso/idps/{}/rotate-sp-encryption-key",
+                idp.id
+            ),
+            &cookie,
+            &[("csrf", token)],
+        )
+    };
+    let (s, _, _, _) = fetch!(app, rotate("forged"));
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(
+        keys(&store.idp_by_id(idp.id).unwrap().unwrap()).1,
+        Some(first.clone())
+    );
+    let (s, location, _, _) = fetch!(app, rotate(&csrf));
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location.as_deref(),
+        Some("/a/default/settings/sso?done=sp-encryption-key-rotated")
+    );
+    let (_, Some(second)) = keys(&store.idp_by_id(idp.id).unwrap().unwrap()) else {
+        panic!()
+    };
+    assert_ne!(second.current, first.current);
+    assert_eq!(second.previous.map(|(k, _)| k), Some(first.current));
+}
