@@ -59,6 +59,9 @@ impl IdentityProvider {
 }
 
 /// The protocol an IdP speaks, with its settings.
+// An account has a handful of IdPs, read one at a time: boxing the larger SAML settings
+// would save nothing that matters.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdpProtocol {
     /// SAML 2.0.

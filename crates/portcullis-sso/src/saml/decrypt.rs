@@ -258,6 +258,3 @@ pub(crate) fn decrypt_element(
     }
     Ok(text)
 }
-
-#[cfg(test)]
-mod tests;

@@ -126,7 +126,13 @@ pub(crate) fn peek(xml: &str, allowed_algorithms: &[&str]) -> Result<Peek, SamlR
         match (name.namespace(), name.name()) {
             (Some(ASSERTION_NS), "EncryptedAssertion") => has_encrypted_assertion = true,
             (Some(DSIG_NS), "Signature") => has_signature = true,
-            (Some(DSIG_NS), "SignatureMethod" | "DigestMethod") => {
+            // Only a signature's methods: an EncryptedKey's RSA-OAEP DigestMethod (SHA-1,
+            // which IdPs commonly name) sits in an xenc:EncryptionMethod and signs nothing.
+            (Some(DSIG_NS), "SignatureMethod" | "DigestMethod")
+                if node
+                    .parent_element()
+                    .is_some_and(|p| p.tag_name().namespace() == Some(DSIG_NS)) =>
+            {
                 let algorithm = node.attribute("Algorithm").unwrap_or_default();
                 if weak_algorithm.is_none() && !allowed_algorithms.contains(&algorithm) {
                     weak_algorithm = Some(algorithm.to_owned());

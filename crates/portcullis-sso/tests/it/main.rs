@@ -6,6 +6,8 @@
 mod oidc_login;
 mod oidc_mock;
 mod saml_attacks;
+mod saml_decrypt;
+mod saml_encrypted;
 mod saml_fixture;
 mod saml_logout;
 mod saml_logout_fixture;

@@ -1,22 +1,27 @@
-//! Builds SAML responses the way an IdP does, signed with xmlsec through samael, so the
-//! attack corpus can mutate genuinely signed documents. Shared by the tests and the bench.
+//! Builds SAML responses the way an IdP does, signed with xmlsec through samael and
+//! encrypted with OpenSSL, so the attack corpus can mutate genuinely signed (and
+//! encrypted) documents. Shared by the tests and the bench.
 
 #![allow(dead_code)]
 
 use std::sync::OnceLock;
 
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use openssl::asn1::Asn1Time;
 use openssl::bn::BigNum;
 use openssl::ec::{EcGroup, EcKey};
 use openssl::hash::MessageDigest;
+use openssl::md::{Md, MdRef};
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
-use openssl::rsa::Rsa;
+use openssl::pkey_ctx::PkeyCtx;
+use openssl::rsa::{Padding, Rsa};
+use openssl::symm::{Cipher, Crypter, Mode};
 use openssl::x509::{X509NameBuilder, X509};
-use portcullis_domain::{IdpId, SamlSettings};
-use portcullis_sso::saml::SpConfig;
+use portcullis_domain::{AssertionEncryption, IdpId, SamlSettings, SpEncryptionKeys, SpKeyPair};
+use portcullis_sso::saml::{sp_key_pair, SpConfig, SpKeyUse};
 use samael::crypto::{Crypto, CryptoProvider};
 
 pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
@@ -26,6 +31,17 @@ pub const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 pub const SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
 pub const IDP_ENTITY: &str = "https://idp.example.test/saml/metadata";
 pub const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+pub const MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+pub const OAEP11: &str = "http://www.w3.org/2009/xmlenc11#rsa-oaep";
+pub const RSA_1_5: &str = "http://www.w3.org/2001/04/xmlenc#rsa-1_5";
+pub const MGF1SHA256: &str = "http://www.w3.org/2009/xmlenc11#mgf1sha256";
+pub const TRIPLE_DES: &str = "http://www.w3.org/2001/04/xmlenc#tripledes-cbc";
+/// The content encryptions the SP decrypts: AES-128/256 in CBC, then in GCM mode.
+pub const CONTENTS: [&str; 4] = [AES128_CBC, AES256_CBC, AES128_GCM, AES256_GCM];
+pub const AES128_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes128-cbc";
+pub const AES256_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes256-cbc";
+pub const AES128_GCM: &str = "http://www.w3.org/2009/xmlenc11#aes128-gcm";
+pub const AES256_GCM: &str = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
 
 /// A signing key with its self-signed certificate (base64 DER).
 pub struct Key {
@@ -56,7 +72,7 @@ fn make_key(key: PKey<Private>, cn: &str) -> Key {
     let cert = builder.build();
     Key {
         key,
-        cert_b64: base64::engine::general_purpose::STANDARD.encode(cert.to_der().unwrap()),
+        cert_b64: STANDARD.encode(cert.to_der().unwrap()),
         cert_pem: String::from_utf8(cert.to_pem().unwrap()).unwrap(),
     }
 }
@@ -87,6 +103,34 @@ pub fn ec_key() -> &'static Key {
             "ec",
         )
     })
+}
+
+/// The SP's encryption key, which the test IdP encrypts assertions to.
+pub fn sp_encryption_key() -> &'static Key {
+    static KEY: OnceLock<Key> = OnceLock::new();
+    KEY.get_or_init(|| rsa("sp-encryption"))
+}
+
+/// An SP encryption key pair of IdP `n` around `key`, as Portcullis makes it.
+pub fn sp_encryption_pair(key: &PKey<Private>, n: u128, now: DateTime<Utc>) -> SpKeyPair {
+    sp_key_pair(key, idp_id(n), SpKeyUse::Encryption, [0x5e; 16], now).unwrap()
+}
+
+/// [`settings`] with encrypted assertions `mode`, decrypted with [`sp_encryption_key`]
+/// (IdP 1's pair, no previous one); also the key the IdP encrypts to.
+pub fn encrypting_settings(
+    certs: &[&Key],
+    mode: AssertionEncryption,
+    now: DateTime<Utc>,
+) -> (SamlSettings, &'static PKey<Private>) {
+    let key = &sp_encryption_key().key;
+    let mut settings = settings(certs);
+    settings.encrypted_assertions = mode;
+    settings.sp_encryption_keys = Some(SpEncryptionKeys {
+        current: sp_encryption_pair(key, 1, now),
+        previous: None,
+    });
+    (settings, key)
 }
 
 pub fn idp_id(n: u128) -> IdpId {
@@ -341,6 +385,130 @@ impl Params {
     pub fn b64(&self) -> String {
         b64(&self.xml())
     }
+
+    /// The whole response with [`Params::assertion`] (signed when `sign_assertion`)
+    /// encrypted to `to` as `spec` says; the Response is signed when `sign_response`.
+    pub fn encrypted_xml(&self, to: &PKey<Private>, spec: &Spec<'_>) -> String {
+        self.response_around(&encrypt(&self.assertion(), to, spec))
+    }
+}
+
+pub fn random(n: usize) -> Vec<u8> {
+    let mut b = vec![0; n];
+    openssl::rand::rand_bytes(&mut b).unwrap();
+    b
+}
+
+/// How the test IdP encrypts: key transport (with its OAEP digest and MGF when named),
+/// content encryption, and the RSA padding actually used.
+#[derive(Clone, Copy)]
+pub struct Spec<'a> {
+    pub transport: &'a str,
+    pub digest: Option<&'a str>,
+    pub mgf: Option<&'a str>,
+    pub content: &'a str,
+    pub padding: Padding,
+}
+
+impl Spec<'_> {
+    /// RSA-OAEP (`rsa-oaep-mgf1p`, SHA-1 defaults) around `content`, as most IdPs send.
+    pub fn oaep(content: &str) -> Spec<'_> {
+        Spec {
+            transport: MGF1P,
+            digest: None,
+            mgf: None,
+            content,
+            padding: Padding::PKCS1_OAEP,
+        }
+    }
+}
+
+pub fn md_of(uri: Option<&str>, default: &'static MdRef) -> &'static MdRef {
+    match uri {
+        Some(SHA256) | Some(MGF1SHA256) => Md::sha256(),
+        _ => default,
+    }
+}
+
+/// Encrypts `plain` to `to` as `spec` says, as a `saml:EncryptedAssertion` (the content
+/// key in the EncryptedData's KeyInfo; CBC with XML Encryption's random padding).
+pub fn encrypt(plain: &str, to: &PKey<Private>, spec: &Spec<'_>) -> String {
+    let gcm = spec.content.ends_with("gcm");
+    let key_len = if spec.content.contains("256") { 32 } else { 16 };
+    let cipher = match (key_len, gcm) {
+        (16, false) => Cipher::aes_128_cbc(),
+        (32, false) => Cipher::aes_256_cbc(),
+        (16, true) => Cipher::aes_128_gcm(),
+        _ => Cipher::aes_256_gcm(),
+    };
+    let content_key = random(key_len);
+    let data = if gcm {
+        let iv = random(12);
+        let mut c = Crypter::new(cipher, Mode::Encrypt, &content_key, Some(&iv)).unwrap();
+        let mut out = vec![0; plain.len() + 16];
+        let n = c.update(plain.as_bytes(), &mut out).unwrap();
+        let m = c.finalize(&mut out[n..]).unwrap();
+        out.truncate(n + m);
+        let mut tag = vec![0; 16];
+        c.get_tag(&mut tag).unwrap();
+        [iv, out, tag].concat()
+    } else {
+        let iv = random(16);
+        let pad = 16 - plain.len() % 16;
+        let mut padded = plain.as_bytes().to_vec();
+        padded.extend(random(pad - 1));
+        padded.push(pad as u8);
+        let mut c = Crypter::new(cipher, Mode::Encrypt, &content_key, Some(&iv)).unwrap();
+        c.pad(false);
+        let mut out = vec![0; padded.len() + 16];
+        let n = c.update(&padded, &mut out).unwrap();
+        let m = c.finalize(&mut out[n..]).unwrap();
+        out.truncate(n + m);
+        [iv, out].concat()
+    };
+    let mut ctx = PkeyCtx::new(to).unwrap();
+    ctx.encrypt_init().unwrap();
+    ctx.set_rsa_padding(spec.padding).unwrap();
+    if spec.padding == Padding::PKCS1_OAEP {
+        ctx.set_rsa_oaep_md(md_of(spec.digest, Md::sha1())).unwrap();
+        ctx.set_rsa_mgf1_md(md_of(spec.mgf, Md::sha1())).unwrap();
+    }
+    let mut wrapped = Vec::new();
+    ctx.encrypt_to_vec(&content_key, &mut wrapped).unwrap();
+    let digest = spec.digest.map_or(String::new(), |d| {
+        format!(
+            r#"<ds:DigestMethod xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Algorithm="{d}"/>"#
+        )
+    });
+    let mgf = spec.mgf.map_or(String::new(), |m| {
+        format!(r#"<xenc11:MGF xmlns:xenc11="http://www.w3.org/2009/xmlenc11#" Algorithm="{m}"/>"#)
+    });
+    format!(
+        concat!(
+            r#"<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">"#,
+            r#"<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element">"#,
+            r#"<xenc:EncryptionMethod Algorithm="{content}"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">"#,
+            r#"<xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="{transport}">{digest}{mgf}</xenc:EncryptionMethod>"#,
+            r#"<xenc:CipherData><xenc:CipherValue>{key}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>"#,
+            r#"<xenc:CipherData><xenc:CipherValue>{data}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml:EncryptedAssertion>"#,
+        ),
+        content = spec.content,
+        transport = spec.transport,
+        digest = digest,
+        mgf = mgf,
+        key = STANDARD.encode(wrapped),
+        data = STANDARD.encode(data),
+    )
+}
+
+/// The bytes of the last `CipherValue` in `xml` (the content's, in [`encrypt`]'s
+/// output), changed by `change`.
+pub fn with_content_ciphertext(xml: &str, change: impl FnOnce(&mut Vec<u8>)) -> String {
+    let start = xml.rfind("<xenc:CipherValue>").unwrap() + "<xenc:CipherValue>".len();
+    let end = xml[start..].find('<').unwrap() + start;
+    let mut bytes = STANDARD.decode(&xml[start..end]).unwrap();
+    change(&mut bytes);
+    format!("{}{}{}", &xml[..start], STANDARD.encode(bytes), &xml[end..])
 }
 
 /// Signs the first signature template in `xml` with `key` (xmlsec through samael).
@@ -359,7 +527,7 @@ pub fn strip_declaration(xml: &str) -> String {
 }
 
 pub fn b64(xml: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(xml)
+    STANDARD.encode(xml)
 }
 
 /// The query parameters of a raw query (or URL), exactly as sent, in order.
