@@ -286,7 +286,37 @@ fn verdicts(ceiling: &Run, results: &[Results]) -> Vec<(String, bool)> {
             }
             out.push((format!("{} {name}: {}", r.backend, wanted.join(", ")), met));
         }
+        if let Some((before, after)) = &r.analyze {
+            let share = before.rps / after.rps.max(1.0);
+            out.push((
+                format!(
+                    "{} filtered GET before ANALYZE ≥ {:.0} % of after (got {:.0}/s of {:.0}/s, {:.1} %)",
+                    r.backend,
+                    MIN_UNANALYZED_SHARE * 100.0,
+                    before.rps,
+                    after.rps,
+                    share * 100.0
+                ),
+                before.errors == 0 && share >= MIN_UNANALYZED_SHARE,
+            ));
+        }
         if r.backend == "SQLite" {
+            for (name, hooked) in &r.with_webhook {
+                let Some((_, plain)) = r.runs.iter().find(|(n, _)| n == name) else {
+                    continue;
+                };
+                let share = hooked.rps / plain.rps.max(1.0);
+                out.push((
+                    format!(
+                        "SQLite {name} with a webhook ≥ {:.0} % of without (got {:.0}/s of {:.0}/s, {:.1} %)",
+                        MIN_WEBHOOK_SHARE * 100.0,
+                        hooked.rps,
+                        plain.rps,
+                        share * 100.0
+                    ),
+                    hooked.errors == 0 && share >= MIN_WEBHOOK_SHARE,
+                ));
+            }
             out.push((
                 format!(
                     "SQLite peak memory < {MAX_SQLITE_MIB:.0} MiB (got {:.1} MiB)",
@@ -322,8 +352,22 @@ struct Results {
     /// The filtered GET at 1,000 members and on the big account, one pair per round
     /// ([`compare_sizes`]).
     sizes: Vec<(Run, Run)>,
+    /// PostgreSQL: the filtered GET on the freshly seeded, never analyzed database, and
+    /// right after `ANALYZE`.
+    analyze: Option<(Run, Run)>,
+    /// The writes again with a webhook subscribed to every event ([`WEBHOOK_SCENARIOS`]).
+    with_webhook: Vec<(&'static str, Run)>,
     peak_rss_mib: f64,
 }
+
+/// The indexes in [`SCENARIOS`] of the writes measured again with a webhook.
+const WEBHOOK_SCENARIOS: [usize; 2] = [4, 5];
+
+/// The least share of its throughput a write keeps with a webhook subscribed.
+const MIN_WEBHOOK_SHARE: f64 = 0.8;
+
+/// The least share of the analyzed throughput the filter reaches before `ANALYZE`.
+const MIN_UNANALYZED_SHARE: f64 = 0.8;
 
 /// How to reach one backend: its URL for the big and the 1,000-member account, and the
 /// seeder's extra arguments for each.
@@ -383,11 +427,19 @@ struct Driven {
 }
 
 fn start(setup: &Setup<'_>, name: &str, account: &Account) -> Result<Driven> {
-    let server = Server::start(
-        setup.binary,
-        &account.seeded.database_url,
-        &[("PORTCULLIS_SCIM_RATE_LIMIT", "0")],
-    )?;
+    start_with(setup, name, account, &[])
+}
+
+/// [`start`] with more environment for the server.
+fn start_with(
+    setup: &Setup<'_>,
+    name: &str,
+    account: &Account,
+    env: &[(&str, &str)],
+) -> Result<Driven> {
+    let mut vars = vec![("PORTCULLIS_SCIM_RATE_LIMIT", "0")];
+    vars.extend_from_slice(env);
+    let server = Server::start(setup.binary, &account.seeded.database_url, &vars)?;
     let base = format!("http://127.0.0.1:{}", server.port);
     let scripts = SCENARIOS
         .iter()
@@ -436,7 +488,13 @@ fn compare_sizes(small: &Driven, big: &Driven, seconds: u64) -> Result<Vec<(Run,
 
 fn measure_backend(target: &Target<'_>, setup: &Setup<'_>) -> Result<Results> {
     let backend = target.backend;
-    let big = seed_account(setup, backend, target.url, setup.members, target.extra)?;
+    let postgres = target.url.starts_with("postgres");
+    let mut extra = target.extra.to_vec();
+    if postgres {
+        // Measured first as an account right after an IdP's import: never analyzed.
+        extra.push("--no-analyze");
+    }
+    let big = seed_account(setup, backend, target.url, setup.members, &extra)?;
     let small = seed_account(
         setup,
         &format!("{backend}-1k"),
@@ -444,8 +502,18 @@ fn measure_backend(target: &Target<'_>, setup: &Setup<'_>) -> Result<Results> {
         1000,
         target.extra_1k,
     )?;
-    let big = start(setup, backend, &big)?;
+    let seeded = big;
+    let mut big = start(setup, backend, &seeded)?;
     wrk(&big.base, Some(&big.scripts[0]), WARM_UP_SECONDS)?;
+    let analyze = if postgres {
+        let before = wrk(&big.base, Some(&big.scripts[FILTER]), setup.seconds)?;
+        seed_tool(setup, &seeded.seeded.database_url, &["--analyze-only"])?;
+        let after = wrk(&big.base, Some(&big.scripts[FILTER]), setup.seconds)?;
+        eprintln!("bench: {backend} filter before ANALYZE {before:?}, after {after:?}");
+        Some((before, after))
+    } else {
+        None
+    };
     let mut runs = Vec::new();
     let mut sizes = Vec::new();
     for (i, s) in SCENARIOS.iter().enumerate() {
@@ -459,13 +527,62 @@ fn measure_backend(target: &Target<'_>, setup: &Setup<'_>) -> Result<Results> {
             sizes = compare_sizes(&small, &big, setup.seconds)?;
         }
     }
-    let peak_rss_mib = big.server.peak_rss_kib().unwrap_or(0) as f64 / 1024.0;
+    let mut peak_rss_mib = big.server.peak_rss_kib().unwrap_or(0) as f64 / 1024.0;
+
+    // The writes again, with a webhook subscribed to every event at a receiver on this
+    // machine (the server restarted to read it; its peak memory counts too).
+    drop(big);
+    let receiver = crate::receiver::Receiver::start()?;
+    seed_tool(
+        setup,
+        &seeded.seeded.database_url,
+        &["--slug", "bench", "--add-webhook", &receiver.url],
+    )?;
+    big = start_with(
+        setup,
+        &format!("{backend}-hook"),
+        &seeded,
+        &[("PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES", "true")],
+    )?;
+    wrk(&big.base, Some(&big.scripts[0]), WARM_UP_SECONDS)?;
+    let mut with_webhook = Vec::new();
+    for i in WEBHOOK_SCENARIOS {
+        let run = wrk(&big.base, Some(&big.scripts[i]), setup.seconds)?;
+        eprintln!(
+            "bench: {backend} {} with a webhook: {run:?}",
+            SCENARIOS[i].name
+        );
+        with_webhook.push((SCENARIOS[i].name, run));
+    }
+    let delivered = receiver.seen.lock().map(|s| s.len()).unwrap_or(0);
+    eprintln!("bench: {backend}: the receiver got {delivered} events");
+    peak_rss_mib = peak_rss_mib.max(big.server.peak_rss_kib().unwrap_or(0) as f64 / 1024.0);
     Ok(Results {
         backend: backend.to_owned(),
         runs,
         sizes,
+        analyze,
+        with_webhook,
         peak_rss_mib,
     })
+}
+
+/// Runs the seeder on an existing database (`--analyze-only`, `--add-webhook`).
+fn seed_tool(setup: &Setup<'_>, database_url: &str, args: &[&str]) -> Result<()> {
+    let status = Command::new(setup.seeder)
+        .args(["--database-url", database_url])
+        .args(args)
+        .env(
+            "PORTCULLIS_ENCRYPTION_KEY",
+            crate::scim_server::ENCRYPTION_KEY,
+        )
+        .stdout(Stdio::null())
+        .status()
+        .context("running scim_seed")?;
+    if !status.success() {
+        bail!("scim_seed {args:?} failed with {status}");
+    }
+    Ok(())
 }
 
 /// The middle value (the upper of the two middle ones for an even count).
@@ -552,6 +669,20 @@ fn table(ceiling: &Run, results: &[Results], members: usize) -> String {
             "\nMedian p50 ratio, {members} to 1000 members: {:.2}.",
             median(r.sizes.iter().map(ratio).collect())
         );
+        if let Some((before, after)) = &r.analyze {
+            let _ = writeln!(
+                out,
+                "Filtered GET on the freshly seeded database, never analyzed: {:.0} requests/s (p99 {:.2} ms); right after `ANALYZE`: {:.0} requests/s (p99 {:.2} ms).",
+                before.rps, before.p99_ms, after.rps, after.p99_ms
+            );
+        }
+        for (name, run) in &r.with_webhook {
+            let _ = writeln!(
+                out,
+                "With a webhook subscribed to every event (receiver on this machine), {name}: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, {} errors.",
+                run.rps, run.p50_ms, run.p99_ms, run.errors
+            );
+        }
         let _ = writeln!(
             out,
             "Peak server memory (VmHWM) over the {members}-member runs: {:.1} MiB.\n",
@@ -687,11 +818,13 @@ mod tests {
                 })
                 .collect(),
             sizes: vec![(run(1.0, 1.0), run(1.0, 1.0))],
+            analyze: None,
+            with_webhook: vec![(SCENARIOS[4].name, run(50_000.0, 5.0))],
             peak_rss_mib: memory,
         };
         let all = verdicts(&ceiling, &[sqlite(60_000.0, 50.0)]);
-        // Every SQLite scenario goal, memory and the size ratio.
-        assert_eq!(all.len(), 8, "{all:?}");
+        // Every SQLite scenario goal, the webhook share, memory and the size ratio.
+        assert_eq!(all.len(), 9, "{all:?}");
         assert!(all.iter().all(|(_, met)| *met), "{all:?}");
         let slow = verdicts(&ceiling, &[sqlite(40_000.0, 61.0)]);
         let failed: Vec<&str> = slow
@@ -702,6 +835,16 @@ mod tests {
         assert_eq!(failed.len(), 2, "{failed:?}");
         assert!(failed[0].contains("GET /Users/{id}") && failed[0].contains("40.0 %"));
         assert!(failed[1].contains("peak memory"));
+        let mut hooked = sqlite(60_000.0, 50.0);
+        hooked.with_webhook = vec![(SCENARIOS[4].name, run(47_000.0, 5.0))];
+        let hooked = verdicts(&ceiling, &[hooked]);
+        let hooked_failed: Vec<&str> = hooked
+            .iter()
+            .filter(|(_, m)| !m)
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert_eq!(hooked_failed.len(), 1, "{hooked_failed:?}");
+        assert!(hooked_failed[0].contains("with a webhook") && hooked_failed[0].contains("78.3 %"));
         let pg = Results {
             backend: "PostgreSQL".into(),
             runs: SCENARIOS
@@ -709,11 +852,17 @@ mod tests {
                 .map(|s| (s.name, run(2_999.0, 5.0)))
                 .collect(),
             sizes: Vec::new(),
+            analyze: Some((run(700.0, 5.0), run(1_000.0, 5.0))),
+            with_webhook: Vec::new(),
             peak_rss_mib: 0.0,
         };
         let pg = verdicts(&ceiling, &[pg]);
-        assert_eq!(pg.len(), 4);
+        assert_eq!(pg.len(), 5);
         assert!(pg.iter().all(|(_, met)| !met), "{pg:?}");
+        assert!(
+            pg[4].0.contains("before ANALYZE") && pg[4].0.contains("70.0 %"),
+            "{pg:?}"
+        );
     }
 
     #[test]

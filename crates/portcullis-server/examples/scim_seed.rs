@@ -8,8 +8,11 @@
 //! seeds a fresh schema S and `--drop-pg-schema S` removes it. `--password-members N`
 //! adds N members `person00000@{slug}.test`… who sign in with a password (one random
 //! password for all, printed as `password=…`), for the soak test's logins. On PostgreSQL
-//! the seeded tables are analyzed before it returns. `--webhook URL` gives the account a
-//! webhook subscribed to every event, at URL (its secret is printed as `webhook_secret=…`).
+//! the seeded tables are analyzed before it returns, unless `--no-analyze` (a database
+//! just bulk-loaded, as an account right after an IdP's import); `--analyze-only` then
+//! analyzes them later. `--webhook URL` gives the account a webhook subscribed to every
+//! event, at URL (its secret is printed as `webhook_secret=…`); `--add-webhook URL` gives
+//! the existing account `--slug` one and seeds nothing.
 
 #![allow(missing_docs)]
 
@@ -56,6 +59,16 @@ fn main() -> Result<()> {
         .with_encryption_key(&key);
     store.migrate()?;
     let now = Utc::now();
+    if args.iter().any(|a| a == "--analyze-only") {
+        return analyze(&url);
+    }
+    if let Some(hook) = arg(&args, "--add-webhook") {
+        let slug = portcullis_domain::AccountSlug::parse(&slug)?;
+        let account = store
+            .account_by_slug(&slug)?
+            .with_context(|| format!("no account {slug}"))?;
+        return add_webhook(&store, account.id, hook, now);
+    }
     let created = accounts::create(&store, &slug, "SCIM", &format!("admin@{slug}.test"), now)?;
     store.insert_idp(&IdentityProvider {
         id: IdpId::from_uuid(Uuid::new_v4()),
@@ -79,17 +92,7 @@ fn main() -> Result<()> {
     let scim = portcullis_domain::Scopes::only(portcullis_domain::Scope::Scim);
     let (_, _, secret) = api_keys::create(&store, &operator, "scim", Some(bot.id), scim, now)?;
     if let Some(url) = arg(&args, "--webhook") {
-        let hook = portcullis_domain::Webhook {
-            id: portcullis_domain::WebhookId::from_uuid(Uuid::new_v4()),
-            account: account.id,
-            url,
-            events: vec![portcullis_domain::webhook::ALL_EVENTS.to_owned()],
-            description: "seeded".into(),
-            secret: portcullis_domain::WebhookSecret::from_bytes(rand::random()),
-            created_at: now,
-        };
-        store.insert_webhook(&hook)?;
-        println!("webhook_secret={}", hook.secret.expose());
+        add_webhook(&store, account.id, url, now)?;
     }
 
     let next = AtomicUsize::new(0);
@@ -179,7 +182,7 @@ fn main() -> Result<()> {
         }
         println!("password={password}");
     }
-    if store.backend() == Backend::Postgres {
+    if store.backend() == Backend::Postgres && !args.iter().any(|a| a == "--no-analyze") {
         analyze(&url)?;
     }
     if let Some(path) = ids_file {
@@ -197,12 +200,36 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Updates PostgreSQL's planner statistics of the schema's tables, as its documentation
+/// Subscribes a webhook at `url` to every event of `account`; prints its secret.
+fn add_webhook(
+    store: &Store,
+    account: portcullis_domain::AccountId,
+    url: String,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    let hook = portcullis_domain::Webhook {
+        id: portcullis_domain::WebhookId::from_uuid(Uuid::new_v4()),
+        account,
+        url,
+        events: vec![portcullis_domain::webhook::ALL_EVENTS.to_owned()],
+        description: "seeded".into(),
+        secret: portcullis_domain::WebhookSecret::from_bytes(rand::random()),
+        created_at: now,
+    };
+    store.insert_webhook(&hook)?;
+    println!("webhook_secret={}", hook.secret.expose());
+    Ok(())
+}
+
+/// Updates PostgreSQL's planner statistics (nothing on SQLite) of the schema's tables, as its documentation
 /// asks after a bulk load ("Populating a Database"): a server started at once would
 /// otherwise plan its first minute's statements on empty statistics, before autovacuum
 /// gets to them, and measure that.
 fn analyze(url: &str) -> Result<()> {
     use diesel::{Connection, PgConnection, RunQueryDsl};
+    if !url.starts_with("postgres") {
+        return Ok(());
+    }
     let mut conn = PgConnection::establish(url).context("connecting to PostgreSQL")?;
     diesel::sql_query(
         "DO $$ DECLARE t text; BEGIN \
