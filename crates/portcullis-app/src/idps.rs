@@ -561,13 +561,8 @@ pub async fn refresh_metadata(
     caller: &Caller,
     id: IdpId,
 ) -> Result<IdentityProvider, AppError> {
-    let who = caller.clone();
-    let before = exec.read(move |store| get(store, &who, id)).await?;
-    let IdpProtocol::Saml(current) = &before.protocol else {
-        return Err(AppError::BadRequest(
-            "only SAML identity providers have metadata".into(),
-        ));
-    };
+    let (before, current) = saml_idp(exec, caller, id, "metadata").await?;
+    let current = &current;
     let Some(url) = current.metadata_url.clone() else {
         return Err(AppError::BadRequest(
             "this identity provider was not created from a metadata URL".into(),
@@ -615,20 +610,14 @@ pub async fn rotate_sp_key(
     caller: &Caller,
     id: IdpId,
 ) -> Result<IdentityProvider, AppError> {
-    let who = caller.clone();
-    let before = exec.read(move |store| get(store, &who, id)).await?;
-    let IdpProtocol::Saml(current) = &before.protocol else {
-        return Err(AppError::BadRequest(
-            "only SAML identity providers have an SP signing key".into(),
-        ));
-    };
+    let (before, current) = saml_idp(exec, caller, id, "an SP signing key").await?;
+    let fresh = exec
+        .compute(move || sp_key::generate(id, SpKeyUse::Signing))
+        .await?;
     let mut after = before.clone();
     after.protocol = IdpProtocol::Saml(SamlSettings {
-        sp_signing_key: Some(
-            exec.compute(move || sp_key::generate(id, SpKeyUse::Signing))
-                .await?,
-        ),
-        ..current.clone()
+        sp_signing_key: Some(fresh),
+        ..current
     });
     save(exec, caller, &before, after, "idp.sp_key.rotated").await
 }
@@ -642,13 +631,7 @@ pub async fn rotate_sp_encryption_key(
     caller: &Caller,
     id: IdpId,
 ) -> Result<IdentityProvider, AppError> {
-    let who = caller.clone();
-    let before = exec.read(move |store| get(store, &who, id)).await?;
-    let IdpProtocol::Saml(current) = &before.protocol else {
-        return Err(AppError::BadRequest(
-            "only SAML identity providers have an SP encryption key".into(),
-        ));
-    };
+    let (before, current) = saml_idp(exec, caller, id, "an SP encryption key").await?;
     let Some(keys) = current.sp_encryption_keys.clone() else {
         return Err(AppError::BadRequest(
             "this identity provider has no SP encryption key: set encrypted_assertions to accept or require first".into(),
@@ -660,7 +643,7 @@ pub async fn rotate_sp_encryption_key(
     let mut after = before.clone();
     after.protocol = IdpProtocol::Saml(SamlSettings {
         sp_encryption_keys: Some(keys.rotated(fresh, Utc::now())),
-        ..current.clone()
+        ..current
     });
     save(
         exec,
@@ -670,6 +653,27 @@ pub async fn rotate_sp_encryption_key(
         "idp.sp_encryption_key.rotated",
     )
     .await
+}
+
+/// A SAML IdP of the caller's account with its settings; another protocol is refused as
+/// having no `what`.
+async fn saml_idp(
+    exec: &impl Exec,
+    caller: &Caller,
+    id: IdpId,
+    what: &str,
+) -> Result<(IdentityProvider, SamlSettings), AppError> {
+    let who = caller.clone();
+    let idp = exec.read(move |store| get(store, &who, id)).await?;
+    match &idp.protocol {
+        IdpProtocol::Saml(settings) => {
+            let settings = settings.clone();
+            Ok((idp, settings))
+        }
+        IdpProtocol::Oidc(_) => Err(AppError::BadRequest(format!(
+            "only SAML identity providers have {what}"
+        ))),
+    }
 }
 
 /// Refreshes every SAML IdP that came from a metadata URL; failures keep the last good
