@@ -8,9 +8,15 @@
 //! savepoint of one transaction, commits once, and only then answers them. A write that
 //! fails undoes only itself; when the commit fails, every write of the batch is answered
 //! with an error and nothing of it is kept.
+//!
+//! The batches' commits leave the write-ahead log's checkpoints to a second thread
+//! ([`checkpoints`]), so that the copying and syncing of the log into the database file
+//! never holds a batch up.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc as sync_mpsc;
 use std::thread;
+use std::time::Duration;
 
 use portcullis_store::{Batch, Store};
 use tokio::sync::{mpsc, oneshot};
@@ -23,6 +29,9 @@ pub const MAX_BATCH: usize = 64;
 
 /// Writes waiting at most; a caller beyond it waits for room.
 const QUEUE: usize = 1024;
+
+/// How often the log is checkpointed.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// A queued write: runs in the batch and hands back what answers its caller once the
 /// batch is committed.
@@ -39,9 +48,18 @@ impl Writer {
     /// Starts the writer thread over `store`.
     pub fn start(store: Store) -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel(QUEUE);
+        // The checkpoint thread stops when the writer thread ends and drops `running`.
+        let (running, stopped) = sync_mpsc::channel::<()>();
+        let checkpointed = store.clone();
+        thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoints(&checkpointed, &stopped))?;
         thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(&store, queue))?;
+            .spawn(move || {
+                run(&store, queue);
+                drop(running);
+            })?;
         Ok(Writer { jobs })
     }
 
@@ -98,6 +116,16 @@ fn run(store: &Store, mut queue: mpsc::Receiver<Job>) {
                 writes = count,
                 "a write panicked; its batch was rolled back"
             ),
+        }
+    }
+}
+
+/// The checkpoint thread: every [`CHECKPOINT_EVERY`], what the log holds goes into the
+/// database file, as far as readers allow ([`Store::checkpoint`]), until the writer ends.
+fn checkpoints(store: &Store, stopped: &sync_mpsc::Receiver<()>) {
+    while let Err(sync_mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(e) = store.checkpoint() {
+            tracing::warn!(error = %e, "a checkpoint of the write-ahead log failed");
         }
     }
 }

@@ -9,7 +9,9 @@
 
 use std::cell::Cell;
 
-use crate::connection::{begin, depth, end};
+use diesel::connection::SimpleConnection;
+
+use crate::connection::{begin, depth, end, AnyConnection};
 use crate::{Store, StoreError};
 
 /// A write transaction open on one connection, in which [`Batch::attempt`] runs writes.
@@ -28,8 +30,15 @@ impl Store {
     /// (or an attempt's savepoint cannot be ended) nothing of the batch is kept and the
     /// error is returned: a caller must report no write of the batch as done before this
     /// returns `Ok`.
+    ///
+    /// On SQLite a batch's commit does not checkpoint the write-ahead log (the commit of
+    /// a plain transaction does once the log holds 1,000 pages): whoever runs batches runs
+    /// [`Store::checkpoint`] beside them, on a thread of its own.
     pub fn write_batch<R>(&self, f: impl FnOnce(&Batch<'_>) -> R) -> Result<R, StoreError> {
         let pinned = self.pin()?;
+        if let AnyConnection::Sqlite(c) = &mut *pinned.conn()? {
+            c.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
+        }
         begin(&mut *pinned.conn()?)?;
         let batch = Batch {
             store: &pinned,
@@ -106,5 +115,34 @@ impl Batch<'_> {
             return Err(e.into());
         }
         result
+    }
+}
+
+/// What a checkpoint found ([`Store::checkpoint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, diesel::QueryableByName)]
+pub struct Checkpoint {
+    /// Frames in the write-ahead log.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub log: i32,
+    /// Frames of it now in the database file.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub checkpointed: i32,
+}
+
+impl Store {
+    /// SQLite: copies what the write-ahead log holds into the database file as far as the
+    /// readers allow, without waiting for them (`PRAGMA wal_checkpoint(PASSIVE)`), and
+    /// syncs it; the log then starts over once every reader has moved on. Nothing on
+    /// PostgreSQL. Durability does not depend on it: a committed transaction is in the
+    /// log already.
+    pub fn checkpoint(&self) -> Result<Checkpoint, StoreError> {
+        use diesel::RunQueryDsl;
+        match &mut *self.conn()? {
+            AnyConnection::Sqlite(c) => {
+                Ok(diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .get_result::<Checkpoint>(c)?)
+            }
+            AnyConnection::Postgresql(_) => Ok(Checkpoint::default()),
+        }
     }
 }

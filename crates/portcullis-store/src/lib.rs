@@ -18,6 +18,7 @@ mod api_key;
 mod audit;
 mod auth_cache;
 mod batch;
+mod cached;
 mod cipher;
 mod connection;
 mod convert;
@@ -46,7 +47,7 @@ use diesel::r2d2::{Pool, PooledConnection, R2D2Connection};
 
 pub use audit::AuditFilter;
 pub use auth_cache::KnownKey;
-pub use batch::Batch;
+pub use batch::{Batch, Checkpoint};
 pub use cipher::SecretCipher;
 pub use connection::Backend;
 pub use error::{conflict, StoreError};

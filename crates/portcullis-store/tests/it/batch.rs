@@ -82,3 +82,34 @@ backend_tests! {
         assert_eq!(store.user(a.id, kept.id).unwrap(), Some(kept));
     }
 }
+
+/// A batch's commit leaves the write-ahead log to `Store::checkpoint`: after more than
+/// the 1,000 pages at which a plain commit checkpoints, the log still holds them all,
+/// and one checkpoint copies every frame into the database file.
+#[test]
+fn batches_leave_checkpoints_to_checkpoint() {
+    let db = TestDb::sqlite();
+    let store = &db.store;
+    let a = seed_account(store, "acme");
+    store.checkpoint().unwrap();
+    let mut users = 0;
+    for _ in 0..40 {
+        store
+            .write_batch(|batch| {
+                for _ in 0..100 {
+                    users += 1;
+                    let mut u = user(&a, &format!("person{users}@example.com"));
+                    u.display_name = "x".repeat(200);
+                    batch.attempt(|s| s.insert_user(&u)).unwrap();
+                }
+            })
+            .unwrap();
+    }
+    let done = store.checkpoint().unwrap();
+    assert!(
+        done.log > 1000,
+        "the batches' commits checkpointed: {done:?}"
+    );
+    assert_eq!(done.checkpointed, done.log, "{done:?}");
+    assert_eq!(people(store, &a), i64::from(users));
+}
