@@ -202,9 +202,13 @@ impl Sender {
 }
 
 /// One round at `now`: claims what is due and sends it, each webhook's deliveries in
-/// order, recording each attempt. A webhook's first failure ends its part of the round
-/// (its later deliveries wait for the retry), and so does the end of the lease. Returns
-/// how many were attempted.
+/// order, then records every attempt of the round in one write (one transaction with the
+/// release of what was not sent), so that delivering adds one write per round, not one
+/// per event, to the writes it follows. A webhook's first failure ends its part of the
+/// round (its later deliveries wait for the retry), and so does the end of the lease.
+/// Should the server stop before the round is recorded, its deliveries are sent again
+/// when their lease ends: at least once, as Standard Webhooks allows (the receiver
+/// deduplicates by `webhook-id`). Returns how many were attempted.
 pub async fn deliver_due(
     state: &AppState,
     sender: &Sender,
@@ -219,6 +223,7 @@ pub async fn deliver_due(
     let mut attempted = 0;
     let mut stopped: Vec<portcullis_domain::WebhookId> = Vec::new();
     let mut unsent = Vec::new();
+    let mut outcomes = Vec::new();
     for (delivery, webhook) in claimed {
         if stopped.contains(&webhook.id) || started.elapsed() > budget {
             unsent.push(delivery.id);
@@ -232,13 +237,17 @@ pub async fn deliver_due(
             stopped.push(webhook.id);
         }
         attempted += 1;
-        let done = now.max(Utc::now());
-        state
-            .write(move |store| webhooks::record(store, &delivery, outcome, done))
-            .await?;
+        outcomes.push((delivery, outcome, now.max(Utc::now())));
     }
     state
-        .write(move |store| Ok(store.release_claims(&unsent)?))
+        .write(move |store| {
+            store.transaction(|store| {
+                for (delivery, outcome, done) in outcomes {
+                    webhooks::record(store, &delivery, outcome, done)?;
+                }
+                Ok(store.release_claims(&unsent)?)
+            })
+        })
         .await?;
     Ok(attempted)
 }
