@@ -10,6 +10,9 @@
 
 pub mod sp_key;
 
+use sp_key::with_keys;
+pub use sp_key::{rotate_sp_encryption_key, rotate_sp_key};
+
 use chrono::Utc;
 use portcullis_domain::policy;
 use portcullis_domain::{
@@ -17,7 +20,7 @@ use portcullis_domain::{
     SpEncryptionKeys, SpKeyPair,
 };
 use portcullis_sso::oidc::HttpPolicy;
-use portcullis_sso::saml::{self, SpKeyUse};
+use portcullis_sso::saml;
 use portcullis_store::Store;
 use serde_json::json;
 use uuid::Uuid;
@@ -226,33 +229,6 @@ async fn saml_settings(
     .await
 }
 
-/// `settings` with the SP key pairs its switches need, made when missing, and checked.
-/// A key pair made once is kept when its switch goes off, so switching it on again
-/// keeps the certificate the IdP knows.
-async fn with_keys(
-    exec: &impl Exec,
-    idp: IdpId,
-    mut settings: SamlSettings,
-) -> Result<SamlSettings, AppError> {
-    let signs = settings.sign_authn_requests || settings.slo_url.is_some();
-    if signs && settings.sp_signing_key.is_none() {
-        settings.sp_signing_key = Some(
-            exec.compute(move || sp_key::generate(idp, SpKeyUse::Signing))
-                .await?,
-        );
-    }
-    let encrypts = settings.encrypted_assertions != AssertionEncryption::Off;
-    if encrypts && settings.sp_encryption_keys.is_none() {
-        settings.sp_encryption_keys = Some(SpEncryptionKeys {
-            current: exec
-                .compute(move || sp_key::generate(idp, SpKeyUse::Encryption))
-                .await?,
-            previous: None,
-        });
-    }
-    Ok(settings.validate()?)
-}
-
 /// Checks OIDC settings, including discovery of the issuer.
 async fn oidc_settings(net: &HttpPolicy, s: OidcSettings) -> Result<OidcSettings, AppError> {
     let s = s.validate()?;
@@ -408,7 +384,7 @@ pub async fn create_with_id(
 /// Saves a changed IdP in one transaction, asking the domain first when it stops being
 /// usable (the last enabled IdP under enforcement cannot be disabled). Disabling it ends
 /// the sessions that signed in through it.
-async fn save(
+pub(crate) async fn save(
     exec: &impl Exec,
     caller: &Caller,
     before: &IdentityProvider,
@@ -602,62 +578,9 @@ async fn refreshed(
     .await
 }
 
-/// Replaces a SAML IdP's SP key pair with a new one, for instance when the old private
-/// key may have leaked. The IdP must be given the new certificate (or the SP metadata
-/// again): until then it refuses the signed requests.
-pub async fn rotate_sp_key(
-    exec: &impl Exec,
-    caller: &Caller,
-    id: IdpId,
-) -> Result<IdentityProvider, AppError> {
-    let (before, current) = saml_idp(exec, caller, id, "an SP signing key").await?;
-    let fresh = exec
-        .compute(move || sp_key::generate(id, SpKeyUse::Signing))
-        .await?;
-    let mut after = before.clone();
-    after.protocol = IdpProtocol::Saml(SamlSettings {
-        sp_signing_key: Some(fresh),
-        ..current
-    });
-    save(exec, caller, &before, after, "idp.sp_key.rotated").await
-}
-
-/// Replaces a SAML IdP's SP encryption key pair with a new one, whose certificate the SP
-/// metadata publishes from now on. The replaced pair still decrypts for
-/// [`portcullis_domain::PREVIOUS_ENCRYPTION_KEY_GRACE`], so sign-ins the IdP encrypts
-/// before it takes the new certificate succeed.
-pub async fn rotate_sp_encryption_key(
-    exec: &impl Exec,
-    caller: &Caller,
-    id: IdpId,
-) -> Result<IdentityProvider, AppError> {
-    let (before, current) = saml_idp(exec, caller, id, "an SP encryption key").await?;
-    let Some(keys) = current.sp_encryption_keys.clone() else {
-        return Err(AppError::BadRequest(
-            "this identity provider has no SP encryption key: set encrypted_assertions to accept or require first".into(),
-        ));
-    };
-    let fresh = exec
-        .compute(move || sp_key::generate(id, SpKeyUse::Encryption))
-        .await?;
-    let mut after = before.clone();
-    after.protocol = IdpProtocol::Saml(SamlSettings {
-        sp_encryption_keys: Some(keys.rotated(fresh, Utc::now())),
-        ..current
-    });
-    save(
-        exec,
-        caller,
-        &before,
-        after,
-        "idp.sp_encryption_key.rotated",
-    )
-    .await
-}
-
 /// A SAML IdP of the caller's account with its settings; another protocol is refused as
 /// having no `what`.
-async fn saml_idp(
+pub(crate) async fn saml_idp(
     exec: &impl Exec,
     caller: &Caller,
     id: IdpId,
