@@ -143,7 +143,6 @@ fn at_saml_idp(
     let mut id = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut id);
     match saml::logout_request(
-        settings,
         &sp,
         slo_url,
         Some(key),

@@ -102,7 +102,6 @@ async fn from_idp(
             let mut id = [0u8; 16];
             rand::rngs::OsRng.fill_bytes(&mut id);
             saml::logout_response(
-                settings,
                 &sp,
                 slo_url,
                 key,

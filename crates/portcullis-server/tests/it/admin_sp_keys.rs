@@ -28,7 +28,7 @@ fn stored(state: &AppState, id: &str) -> (bool, Option<SpKeyPair>) {
 /// chance in any long base64 text) and lines that also stand in the key's certificate:
 /// the key holds the public modulus too, and when its bytes fall on the same base64
 /// boundaries in both, the certificate the answer rightly shows holds those lines.
-fn assert_no_private_key(what: &str, text: &str, keys: &[SpKeyPair]) {
+pub fn assert_no_private_key(what: &str, text: &str, keys: &[SpKeyPair]) {
     assert!(!text.contains("PRIVATE KEY"), "{what}: {text}");
     for key in keys {
         for line in key

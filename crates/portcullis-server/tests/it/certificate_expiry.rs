@@ -49,18 +49,8 @@ fn saml_idp(
         enabled: true,
         protocol: IdpProtocol::Saml(SamlSettings {
             idp_entity_id: format!("https://{description}.example.test"),
-            sso_url: "https://idp.example.test/sso".into(),
             signing_certificates: vec![certificate_expiring_in(days)],
-            idp_initiated: false,
-            metadata_url: None,
-            metadata_xml: None,
-            email_attribute: None,
-            name_attribute: None,
-            sign_authn_requests: false,
-            sp_signing_key: None,
-            encrypted_assertions: portcullis_domain::AssertionEncryption::Off,
-            sp_encryption_keys: None,
-            slo_url: None,
+            ..crate::sso_support::saml_settings(crate::sso_support::saml_fixture::idp_key(), false)
         }),
         created_at: Utc::now(),
     }

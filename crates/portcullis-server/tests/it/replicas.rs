@@ -9,14 +9,12 @@ use crate::support::ops;
 use base64::Engine as _;
 use chrono::Utc;
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use portcullis_domain::{
-    Actor, IdentityProvider, IdpId, IdpProtocol, ProvisioningMode, SamlSettings,
-};
+use portcullis_domain::{Actor, IdentityProvider, IdpId, IdpProtocol, ProvisioningMode};
 use portcullis_sso::saml::SpConfig;
 use portcullis_store::Store;
 use serde_json::{json, Value};
 
-use crate::sso_support::saml_fixture::{self, idp_key, IDP_ENTITY};
+use crate::sso_support::saml_fixture::{self, idp_key};
 use crate::sso_support::{authn_request_id, Browser};
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
@@ -137,21 +135,7 @@ async fn two_replicas_on_one_postgres_database() {
         account: created.account.id,
         description: "Fixture IdP".into(),
         enabled: true,
-        protocol: IdpProtocol::Saml(SamlSettings {
-            idp_entity_id: IDP_ENTITY.into(),
-            sso_url: "https://idp.example.test/saml/sso".into(),
-            signing_certificates: vec![idp_key().cert_b64.clone()],
-            idp_initiated: true,
-            metadata_url: None,
-            metadata_xml: None,
-            email_attribute: None,
-            name_attribute: None,
-            sign_authn_requests: false,
-            sp_signing_key: None,
-            encrypted_assertions: portcullis_domain::AssertionEncryption::Off,
-            sp_encryption_keys: None,
-            slo_url: None,
-        }),
+        protocol: IdpProtocol::Saml(crate::sso_support::saml_settings(idp_key(), true)),
         created_at: now,
     };
     store.insert_idp(&idp).unwrap();

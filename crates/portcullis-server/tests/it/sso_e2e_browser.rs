@@ -40,6 +40,14 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
+/// chromedriver (at `path`) on a free loopback port, once it answers.
+pub async fn start_chromedriver(path: &str) -> IdpProcess {
+    let port = free_port();
+    let mut command = Command::new(path);
+    command.arg(format!("--port={port}"));
+    IdpProcess::spawn(command, format!("http://127.0.0.1:{port}"), "/status").await
+}
+
 /// A fresh headless Chromium with its own profile.
 pub async fn chromium(driver: &IdpProcess, profile: &tempfile::TempDir) -> Client {
     let mut caps = serde_json::Map::new();
@@ -158,15 +166,7 @@ async fn a_person_signs_in_through_saml_and_oidc_in_chromium() {
     let (_saml_idp, _dir) = pysaml2(&live, &python, saml_port, &[&saml], ADMIN).await;
     let _op = oidc_provider(&live, &op_dir, op_port, &oidc, ADMIN).await;
 
-    let driver_port = free_port();
-    let mut command = Command::new(driver_path);
-    command.arg(format!("--port={driver_port}"));
-    let driver = IdpProcess::spawn(
-        command,
-        format!("http://127.0.0.1:{driver_port}"),
-        "/status",
-    )
-    .await;
+    let driver = start_chromedriver(&driver_path).await;
 
     for (choice, name) in [("Test SAML", "saml"), ("Test OIDC", "oidc")] {
         let profile = tempfile::tempdir().unwrap();

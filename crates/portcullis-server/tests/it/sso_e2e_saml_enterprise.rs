@@ -5,7 +5,6 @@
 //! an admin would. Needs `PORTCULLIS_TEST_PYSAML2` (and chromedriver for the browser
 //! test; `.ci/run` provides both).
 
-use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -13,7 +12,9 @@ use fantoccini::Locator;
 use portcullis_domain::{IdentityProvider, IdpId};
 use serde_json::{json, Value};
 
-use crate::sso_e2e_browser::{chromedriver, chromium, shot, sign_in_as_a_person};
+use crate::sso_e2e_browser::{
+    chromedriver, chromium, shot, sign_in_as_a_person, start_chromedriver,
+};
 use crate::sso_e2e_saml_signed::AdminApi;
 use crate::sso_logout::{continue_url, sign_out};
 use crate::sso_support::idp_process::{free_port, parse_form, pysaml2_with, tool, IdpProcess};
@@ -231,15 +232,7 @@ async fn a_person_signs_in_encrypted_and_out_both_ways_in_chromium() {
         &["--encrypt", "aes128-gcm"],
     )
     .await;
-    let driver_port = free_port();
-    let mut command = Command::new(driver_path);
-    command.arg(format!("--port={driver_port}"));
-    let driver = IdpProcess::spawn(
-        command,
-        format!("http://127.0.0.1:{driver_port}"),
-        "/status",
-    )
-    .await;
+    let driver = start_chromedriver(&driver_path).await;
 
     // In, and out here: on through the IdP and back to Portcullis' "Signed out" page.
     let profile = tempfile::tempdir().unwrap();

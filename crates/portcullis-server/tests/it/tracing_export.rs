@@ -14,13 +14,13 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use portcullis_domain::{IdentityProvider, IdpId, IdpProtocol, SamlSettings};
+use portcullis_domain::{IdentityProvider, IdpId, IdpProtocol};
 use portcullis_store::Store;
 use prost::Message as _;
 use serde_json::json;
 
 use crate::scim_support::{bot_key, enable_scim, test_encryption_key};
-use crate::sso_support::saml_fixture::{idp_key, IDP_ENTITY};
+use crate::sso_support::saml_fixture::idp_key;
 use crate::sso_support::saml_response_at;
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
@@ -200,21 +200,7 @@ fn saml_idp(store: &Store, account: portcullis_domain::AccountId) -> IdentityPro
         account,
         description: "Traced SAML".into(),
         enabled: true,
-        protocol: IdpProtocol::Saml(SamlSettings {
-            idp_entity_id: IDP_ENTITY.into(),
-            sso_url: "https://idp.example.test/saml/sso".into(),
-            signing_certificates: vec![idp_key().cert_b64.clone()],
-            idp_initiated: true,
-            metadata_url: None,
-            metadata_xml: None,
-            email_attribute: None,
-            name_attribute: None,
-            sign_authn_requests: false,
-            sp_signing_key: None,
-            encrypted_assertions: portcullis_domain::AssertionEncryption::Off,
-            sp_encryption_keys: None,
-            slo_url: None,
-        }),
+        protocol: IdpProtocol::Saml(crate::sso_support::saml_settings(idp_key(), true)),
         created_at: chrono::Utc::now(),
     };
     store.insert_idp(&idp).unwrap();

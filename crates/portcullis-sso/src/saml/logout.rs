@@ -88,12 +88,8 @@ pub struct IdpLogoutRequest {
 /// `relay_state` is an opaque server-generated token as for
 /// [`super::start_login`], or empty for none. Parameters `idp_slo_url` already carries
 /// stay in front, outside the signature.
-///
-/// `_settings` is not read: the IdP's SLO URL and the key are passed explicitly. It keeps
-/// the IdP's settings first in every logout function.
 #[allow(clippy::too_many_arguments)]
 pub fn logout_request(
-    _settings: &SamlSettings,
     sp: &SpConfig,
     idp_slo_url: &str,
     signing_key: Option<&SpKeyPair>,
@@ -271,11 +267,8 @@ pub fn verify_logout_request(
 /// is the IdP's own RelayState ([`IdpLogoutRequest::relay_state`]), returned unchanged
 /// and URL-encoded. Parameters `idp_slo_url` already carries stay in front, outside the
 /// signature.
-///
-/// `_settings` is not read (see [`logout_request`]).
 #[allow(clippy::too_many_arguments)]
 pub fn logout_response(
-    _settings: &SamlSettings,
     sp: &SpConfig,
     idp_slo_url: &str,
     signing_key: &SpKeyPair,

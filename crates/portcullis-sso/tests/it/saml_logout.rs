@@ -28,7 +28,6 @@ fn request(
     relay_state: &str,
 ) -> Result<LogoutRedirect, SsoError> {
     logout_request(
-        &settings(&[idp_key()]),
         &sp(1),
         idp_slo_url,
         key,
@@ -47,7 +46,6 @@ fn response(
     relay_state: Option<&str>,
 ) -> Result<String, SsoError> {
     logout_response(
-        &settings(&[idp_key()]),
         &sp(1),
         IDP_SLO,
         sp_key(),
@@ -321,7 +319,6 @@ fn the_logout_response_answers_the_request_and_verifies_with_the_sp_certificate(
 fn the_sps_own_verification_accepts_its_logout_response() {
     let answer = |success: bool| {
         logout_response(
-            &sp_as_idp(),
             &sp(1),
             &sp(1).slo_url,
             sp_key(),
@@ -365,17 +362,7 @@ fn unusable_logout_response_input_is_refused() {
         ..sp_key().clone()
     };
     assert!(matches!(
-        logout_response(
-            &settings(&[idp_key()]),
-            &sp(1),
-            IDP_SLO,
-            &garbage,
-            "_r1",
-            true,
-            [0; 16],
-            None,
-            now()
-        ),
+        logout_response(&sp(1), IDP_SLO, &garbage, "_r1", true, [0; 16], None, now()),
         Err(SsoError::InvalidSpKey(_))
     ));
 }

@@ -128,17 +128,7 @@ pub fn pysaml2_settings(port: u16, idp_initiated: bool) -> portcullis_domain::Sa
     portcullis_domain::SamlSettings {
         idp_entity_id: format!("{base}/metadata"),
         sso_url: format!("{base}/sso"),
-        signing_certificates: vec![super::saml_fixture::idp_key().cert_b64.clone()],
-        idp_initiated,
-        metadata_url: None,
-        metadata_xml: None,
-        email_attribute: None,
-        name_attribute: None,
-        sign_authn_requests: false,
-        sp_signing_key: None,
-        encrypted_assertions: portcullis_domain::AssertionEncryption::Off,
-        sp_encryption_keys: None,
-        slo_url: None,
+        ..super::saml_settings(super::saml_fixture::idp_key(), idp_initiated)
     }
 }
 
