@@ -68,7 +68,9 @@ impl AppState {
     /// Runs a write: a use case that changes something. On SQLite it queues for the
     /// writer thread, which commits whatever is waiting as one batch, each write in a
     /// savepoint of its own, and answers only after the commit. On PostgreSQL it runs on
-    /// the blocking pool.
+    /// the blocking pool, all on one pooled connection ([`Store::on_one_connection`]):
+    /// the pool tests a connection with a round trip each time it lends one, and a use
+    /// case makes several store calls.
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
@@ -77,7 +79,11 @@ impl AppState {
         let span = tracing::debug_span!("store.write");
         match &self.writer {
             Some(writer) => writer.write(f).instrument(span).await,
-            None => self.blocking(f).instrument(span).await,
+            None => {
+                self.blocking(move |store| store.on_one_connection(f))
+                    .instrument(span)
+                    .await
+            }
         }
     }
 
