@@ -6,9 +6,20 @@ use portcullis_domain::{Account, AccountId, AccountSlug, IpRestrictions, User};
 
 use crate::connection::AnyConnection;
 use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
-use crate::schema::accounts;
+use crate::schema::{account_member_counts, accounts};
 use crate::user::UserRow;
 use crate::{Store, StoreError};
+
+/// How many people the account has: the sum of its member-count slots, which triggers
+/// keep (migrations 5 and 20; zero when it has none).
+pub(crate) fn member_count(conn: &mut AnyConnection, account: &str) -> Result<i64, StoreError> {
+    Ok(account_member_counts::table
+        .filter(account_member_counts::account_id.eq(account))
+        .select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "CAST(COALESCE(SUM(members), 0) AS BIGINT)",
+        ))
+        .first(conn)?)
+}
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = accounts)]

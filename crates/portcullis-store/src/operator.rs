@@ -9,9 +9,7 @@ use portcullis_domain::{Account, AccountId, AccountSlug};
 use crate::account::AccountRow;
 use crate::connection::AnyConnection;
 use crate::convert::{db_time, escape_like, parse, utc};
-use crate::schema::{
-    account_member_counts, accounts, api_auth_epochs, identity_providers, operator_log, sessions,
-};
+use crate::schema::{accounts, api_auth_epochs, identity_providers, operator_log, sessions};
 use crate::{Store, StoreError};
 
 diesel::define_sql_function!(
@@ -111,12 +109,7 @@ impl Store {
     pub fn account_counts(&self, account: AccountId) -> Result<AccountCounts, StoreError> {
         let id = account.to_string();
         self.read(|conn| {
-            let members = account_member_counts::table
-                .find(&id)
-                .select(account_member_counts::members)
-                .first::<i64>(conn)
-                .optional()?
-                .unwrap_or(0);
+            let members = crate::account::member_count(conn, &id)?;
             let idps = identity_providers::table
                 .filter(identity_providers::account_id.eq(&id))
                 .count()

@@ -263,9 +263,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Kept by triggers (migration 5): how many people (`kind = 'human'`) each account has.
-    account_member_counts (account_id) {
+    /// Kept by triggers (migrations 5 and 20): how many people (`kind = 'human'`) each
+    /// account has, the sum of its rows (one per slot; see `member_count`).
+    account_member_counts (account_id, slot) {
         account_id -> Text,
+        slot -> Integer,
         members -> BigInt,
     }
 }

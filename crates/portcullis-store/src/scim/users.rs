@@ -14,9 +14,7 @@ use super::ScimQuery;
 use crate::audit::insert_audit;
 use crate::connection::{concrete, AnyConnection};
 use crate::convert::{parse, utc};
-use crate::schema::{
-    account_member_counts, api_auth_epochs, group_members, groups, user_emails, users,
-};
+use crate::schema::{api_auth_epochs, group_members, groups, user_emails, users};
 use crate::user::{revoke_sessions_of, UserRow};
 use crate::{Store, StoreError};
 
@@ -605,12 +603,7 @@ impl Store {
                 // Without a filter the count is the account's member count, kept by
                 // triggers (the index range of a large account is too long to count on
                 // every page).
-                account_member_counts::table
-                    .find(&account)
-                    .select(account_member_counts::members)
-                    .first::<i64>(conn)
-                    .optional()?
-                    .unwrap_or(0)
+                crate::account::member_count(conn, &account)?
             } else {
                 filtered()?.count().get_result::<i64>(conn)?
             };

@@ -666,3 +666,64 @@ fn webhook_attempt_log(db: &TestDb) {
 fn webhook_attempt_log_on_both_backends() {
     on_both(webhook_attempt_log);
 }
+
+/// Migration 20: the member count in slots. The count written before is kept whole (in
+/// slot 0); members added and removed afterwards on several connections (several slots
+/// on PostgreSQL) keep it exact, and deleting the account takes its
+/// slots with it.
+fn member_count_slots(db: &TestDb) {
+    let store = &db.store;
+    store.migrate_until("00000000000019").unwrap();
+    let a = seed_account(store, "acme");
+    let before: Vec<User> = (0..5)
+        .map(|i| seed_user(store, &a, &format!("before{i}@acme.com")))
+        .collect();
+    let other = seed_account(store, "other");
+    seed_user(store, &other, "someone@other.com");
+
+    store.migrate().unwrap();
+
+    assert_eq!(
+        db.raw_texts(&format!(
+            "SELECT CAST(slot AS TEXT) || ':' || CAST(members AS TEXT) AS value \
+             FROM account_member_counts WHERE account_id = '{}'",
+            a.id
+        )),
+        vec![Some("0:5".to_owned())]
+    );
+    assert_eq!(store.account_counts(a.id).unwrap().members, 5);
+    // Four more handles on the database, each with connections of its own (on
+    // PostgreSQL other backends, so other slots).
+    for handle in 0..4 {
+        let other_handle = Store::connect(&db.url).unwrap();
+        for i in 0..6 {
+            other_handle
+                .insert_user(&user(&a, &format!("h{handle}-{i}@acme.com")))
+                .unwrap();
+        }
+    }
+    for u in &before[..2] {
+        assert!(store.delete_user(a.id, u.id, t(9), None).unwrap());
+    }
+    assert_eq!(store.account_counts(a.id).unwrap().members, 5 + 24 - 2);
+    assert_eq!(store.account_counts(other.id).unwrap().members, 1);
+    let (_, total) = store
+        .list_scim_users(a.id, &portcullis_store::ScimQuery::page(1, 2))
+        .unwrap();
+    assert_eq!(total, 27);
+
+    store.delete_account(a.id).unwrap();
+    assert_eq!(
+        db.raw_texts(&format!(
+            "SELECT account_id AS value FROM account_member_counts WHERE account_id = '{}'",
+            a.id
+        )),
+        Vec::<Option<String>>::new()
+    );
+    assert_eq!(store.account_counts(other.id).unwrap().members, 1);
+}
+
+#[test]
+fn member_count_slots_on_both_backends() {
+    on_both(member_count_slots);
+}
