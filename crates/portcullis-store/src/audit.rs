@@ -4,13 +4,15 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use portcullis_domain::{AccountId, Actor, AuditEvent};
 
-use crate::connection::AnyConnection;
+use crate::connection::{concrete, AnyConnection};
 use crate::convert::{db_time, parse, utc};
 use crate::schema::audit_events;
 use crate::{Store, StoreError};
 
+/// Inserted with `NULL` for a `None` (not `DEFAULT`, which is the same here: no column has
+/// another default), so that the `INSERT` is one statement, prepared once per connection.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 struct AuditRow {
     id: String,
     account_id: String,
@@ -74,9 +76,8 @@ pub(crate) fn insert_audit(
     event: Option<&AuditEvent>,
 ) -> Result<(), StoreError> {
     if let Some(e) = event {
-        diesel::insert_into(audit_events::table)
-            .values(AuditRow::from_domain(e))
-            .execute(conn)?;
+        let insert = diesel::insert_into(audit_events::table).values(AuditRow::from_domain(e));
+        concrete!(conn, |c| insert.execute(c))?;
     }
     Ok(())
 }

@@ -2,8 +2,10 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::query_dsl::methods::ExecuteDsl;
 use portcullis_domain::{AccountId, Email, Invitation, InvitationId, SecretHash, User, UserId};
 
+use crate::connection::concrete;
 use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
 use crate::error::conflict;
 use crate::schema::invitations;
@@ -166,15 +168,17 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let (account, inviter) = (account.to_string(), inviter.to_string());
         self.write(|conn| {
-            Ok(diesel::update(
-                invitations::table
-                    .filter(invitations::invited_by.eq(&inviter))
-                    .filter(invitations::account_id.eq(&account))
-                    .filter(invitations::accepted_at.is_null())
-                    .filter(invitations::revoked_at.is_null()),
-            )
-            .set(invitations::revoked_at.eq(db_time(now)))
-            .execute(conn)?)
+            let update = crate::cached::Cached(
+                diesel::update(
+                    invitations::table
+                        .filter(invitations::invited_by.eq(&inviter))
+                        .filter(invitations::account_id.eq(&account))
+                        .filter(invitations::accepted_at.is_null())
+                        .filter(invitations::revoked_at.is_null()),
+                )
+                .set(invitations::revoked_at.eq(db_time(now))),
+            );
+            Ok(concrete!(conn, |c| ExecuteDsl::execute(update, c))?)
         })
     }
 

@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::query_dsl::methods::ExecuteDsl;
 use portcullis_domain::{AccountId, AuditEvent, Email, User, UserId, UserKind};
 
-use crate::connection::AnyConnection;
+use crate::connection::{concrete, AnyConnection};
 use crate::convert::{escape_like, parse, scim_time, utc};
 use crate::schema::{api_keys, group_members, sessions, sso_links, user_emails, users};
 use crate::scim::emails;
@@ -113,14 +114,16 @@ pub(crate) fn revoke_sessions_of(
     user: &str,
     now: NaiveDateTime,
 ) -> Result<usize, StoreError> {
-    Ok(diesel::update(
-        sessions::table
-            .filter(sessions::account_id.eq(account))
-            .filter(sessions::user_id.eq(user))
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set(sessions::revoked_at.eq(now))
-    .execute(conn)?)
+    let update = crate::cached::Cached(
+        diesel::update(
+            sessions::table
+                .filter(sessions::account_id.eq(account))
+                .filter(sessions::user_id.eq(user))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(now)),
+    );
+    Ok(concrete!(conn, |c| ExecuteDsl::execute(update, c))?)
 }
 
 /// Deletes a user and everything that hangs off it; the groups they were in change (their

@@ -493,19 +493,19 @@ impl Store {
                 users::updated_at.eq(new.updated_at),
                 users::version.eq(users::version + 1),
             );
-            let n = diesel::query_dsl::methods::ExecuteDsl::execute(
-                crate::cached::Cached(
-                    diesel::update(
-                        users::table
-                            .filter(users::account_id.eq(&new.account_id))
-                            .filter(users::id.eq(&new.id))
-                            .filter(users::kind.eq(HUMAN))
-                            .filter(users::version.eq(previous.version)),
-                    )
-                    .set(changes),
-                ),
-                conn,
-            )?;
+            let update = crate::cached::Cached(
+                diesel::update(
+                    users::table
+                        .filter(users::account_id.eq(&new.account_id))
+                        .filter(users::id.eq(&new.id))
+                        .filter(users::kind.eq(HUMAN))
+                        .filter(users::version.eq(previous.version)),
+                )
+                .set(changes),
+            );
+            let n = concrete!(conn, |c| diesel::query_dsl::methods::ExecuteDsl::execute(
+                update, c
+            ))?;
             if n == 0 {
                 return Err(match load(conn, &new.account_id, &new.id)? {
                     Some(_) => StoreError::PreconditionFailed,
