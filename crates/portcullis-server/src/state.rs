@@ -68,9 +68,9 @@ impl AppState {
     /// Runs a write: a use case that changes something. On SQLite it queues for the
     /// writer thread, which commits whatever is waiting as one batch, each write in a
     /// savepoint of its own, and answers only after the commit. On PostgreSQL it runs on
-    /// the blocking pool, all on one pooled connection ([`Store::on_one_connection`]):
-    /// the pool tests a connection with a round trip each time it lends one, and a use
-    /// case makes several store calls.
+    /// the blocking pool, all on one pooled connection ([`Store::on_one_connection`]): a
+    /// use case makes several store calls, and each check-out costs a lock on the pool
+    /// (and a round trip to test a connection that sat idle).
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,

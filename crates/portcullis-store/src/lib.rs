@@ -92,8 +92,8 @@ impl Deref for Conn<'_> {
 
     fn deref(&self) -> &AnyConnection {
         match self {
-            Conn::Pooled(c) => c,
-            Conn::Pinned(c) => c,
+            Conn::Pooled(c) => &c.conn,
+            Conn::Pinned(c) => &c.conn,
         }
     }
 }
@@ -101,8 +101,8 @@ impl Deref for Conn<'_> {
 impl DerefMut for Conn<'_> {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match self {
-            Conn::Pooled(c) => c,
-            Conn::Pinned(c) => c,
+            Conn::Pooled(c) => &mut c.conn,
+            Conn::Pinned(c) => &mut c.conn,
         }
     }
 }
@@ -162,7 +162,8 @@ impl Store {
         if backend == Backend::Sqlite {
             // An embedded SQLite connection does not go stale, so the pool does not run
             // `SELECT 1` on every check-out (which SQLite would prepare afresh each time).
-            // PostgreSQL connections are tested: the server may have restarted.
+            // PostgreSQL connections are tested when they sat idle for a while
+            // (`connection::ALIVE_BYPASS`): the server may have restarted.
             builder = builder
                 .connection_customizer(Box::new(SqlitePragmas { reader }))
                 .test_on_check_out(false);

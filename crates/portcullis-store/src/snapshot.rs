@@ -49,8 +49,9 @@ impl Store {
 
     /// Runs `f` with every call it makes through the store it is given on one pooled
     /// connection, outside any transaction (each statement sees the database as of its
-    /// own start). For a few short reads on PostgreSQL: the pool tests a connection with
-    /// a round trip each time it lends one, and a transaction would cost two more. Inside
+    /// own start). For a few short reads on PostgreSQL: each check-out costs a lock on
+    /// the pool (and a round trip to test a connection that sat idle), and a transaction
+    /// would cost two more round trips. Inside
     /// a snapshot or a batch, `f` simply runs on its connection.
     pub fn on_one_connection<T, E>(&self, f: impl FnOnce(&Store) -> Result<T, E>) -> Result<T, E>
     where

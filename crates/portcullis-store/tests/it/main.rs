@@ -14,6 +14,7 @@ mod domains;
 mod enterprise_saml;
 mod groups;
 mod operator;
+mod pool;
 mod scim;
 mod snapshot;
 mod sso;

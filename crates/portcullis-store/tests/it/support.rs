@@ -85,7 +85,11 @@ impl TestDb {
             .execute(&mut admin)
             .unwrap();
         let separator = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
+        // Named after the schema, so a test can find its own connections in
+        // `pg_stat_activity`.
+        let url = format!(
+            "{admin_url}{separator}options=-csearch_path%3D{schema}&application_name={schema}"
+        );
         let store = Store::connect_with_pool_size(&url, 4).unwrap();
         assert_eq!(store.backend(), Backend::Postgres);
         Some(TestDb {
