@@ -1,10 +1,10 @@
 //! Prepared-statement caching for the hot `UPDATE`s. diesel never caches an `UPDATE`
 //! (an `AsChangeset` with optional fields could make many statements), so SQLite would
-//! compile the statement — and the triggers of its table — again on every call, and
-//! PostgreSQL parse and plan it again. A statement whose `SET` list is a fixed tuple is
-//! always the same SQL: [`Cached`] says so. Run it on the concrete connection
-//! (`connection::concrete!`), where a statement is found by its type: through the
-//! multi-backend wrapper PostgreSQL still gets an unnamed statement each time.
+//! compile the statement — and the triggers of its table — again on every call. A
+//! statement whose `SET` list is a fixed tuple is always the same SQL: [`Cached`] says so.
+//! Run it on the concrete connection (`connection::concrete!`). On PostgreSQL diesel
+//! still sends these `UPDATE`s as unnamed statements (its statement log shows so), so
+//! there the wrapper saves nothing yet.
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
