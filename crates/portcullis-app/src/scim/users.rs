@@ -207,14 +207,19 @@ pub fn patch(
         attempt += 1;
         let old = load(store, ctx, id)?;
         check_if_match(if_match, old.version)?;
-        let current = resource_of(store, ctx, &old)?;
+        // A change to the member's groups, or to one of their names, moves the member's
+        // version (`etags.rs`), and the write below is refused when the version moved:
+        // when it succeeds, these are still the member's groups, and the answer shows
+        // them without reading them again.
+        let groups = groups_of(store, ctx, &old)?;
+        let current = user_resource(&old, &groups, &ctx.base);
         let mut patched = patch::apply(&current, &request, schema, &PatchLimits::default())
             .map_err(AppError::Scim)?;
         resource::strip_server_attributes(&mut patched);
         let new = user_from_input(&patched, Some(&old), ctx)?;
         match write(store, ctx, &old, new) {
             Ok(new) => {
-                let resource = resource_of(store, ctx, &new)?;
+                let resource = user_resource(&new, &groups, &ctx.base);
                 return Ok((new, resource));
             }
             Err(AppError::PreconditionFailed(_))
