@@ -2,14 +2,14 @@
 //! differs between SQLite and PostgreSQL (pragmas, the migration lock, write
 //! transactions).
 
+use std::time::{Duration, Instant};
+
 use diesel::connection::{
     AnsiTransactionManager, SimpleConnection, TransactionDepthChange, TransactionManager,
     TransactionManagerStatus,
 };
 use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
 use diesel::{Connection, PgConnection, SqliteConnection};
-
-use std::time::{Duration, Instant};
 
 use crate::StoreError;
 
