@@ -43,14 +43,28 @@ use crate::session::SessionKeys;
 use crate::state::AppState;
 use crate::writer::Writer;
 
-/// Blocking threads each worker may run (store writes, scans, password hashing): the
-/// database pool's connections shared out among the workers (at least one each). More
-/// threads than the pool has connections would only queue on the pool, and r2d2 does not
-/// hand a returned connection to the thread that has waited longest: with twice as many
-/// threads as connections, PostgreSQL reads under load waited up to 0.8 s (p99) for one.
-pub fn blocking_threads_per_worker() -> usize {
-    (portcullis_store::DEFAULT_POOL_SIZE as usize / workers()).max(1)
+/// Blocking threads each worker may run (store work that does not run inline, SAML
+/// verification, password hashing), by backend.
+///
+/// - PostgreSQL: the database pool's connections shared out among the workers (at least
+///   one each). More threads than the pool has connections would only queue on the pool,
+///   and r2d2 does not hand a returned connection to the thread that has waited longest:
+///   with twice as many threads as connections, PostgreSQL reads under load waited up to
+///   0.8 s (p99) for one.
+/// - SQLite: [`SQLITE_BLOCKING_THREADS_PER_WORKER`]. Its work there waits on the CPU,
+///   never on the network (writes go to the writer thread), so more threads only run
+///   more pages at once, each holding its rows, its rendered page and a filled page
+///   cache. Against five a worker, two served the same pages a second with half the p99
+///   and a peak 13 to 17 MiB lower (`docs/benchmarks.md`).
+pub fn blocking_threads_per_worker(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => SQLITE_BLOCKING_THREADS_PER_WORKER,
+        Backend::Postgres => (portcullis_store::DEFAULT_POOL_SIZE as usize / workers()).max(1),
+    }
 }
+
+/// Blocking threads each worker may run on SQLite ([`blocking_threads_per_worker`]).
+pub const SQLITE_BLOCKING_THREADS_PER_WORKER: usize = 2;
 
 /// Largest JSON or form body accepted outside SCIM.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -241,6 +255,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         actix_web::rt::spawn(metrics_server);
         println!("Metrics are served on {metrics_bind}");
     }
+    let backend = state.store.backend();
     let server = HttpServer::new(move || {
         App::new()
             .wrap(security_headers())
@@ -249,7 +264,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
             .configure(configure(state.clone()))
     })
     .workers(workers())
-    .worker_max_blocking_threads(blocking_threads_per_worker())
+    .worker_max_blocking_threads(blocking_threads_per_worker(backend))
     .shutdown_timeout(30)
     .bind(&bind)
     .with_context(|| format!("binding {bind}"))?;
