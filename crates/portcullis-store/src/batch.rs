@@ -40,15 +40,18 @@ impl Store {
             c.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
         }
         begin(&mut *pinned.conn()?)?;
+        let outer = pinned.conn()?.pooled().enter();
         let batch = Batch {
             store: &pinned,
             broken: Cell::new(false),
         };
         let value = f(&batch);
         let mut conn = pinned.conn()?;
-        // A batch ends with nothing open but its own transaction; anything else, or a
-        // broken attempt, and the whole batch is undone.
-        if batch.broken.get() || depth(&mut conn)? != 1 {
+        let failed = conn.pooled().leave(outer);
+        // A batch ends with nothing open but its own transaction; anything else, a
+        // broken attempt, or a write that failed outside any attempt, and the whole
+        // batch is undone.
+        if batch.broken.get() || failed || depth(&mut conn)? != 1 {
             let _ = end(&mut conn, false);
             return Err(StoreError::Batch(
                 "a write of the batch could not end cleanly",
@@ -65,7 +68,8 @@ impl Store {
     /// fails: a use case that reads, decides and writes several rows is all or nothing,
     /// and (on SQLite, which takes the write lock up front) no other writer comes between
     /// its reads and its writes. Inside a transaction already (a batch, or another
-    /// `transaction`), it is a savepoint of that one.
+    /// `transaction`), it is a savepoint of that one. When a write inside failed and `f`
+    /// still succeeds, nothing is kept and the answer is [`StoreError::FailedWrite`].
     pub fn transaction<T, E>(&self, f: impl FnOnce(&Store) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
@@ -76,13 +80,19 @@ impl Store {
             self.pin()?
         };
         begin(&mut *pinned.conn()?)?;
+        let outer = pinned.conn()?.pooled().enter();
         let result = f(&pinned);
+        // A write inside that failed (`Store::write_part`) may have left half its work:
+        // the transaction is rolled back even when `f` went on to succeed.
+        let failed = pinned.conn().map(|mut c| c.pooled().leave(outer));
+        let keep = result.is_ok() && matches!(failed, Ok(false));
         // A connection whose transaction cannot be ended is broken, and the pool drops it.
-        let ended = pinned.conn().and_then(|mut c| end(&mut c, result.is_ok()));
-        match (result, ended) {
-            (Ok(value), Ok(())) => Ok(value),
-            (Ok(_), Err(e)) => Err(e.into()),
-            (Err(e), _) => Err(e),
+        let ended = pinned.conn().and_then(|mut c| end(&mut c, keep));
+        match (result, failed, ended) {
+            (Err(e), _, _) => Err(e),
+            (Ok(_), Err(e), _) | (Ok(_), _, Err(e)) => Err(e.into()),
+            (Ok(_), Ok(true), Ok(())) => Err(StoreError::FailedWrite.into()),
+            (Ok(value), Ok(false), Ok(())) => Ok(value),
         }
     }
 }
@@ -101,20 +111,31 @@ impl Batch<'_> {
                 StoreError::Batch("an earlier write of the batch could not end cleanly").into(),
             );
         }
-        if let Err(e) = self.store.conn().and_then(|mut c| begin(&mut c)) {
-            self.broken.set(true);
-            return Err(e.into());
-        }
+        let outer = match self.store.conn().and_then(|mut c| {
+            begin(&mut c)?;
+            Ok(c.pooled().enter())
+        }) {
+            Ok(outer) => outer,
+            Err(e) => {
+                self.broken.set(true);
+                return Err(e.into());
+            }
+        };
         let result = f(self.store);
-        if let Err(e) = self
-            .store
-            .conn()
-            .and_then(|mut c| end(&mut c, result.is_ok()))
-        {
-            self.broken.set(true);
-            return Err(e.into());
+        // As in `Store::transaction`: a write that failed inside undoes the attempt.
+        let ended = self.store.conn().and_then(|mut c| {
+            let failed = c.pooled().leave(outer);
+            end(&mut c, result.is_ok() && !failed)?;
+            Ok(failed)
+        });
+        match (result, ended) {
+            (_, Err(e)) => {
+                self.broken.set(true);
+                Err(e.into())
+            }
+            (Ok(_), Ok(true)) => Err(StoreError::FailedWrite.into()),
+            (result, Ok(_)) => result,
         }
-        result
     }
 }
 

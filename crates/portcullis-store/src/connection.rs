@@ -68,10 +68,36 @@ impl Backend {
     }
 }
 
-/// A pooled connection and when it was last given back to the pool.
+/// A pooled connection, when it was last given back to the pool, and whether a write
+/// failed inside its open transaction.
 pub(crate) struct Pooled {
     pub(crate) conn: AnyConnection,
     returned: Instant,
+    /// A write that ran as a part of the open transaction, without a savepoint of its own
+    /// (`Store::write_part`), failed: what it did may be half there, so the innermost
+    /// transaction or savepoint open (a `Store::transaction`, a batch or one of its
+    /// attempts) must end rolled back. Each of those takes it on entry and puts the outer
+    /// value back on exit ([`Pooled::enter`], [`Pooled::leave`]).
+    failed: bool,
+}
+
+impl Pooled {
+    /// Starts a transaction or savepoint's watch for failed writes; returns the
+    /// enclosing one's state, for [`Pooled::leave`].
+    pub(crate) fn enter(&mut self) -> bool {
+        std::mem::take(&mut self.failed)
+    }
+
+    /// Ends the watch [`Pooled::enter`] started, putting `outer` back: `true` when a
+    /// write inside failed, and the transaction or savepoint must be rolled back.
+    pub(crate) fn leave(&mut self, outer: bool) -> bool {
+        std::mem::replace(&mut self.failed, outer)
+    }
+
+    /// Records that a write inside the open transaction failed.
+    pub(crate) fn mark_failed(&mut self) {
+        self.failed = true;
+    }
 }
 
 /// How recently a PostgreSQL connection must have been in use for the pool to lend it
@@ -109,6 +135,7 @@ impl ManageConnection for Manager {
         Ok(Pooled {
             conn,
             returned: Instant::now(),
+            failed: false,
         })
     }
 

@@ -44,6 +44,10 @@ pub enum StoreError {
     /// connection was used in a way it does not allow). Nothing of the batch is kept.
     #[error("write batch: {0}")]
     Batch(&'static str),
+    /// A write inside a transaction failed, and the caller went on and asked to commit:
+    /// the transaction was rolled back instead ([`crate::Store::transaction`]).
+    #[error("a write failed inside the transaction, which was rolled back")]
+    FailedWrite,
     /// A stored value could not be read back into a domain type.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),

@@ -167,7 +167,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         let (account, inviter) = (account.to_string(), inviter.to_string());
-        self.write(|conn| {
+        self.write_part(|conn| {
             let update = crate::cached::Cached(
                 diesel::update(
                     invitations::table

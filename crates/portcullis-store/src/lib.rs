@@ -81,10 +81,22 @@ pub struct Store {
     pinned: Option<Arc<Mutex<PooledConnection<Manager>>>>,
 }
 
-/// A connection taken for one store call: from the pool, or the batch's own.
+/// A connection taken for one store call: from the pool, or the batch's own. It lives on
+/// the stack for that call; boxing the pooled one would allocate on every call.
+#[allow(clippy::large_enum_variant)]
 enum Conn<'a> {
     Pooled(PooledConnection<Manager>),
     Pinned(MutexGuard<'a, PooledConnection<Manager>>),
+}
+
+impl Conn<'_> {
+    /// The pooled connection with its state beside the database connection.
+    pub(crate) fn pooled(&mut self) -> &mut connection::Pooled {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Pinned(c) => c,
+        }
+    }
 }
 
 impl Deref for Conn<'_> {
@@ -236,11 +248,34 @@ impl Store {
         f(&mut *self.conn()?)
     }
 
-    /// Runs `f` as one write transaction: all of it is applied, or nothing.
+    /// Runs `f` as one write transaction: all of it is applied, or nothing. Inside a
+    /// transaction already, in a savepoint of it: a failure undoes `f`'s work alone, and
+    /// the caller may go on (as [`Store::remember_assertion`] does after a conflict).
     fn write<T>(
         &self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         connection::write_tx(&mut *self.conn()?, f)
+    }
+
+    /// [`Store::write`] for the hot writes of the SCIM routes, which their use cases run
+    /// inside a [`Store::transaction`] and never go on after when they fail: inside a
+    /// transaction it adds no savepoint (two round trips on PostgreSQL) and runs `f` as a
+    /// part of it. When `f` fails, what it did may be half there, so the connection
+    /// records it, and the transaction or savepoint the caller opened is rolled back
+    /// whatever the caller does next. Outside any transaction, it is [`Store::write`].
+    fn write_part<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn()?;
+        if connection::depth(&mut conn)? == 0 {
+            return connection::write_tx(&mut conn, f);
+        }
+        let result = f(&mut conn);
+        if result.is_err() {
+            conn.pooled().mark_failed();
+        }
+        result
     }
 }

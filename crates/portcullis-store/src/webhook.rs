@@ -300,7 +300,7 @@ impl Store {
             return Ok(());
         }
         let rows: Vec<DeliveryRow> = deliveries.iter().map(DeliveryRow::from_domain).collect();
-        self.write(|conn| {
+        self.write_part(|conn| {
             for row in &rows {
                 diesel::insert_into(webhook_deliveries::table)
                     .values(row)

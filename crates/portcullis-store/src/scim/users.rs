@@ -453,7 +453,7 @@ impl Store {
         audit: Option<&AuditEvent>,
     ) -> Result<(), StoreError> {
         let row = row.to_row();
-        self.write(|conn| {
+        self.write_part(|conn| {
             row.insert(conn)?;
             insert_audit(conn, audit)
         })
@@ -480,7 +480,7 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let new = row.to_row();
         let old = &previous.user;
-        self.write(|conn| {
+        self.write_part(|conn| {
             let changes = (
                 users::email.eq(&new.email),
                 users::email_lower.eq(&new.email_lower),

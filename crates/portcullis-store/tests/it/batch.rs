@@ -1,4 +1,5 @@
-//! Group commit: `Store::write_batch` and `Batch::attempt`.
+//! Group commit (`Store::write_batch`, `Batch::attempt`) and what a failed write inside a
+//! transaction leaves (`Store::transaction`).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -58,6 +59,89 @@ backend_tests! {
         assert_eq!(store.user(a.id, undone.id).unwrap(), None);
         assert_eq!(store.user(a.id, taken.id).unwrap(), None);
         // The member count, kept by triggers, followed the savepoints.
+        assert_eq!(people(store, &a), 2);
+    }
+
+    // The SCIM writes run inside their use case's transaction without a savepoint of
+    // their own. One that fails may have done part of its work, so a caller that went
+    // on as if nothing happened would commit that part: the transaction is rolled back
+    // instead, and the caller gets `FailedWrite`.
+    fn a_failed_write_undoes_its_transaction_even_when_the_caller_goes_on(store: &Store) {
+        let a = seed_account(store, "acme");
+        let kept = scim_row(&a, "kept@example.com", 1);
+        let first = scim_row(&a, "first@example.com", 1);
+        let taken = scim_row(&a, "KEPT@example.com", 1);
+        store.insert_scim_user(&kept, None).unwrap();
+
+        let outcome: Result<(), StoreError> = store.transaction(|s| {
+            s.insert_scim_user(&first, None)?;
+            let failed = s.insert_scim_user(&taken, None);
+            assert!(
+                matches!(failed, Err(StoreError::Conflict { what: conflict::EMAIL })),
+                "{failed:?}"
+            );
+            Ok(())
+        });
+        assert!(matches!(outcome, Err(StoreError::FailedWrite)), "{outcome:?}");
+        assert_eq!(store.user(a.id, first.user.id).unwrap(), None);
+        assert_eq!(store.user(a.id, taken.user.id).unwrap(), None);
+        assert_eq!(people(store, &a), 1);
+
+        // The error passed on, as every use case does: the caller's own error, and
+        // nothing kept.
+        let outcome: Result<(), StoreError> = store.transaction(|s| {
+            s.insert_scim_user(&first, None)?;
+            s.insert_scim_user(&taken, None)
+        });
+        assert!(
+            matches!(outcome, Err(StoreError::Conflict { what: conflict::EMAIL })),
+            "{outcome:?}"
+        );
+        assert_eq!(store.user(a.id, first.user.id).unwrap(), None);
+
+        // A failure inside a nested transaction undoes that one alone: the outer one
+        // goes on (a PATCH retried after `PreconditionFailed` does so) and is kept.
+        store
+            .transaction(|s| {
+                s.insert_scim_user(&first, None)?;
+                let inner: Result<(), StoreError> =
+                    s.transaction(|s| s.insert_scim_user(&taken, None));
+                assert!(matches!(inner, Err(StoreError::Conflict { .. })), "{inner:?}");
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        assert!(store.user(a.id, first.user.id).unwrap().is_some());
+        assert_eq!(people(store, &a), 2);
+    }
+
+    // The same in a batch: the attempt whose failed write was swallowed is undone, the
+    // others are kept.
+    fn a_failed_write_undoes_its_attempt_even_when_the_caller_goes_on(store: &Store) {
+        let a = seed_account(store, "acme");
+        let (one, two, three) = (
+            scim_row(&a, "one@example.com", 1),
+            scim_row(&a, "two@example.com", 1),
+            scim_row(&a, "three@example.com", 1),
+        );
+        let taken = scim_row(&a, "ONE@example.com", 1);
+        let results = store
+            .write_batch(|batch| {
+                let r1 = batch.attempt(|s| s.insert_scim_user(&one, None));
+                let r2 = batch.attempt(|s| {
+                    s.insert_scim_user(&two, None)?;
+                    let _ = s.insert_scim_user(&taken, None);
+                    Ok::<_, StoreError>(())
+                });
+                let r3 = batch.attempt(|s| s.insert_scim_user(&three, None));
+                (r1, r2, r3)
+            })
+            .unwrap();
+        assert!(results.0.is_ok(), "{:?}", results.0);
+        assert!(matches!(results.1, Err(StoreError::FailedWrite)), "{:?}", results.1);
+        assert!(results.2.is_ok(), "{:?}", results.2);
+        assert!(store.user(a.id, one.user.id).unwrap().is_some());
+        assert_eq!(store.user(a.id, two.user.id).unwrap(), None);
+        assert!(store.user(a.id, three.user.id).unwrap().is_some());
         assert_eq!(people(store, &a), 2);
     }
 

@@ -11,20 +11,6 @@ use portcullis_store::{
 
 use crate::support::*;
 
-fn scim_row(account: &Account, email: &str, created: i64) -> ScimUserRow {
-    let mut u = user(account, email);
-    u.origin = UserOrigin::Scim;
-    u.password_hash = None;
-    u.created_at = t(created);
-    u.updated_at = t(created);
-    ScimUserRow {
-        user: u,
-        scim_json: Some(format!("{{\"userName\":\"{email}\"}}")),
-        scim_view: Some(format!("{{\"title\":\"{email}\"}}")),
-        version: 1,
-    }
-}
-
 /// A group of the account named `name` (members are added when it is inserted).
 fn group_of(account: &Account, name: &str) -> ScimGroupRow {
     ScimGroupRow {

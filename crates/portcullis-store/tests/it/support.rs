@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use portcullis_domain::*;
-use portcullis_store::{Backend, Store};
+use portcullis_store::{Backend, ScimUserRow, Store};
 use uuid::Uuid;
 
 /// Declares each test once and runs its body on every backend:
@@ -336,5 +336,20 @@ pub fn audit_event(account: &Account, action: &str) -> AuditEvent {
         ip: None,
         detail: "{}".into(),
         at: t(50),
+    }
+}
+
+/// A member made by SCIM, created at `created` (seconds), with their SCIM JSON.
+pub fn scim_row(account: &Account, email: &str, created: i64) -> ScimUserRow {
+    let mut u = user(account, email);
+    u.origin = UserOrigin::Scim;
+    u.password_hash = None;
+    u.created_at = t(created);
+    u.updated_at = t(created);
+    ScimUserRow {
+        user: u,
+        scim_json: Some(format!("{{\"userName\":\"{email}\"}}")),
+        scim_view: Some(format!("{{\"title\":\"{email}\"}}")),
+        version: 1,
     }
 }
