@@ -168,15 +168,14 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let (account, inviter) = (account.to_string(), inviter.to_string());
         self.write_part(|conn| {
-            let update = crate::cached::Cached(
-                diesel::update(
-                    invitations::table
-                        .filter(invitations::invited_by.eq(&inviter))
-                        .filter(invitations::account_id.eq(&account))
-                        .filter(invitations::accepted_at.is_null())
-                        .filter(invitations::revoked_at.is_null()),
-                )
-                .set(invitations::revoked_at.eq(db_time(now))),
+            let update = crate::cached::update(
+                invitations::table,
+                invitations::revoked_at.eq(db_time(now)),
+                invitations::invited_by
+                    .eq(&inviter)
+                    .and(invitations::account_id.eq(&account))
+                    .and(invitations::accepted_at.is_null())
+                    .and(invitations::revoked_at.is_null()),
             );
             Ok(concrete!(conn, |c| ExecuteDsl::execute(update, c))?)
         })

@@ -114,14 +114,13 @@ pub(crate) fn revoke_sessions_of(
     user: &str,
     now: NaiveDateTime,
 ) -> Result<usize, StoreError> {
-    let update = crate::cached::Cached(
-        diesel::update(
-            sessions::table
-                .filter(sessions::account_id.eq(account))
-                .filter(sessions::user_id.eq(user))
-                .filter(sessions::revoked_at.is_null()),
-        )
-        .set(sessions::revoked_at.eq(now)),
+    let update = crate::cached::update(
+        sessions::table,
+        sessions::revoked_at.eq(now),
+        sessions::account_id
+            .eq(account)
+            .and(sessions::user_id.eq(user))
+            .and(sessions::revoked_at.is_null()),
     );
     Ok(concrete!(conn, |c| ExecuteDsl::execute(update, c))?)
 }

@@ -493,15 +493,14 @@ impl Store {
                 users::updated_at.eq(new.updated_at),
                 users::version.eq(users::version + 1),
             );
-            let update = crate::cached::Cached(
-                diesel::update(
-                    users::table
-                        .filter(users::account_id.eq(&new.account_id))
-                        .filter(users::id.eq(&new.id))
-                        .filter(users::kind.eq(HUMAN))
-                        .filter(users::version.eq(previous.version)),
-                )
-                .set(changes),
+            let update = crate::cached::update(
+                users::table,
+                changes,
+                users::account_id
+                    .eq(&new.account_id)
+                    .and(users::id.eq(&new.id))
+                    .and(users::kind.eq(HUMAN))
+                    .and(users::version.eq(previous.version)),
             );
             let n = concrete!(conn, |c| diesel::query_dsl::methods::ExecuteDsl::execute(
                 update, c
