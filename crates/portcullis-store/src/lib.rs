@@ -258,8 +258,9 @@ impl Store {
         connection::write_tx(&mut *self.conn()?, f)
     }
 
-    /// [`Store::write`] for the hot writes of the SCIM routes, which their use cases run
-    /// inside a [`Store::transaction`] and never go on after when they fail: inside a
+    /// [`Store::write`] for hot writes whose callers run them inside a
+    /// [`Store::transaction`] and never go on after they fail (the SCIM routes' writes,
+    /// the webhook sender's record of its attempts): inside a
     /// transaction it adds no savepoint (two round trips on PostgreSQL) and runs `f` as a
     /// part of it. When `f` fails, what it did may be half there, so the connection
     /// records it, and the transaction or savepoint the caller opened is rolled back

@@ -3,19 +3,20 @@
 //! A change writes the deliveries of its events in its own transaction
 //! ([`Store::insert_deliveries`]): rolled back, it emits nothing; committed, its events are
 //! sent even when the process dies right after. Workers on every replica claim due
-//! deliveries with a lease ([`Store::claim_deliveries`]; on PostgreSQL `FOR UPDATE SKIP
-//! LOCKED`, so two replicas never claim the same row), send them outside any transaction,
+//! deliveries with a lease ([`Store::claim_deliveries`], in `queue.rs`; on PostgreSQL `FOR
+//! UPDATE SKIP LOCKED`, so two replicas never claim the same row), send them outside any transaction,
 //! and record each attempt ([`Store::record_attempt`]).
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::{AccountId, DeliveryId, DeliveryStatus, Webhook, WebhookId, WebhookSecret};
 
 use crate::cipher;
-use crate::connection::AnyConnection;
 use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
 use crate::schema::{webhook_deliveries, webhooks};
 use crate::{Store, StoreError};
+
+mod queue;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhooks)]
@@ -310,94 +311,9 @@ impl Store {
         })
     }
 
-    /// Claims up to `limit` due deliveries for `lease` (no other worker takes them until
-    /// it ends), each with its webhook, oldest first. A delivery waits while an earlier
-    /// one of its webhook is pending and not claimed with it, so each webhook receives its
-    /// events in order when the caller sends each webhook's deliveries in the order given
-    /// and stops at the first that fails ([`Store::release_claims`] the rest).
-    pub fn claim_deliveries(
-        &self,
-        now: DateTime<Utc>,
-        lease: Duration,
-        limit: i64,
-    ) -> Result<Vec<(Delivery, Webhook)>, StoreError> {
-        let (now_db, until) = (db_time(now), db_time(now + lease));
-        let pending = DeliveryStatus::Pending.as_str();
-        let rows: Vec<DeliveryRow> = self.transaction(|store| {
-            store.write(|conn| {
-                macro_rules! due {
-                    () => {
-                        webhook_deliveries::table
-                            .filter(webhook_deliveries::status.eq(pending))
-                            .filter(webhook_deliveries::next_attempt_at.le(now_db))
-                            .filter(
-                                webhook_deliveries::claimed_until
-                                    .is_null()
-                                    .or(webhook_deliveries::claimed_until.lt(now_db)),
-                            )
-                            .order(webhook_deliveries::id.asc())
-                            .limit(limit.max(0) * 4)
-                            .select(DeliveryRow::as_select())
-                    };
-                }
-                // Rows another replica holds are skipped, not waited for.
-                let candidates: Vec<DeliveryRow> = match conn {
-                    AnyConnection::Postgresql(c) => due!().for_update().skip_locked().load(c)?,
-                    AnyConnection::Sqlite(c) => due!().load(c)?,
-                };
-                // In order per webhook: a webhook's deliveries go oldest first, and none
-                // while an earlier one of it waits for a retry (or is held by another
-                // worker).
-                let mut taken: Vec<DeliveryRow> = Vec::new();
-                let mut blocked: Vec<String> = Vec::new();
-                for row in candidates {
-                    if taken.len() as i64 >= limit || blocked.contains(&row.webhook_id) {
-                        continue;
-                    }
-                    if !taken.iter().any(|t| t.webhook_id == row.webhook_id) {
-                        let earlier_waits = webhook_deliveries::table
-                            .filter(webhook_deliveries::webhook_id.eq(&row.webhook_id))
-                            .filter(webhook_deliveries::status.eq(pending))
-                            .filter(webhook_deliveries::id.lt(&row.id))
-                            .count()
-                            .get_result::<i64>(conn)?
-                            > 0;
-                        if earlier_waits {
-                            blocked.push(row.webhook_id.clone());
-                            continue;
-                        }
-                    }
-                    taken.push(row);
-                }
-                let ids: Vec<&String> = taken.iter().map(|r| &r.id).collect();
-                diesel::update(
-                    webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(ids)),
-                )
-                .set(webhook_deliveries::claimed_until.eq(Some(until)))
-                .execute(conn)?;
-                Ok(taken)
-            })
-        })?;
-        // Each webhook read (and its secret unsealed) once per round.
-        let mut hooks: std::collections::HashMap<WebhookId, Option<Webhook>> =
-            std::collections::HashMap::new();
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let delivery = row.into_domain()?;
-            let hook = match hooks.entry(delivery.webhook) {
-                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
-                std::collections::hash_map::Entry::Vacant(new) => {
-                    new.insert(self.webhook(delivery.account, delivery.webhook)?)
-                }
-            };
-            if let Some(webhook) = hook {
-                out.push((delivery, webhook.clone()));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Records an attempt of a claimed delivery and ends its lease.
+    /// Records an attempt of a claimed delivery and ends its lease. Inside a transaction
+    /// it runs as a part of it, without a savepoint of its own: the sender's round records
+    /// its attempts in one and passes any failure on.
     pub fn record_attempt(
         &self,
         id: DeliveryId,
@@ -429,7 +345,7 @@ impl Store {
             status: http,
             error: error.clone(),
         };
-        self.write(|conn| {
+        self.write_part(|conn| {
             let log: String = webhook_deliveries::table
                 .find(&id)
                 .select(webhook_deliveries::attempt_log)

@@ -1,0 +1,97 @@
+//! Claiming webhook deliveries (`Store::claim_deliveries`): each webhook's deliveries go
+//! oldest first and never past one that waits, and a failing receiver holds back only its
+//! own.
+
+use chrono::Duration;
+use portcullis_domain::*;
+use portcullis_store::{Attempt, Delivery, Store};
+
+use crate::support::*;
+
+pub(crate) const LEASE: i64 = 60;
+
+pub(crate) fn hook(store: &Store, account: &Account, n: u8) -> Webhook {
+    let hook = Webhook {
+        id: WebhookId::from_uuid(uuid::Uuid::new_v4()),
+        account: account.id,
+        url: format!("https://hooks{n}.example.com/portcullis"),
+        events: vec!["*".into()],
+        description: String::new(),
+        secret: WebhookSecret::from_bytes([n; 32]),
+        created_at: t(1),
+    };
+    store.insert_webhook(&hook).unwrap();
+    hook
+}
+
+/// Queues `n` deliveries to `hook` at `at`, each newer than the one before.
+pub(crate) fn queue(store: &Store, hook: &Webhook, n: usize, at: i64) -> Vec<DeliveryId> {
+    let deliveries: Vec<Delivery> = (0..n)
+        .map(|i| Delivery::new(hook, "ping", format!("{{\"n\":{i}}}"), t(at)))
+        .collect();
+    store.insert_deliveries(&deliveries).unwrap();
+    deliveries.iter().map(|d| d.id).collect()
+}
+
+pub(crate) fn claim(store: &Store, at: i64, limit: i64) -> Vec<DeliveryId> {
+    store
+        .claim_deliveries(t(at), Duration::seconds(LEASE), limit)
+        .unwrap()
+        .iter()
+        .map(|(d, _)| d.id)
+        .collect()
+}
+
+pub(crate) fn delivered(store: &Store, id: DeliveryId, at: i64) {
+    store
+        .record_attempt(id, &Attempt::Delivered { status: 204 }, t(at))
+        .unwrap();
+}
+
+backend_tests! {
+    fn each_webhook_is_claimed_oldest_first_and_never_past_one_that_waits(store: &Store) {
+        let a = seed_account(store, "acme");
+        let (first, second) = (hook(store, &a, 1), hook(store, &a, 2));
+        let a0 = queue(store, &first, 1, 5)[0];
+        let b0 = queue(store, &second, 1, 5)[0];
+        let a1 = queue(store, &first, 1, 5)[0];
+        let b1 = queue(store, &second, 1, 5)[0];
+        let a2 = queue(store, &first, 1, 5)[0];
+
+        // Oldest first over both webhooks.
+        assert_eq!(claim(store, 10, 3), vec![a0, b0, a1]);
+        // Each webhook's oldest is held by that claim: nothing may pass it.
+        assert_eq!(claim(store, 11, 64), vec![]);
+        delivered(store, a0, 12);
+        delivered(store, b0, 12);
+        // The second webhook's next is free; the first one's next (a1) is still held.
+        assert_eq!(claim(store, 13, 64), vec![b1]);
+        // Once the lease on a1 ends, it goes again, then the one after it.
+        assert_eq!(claim(store, 10 + LEASE + 1, 64), vec![a1, a2]);
+    }
+
+    fn a_failing_receiver_holds_back_only_its_own_deliveries(store: &Store) {
+        let a = seed_account(store, "acme");
+        let (failing, working) = (hook(store, &a, 1), hook(store, &a, 2));
+        let head = queue(store, &failing, 1, 5)[0];
+        assert_eq!(claim(store, 10, 64), vec![head]);
+        let failed = Attempt::Failed {
+            status: Some(500),
+            error: "the receiver answered 500".into(),
+            retry_at: Some(t(1000)),
+        };
+        store.record_attempt(head, &failed, t(11)).unwrap();
+        // More events for the failing receiver than a round claims several times over,
+        // then one for the working receiver.
+        let behind = queue(store, &failing, 300, 12);
+        let other = queue(store, &working, 1, 13);
+
+        assert_eq!(claim(store, 20, 64), other);
+        delivered(store, other[0], 21);
+        assert_eq!(claim(store, 22, 64), vec![]);
+        // When the retry is due, the failing receiver's deliveries go, in order.
+        let mut expected = vec![head];
+        expected.extend_from_slice(&behind[..63]);
+        assert_eq!(claim(store, 1000, 64), expected);
+    }
+}
