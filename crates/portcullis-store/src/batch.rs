@@ -9,8 +9,6 @@
 
 use std::cell::Cell;
 
-use diesel::connection::SimpleConnection;
-
 use crate::connection::{begin, depth, end, AnyConnection};
 use crate::{Store, StoreError};
 
@@ -33,12 +31,11 @@ impl Store {
     ///
     /// On SQLite a batch's commit does not checkpoint the write-ahead log (the commit of
     /// a plain transaction does once the log holds 1,000 pages): whoever runs batches runs
-    /// [`Store::checkpoint`] beside them, on a thread of its own.
+    /// [`Store::checkpoint`] beside them, on a thread of its own. The savepoints' journal
+    /// is kept in memory (`temp_store`) while the connection runs batches, and set back
+    /// before it is used for anything else.
     pub fn write_batch<R>(&self, f: impl FnOnce(&Batch<'_>) -> R) -> Result<R, StoreError> {
-        let pinned = self.pin()?;
-        if let AnyConnection::Sqlite(c) = &mut *pinned.conn()? {
-            c.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
-        }
+        let pinned = self.pin_for(true)?;
         begin(&mut *pinned.conn()?)?;
         let outer = pinned.conn()?.pooled().enter();
         let batch = Batch {
@@ -164,6 +161,57 @@ impl Store {
                     .get_result::<Checkpoint>(c)?)
             }
             AnyConnection::Postgresql(_) => Ok(Checkpoint::default()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::RunQueryDsl;
+
+    use super::*;
+
+    #[derive(diesel::QueryableByName)]
+    struct TempStore {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        temp_store: i32,
+    }
+
+    fn temp_store(store: &Store) -> i32 {
+        store
+            .read(|conn| match conn {
+                AnyConnection::Sqlite(c) => Ok(diesel::sql_query("PRAGMA temp_store")
+                    .get_result::<TempStore>(c)?
+                    .temp_store),
+                AnyConnection::Postgresql(_) => unreachable!("a SQLite store"),
+            })
+            .unwrap()
+    }
+
+    /// The savepoints' journal is in memory during batches (2: `MEMORY`), and the same
+    /// connection (the pool's only one) is back to the default (0) for anything else,
+    /// where sorts may be larger than memory should hold.
+    #[test]
+    fn only_batches_keep_temporary_data_in_memory() {
+        let path = std::env::temp_dir().join(format!("batch-{}.db", uuid::Uuid::new_v4()));
+        let store = Store::connect_with_pool_size(&path.display().to_string(), 1).unwrap();
+        store.migrate().unwrap();
+        assert_eq!(temp_store(&store), 0);
+        let during = store
+            .write_batch(|batch| batch.attempt(|s| Ok::<_, StoreError>(temp_store(s))))
+            .unwrap()
+            .unwrap();
+        assert_eq!(during, 2);
+        assert_eq!(temp_store(&store), 0);
+        assert_eq!(
+            store
+                .on_one_connection(|s| Ok::<_, StoreError>(temp_store(s)))
+                .unwrap(),
+            0
+        );
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     }
 }

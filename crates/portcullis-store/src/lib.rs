@@ -236,8 +236,20 @@ impl Store {
                 .try_lock()
                 .map(Conn::Pinned)
                 .map_err(|_| StoreError::Batch("a store call nested in another one")),
-            None => Ok(Conn::Pooled(self.pool.get()?)),
+            None => Ok(Conn::Pooled(self.take(false)?)),
         }
+    }
+
+    /// A connection from the pool, readied for batches ([`Store::write_batch`]) or for
+    /// everything else.
+    fn take(&self, for_batches: bool) -> Result<PooledConnection<Manager>, StoreError> {
+        let mut conn = self.pool.get()?;
+        if for_batches {
+            conn.use_for_batches()?;
+        } else {
+            conn.use_for_others()?;
+        }
+        Ok(conn)
     }
 
     /// Runs reads on one pooled connection, outside any transaction.

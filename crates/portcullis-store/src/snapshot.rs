@@ -66,8 +66,13 @@ impl Store {
     /// This store with one connection taken from the pool for all of its calls; the
     /// connection goes back when the last clone is dropped.
     pub(crate) fn pin(&self) -> Result<Store, StoreError> {
+        self.pin_for(false)
+    }
+
+    /// [`Store::pin`], with the connection readied for batches when `for_batches`.
+    pub(crate) fn pin_for(&self, for_batches: bool) -> Result<Store, StoreError> {
         Ok(Store {
-            pinned: Some(Arc::new(Mutex::new(self.pool.get()?))),
+            pinned: Some(Arc::new(Mutex::new(self.take(for_batches)?))),
             ..self.clone()
         })
     }
