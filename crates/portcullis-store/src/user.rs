@@ -91,9 +91,10 @@ impl UserRow {
     /// Inserts the row, with a member's emails ([`emails`]); a taken email is
     /// `Conflict { what: "email" }`.
     pub(crate) fn insert(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        diesel::insert_into(users::table)
-            .values(self)
-            .execute(conn)?;
+        // On the concrete connection: there diesel finds the prepared statement by its
+        // type, where the multi-backend one writes its SQL on every call to look it up.
+        let insert = diesel::insert_into(users::table).values(self);
+        concrete!(conn, |c| insert.execute(c))?;
         if self.kind == UserKind::Human.as_str() {
             emails::insert(
                 conn,

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use portcullis_domain::{AccountId, DeliveryId, DeliveryStatus, Webhook, WebhookId, WebhookSecret};
 
 use crate::cipher;
+use crate::connection::concrete;
 use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
 use crate::schema::{webhook_deliveries, webhooks};
 use crate::{Store, StoreError};
@@ -303,9 +304,9 @@ impl Store {
         let rows: Vec<DeliveryRow> = deliveries.iter().map(DeliveryRow::from_domain).collect();
         self.write_part(|conn| {
             for row in &rows {
-                diesel::insert_into(webhook_deliveries::table)
-                    .values(row)
-                    .execute(conn)?;
+                // On the concrete connection, as `UserRow::insert`.
+                let insert = diesel::insert_into(webhook_deliveries::table).values(row);
+                concrete!(conn, |c| insert.execute(c))?;
             }
             Ok(())
         })

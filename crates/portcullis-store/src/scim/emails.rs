@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use portcullis_domain::email::identity_key;
 use serde_json::Value;
 
-use crate::connection::AnyConnection;
+use crate::connection::{concrete, AnyConnection};
 use crate::schema::user_emails;
 use crate::StoreError;
 
@@ -145,9 +145,9 @@ pub(crate) fn insert(
 fn write(conn: &mut AnyConnection, rows: Vec<EmailRow>) -> Result<(), StoreError> {
     // One statement per row: diesel's multi-backend connection has no batch insert.
     for row in rows {
-        diesel::insert_into(user_emails::table)
-            .values(&row)
-            .execute(conn)?;
+        // On the concrete connection, as `UserRow::insert`.
+        let insert = diesel::insert_into(user_emails::table).values(&row);
+        concrete!(conn, |c| insert.execute(c))?;
     }
     Ok(())
 }
