@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use portcullis_domain::policy;
 use portcullis_domain::{
     Account, AccountId, AccountSlug, Actor, Email, EnforcementPolicy, IpRestrictions,
-    ProvisioningMode, User, UserId,
+    ProvisioningMode, User,
 };
 use portcullis_store::Store;
 use serde_json::json;
@@ -74,7 +74,7 @@ pub fn create(
     let email = Email::parse(admin_email)?;
     let password = password::random_password();
     let admin = User::bootstrap_admin(
-        UserId::from_uuid(Uuid::new_v4()),
+        crate::ids::new_user_id(),
         account.id,
         email,
         password::hash(&password)?,

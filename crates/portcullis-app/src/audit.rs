@@ -2,9 +2,8 @@
 //! transaction where the store takes it with the change.
 
 use chrono::{DateTime, Utc};
-use portcullis_domain::{AccountId, Actor, AuditEvent, AuditEventId};
+use portcullis_domain::{AccountId, Actor, AuditEvent};
 use portcullis_store::Store;
-use uuid::Uuid;
 
 use crate::AppError;
 
@@ -24,7 +23,7 @@ pub fn event(
         detail.to_string()
     };
     AuditEvent {
-        id: AuditEventId::from_uuid(Uuid::new_v4()),
+        id: crate::ids::new_audit_event_id(),
         account,
         actor,
         action: action.to_owned(),

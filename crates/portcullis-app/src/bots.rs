@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use portcullis_domain::{User, UserId, UserKind};
 use portcullis_store::{Store, UserListQuery};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::{audit, AppError, Caller};
 
@@ -31,12 +30,7 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<User, AppError> {
     caller.require_manager()?;
-    let bot = User::bot(
-        UserId::from_uuid(Uuid::new_v4()),
-        caller.account.id,
-        name,
-        now,
-    )?;
+    let bot = User::bot(crate::ids::new_user_id(), caller.account.id, name, now)?;
     store.transaction(|store| {
         store.insert_user(&bot)?;
         audit::record(

@@ -187,7 +187,7 @@ pub async fn accept_with_password(
                 ));
             }
             let user = User::invited(
-                UserId::from_uuid(Uuid::new_v4()),
+                crate::ids::new_user_id(),
                 &found.invitation,
                 &display_name,
                 Some(hash),
@@ -254,7 +254,7 @@ pub fn accept_via_sso(
         )));
     }
     let user = User::invited(
-        UserId::from_uuid(Uuid::new_v4()),
+        crate::ids::new_user_id(),
         &found.invitation,
         who.display_name,
         None,

@@ -22,6 +22,7 @@ pub mod error;
 pub mod exec;
 pub mod housekeeping;
 pub mod idps;
+pub mod ids;
 pub mod invitations;
 pub mod login;
 pub mod members;

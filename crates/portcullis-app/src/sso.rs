@@ -549,7 +549,7 @@ fn decide(
             link,
         }) => {
             let user = User::just_in_time(
-                UserId::from_uuid(Uuid::new_v4()),
+                crate::ids::new_user_id(),
                 account.id,
                 email,
                 display_name,

@@ -342,7 +342,7 @@ pub fn user_from_input(
         }
         None => ScimUserRow {
             user: User::from_scim(
-                UserId::from_uuid(Uuid::new_v4()),
+                crate::ids::new_user_id(),
                 ctx.account,
                 email,
                 display_name,
