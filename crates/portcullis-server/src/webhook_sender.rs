@@ -218,6 +218,9 @@ pub async fn deliver_due(
     let claimed = state
         .write(move |store| Ok(store.claim_deliveries(now, lease, CLAIM)?))
         .await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
     let started = std::time::Instant::now();
     let budget = Duration::from_secs(LEASE_SECONDS as u64) - TIMEOUT - Duration::from_secs(1);
     let mut attempted = 0;

@@ -60,64 +60,58 @@ impl Store {
         debug_assert_eq!(DeliveryStatus::Pending.as_str(), "pending");
         let limit = usize::try_from(limit).unwrap_or(0);
         let (now_db, until) = (db_time(now), db_time(now + lease));
-        let rows: Vec<DeliveryRow> = self.transaction(|store| {
-            store.write(|conn| {
-                let mut heads = match conn {
-                    AnyConnection::Sqlite(c) => diesel::sql_query(HEADS).load::<Head>(c)?,
-                    AnyConnection::Postgresql(c) => diesel::sql_query(HEADS).load::<Head>(c)?,
-                };
-                // The queue whose head has waited longest first.
-                heads.sort_by(|a, b| a.head.cmp(&b.head));
-                let mut taken: Vec<DeliveryRow> = Vec::new();
-                let mut queues = 0;
-                for head in heads {
-                    if queues == limit {
-                        break;
-                    }
-                    macro_rules! queue {
-                        () => {
-                            webhook_deliveries::table
-                                .filter(
-                                    webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
-                                )
-                                .filter(webhook_deliveries::webhook_id.eq(&head.webhook_id))
-                                .order(webhook_deliveries::id.asc())
-                                .limit(limit as i64)
-                                .select(DeliveryRow::as_select())
-                        };
-                    }
-                    // Rows another replica holds are skipped, not waited for: it claims
-                    // from the head, so a queue whose head it holds is left to it.
-                    let queue: Vec<DeliveryRow> = match conn {
-                        AnyConnection::Postgresql(c) => {
-                            queue!().for_update().skip_locked().load(c)?
-                        }
-                        AnyConnection::Sqlite(c) => queue!().load(c)?,
-                    };
-                    if queue.first().map(|r| &r.id) != Some(&head.head) {
-                        continue;
-                    }
-                    let before = taken.len();
-                    taken.extend(queue.into_iter().take_while(|r| {
-                        r.next_attempt_at <= now_db
-                            && r.claimed_until.is_none_or(|held| held < now_db)
-                    }));
-                    if taken.len() > before {
-                        queues += 1;
-                    }
+        let rows: Vec<DeliveryRow> = self.write(|conn| {
+            let mut heads = match conn {
+                AnyConnection::Sqlite(c) => diesel::sql_query(HEADS).load::<Head>(c)?,
+                AnyConnection::Postgresql(c) => diesel::sql_query(HEADS).load::<Head>(c)?,
+            };
+            // The queue whose head has waited longest first.
+            heads.sort_by(|a, b| a.head.cmp(&b.head));
+            let mut taken: Vec<DeliveryRow> = Vec::new();
+            let mut queues = 0;
+            for head in heads {
+                if queues == limit {
+                    break;
                 }
-                // Oldest first over all queues; cutting the newest keeps each queue's
-                // part a run from its head.
-                taken.sort_by(|a, b| a.id.cmp(&b.id));
-                taken.truncate(limit);
-                let ids: Vec<&String> = taken.iter().map(|r| &r.id).collect();
-                diesel::update(
-                    webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(ids)),
-                )
+                macro_rules! queue {
+                    () => {
+                        webhook_deliveries::table
+                            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+                            .filter(webhook_deliveries::webhook_id.eq(&head.webhook_id))
+                            .order(webhook_deliveries::id.asc())
+                            .limit(limit as i64)
+                            .select(DeliveryRow::as_select())
+                    };
+                }
+                // Rows another replica holds are skipped, not waited for: it claims
+                // from the head, so a queue whose head it holds is left to it.
+                let queue: Vec<DeliveryRow> = match conn {
+                    AnyConnection::Postgresql(c) => queue!().for_update().skip_locked().load(c)?,
+                    AnyConnection::Sqlite(c) => queue!().load(c)?,
+                };
+                if queue.first().map(|r| &r.id) != Some(&head.head) {
+                    continue;
+                }
+                let before = taken.len();
+                taken.extend(queue.into_iter().take_while(|r| {
+                    r.next_attempt_at <= now_db && r.claimed_until.is_none_or(|held| held < now_db)
+                }));
+                if taken.len() > before {
+                    queues += 1;
+                }
+            }
+            // Oldest first over all queues; cutting the newest keeps each queue's
+            // part a run from its head.
+            taken.sort_by(|a, b| a.id.cmp(&b.id));
+            taken.truncate(limit);
+            if taken.is_empty() {
+                return Ok(taken);
+            }
+            let ids: Vec<&String> = taken.iter().map(|r| &r.id).collect();
+            diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(ids)))
                 .set(webhook_deliveries::claimed_until.eq(Some(until)))
                 .execute(conn)?;
-                Ok(taken)
-            })
+            Ok(taken)
         })?;
         // Each webhook read (and its secret unsealed) once per round.
         let mut hooks: HashMap<WebhookId, Option<Webhook>> = HashMap::new();
