@@ -48,6 +48,41 @@ pub(crate) fn delivered(store: &Store, id: DeliveryId, at: i64) {
         .unwrap();
 }
 
+/// Two webhooks of one account: the first one's receiver failed its first delivery
+/// (`head`, tried again at 1000), with `behind` more queued after it; then one delivery
+/// (`other`) queued to the second.
+pub(crate) struct Stalled {
+    pub account: Account,
+    pub failing: Webhook,
+    pub working: Webhook,
+    pub head: DeliveryId,
+    pub behind: Vec<DeliveryId>,
+    pub other: DeliveryId,
+}
+
+pub(crate) fn stalled(store: &Store, behind: usize) -> Stalled {
+    let account = seed_account(store, "acme");
+    let (failing, working) = (hook(store, &account, 1), hook(store, &account, 2));
+    let head = queue(store, &failing, 1, 5)[0];
+    assert_eq!(claim(store, 10, 64), vec![head]);
+    let failed = Attempt::Failed {
+        status: Some(500),
+        error: "the receiver answered 500".into(),
+        retry_at: Some(t(1000)),
+    };
+    store.record_attempt(head, &failed, t(11)).unwrap();
+    let behind = queue(store, &failing, behind, 12);
+    let other = queue(store, &working, 1, 13)[0];
+    Stalled {
+        account,
+        failing,
+        working,
+        head,
+        behind,
+        other,
+    }
+}
+
 backend_tests! {
     fn each_webhook_is_claimed_oldest_first_and_never_past_one_that_waits(store: &Store) {
         let a = seed_account(store, "acme");
@@ -71,23 +106,12 @@ backend_tests! {
     }
 
     fn a_failing_receiver_holds_back_only_its_own_deliveries(store: &Store) {
-        let a = seed_account(store, "acme");
-        let (failing, working) = (hook(store, &a, 1), hook(store, &a, 2));
-        let head = queue(store, &failing, 1, 5)[0];
-        assert_eq!(claim(store, 10, 64), vec![head]);
-        let failed = Attempt::Failed {
-            status: Some(500),
-            error: "the receiver answered 500".into(),
-            retry_at: Some(t(1000)),
-        };
-        store.record_attempt(head, &failed, t(11)).unwrap();
-        // More events for the failing receiver than a round claims several times over,
-        // then one for the working receiver.
-        let behind = queue(store, &failing, 300, 12);
-        let other = queue(store, &working, 1, 13);
+        // More events behind the failing receiver's retry than a round claims several
+        // times over, then one for the working receiver.
+        let Stalled { head, behind, other, .. } = stalled(store, 300);
 
-        assert_eq!(claim(store, 20, 64), other);
-        delivered(store, other[0], 21);
+        assert_eq!(claim(store, 20, 64), vec![other]);
+        delivered(store, other, 21);
         assert_eq!(claim(store, 22, 64), vec![]);
         // When the retry is due, the failing receiver's deliveries go, in order.
         let mut expected = vec![head];

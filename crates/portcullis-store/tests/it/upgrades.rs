@@ -747,29 +747,25 @@ fn member_count_slots_on_both_backends() {
 /// it, one to another webhook) read back unchanged, and are claimed as they were: the
 /// other webhook's at once, the waiting one and those behind it when the retry is due.
 fn webhook_delivery_queues(db: &TestDb) {
-    use crate::deliveries::{claim, delivered, hook, queue};
+    use crate::deliveries::{claim, delivered, stalled, Stalled};
     let store = &db.store;
     store.migrate_until("00000000000020").unwrap();
-    let a = seed_account(store, "acme");
-    let (failing, working) = (hook(store, &a, 1), hook(store, &a, 2));
-    let head = queue(store, &failing, 1, 5)[0];
-    assert_eq!(claim(store, 10, 64), vec![head]);
-    let failed = portcullis_store::Attempt::Failed {
-        status: Some(503),
-        error: "the receiver answered 503".into(),
-        retry_at: Some(t(1000)),
-    };
-    store.record_attempt(head, &failed, t(11)).unwrap();
-    let behind = queue(store, &failing, 2, 12);
-    let other = queue(store, &working, 1, 13);
+    let Stalled {
+        account: a,
+        failing,
+        working,
+        head,
+        behind,
+        other,
+    } = stalled(store, 2);
     let stored = |hook: &Webhook| store.deliveries(a.id, hook.id, 10).unwrap();
     let before = (stored(&failing), stored(&working));
 
     store.migrate().unwrap();
 
     assert_eq!((stored(&failing), stored(&working)), before);
-    assert_eq!(claim(store, 20, 64), other);
-    delivered(store, other[0], 21);
+    assert_eq!(claim(store, 20, 64), vec![other]);
+    delivered(store, other, 21);
     assert_eq!(claim(store, 1000, 64), vec![head, behind[0], behind[1]]);
 }
 
