@@ -246,15 +246,14 @@ fn emit_with(
     data: impl FnOnce(&Store) -> Result<Value, AppError>,
 ) -> Result<(), AppError> {
     debug_assert!(webhook::EVENT_TYPES.contains(&kind), "{kind}");
-    let hooks = store.webhooks(account)?;
-    let subscribed: Vec<&Webhook> = hooks.iter().filter(|w| w.subscribes(kind)).collect();
+    let subscribed = store.subscribed_webhooks(account, kind)?;
     if subscribed.is_empty() {
         return Ok(());
     }
     let payload = body(kind, now, &data(store)?);
     let deliveries: Vec<Delivery> = subscribed
         .into_iter()
-        .map(|w| Delivery::new(w, kind, payload.clone(), now))
+        .map(|w| Delivery::to(account, w, kind, payload.clone(), now))
         .collect();
     Ok(store.insert_deliveries(&deliveries)?)
 }

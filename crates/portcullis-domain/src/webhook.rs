@@ -120,10 +120,16 @@ pub struct Webhook {
     pub created_at: DateTime<Utc>,
 }
 
+/// Whether a webhook subscribed to `events` (types, or `["*"]`) receives events of type
+/// `kind`.
+pub fn subscribes(events: &[String], kind: &str) -> bool {
+    events.iter().any(|e| e == ALL_EVENTS || e == kind)
+}
+
 impl Webhook {
     /// Whether it receives events of type `kind`.
     pub fn subscribes(&self, kind: &str) -> bool {
-        self.events.iter().any(|e| e == ALL_EVENTS || e == kind)
+        subscribes(&self.events, kind)
     }
 
     /// Checks a receiver URL's form (where it points is the server's to check): an

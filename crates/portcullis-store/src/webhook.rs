@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use portcullis_domain::webhook;
 use portcullis_domain::{AccountId, DeliveryId, DeliveryStatus, Webhook, WebhookId, WebhookSecret};
 
 use crate::cipher;
@@ -109,6 +110,32 @@ impl Store {
         rows.into_iter().map(|r| self.webhook_of(r)).collect()
     }
 
+    /// The account's webhooks that receive events of type `kind`, oldest first: what an
+    /// event needs of them, without unsealing their secrets (each write reads this).
+    pub fn subscribed_webhooks(
+        &self,
+        account: AccountId,
+        kind: &str,
+    ) -> Result<Vec<WebhookId>, StoreError> {
+        let account = account.to_string();
+        let query = webhooks::table
+            .filter(webhooks::account_id.eq(&account))
+            .order((webhooks::created_at.asc(), webhooks::id.asc()))
+            .select((webhooks::id, webhooks::events));
+        // On the concrete connection, as `UserRow::insert`.
+        let rows: Vec<(String, String)> =
+            self.read(|conn| Ok(concrete!(conn, |c| query.load(c))?))?;
+        let mut subscribed = Vec::new();
+        for (id, events) in rows {
+            let events: Vec<String> = serde_json::from_str(&events)
+                .map_err(|e| StoreError::Corrupt(format!("webhook events: {e}")))?;
+            if webhook::subscribes(&events, kind) {
+                subscribed.push(parse(&id, "webhook id")?);
+            }
+        }
+        Ok(subscribed)
+    }
+
     /// One of the account's webhooks.
     pub fn webhook(
         &self,
@@ -194,10 +221,21 @@ pub struct AttemptRecord {
 impl Delivery {
     /// A pending delivery of `payload` to `webhook`, due at once.
     pub fn new(webhook: &Webhook, event_type: &str, payload: String, now: DateTime<Utc>) -> Self {
+        Self::to(webhook.account, webhook.id, event_type, payload, now)
+    }
+
+    /// [`Delivery::new`] to the webhook `webhook` of `account`.
+    pub fn to(
+        account: AccountId,
+        webhook: WebhookId,
+        event_type: &str,
+        payload: String,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
             id: DeliveryId::from_uuid(uuid::Uuid::now_v7()),
-            webhook: webhook.id,
-            account: webhook.account,
+            webhook,
+            account,
             event_type: event_type.to_owned(),
             payload,
             status: DeliveryStatus::Pending,

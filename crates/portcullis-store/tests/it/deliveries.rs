@@ -84,6 +84,27 @@ pub(crate) fn stalled(store: &Store, behind: usize) -> Stalled {
 }
 
 backend_tests! {
+    fn an_event_goes_to_the_account_s_webhooks_that_subscribe_to_it(store: &Store) {
+        let a = seed_account(store, "acme");
+        let other = seed_account(store, "other");
+        let subscribed = |account: &Account, n: u8, events: &[&str]| {
+            let mut hook = hook(store, account, n);
+            hook.events = events.iter().map(|e| (*e).to_owned()).collect();
+            store.update_webhook(&hook).unwrap();
+            hook.id
+        };
+        let all = subscribed(&a, 1, &["*"]);
+        let created = subscribed(&a, 2, &["member.deleted", "member.created"]);
+        subscribed(&a, 3, &["member.deleted"]);
+        subscribed(&other, 4, &["*"]);
+        let mut got = store.subscribed_webhooks(a.id, "member.created").unwrap();
+        got.sort();
+        let mut expected = vec![all, created];
+        expected.sort();
+        assert_eq!(got, expected);
+        assert_eq!(store.subscribed_webhooks(a.id, "domain.verified").unwrap(), vec![all]);
+    }
+
     fn each_webhook_is_claimed_oldest_first_and_never_past_one_that_waits(store: &Store) {
         let a = seed_account(store, "acme");
         let (first, second) = (hook(store, &a, 1), hook(store, &a, 2));
