@@ -127,11 +127,6 @@ pub fn subscribes(events: &[String], kind: &str) -> bool {
 }
 
 impl Webhook {
-    /// Whether it receives events of type `kind`.
-    pub fn subscribes(&self, kind: &str) -> bool {
-        subscribes(&self.events, kind)
-    }
-
     /// Checks a receiver URL's form (where it points is the server's to check): an
     /// absolute `http(s)` URL with a host, without credentials or a fragment.
     pub fn check_url(text: &str) -> Result<url::Url, DomainError> {

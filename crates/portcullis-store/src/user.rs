@@ -91,8 +91,10 @@ impl UserRow {
     /// Inserts the row, with a member's emails ([`emails`]); a taken email is
     /// `Conflict { what: "email" }`.
     pub(crate) fn insert(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        // On the concrete connection: there diesel finds the prepared statement by its
-        // type, where the multi-backend one writes its SQL on every call to look it up.
+        // On the concrete connection, skipping the multi-backend wrapper's own pass over
+        // the statement and its binds (`concrete!`). Unlike a typed read, an `INSERT` of a
+        // row with optional columns has no static id, so diesel still writes its SQL to
+        // find the prepared statement.
         let insert = diesel::insert_into(users::table).values(self);
         concrete!(conn, |c| insert.execute(c))?;
         if self.kind == UserKind::Human.as_str() {
