@@ -22,6 +22,22 @@ pub trait Exec {
         F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static;
 
+    /// Runs a change made in two steps: `read` reads and works the change out, `write`
+    /// writes it if what `read` saw still holds (a version it checks), else fails with
+    /// what tells the caller to start again. Where writes queue for one writer, `read`
+    /// runs first, off that writer, which then only writes; elsewhere both run on one
+    /// connection.
+    fn read_then_write<R, T, F, G>(
+        &self,
+        read: F,
+        write: G,
+    ) -> impl Future<Output = Result<T, AppError>>
+    where
+        F: FnOnce(&Store) -> Result<R, AppError> + Send + 'static,
+        G: FnOnce(&Store, R) -> Result<T, AppError> + Send + 'static,
+        R: Send + 'static,
+        T: Send + 'static;
+
     /// Runs CPU-heavy work (key generation) where it blocks no async thread.
     fn compute<T, F>(&self, f: F) -> impl Future<Output = Result<T, AppError>>
     where

@@ -167,6 +167,27 @@ impl Exec for AppState {
         AppState::write(self, f)
     }
 
+    async fn read_then_write<R, T, F, G>(&self, read: F, write: G) -> Result<T, AppError>
+    where
+        F: FnOnce(&Store) -> Result<R, AppError> + Send + 'static,
+        G: FnOnce(&Store, R) -> Result<T, AppError> + Send + 'static,
+        R: Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.writer {
+            // The read is a short one (index lookups and the work on what they found),
+            // and the writer thread, SQLite's one, is left only the write.
+            Some(writer) => {
+                let read = self.lookup(read).await?;
+                writer
+                    .write(move |store| write(store, read))
+                    .instrument(tracing::debug_span!("store.write"))
+                    .await
+            }
+            None => AppState::write(self, move |store| write(store, read(store)?)).await,
+        }
+    }
+
     async fn compute<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce() -> Result<T, AppError> + Send + 'static,

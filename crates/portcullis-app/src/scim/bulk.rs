@@ -52,11 +52,11 @@ fn execute(store: &Store, ctx: &Ctx, op: &BulkOperation) -> Result<BulkOutcome, 
             Ok(outcome(201, location("Users", &id), Some(row.version)))
         }
         ("PUT", ["Users", id]) => {
-            let (row, _) = users::replace(store, ctx, id, &data, if_match)?;
+            let row = users::replace(store, ctx, id, &data, if_match)?.row;
             Ok(outcome(200, location("Users", id), Some(row.version)))
         }
         ("PATCH", ["Users", id]) => {
-            let (row, _) = users::patch(store, ctx, id, &data, if_match)?;
+            let row = users::patch(store, ctx, id, &data, if_match)?.row;
             Ok(outcome(200, location("Users", id), Some(row.version)))
         }
         ("DELETE", ["Users", id]) => {

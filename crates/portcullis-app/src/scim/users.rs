@@ -7,16 +7,17 @@ use portcullis_scim::etag::{self, Precondition};
 use portcullis_scim::patch::{self, PatchLimits, PatchRequest};
 use portcullis_scim::resource;
 use portcullis_scim::schema::ResourceSchema;
-use portcullis_store::{KnownKey, ScimUserRow, ScimUserShown, Store, StoreError};
+use portcullis_store::{KnownKey, ScimUserRow, ScimUserShown, Store};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 use super::mapping::{normalize_patch, user_body, user_from_input, user_resource};
 use super::{check_domain, not_found, store_error, Ctx};
-use crate::{audit, invitations, members, webhooks, AppError};
+use crate::{audit, invitations, members, webhooks, AppError, Exec};
 
-/// How often a PATCH without `If-Match` re-reads and retries when another write won the
-/// race between its read and its write.
-const PATCH_ATTEMPTS: usize = 3;
+/// How often a PUT or PATCH without `If-Match` is worked out and written, when another
+/// write won the race between its read and its write.
+pub const CHANGE_ATTEMPTS: usize = 3;
 
 /// `412` unless `if_match` (when sent) names `version`.
 pub fn check_if_match(if_match: Option<&str>, version: i64) -> Result<(), AppError> {
@@ -60,11 +61,6 @@ pub fn groups_of(
     store
         .groups_of_user(ctx.account, row.user.id)
         .map_err(store_error)
-}
-
-/// A member with their groups as a resource.
-pub fn resource_of(store: &Store, ctx: &Ctx, row: &ScimUserRow) -> Result<Value, AppError> {
-    Ok(user_resource(row, &groups_of(store, ctx, row)?, &ctx.base))
 }
 
 /// Top-level attributes whose value differs between two bodies (for the audit log).
@@ -118,115 +114,256 @@ pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<(ScimUserRow, Va
     Ok((row, resource))
 }
 
-/// Writes `new` over `old` with its audit event. A userName on another domain obeys the
-/// account's domain rule. A deactivation, in the same transaction as the write, obeys the
-/// last-admin rule and revokes the member's pending invitations.
-fn write(
-    store: &Store,
-    ctx: &Ctx,
-    old: &ScimUserRow,
+/// A change to a member, worked out before it is written: the member as read, as the
+/// change leaves them, their groups as read with them, and the change's audit event and
+/// webhook event type. Working it out reads and computes but writes nothing; [`commit`]
+/// writes it only if the member is still as read.
+pub struct Change {
+    old: ScimUserRow,
     new: ScimUserRow,
-) -> Result<ScimUserRow, AppError> {
+    groups: Vec<(GroupId, String)>,
+    event: AuditEvent,
+    kind: &'static str,
+}
+
+impl Change {
+    fn new(ctx: &Ctx, old: ScimUserRow, new: ScimUserRow, groups: Vec<(GroupId, String)>) -> Self {
+        let (action, kind) = match (old.user.active, new.user.active) {
+            (true, false) => ("scim.user.deactivated", "member.deactivated"),
+            (false, true) => ("scim.user.reactivated", "member.reactivated"),
+            _ => ("scim.user.updated", "member.updated"),
+        };
+        let detail = json!({"changed": changed(&user_body(&old), &user_body(&new))});
+        let event = event(ctx, action, &new, detail);
+        Change {
+            old,
+            new,
+            groups,
+            event,
+            kind,
+        }
+    }
+}
+
+/// A member as a change left them, with their groups: what the answer shows.
+pub struct Written {
+    /// The member, at their new version.
+    pub row: ScimUserRow,
+    /// Their groups (id and display name).
+    pub groups: Vec<(GroupId, String)>,
+}
+
+impl Written {
+    /// The member as a SCIM resource under `base`.
+    pub fn resource(&self, base: &str) -> Value {
+        user_resource(&self.row, &self.groups, base)
+    }
+}
+
+/// Writes a [`Change`] with its audit event, if the member's version is still the one
+/// read (else `PreconditionFailed`). A userName on another domain obeys the account's
+/// domain rule. A deactivation, in the same transaction as the write, obeys the
+/// last-admin rule and revokes the member's pending invitations.
+///
+/// A change to the member's groups, or to one of their names, moves the member's version
+/// (`etags.rs`): when the write succeeds, the groups read with the member are still
+/// theirs, and the answer shows them without reading them again.
+pub fn commit(store: &Store, ctx: &Ctx, change: Change) -> Result<Written, AppError> {
+    let Change {
+        old,
+        new,
+        groups,
+        event,
+        kind,
+    } = change;
     if ctx.provision_only_verified_domains
         && EmailDomain::of(&new.user.email) != EmailDomain::of(&old.user.email)
     {
         check_domain(store, ctx, &new.user.email)?;
     }
-    let kind = match (old.user.active, new.user.active) {
-        (true, false) => "member.deactivated",
-        (false, true) => "member.reactivated",
-        _ => "member.updated",
-    };
-    store.transaction(|store| {
+    let row = store.transaction(|store| {
         let deactivating = old.user.active && !new.user.active;
         if deactivating {
             members::keep_an_admin(store, &old.user, false)?;
         }
-        let new = write_row(store, ctx, old, new).map_err(store_error)?;
+        let mut new = new;
+        new.version = store
+            .replace_scim_user(&new, &old, Some(&event))
+            .map_err(store_error)?;
         if deactivating {
             invitations::revoke_made_by(store, ctx.account, old.user.id, ctx.now)?;
         }
         webhooks::emit_member(store, kind, &new.user, ctx.now)?;
-        Ok(new)
-    })
+        Ok::<_, AppError>(new)
+    })?;
+    Ok(Written { row, groups })
 }
 
-fn write_row(
+/// The member `id` with their groups, read together, after `If-Match`.
+fn read_for_change(
     store: &Store,
     ctx: &Ctx,
-    old: &ScimUserRow,
-    mut new: ScimUserRow,
-) -> Result<ScimUserRow, StoreError> {
-    let action = match (old.user.active, new.user.active) {
-        (true, false) => "scim.user.deactivated",
-        (false, true) => "scim.user.reactivated",
-        _ => "scim.user.updated",
-    };
-    let event = event(
-        ctx,
-        action,
-        &new,
-        json!({"changed": changed(&user_body(old), &user_body(&new))}),
-    );
-    new.version = store.replace_scim_user(&new, old, Some(&event))?;
-    Ok(new)
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(ScimUserRow, Vec<(GroupId, String)>), AppError> {
+    let old = load(store, ctx, id)?;
+    check_if_match(if_match, old.version)?;
+    let groups = groups_of(store, ctx, &old)?;
+    Ok((old, groups))
 }
 
-/// `PUT /Users/{id}`: replaces the member's attributes with the body (Okta echoes `id`,
-/// `meta` and `groups`; they are ignored). `active: false` ends their sessions in the
-/// same transaction.
+/// `PUT /Users/{id}` worked out: the member's attributes replaced by the body (Okta
+/// echoes `id`, `meta` and `groups`; they are ignored).
+pub fn prepare_replace(
+    store: &Store,
+    ctx: &Ctx,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<Change, AppError> {
+    let (old, groups) = read_for_change(store, ctx, id, if_match)?;
+    let new = user_from_input(body, Some(&old), ctx)?;
+    Ok(Change::new(ctx, old, new, groups))
+}
+
+/// A `PATCH /Users/{id}` body as operations, normalized for the user schema.
+pub fn patch_request(body: &Value) -> Result<PatchRequest, AppError> {
+    let mut request = PatchRequest::from_json(body).map_err(AppError::Scim)?;
+    normalize_patch(&mut request, ResourceSchema::user());
+    Ok(request)
+}
+
+/// `PATCH /Users/{id}` worked out: the operations applied to a copy of the member;
+/// nothing is applied when any operation fails.
+pub fn prepare_patch(
+    store: &Store,
+    ctx: &Ctx,
+    id: &str,
+    request: &PatchRequest,
+    if_match: Option<&str>,
+) -> Result<Change, AppError> {
+    let schema = ResourceSchema::user();
+    let (old, groups) = read_for_change(store, ctx, id, if_match)?;
+    let current = user_resource(&old, &groups, &ctx.base);
+    let mut patched =
+        patch::apply(&current, request, schema, &PatchLimits::default()).map_err(AppError::Scim)?;
+    resource::strip_server_attributes(&mut patched);
+    let new = user_from_input(&patched, Some(&old), ctx)?;
+    Ok(Change::new(ctx, old, new, groups))
+}
+
+/// Whether a change whose write found the member changed since it was read should be
+/// worked out again: only without `If-Match` (which names the version the caller saw),
+/// and at most [`CHANGE_ATTEMPTS`] times in all.
+pub fn try_again<T>(result: &Result<T, AppError>, if_match: Option<&str>, attempt: usize) -> bool {
+    matches!(result, Err(AppError::PreconditionFailed(_)))
+        && if_match.is_none()
+        && attempt < CHANGE_ATTEMPTS
+}
+
+/// Works a change out and commits it on one store, again while [`try_again`] says so.
+fn change(
+    store: &Store,
+    ctx: &Ctx,
+    if_match: Option<&str>,
+    prepare: impl Fn(&Store) -> Result<Change, AppError>,
+) -> Result<Written, AppError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = prepare(store).and_then(|change| commit(store, ctx, change));
+        if !try_again(&result, if_match, attempt) {
+            return result;
+        }
+    }
+}
+
+/// Works a change out and commits it through `exec` ([`Exec::read_then_write`]: where
+/// writes queue for one writer, the reading and computing run before, off it), again
+/// while [`try_again`] says so.
+async fn change_via<P>(
+    exec: &impl Exec,
+    ctx: Ctx,
+    if_match: Option<String>,
+    prepare: P,
+) -> Result<Written, AppError>
+where
+    P: Fn(&Store, &Ctx, Option<&str>) -> Result<Change, AppError> + Send + Sync + 'static,
+{
+    let (ctx, prepare) = (Arc::new(ctx), Arc::new(prepare));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (read_ctx, write_ctx) = (Arc::clone(&ctx), Arc::clone(&ctx));
+        let (prepare, read_if_match) = (Arc::clone(&prepare), if_match.clone());
+        let result = exec
+            .read_then_write(
+                move |store| prepare(store, &read_ctx, read_if_match.as_deref()),
+                move |store, change| commit(store, &write_ctx, change),
+            )
+            .await;
+        if !try_again(&result, if_match.as_deref(), attempt) {
+            return result;
+        }
+    }
+}
+
+/// [`replace`] through `exec` (the HTTP route).
+pub async fn replace_via(
+    exec: &impl Exec,
+    ctx: Ctx,
+    id: String,
+    body: Value,
+    if_match: Option<String>,
+) -> Result<Written, AppError> {
+    change_via(exec, ctx, if_match, move |store, ctx, if_match| {
+        prepare_replace(store, ctx, &id, &body, if_match)
+    })
+    .await
+}
+
+/// [`patch`] through `exec` (the HTTP route).
+pub async fn patch_via(
+    exec: &impl Exec,
+    ctx: Ctx,
+    id: String,
+    body: &Value,
+    if_match: Option<String>,
+) -> Result<Written, AppError> {
+    let request = patch_request(body)?;
+    change_via(exec, ctx, if_match, move |store, ctx, if_match| {
+        prepare_patch(store, ctx, &id, &request, if_match)
+    })
+    .await
+}
+
+/// `PUT /Users/{id}` on one store (Bulk): replaces the member's attributes with the body.
+/// `active: false` ends their sessions in the same transaction.
 pub fn replace(
     store: &Store,
     ctx: &Ctx,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
-) -> Result<(ScimUserRow, Value), AppError> {
-    let old = load(store, ctx, id)?;
-    check_if_match(if_match, old.version)?;
-    let new = user_from_input(body, Some(&old), ctx)?;
-    let new = write(store, ctx, &old, new)?;
-    let resource = resource_of(store, ctx, &new)?;
-    Ok((new, resource))
+) -> Result<Written, AppError> {
+    change(store, ctx, if_match, |store| {
+        prepare_replace(store, ctx, id, body, if_match)
+    })
 }
 
-/// `PATCH /Users/{id}`: applies the operations to a copy and writes it only if the
-/// member did not change meanwhile; nothing is applied when any operation fails.
+/// `PATCH /Users/{id}` on one store (Bulk): applies the operations to a copy and writes
+/// it only if the member did not change meanwhile.
 pub fn patch(
     store: &Store,
     ctx: &Ctx,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
-) -> Result<(ScimUserRow, Value), AppError> {
-    let mut request = PatchRequest::from_json(body).map_err(AppError::Scim)?;
-    let schema = ResourceSchema::user();
-    normalize_patch(&mut request, schema);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let old = load(store, ctx, id)?;
-        check_if_match(if_match, old.version)?;
-        // A change to the member's groups, or to one of their names, moves the member's
-        // version (`etags.rs`), and the write below is refused when the version moved:
-        // when it succeeds, these are still the member's groups, and the answer shows
-        // them without reading them again.
-        let groups = groups_of(store, ctx, &old)?;
-        let current = user_resource(&old, &groups, &ctx.base);
-        let mut patched = patch::apply(&current, &request, schema, &PatchLimits::default())
-            .map_err(AppError::Scim)?;
-        resource::strip_server_attributes(&mut patched);
-        let new = user_from_input(&patched, Some(&old), ctx)?;
-        match write(store, ctx, &old, new) {
-            Ok(new) => {
-                let resource = user_resource(&new, &groups, &ctx.base);
-                return Ok((new, resource));
-            }
-            Err(AppError::PreconditionFailed(_))
-                if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
-            Err(e) => return Err(e),
-        }
-    }
+) -> Result<Written, AppError> {
+    let request = patch_request(body)?;
+    change(store, ctx, if_match, |store| {
+        prepare_patch(store, ctx, id, &request, if_match)
+    })
 }
 
 /// `DELETE /Users/{id}`: removes the member from the account with their sessions, keys

@@ -204,13 +204,12 @@ async fn replace(
     let body = read_json(payload).await?;
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
     let id = id.into_inner();
-    let (row, resource) = state
-        .write(move |store| user_ops::replace(store, &ctx, &id, &body, if_match.as_deref()))
-        .await?;
+    let base = ctx.base.clone();
+    let written = user_ops::replace_via(state.get_ref(), ctx, id, body, if_match).await?;
     Ok(resource_response(
         StatusCode::OK,
-        resource,
-        row.version,
+        written.resource(&base),
+        written.row.version,
         ResourceSchema::user(),
         &q,
     ))
@@ -227,13 +226,12 @@ async fn patch(
     let body = read_json(payload).await?;
     let if_match = header_str(&req, header::IF_MATCH).map(str::to_owned);
     let id = id.into_inner();
-    let (row, resource) = state
-        .write(move |store| user_ops::patch(store, &ctx, &id, &body, if_match.as_deref()))
-        .await?;
+    let base = ctx.base.clone();
+    let written = user_ops::patch_via(state.get_ref(), ctx, id, &body, if_match).await?;
     Ok(resource_response(
         StatusCode::OK,
-        resource,
-        row.version,
+        written.resource(&base),
+        written.row.version,
         ResourceSchema::user(),
         &q,
     ))

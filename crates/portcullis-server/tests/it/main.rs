@@ -31,6 +31,7 @@ mod redaction;
 mod replicas;
 mod role_rules;
 mod scim_agreement;
+mod scim_changes;
 mod scim_entra;
 mod scim_okta;
 mod scim_protocol;
