@@ -54,7 +54,7 @@ pub use error::{conflict, StoreError};
 pub use operator::{AccountCounts, OperatorLogEntry};
 pub use scim::{
     CompareOp, EmailField, Filter, FilterValue, GroupField, GroupFilter, MemberChange,
-    ScimGroupRow, ScimQuery, ScimUserRow, ScimUserShown, UserField, UserFilter,
+    ScimGroupRow, ScimQuery, ScimUserRow, ScimUserShown, ScimUserWithGroups, UserField, UserFilter,
 };
 pub use sign_in_attempt::AttemptFilter;
 pub use sso::PendingLogin;

@@ -11,7 +11,7 @@ pub use filter::{
     CompareOp, EmailField, Filter, FilterValue, GroupField, GroupFilter, UserField, UserFilter,
 };
 pub use groups::{MemberChange, ScimGroupRow};
-pub use users::{ScimUserRow, ScimUserShown};
+pub use users::{ScimUserRow, ScimUserShown, ScimUserWithGroups};
 
 /// One page of a SCIM listing: an optional filter, an optional sort, and the page.
 ///

@@ -199,16 +199,19 @@ pub fn commit(store: &Store, ctx: &Ctx, change: Change) -> Result<Written, AppEr
     Ok(Written { row, groups })
 }
 
-/// The member `id` with their groups, read together, after `If-Match`.
+/// The member `id` with their groups, read in one statement, after `If-Match`.
 fn read_for_change(
     store: &Store,
     ctx: &Ctx,
     id: &str,
     if_match: Option<&str>,
 ) -> Result<(ScimUserRow, Vec<(GroupId, String)>), AppError> {
-    let old = load(store, ctx, id)?;
+    let uid: UserId = id.trim().parse().map_err(|_| not_found("user", id))?;
+    let (old, groups) = store
+        .scim_user_with_groups(ctx.account, uid)
+        .map_err(store_error)?
+        .ok_or_else(|| not_found("user", id))?;
     check_if_match(if_match, old.version)?;
-    let groups = groups_of(store, ctx, &old)?;
     Ok((old, groups))
 }
 

@@ -245,9 +245,15 @@ fn lookup(
     Ok(Some(rows))
 }
 
-/// A member found by [`lookup_shown`], with one group they belong to (account, lower-cased
-/// display name, id, display name) or none.
-type ShownWithGroup = (ShownRow, Option<(String, String, String, String)>);
+/// A member with their groups (id and display name, ordered by display name).
+pub type ScimUserWithGroups = (ScimUserRow, Vec<(GroupId, String)>);
+
+/// A group a member belongs to, as read beside them: account, lower-cased display name,
+/// id, display name.
+type GroupOfRow = (String, String, String, String);
+
+/// A member found by [`lookup_shown`], with one group they belong to or none.
+type ShownWithGroup = (ShownRow, Option<GroupOfRow>);
 
 /// A lookup ([`lookup_of`]) of [`ShownRow`]s with their groups, in one statement that also
 /// requires the account's authentication epoch to be `epoch`: a row per member and group
@@ -438,6 +444,57 @@ impl Store {
         id: UserId,
     ) -> Result<Option<ScimUserRow>, StoreError> {
         self.read(|conn| load(conn, &account.to_string(), &id.to_string()))
+    }
+
+    /// [`Store::scim_user`] with the member's groups ([`Store::groups_of_user`]'s), in one
+    /// statement: a row per group the member belongs to, or one with no group.
+    pub fn scim_user_with_groups(
+        &self,
+        account: AccountId,
+        id: UserId,
+    ) -> Result<Option<ScimUserWithGroups>, StoreError> {
+        let (account, id) = (account.to_string(), id.to_string());
+        self.read(|conn| {
+            let mut rows: Vec<(UserRow, Option<GroupOfRow>)> = concrete!(conn, |c| {
+                users::table
+                    .left_join(group_members::table)
+                    .left_join(groups::table.on(groups::id.eq(group_members::group_id)))
+                    .filter(users::account_id.eq(&account))
+                    .filter(users::kind.eq(HUMAN))
+                    .filter(users::id.eq(&id))
+                    .select((
+                        UserRow::as_select(),
+                        (
+                            groups::account_id,
+                            groups::display_name_lower,
+                            groups::id,
+                            groups::display_name,
+                        )
+                            .nullable(),
+                    ))
+                    .load(c)
+            })?;
+            // The order of `groups_of_user`: display name, then id.
+            rows.sort_by(|(_, a), (_, b)| {
+                let (a, b) = (a.as_ref(), b.as_ref());
+                a.map(|g| (&g.1, &g.2)).cmp(&b.map(|g| (&g.1, &g.2)))
+            });
+            let mut groups = Vec::new();
+            let mut member = None;
+            for (row, group) in rows {
+                if member.is_none() {
+                    member = Some(row);
+                }
+                if let Some((group_account, _, group, name)) = group {
+                    if group_account == account {
+                        groups.push((parse(&group, "group id")?, name));
+                    }
+                }
+            }
+            member
+                .map(|row| Ok((ScimUserRow::from_row(row)?, groups)))
+                .transpose()
+        })
     }
 
     /// Creates a member from SCIM. A userName already used in the account (compared

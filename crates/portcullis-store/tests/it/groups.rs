@@ -69,6 +69,33 @@ backend_tests! {
         assert!(store.groups_of_user(a.id, alice.id).unwrap().is_empty());
     }
 
+    fn a_member_is_read_with_their_groups_at_once(store: &Store) {
+        let a = seed_account(store, "acme");
+        let b = seed_account(store, "other");
+        let alice = seed_user(store, &a, "alice@example.com");
+        let bob = seed_user(store, &a, "bob@example.com");
+        // Alice is in two groups, ordered by name (case-insensitively), not by creation.
+        let ops = group(&a, "operations", 1);
+        let eng = group(&a, "Engineering", 2);
+        store.insert_scim_group(&ops, &[alice.id], None).unwrap();
+        store.insert_scim_group(&eng, &[alice.id], None).unwrap();
+        let (row, groups) = store.scim_user_with_groups(a.id, alice.id).unwrap().unwrap();
+        assert_eq!(row, store.scim_user(a.id, alice.id).unwrap().unwrap());
+        assert_eq!(groups, store.groups_of_user(a.id, alice.id).unwrap());
+        assert_eq!(groups, vec![(eng.id, "Engineering".to_owned()), (ops.id, "operations".to_owned())]);
+        // Bob is in none.
+        let (row, groups) = store.scim_user_with_groups(a.id, bob.id).unwrap().unwrap();
+        assert_eq!(row.user.id, bob.id);
+        assert!(groups.is_empty());
+        // Another account's member, a bot and an unknown id are not found.
+        assert!(store.scim_user_with_groups(b.id, alice.id).unwrap().is_none());
+        let mut bot = user(&a, "bot@bots.invalid");
+        bot.kind = UserKind::Bot;
+        store.insert_user(&bot).unwrap();
+        assert!(store.scim_user_with_groups(a.id, bot.id).unwrap().is_none());
+        assert!(store.scim_user_with_groups(a.id, fresh::user()).unwrap().is_none());
+    }
+
     fn unknown_or_foreign_members_apply_nothing(store: &Store) {
         let a = seed_account(store, "acme");
         let b = seed_account(store, "other");
