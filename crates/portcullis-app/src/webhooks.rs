@@ -272,6 +272,18 @@ pub fn emit_member(
     })
 }
 
+/// [`emit_member`] for a change that wrote `user` over the version of the member it read
+/// (every change to a member moves their version): `user` is then the member exactly as
+/// stored, and is not read again.
+pub fn emit_member_written(
+    store: &Store,
+    kind: &str,
+    user: &User,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    emit_with(store, user.account, kind, now, |_| Ok(member_data(user)))
+}
+
 /// A member as the admin API shows it (`GET /api/v1/members/{id}`).
 pub fn member_data(user: &User) -> Value {
     json!({

@@ -193,7 +193,7 @@ pub fn commit(store: &Store, ctx: &Ctx, change: Change) -> Result<Written, AppEr
         if deactivating {
             invitations::revoke_made_by(store, ctx.account, old.user.id, ctx.now)?;
         }
-        webhooks::emit_member(store, kind, &new.user, ctx.now)?;
+        webhooks::emit_member_written(store, kind, &new.user, ctx.now)?;
         Ok::<_, AppError>(new)
     })?;
     Ok(Written { row, groups })

@@ -236,6 +236,71 @@ async fn deliveries_are_signed_retried_and_logged() {
 }
 
 /// A change that rolls back emits nothing: the deliveries are written in its transaction.
+/// A SCIM PUT or PATCH emits the member as written, without reading them again: its
+/// data is what the admin API shows after the change, for an update, a deactivation and
+/// a reactivation alike.
+#[actix_web::test]
+async fn a_scim_change_emits_the_member_as_stored() {
+    for env in allow_private() {
+        let receiver = Receiver::start().await;
+        let app = app!(env);
+        let t = env.token.as_str();
+        let events = ["member.updated", "member.deactivated", "member.reactivated"];
+        let r = send(
+            &app,
+            api(
+                Method::POST,
+                "/api/v1/webhooks",
+                t,
+                Some(json!({"url": receiver.url, "events": events})),
+            )
+            .to_request(),
+        )
+        .await;
+        status(&r, StatusCode::CREATED);
+        let body = json!({"userName": "carol@acme.test", "displayName": "Carol"});
+        let r = send(
+            &app,
+            req(Method::POST, "/Users", t, Some(body)).to_request(),
+        )
+        .await;
+        status(&r, StatusCode::CREATED);
+        let carol = r.body["id"].as_str().unwrap().to_owned();
+        let path = format!("/Users/{carol}");
+        let changes = [
+            (
+                Method::PATCH,
+                json!({"Operations": [{"op": "replace", "path": "displayName", "value": "Carol B"}]}),
+            ),
+            (
+                Method::PATCH,
+                json!({"Operations": [{"op": "replace", "path": "active", "value": false}]}),
+            ),
+            (
+                Method::PUT,
+                json!({"userName": "carol@acme.test", "displayName": "Carol C", "active": true}),
+            ),
+        ];
+        for ((method, change), kind) in changes.into_iter().zip(events) {
+            let r = send(&app, req(method, &path, t, Some(change)).to_request()).await;
+            status(&r, StatusCode::OK);
+            assert_eq!(deliver(&env, Utc::now()).await, 1, "{kind}");
+            let got = receiver.received();
+            let event: Value = serde_json::from_str(&got.last().unwrap().body).unwrap();
+            assert_eq!(event["type"], kind);
+            let member = send(
+                &app,
+                api(Method::GET, &format!("/api/v1/members/{carol}"), t, None).to_request(),
+            )
+            .await;
+            assert_eq!(
+                event["data"], member.body,
+                "{kind}: the member as the admin API shows it"
+            );
+        }
+    }
+}
+
 #[actix_web::test]
 async fn a_rolled_back_change_emits_nothing() {
     for env in allow_private() {
