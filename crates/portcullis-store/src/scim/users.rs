@@ -537,31 +537,51 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let new = row.to_row();
         let old = &previous.user;
+        // A change that keeps the member's userName, display name and externalId (a
+        // PATCH of `active`, say) sets only the other columns: SQLite rewrites the entry
+        // of every index on a column an `UPDATE` sets, changed or not, and each page it
+        // touches is written to the log at the commit.
+        let keys_kept = old.email == row.user.email
+            && old.display_name == row.user.display_name
+            && old.external_id == row.user.external_id;
         self.write_part(|conn| {
-            let changes = (
-                users::email.eq(&new.email),
-                users::email_lower.eq(&new.email_lower),
-                users::display_name.eq(&new.display_name),
-                users::display_name_lower.eq(&new.display_name_lower),
-                users::active.eq(new.active),
-                users::external_id.eq(&new.external_id),
-                users::scim_json.eq(&new.scim_json),
-                users::scim_view.eq(&new.scim_view),
-                users::updated_at.eq(new.updated_at),
-                users::version.eq(users::version + 1),
-            );
-            let update = crate::cached::update(
-                users::table,
-                changes,
+            let filter = || {
                 users::account_id
                     .eq(&new.account_id)
                     .and(users::id.eq(&new.id))
                     .and(users::kind.eq(HUMAN))
-                    .and(users::version.eq(previous.version)),
-            );
-            let n = concrete!(conn, |c| diesel::query_dsl::methods::ExecuteDsl::execute(
-                update, c
-            ))?;
+                    .and(users::version.eq(previous.version))
+            };
+            let n = if keys_kept {
+                let changes = (
+                    users::active.eq(new.active),
+                    users::scim_json.eq(&new.scim_json),
+                    users::scim_view.eq(&new.scim_view),
+                    users::updated_at.eq(new.updated_at),
+                    users::version.eq(users::version + 1),
+                );
+                let update = crate::cached::update(users::table, changes, filter());
+                concrete!(conn, |c| diesel::query_dsl::methods::ExecuteDsl::execute(
+                    update, c
+                ))?
+            } else {
+                let changes = (
+                    users::email.eq(&new.email),
+                    users::email_lower.eq(&new.email_lower),
+                    users::display_name.eq(&new.display_name),
+                    users::display_name_lower.eq(&new.display_name_lower),
+                    users::active.eq(new.active),
+                    users::external_id.eq(&new.external_id),
+                    users::scim_json.eq(&new.scim_json),
+                    users::scim_view.eq(&new.scim_view),
+                    users::updated_at.eq(new.updated_at),
+                    users::version.eq(users::version + 1),
+                );
+                let update = crate::cached::update(users::table, changes, filter());
+                concrete!(conn, |c| diesel::query_dsl::methods::ExecuteDsl::execute(
+                    update, c
+                ))?
+            };
             if n == 0 {
                 return Err(match load(conn, &new.account_id, &new.id)? {
                     Some(_) => StoreError::PreconditionFailed,

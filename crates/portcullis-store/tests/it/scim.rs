@@ -333,6 +333,47 @@ backend_tests! {
         assert!(matches!(store.replace_scim_user(&foreign, &now, None), Err(StoreError::NotFound)));
     }
 
+    fn a_replace_finds_the_member_by_every_key_after_it(store: &Store) {
+        let f = fixture(store);
+        let finds = |field: UserField, value: &str| -> Vec<UserId> {
+            let q = ScimQuery::page(0, 10).filtered(Filter::Compare(field, CompareOp::Eq, FilterValue::Str(value.into())));
+            let (rows, _) = store.list_scim_users(f.account.id, &q).unwrap();
+            rows.into_iter().map(|r| r.user.id).collect()
+        };
+        let alice = f.alice.user.id;
+        let replace = |change: &dyn Fn(&mut ScimUserRow)| {
+            let now = store.scim_user(f.account.id, alice).unwrap().unwrap();
+            let mut next = now.clone();
+            change(&mut next);
+            next.user.updated_at = t(100 + now.version);
+            next.scim_json = Some(format!("{{\"v\":{}}}", now.version + 1));
+            let version = store.replace_scim_user(&next, &now, None).unwrap();
+            let stored = store.scim_user(f.account.id, alice).unwrap().unwrap();
+            assert_eq!(stored, ScimUserRow { version, ..next });
+        };
+        // Only `active` (and the stored JSON) changes: the keys are kept.
+        replace(&|next| next.user.active = false);
+        assert_eq!(finds(UserField::UserName, "alice@example.com"), [alice]);
+        assert_eq!(finds(UserField::ExternalId, "EXT-1"), [alice]);
+        assert_eq!(finds(UserField::DisplayName, "Alice Ångström"), [alice]);
+        // Each key changed on its own is found by its new value only.
+        replace(&|next| next.user.display_name = "Alice Smith".into());
+        assert_eq!(finds(UserField::DisplayName, "Alice Smith"), [alice]);
+        assert!(finds(UserField::DisplayName, "Alice Ångström").is_empty());
+        replace(&|next| next.user.external_id = Some("EXT-9".into()));
+        assert_eq!(finds(UserField::ExternalId, "EXT-9"), [alice]);
+        assert!(finds(UserField::ExternalId, "EXT-1").is_empty());
+        replace(&|next| next.user.email = Email::parse("alice.smith@example.com").unwrap());
+        assert_eq!(finds(UserField::UserName, "alice.smith@example.com"), [alice]);
+        assert!(finds(UserField::UserName, "alice@example.com").is_empty());
+        // The old userName is free again; the new one is taken.
+        let mut other = scim_row(&f.account, "alice@example.com", 40);
+        store.insert_scim_user(&other, None).unwrap();
+        other.user.id = fresh::user();
+        other.user.email = Email::parse("Alice.Smith@example.com").unwrap();
+        assert!(matches!(store.insert_scim_user(&other, None), Err(StoreError::Conflict { .. })));
+    }
+
     fn filters_on_every_field_and_operator(store: &Store) {
         use CompareOp::*;
         use UserField::*;
