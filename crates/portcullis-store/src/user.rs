@@ -26,8 +26,11 @@ pub struct UserListQuery {
     pub limit: i64,
 }
 
+/// Inserted with `NULL` for a `None` (not `DEFAULT`, which is the same here: no optional
+/// column has another default), so that the `INSERT` is one statement whose SQL diesel
+/// does not write on each call.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub(crate) struct UserRow {
     pub(crate) id: String,
     pub(crate) account_id: String,
@@ -92,9 +95,8 @@ impl UserRow {
     /// `Conflict { what: "email" }`.
     pub(crate) fn insert(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
         // On the concrete connection, skipping the multi-backend wrapper's own pass over
-        // the statement and its binds (`concrete!`). Unlike a typed read, an `INSERT` of a
-        // row with optional columns has no static id, so diesel still writes its SQL to
-        // find the prepared statement.
+        // the statement and its binds (`concrete!`); with `NULL` for a `None` the `INSERT`
+        // has a static id, and its prepared statement is found by type.
         let insert = diesel::insert_into(users::table).values(self);
         concrete!(conn, |c| insert.execute(c))?;
         if self.kind == UserKind::Human.as_str() {

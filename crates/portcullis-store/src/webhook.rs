@@ -251,8 +251,10 @@ impl Delivery {
     }
 }
 
+/// Inserted with `NULL` for a `None`, as [`crate::user`]'s rows: no optional column has
+/// another default.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = webhook_deliveries)]
+#[diesel(table_name = webhook_deliveries, treat_none_as_default_value = false)]
 struct DeliveryRow {
     id: String,
     webhook_id: String,
