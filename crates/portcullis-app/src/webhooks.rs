@@ -272,9 +272,9 @@ pub fn emit_member(
     })
 }
 
-/// [`emit_member`] for a change that wrote `user` over the version of the member it read
-/// (every change to a member moves their version): `user` is then the member exactly as
-/// stored, and is not read again.
+/// [`emit_member`] for a change that knows the member exactly as it stored them, which is
+/// then not read again: a create, with the member the store gives back, or a write over
+/// the version of the member it read (every change to a member moves their version).
 pub fn emit_member_written(
     store: &Store,
     kind: &str,

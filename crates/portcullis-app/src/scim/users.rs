@@ -105,10 +105,10 @@ pub fn create(store: &Store, ctx: &Ctx, body: &Value) -> Result<(ScimUserRow, Va
         json!({"active": row.user.active}),
     );
     store.transaction(|store| {
-        store
+        let stored = store
             .insert_scim_user(&row, Some(&event))
             .map_err(store_error)?;
-        webhooks::emit_member(store, "member.created", &row.user, ctx.now)
+        webhooks::emit_member_written(store, "member.created", &stored, ctx.now)
     })?;
     let resource = user_resource(&row, &[], &ctx.base);
     Ok((row, resource))

@@ -504,16 +504,21 @@ impl Store {
     ///
     /// `audit`, when given, is written in the same transaction, so the change and its
     /// audit event are stored together or not at all.
+    ///
+    /// Returns the member as stored (their times to the store's precision), as a read
+    /// would give them back.
     pub fn insert_scim_user(
         &self,
         row: &ScimUserRow,
         audit: Option<&AuditEvent>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<User, StoreError> {
+        let stored = UserRow::from_domain(&row.user).into_domain()?;
         let row = row.to_row();
         self.write_part(|conn| {
             row.insert(conn)?;
             insert_audit(conn, audit)
-        })
+        })?;
+        Ok(stored)
     }
 
     /// Replaces a member's SCIM-managed attributes — userName, displayName, active,

@@ -89,7 +89,7 @@ backend_tests! {
 
         // The error passed on, as every use case does: the caller's own error, and
         // nothing kept.
-        let outcome: Result<(), StoreError> = store.transaction(|s| {
+        let outcome: Result<User, StoreError> = store.transaction(|s| {
             s.insert_scim_user(&first, None)?;
             s.insert_scim_user(&taken, None)
         });
@@ -104,7 +104,7 @@ backend_tests! {
         store
             .transaction(|s| {
                 s.insert_scim_user(&first, None)?;
-                let inner: Result<(), StoreError> =
+                let inner: Result<User, StoreError> =
                     s.transaction(|s| s.insert_scim_user(&taken, None));
                 assert!(matches!(inner, Err(StoreError::Conflict { .. })), "{inner:?}");
                 Ok::<_, StoreError>(())

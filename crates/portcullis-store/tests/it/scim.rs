@@ -333,6 +333,16 @@ backend_tests! {
         assert!(matches!(store.replace_scim_user(&foreign, &now, None), Err(StoreError::NotFound)));
     }
 
+    fn an_insert_gives_back_the_member_as_a_read_does(store: &Store) {
+        let a = seed_account(store, "acme");
+        let mut row = scim_row(&a, "Nanos@Example.com", 1);
+        row.user.created_at = t(1) + chrono::Duration::nanoseconds(123_456_789);
+        row.user.updated_at = row.user.created_at;
+        let stored = store.insert_scim_user(&row, None).unwrap();
+        assert_eq!(Some(stored.clone()), store.user(a.id, row.user.id).unwrap());
+        assert_ne!(stored.created_at, row.user.created_at, "kept to the store's precision");
+    }
+
     fn a_replace_finds_the_member_by_every_key_after_it(store: &Store) {
         let f = fixture(store);
         let finds = |field: UserField, value: &str| -> Vec<UserId> {
