@@ -1,6 +1,11 @@
-//! The user operations, synchronous over the store so that both the HTTP handlers (on the
-//! blocking pool) and Bulk run them. Every change is one store transaction that writes
-//! the change and its audit event together (all or nothing).
+//! The user operations, synchronous over the store so that both the HTTP handlers and
+//! Bulk run them. A PUT or PATCH is worked out first and written after, only over the
+//! member it was worked out from ([`prepare_patch`], [`commit`]); the HTTP handlers run
+//! the two steps through [`Exec::read_then_write`] ([`patch_via`], [`replace_via`]).
+//! Every change is one store transaction that writes the change and its audit event
+//! together (all or nothing).
+
+use std::sync::Arc;
 
 use portcullis_domain::{AuditEvent, EmailDomain, GroupId, UserId};
 use portcullis_scim::etag::{self, Precondition};
@@ -9,7 +14,6 @@ use portcullis_scim::resource;
 use portcullis_scim::schema::ResourceSchema;
 use portcullis_store::{KnownKey, ScimUserRow, ScimUserShown, Store};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 use super::mapping::{normalize_patch, user_body, user_from_input, user_resource};
 use super::{check_domain, not_found, store_error, Ctx};

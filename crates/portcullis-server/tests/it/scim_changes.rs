@@ -105,6 +105,15 @@ impl Exec for Overtaken {
     }
 }
 
+/// Another request's write: member `id` renamed over SCIM.
+fn rename(env: &ScimEnv, id: &str, name: &'static str) -> impl FnOnce(&Store) + Send + 'static {
+    let (ctx, id) = (ctx(env), id.to_owned());
+    move |store: &Store| {
+        let body = replace("displayName", json!(name));
+        user_ops::patch(store, &ctx, &id, &body, None).unwrap();
+    }
+}
+
 /// A member created over SCIM, with their id.
 async fn member(env: &ScimEnv, user_name: &str) -> String {
     let app = app!(env);
@@ -130,14 +139,7 @@ fn stored(env: &ScimEnv, id: &str) -> portcullis_store::ScimUserRow {
 async fn a_change_overtaken_by_another_write_is_worked_out_again_from_what_it_wrote() {
     for env in envs() {
         let id = member(&env, "overtaken@acme.test").await;
-        let rename = {
-            let (ctx, id) = (ctx(&env), id.clone());
-            move |store: &Store| {
-                let body = replace("displayName", json!("Renamed"));
-                user_ops::patch(store, &ctx, &id, &body, None).unwrap();
-            }
-        };
-        let exec = Overtaken::new(&env.state, rename);
+        let exec = Overtaken::new(&env.state, rename(&env, &id, "Renamed"));
         let body = replace("active", json!(false));
         let written = user_ops::patch_via(&exec, ctx(&env), id.clone(), &body, None)
             .await
@@ -154,14 +156,7 @@ async fn a_change_overtaken_by_another_write_is_worked_out_again_from_what_it_wr
         );
 
         // A PUT overtaken alike is worked out again too.
-        let rename = {
-            let (ctx, id) = (ctx(&env), id.clone());
-            move |store: &Store| {
-                let body = replace("displayName", json!("Renamed again"));
-                user_ops::patch(store, &ctx, &id, &body, None).unwrap();
-            }
-        };
-        let exec = Overtaken::new(&env.state, rename);
+        let exec = Overtaken::new(&env.state, rename(&env, &id, "Renamed again"));
         let put = json!({"userName": "overtaken@acme.test", "displayName": "Put", "active": true});
         let written = user_ops::replace_via(&exec, ctx(&env), id.clone(), put, None)
             .await
@@ -177,14 +172,7 @@ async fn a_change_with_if_match_overtaken_by_another_write_is_refused_and_writes
     for env in envs() {
         let id = member(&env, "matched@acme.test").await;
         let seen = stored(&env, &id).version;
-        let rename = {
-            let (ctx, id) = (ctx(&env), id.clone());
-            move |store: &Store| {
-                let body = replace("displayName", json!("Renamed"));
-                user_ops::patch(store, &ctx, &id, &body, None).unwrap();
-            }
-        };
-        let exec = Overtaken::new(&env.state, rename);
+        let exec = Overtaken::new(&env.state, rename(&env, &id, "Renamed"));
         let body = replace("active", json!(false));
         let if_match = Some(format!("W/\"{seen}\""));
         let result = user_ops::patch_via(&exec, ctx(&env), id.clone(), &body, if_match).await;

@@ -557,35 +557,33 @@ impl Store {
                     .and(users::kind.eq(HUMAN))
                     .and(users::version.eq(previous.version))
             };
+            let rest = (
+                users::active.eq(new.active),
+                users::scim_json.eq(&new.scim_json),
+                users::scim_view.eq(&new.scim_view),
+                users::updated_at.eq(new.updated_at),
+                users::version.eq(users::version + 1),
+            );
+            // Two statements of their own types, each prepared once.
+            macro_rules! set {
+                ($changes:expr) => {{
+                    let update = crate::cached::update(users::table, $changes, filter());
+                    concrete!(conn, |c| diesel::query_dsl::methods::ExecuteDsl::execute(
+                        update, c
+                    ))?
+                }};
+            }
             let n = if keys_kept {
-                let changes = (
-                    users::active.eq(new.active),
-                    users::scim_json.eq(&new.scim_json),
-                    users::scim_view.eq(&new.scim_view),
-                    users::updated_at.eq(new.updated_at),
-                    users::version.eq(users::version + 1),
-                );
-                let update = crate::cached::update(users::table, changes, filter());
-                concrete!(conn, |c| diesel::query_dsl::methods::ExecuteDsl::execute(
-                    update, c
-                ))?
+                set!(rest)
             } else {
-                let changes = (
+                let keys = (
                     users::email.eq(&new.email),
                     users::email_lower.eq(&new.email_lower),
                     users::display_name.eq(&new.display_name),
                     users::display_name_lower.eq(&new.display_name_lower),
-                    users::active.eq(new.active),
                     users::external_id.eq(&new.external_id),
-                    users::scim_json.eq(&new.scim_json),
-                    users::scim_view.eq(&new.scim_view),
-                    users::updated_at.eq(new.updated_at),
-                    users::version.eq(users::version + 1),
                 );
-                let update = crate::cached::update(users::table, changes, filter());
-                concrete!(conn, |c| diesel::query_dsl::methods::ExecuteDsl::execute(
-                    update, c
-                ))?
+                set!((keys, rest))
             };
             if n == 0 {
                 return Err(match load(conn, &new.account_id, &new.id)? {
