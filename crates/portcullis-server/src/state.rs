@@ -92,7 +92,9 @@ impl AppState {
     /// handing it to another thread and back), all in one read transaction
     /// ([`Store::read_snapshot`]), which locks SQLite's wal-index once for them rather
     /// than once per statement; elsewhere [`AppState::read`]. For the SCIM routes' hot
-    /// reads (`scim::auth`), never for writes or for reads whose cost grows with the data.
+    /// reads (`scim::auth`) and the reading step of a member's PUT or PATCH
+    /// ([`Exec::read_then_write`]), never for writes or for reads whose cost grows with
+    /// the data.
     pub(crate) async fn lookup<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
