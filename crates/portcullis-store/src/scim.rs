@@ -5,13 +5,15 @@ pub(crate) mod emails;
 pub(crate) mod etags;
 pub(crate) mod filter;
 pub(crate) mod groups;
+pub(crate) mod shown;
 pub(crate) mod users;
 
 pub use filter::{
     CompareOp, EmailField, Filter, FilterValue, GroupField, GroupFilter, UserField, UserFilter,
 };
 pub use groups::{MemberChange, ScimGroupRow};
-pub use users::{ScimUserRow, ScimUserShown, ScimUserWithGroups};
+pub use shown::ScimUserShown;
+pub use users::{ScimUserRow, ScimUserWithGroups};
 
 /// One page of a SCIM listing: an optional filter, an optional sort, and the page.
 ///

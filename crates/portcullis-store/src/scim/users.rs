@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::email::identity_key;
 use portcullis_domain::{AccountId, AuditEvent, GroupId, User, UserId};
@@ -13,8 +12,8 @@ use super::filter::{user_pred, CompareOp, EmailField, Filter, FilterValue, UserF
 use super::ScimQuery;
 use crate::audit::insert_audit;
 use crate::connection::{concrete, AnyConnection};
-use crate::convert::{parse, utc};
-use crate::schema::{api_auth_epochs, group_members, groups, user_emails, users};
+use crate::convert::parse;
+use crate::schema::{group_members, groups, user_emails, users};
 use crate::user::{revoke_sessions_of, UserRow};
 use crate::{Store, StoreError};
 
@@ -63,69 +62,7 @@ impl ScimUserRow {
     }
 }
 
-/// A member as SCIM shows them by default, read from only what such an answer needs: the
-/// columns behind `id`, `userName`, `displayName`, `active`, `externalId` and `meta`, and
-/// the stored view of every other attribute ([`ScimUserRow::scim_view`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScimUserShown {
-    /// The member's id.
-    pub id: UserId,
-    /// Their email as stored (`userName`).
-    pub user_name: String,
-    /// `displayName` (empty when they have none).
-    pub display_name: String,
-    /// `active`.
-    pub active: bool,
-    /// `externalId`.
-    pub external_id: Option<String>,
-    /// [`ScimUserRow::scim_view`].
-    pub view: String,
-    /// The member's version (the ETag).
-    pub version: i64,
-    /// `meta.created`.
-    pub created_at: DateTime<Utc>,
-    /// `meta.lastModified`.
-    pub updated_at: DateTime<Utc>,
-    /// The groups the member belongs to (id and display name), by display name.
-    pub groups: Vec<(GroupId, String)>,
-}
-
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = users)]
-struct ShownRow {
-    id: String,
-    email: String,
-    display_name: String,
-    active: bool,
-    external_id: Option<String>,
-    scim_view: Option<String>,
-    version: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-impl ShownRow {
-    /// `None` for a member without a view.
-    fn into_shown(self) -> Result<Option<ScimUserShown>, StoreError> {
-        let Some(view) = self.scim_view else {
-            return Ok(None);
-        };
-        Ok(Some(ScimUserShown {
-            id: parse(&self.id, "user id")?,
-            user_name: self.email,
-            display_name: self.display_name,
-            active: self.active,
-            external_id: self.external_id,
-            view,
-            version: self.version,
-            created_at: utc(self.created_at),
-            updated_at: utc(self.updated_at),
-            groups: Vec::new(),
-        }))
-    }
-}
-
-fn to_usize(n: i64) -> usize {
+pub(super) fn to_usize(n: i64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
@@ -141,7 +78,7 @@ fn members_of(account: &str) -> users::BoxedQuery<'static, crate::connection::Mu
 /// `externalId` `eq` a text, or of an email (`emails[value eq …]`, with or without
 /// `type eq "work"`) — as the column and value it compares; `None` for every other query.
 #[derive(Debug, Clone, Copy)]
-enum Lookup<'a> {
+pub(super) enum Lookup<'a> {
     UserName(&'a str),
     Id(&'a str),
     ExternalId(&'a str),
@@ -149,7 +86,7 @@ enum Lookup<'a> {
     WorkEmail(&'a str),
 }
 
-fn lookup_of(q: &ScimQuery<UserField>) -> Option<Lookup<'_>> {
+pub(super) fn lookup_of(q: &ScimQuery<UserField>) -> Option<Lookup<'_>> {
     if q.sort.is_some() || q.offset > 0 {
         return None;
     }
@@ -222,6 +159,7 @@ macro_rules! by_lookup {
         }
     };
 }
+pub(super) use by_lookup;
 
 /// A lookup ([`lookup_of`]) as a typed query on the concrete connection (found prepared
 /// by type, see `concrete!`) rather than a boxed one whose SQL is written out on every
@@ -250,99 +188,7 @@ pub type ScimUserWithGroups = (ScimUserRow, Vec<(GroupId, String)>);
 
 /// A group a member belongs to, as read beside them: account, lower-cased display name,
 /// id, display name.
-type GroupOfRow = (String, String, String, String);
-
-/// A member found by [`lookup_shown`], with one group they belong to or none.
-type ShownWithGroup = (ShownRow, Option<GroupOfRow>);
-
-/// A lookup ([`lookup_of`]) of [`ShownRow`]s with their groups, in one statement that also
-/// requires the account's authentication epoch to be `epoch`: a row per member and group
-/// (one with no group for a member in none), at most `limit` rows, in no order (a sort
-/// would cost a sorter on every read; the caller sorts, and a full page tells it that
-/// rows may be missing). `None` for every other query.
-fn lookup_shown(
-    conn: &mut AnyConnection,
-    account: &str,
-    q: &ScimQuery<UserField>,
-    epoch: i64,
-) -> Result<Option<Vec<ShownWithGroup>>, StoreError> {
-    let Some(found) = lookup_of(q) else {
-        return Ok(None);
-    };
-    let limit = q.limit.max(0);
-    let rows: Vec<ShownWithGroup> = by_lookup!(conn, found, account, |table| table
-        .left_join(group_members::table)
-        .left_join(groups::table.on(groups::id.eq(group_members::group_id)))
-        .filter(users::account_id.eq(account))
-        .filter(users::kind.eq(HUMAN))
-        .filter(epoch_is(account, epoch))
-        .limit(limit)
-        .select((
-            ShownRow::as_select(),
-            (
-                groups::account_id,
-                groups::display_name_lower,
-                groups::id,
-                groups::display_name,
-            )
-                .nullable(),
-        )))?;
-    Ok(Some(rows))
-}
-
-/// Members with their groups, from rows of a member and one group each ([`lookup_shown`],
-/// the member read of [`Store::scim_user_shown`]): in the order of the general path
-/// (creation time, then id), each member's groups by display name, then id, and only the
-/// account's own groups. `None` when a member has no stored view.
-fn members_with_groups(
-    account: &str,
-    mut rows: Vec<ShownWithGroup>,
-) -> Result<Option<Vec<ScimUserShown>>, StoreError> {
-    rows.sort_by(|(a, ag), (b, bg)| {
-        (a.created_at, &a.id, ag.as_ref().map(|g| (&g.1, &g.2))).cmp(&(
-            b.created_at,
-            &b.id,
-            bg.as_ref().map(|g| (&g.1, &g.2)),
-        ))
-    });
-    let mut members: Vec<ScimUserShown> = Vec::new();
-    let mut last: Option<String> = None;
-    for (row, group) in rows {
-        if last.as_deref() != Some(row.id.as_str()) {
-            last = Some(row.id.clone());
-            let Some(member) = row.into_shown()? else {
-                return Ok(None);
-            };
-            members.push(member);
-        }
-        if let (Some((group_account, _, group, name)), Some(member)) = (group, members.last_mut()) {
-            if group_account == account {
-                member.groups.push((parse(&group, "group id")?, name));
-            }
-        }
-    }
-    Ok(Some(members))
-}
-
-/// The row of `api_auth_epochs` that says an account is at a given epoch.
-type EpochRow<'a> = diesel::dsl::Filter<
-    diesel::dsl::Filter<
-        api_auth_epochs::table,
-        diesel::dsl::Eq<api_auth_epochs::account_id, &'a str>,
-    >,
-    diesel::dsl::Eq<api_auth_epochs::epoch, i64>,
->;
-
-/// Whether the account's authentication epoch is `epoch`: the condition under which a
-/// read may rely on a key kept in memory ([`Store::cached_api_key`]), checked in the
-/// read's own statement.
-fn epoch_is(account: &str, epoch: i64) -> diesel::dsl::exists<EpochRow<'_>> {
-    diesel::dsl::exists(
-        api_auth_epochs::table
-            .filter(api_auth_epochs::account_id.eq(account))
-            .filter(api_auth_epochs::epoch.eq(epoch)),
-    )
-}
+pub(super) type GroupOfRow = (String, String, String, String);
 
 fn load(
     conn: &mut AnyConnection,
@@ -364,78 +210,6 @@ fn load(
 }
 
 impl Store {
-    /// The member with this id as [`ScimUserShown`] (with their groups), read only while
-    /// the account's authentication epoch is `epoch` (that of a key read from memory,
-    /// [`Store::cached_api_key`]), in the same statement. `None` when the epoch has moved,
-    /// and for bots, other accounts' users, unknown ids and members without a stored view
-    /// (for which [`Store::scim_user`] has the whole row).
-    pub fn scim_user_shown(
-        &self,
-        account: AccountId,
-        id: UserId,
-        epoch: i64,
-    ) -> Result<Option<ScimUserShown>, StoreError> {
-        let account = account.to_string();
-        // The lookup of one id: one statement, a row per group the member belongs to
-        // (one with no group when they belong to none), with no limit on the groups.
-        let by_id = ScimQuery::page(0, i64::MAX).filtered(Filter::Compare(
-            UserField::Id,
-            CompareOp::Eq,
-            FilterValue::Str(id.to_string()),
-        ));
-        self.read(|conn| {
-            let rows = lookup_shown(conn, &account, &by_id, epoch)?.unwrap_or_default();
-            Ok(members_with_groups(&account, rows)?.and_then(|m| m.into_iter().next()))
-        })
-    }
-
-    /// Up to `limit` members, across accounts, whose `scim_json` has no `scim_view` (rows
-    /// stored before the view existed, and texts the server would not vouch for), after
-    /// `after` in id order: their id, `scim_json` and version.
-    pub fn scim_users_without_view(
-        &self,
-        after: Option<UserId>,
-        limit: i64,
-    ) -> Result<Vec<(UserId, String, i64)>, StoreError> {
-        let after = after.map(|id| id.to_string()).unwrap_or_default();
-        self.read(|conn| {
-            let rows: Vec<(String, Option<String>, i64)> = users::table
-                .filter(users::kind.eq(HUMAN))
-                .filter(users::scim_json.is_not_null())
-                .filter(users::scim_view.is_null())
-                .filter(users::id.gt(&after))
-                .order(users::id.asc())
-                .limit(limit.max(0))
-                .select((users::id, users::scim_json, users::version))
-                .load(conn)?;
-            rows.into_iter()
-                .filter_map(|(id, json, version)| json.map(|json| (id, json, version)))
-                .map(|(id, json, version)| Ok((parse(&id, "user id")?, json, version)))
-                .collect()
-        })
-    }
-
-    /// Writes each `(member, version, view)`'s view as the member's `scim_view` if their
-    /// version still is `version` (a write since then has written a view of its own), in
-    /// one transaction; returns how many were written. The members do not change: their
-    /// versions and `updated_at` stay.
-    pub fn fill_scim_views(&self, views: &[(UserId, i64, String)]) -> Result<usize, StoreError> {
-        self.write(|conn| {
-            let mut written = 0;
-            for (id, version, view) in views {
-                written += diesel::update(
-                    users::table
-                        .filter(users::id.eq(id.to_string()))
-                        .filter(users::version.eq(version))
-                        .filter(users::scim_view.is_null()),
-                )
-                .set(users::scim_view.eq(view))
-                .execute(conn)?;
-            }
-            Ok(written)
-        })
-    }
-
     /// The member with this id as SCIM sees it; bots and other accounts' users are
     /// `None`.
     pub fn scim_user(
@@ -606,35 +380,6 @@ impl Store {
             }
             insert_audit(conn, audit)?;
             Ok(previous.version + 1)
-        })
-    }
-
-    /// The answer to a lookup ([`ScimQuery`] of the first page, unsorted, filtered by
-    /// `userName`, `id`, `externalId` or the work email `eq` a text) as [`ScimUserShown`]
-    /// (with their groups),
-    /// read only while the account's authentication epoch is `epoch` (as for
-    /// [`Store::scim_user_shown`]), when it finds members, every one with a stored view,
-    /// and the page holds every match (so its length is the total). `None` otherwise —
-    /// also when it finds no member, which may mean a moved epoch — and then
-    /// [`Store::list_scim_users`] answers it.
-    pub fn lookup_scim_users_shown(
-        &self,
-        account: AccountId,
-        q: &ScimQuery<UserField>,
-        epoch: i64,
-    ) -> Result<Option<Vec<ScimUserShown>>, StoreError> {
-        let account = account.to_string();
-        self.read(|conn| {
-            let Some(rows) = lookup_shown(conn, &account, q, epoch)? else {
-                return Ok(None);
-            };
-            // No row may mean a moved epoch as well as no match: only the caller's full
-            // check can tell, so it is the caller's to answer. A full page (of rows, a
-            // member in several groups taking several) may be missing some.
-            if rows.is_empty() || rows.len() >= to_usize(q.limit) {
-                return Ok(None);
-            }
-            members_with_groups(&account, rows)
         })
     }
 
