@@ -176,18 +176,13 @@ impl Exec for AppState {
         R: Send + 'static,
         T: Send + 'static,
     {
-        match &self.writer {
-            // The read is a short one (index lookups and the work on what they found),
-            // and the writer thread, SQLite's one, is left only the write.
-            Some(writer) => {
-                let read = self.lookup(read).await?;
-                writer
-                    .write(move |store| write(store, read))
-                    .instrument(tracing::debug_span!("store.write"))
-                    .await
-            }
-            None => AppState::write(self, move |store| write(store, read(store)?)).await,
+        if self.writer.is_none() {
+            return AppState::write(self, move |store| write(store, read(store)?)).await;
         }
+        // The read is a short one (index lookups and the work on what they found), and
+        // the writer thread, SQLite's one, is left only the write.
+        let read = self.lookup(read).await?;
+        AppState::write(self, move |store| write(store, read)).await
     }
 
     async fn compute<T, F>(&self, f: F) -> Result<T, AppError>

@@ -12,7 +12,7 @@ use portcullis_scim::etag::{self, Precondition};
 use portcullis_scim::patch::{self, PatchLimits, PatchRequest};
 use portcullis_scim::resource;
 use portcullis_scim::schema::ResourceSchema;
-use portcullis_store::{KnownKey, ScimUserRow, ScimUserShown, Store};
+use portcullis_store::{KnownKey, ScimUserRow, ScimUserShown, ScimUserWithGroups, Store};
 use serde_json::{json, Value};
 
 use super::mapping::{normalize_patch, user_body, user_from_input, user_resource};
@@ -21,7 +21,7 @@ use crate::{audit, invitations, members, webhooks, AppError, Exec};
 
 /// How often a PUT or PATCH without `If-Match` is worked out and written, when another
 /// write won the race between its read and its write.
-pub const CHANGE_ATTEMPTS: usize = 3;
+const CHANGE_ATTEMPTS: usize = 3;
 
 /// `412` unless `if_match` (when sent) names `version`.
 pub fn check_if_match(if_match: Option<&str>, version: i64) -> Result<(), AppError> {
@@ -33,11 +33,15 @@ pub fn check_if_match(if_match: Option<&str>, version: i64) -> Result<(), AppErr
     }
 }
 
+/// A member's id as a path names it; 404 when it is not one.
+fn member_id(id: &str) -> Result<UserId, AppError> {
+    id.trim().parse().map_err(|_| not_found("user", id))
+}
+
 /// The member `id` of the caller's account (bots and other accounts' users are 404).
 pub fn load(store: &Store, ctx: &Ctx, id: &str) -> Result<ScimUserRow, AppError> {
-    let uid: UserId = id.trim().parse().map_err(|_| not_found("user", id))?;
     store
-        .scim_user(ctx.account, uid)
+        .scim_user(ctx.account, member_id(id)?)
         .map_err(store_error)?
         .ok_or_else(|| not_found("user", id))
 }
@@ -56,15 +60,17 @@ pub fn load_shown(
     known.scim_user_shown(ctx.account, uid).map_err(store_error)
 }
 
-/// The groups a member belongs to (id and display name).
-pub fn groups_of(
+/// The member `id` of the caller's account with their groups (id and display name, by
+/// display name), read in one statement; 404 as [`load`].
+pub fn load_with_groups(
     store: &Store,
     ctx: &Ctx,
-    row: &ScimUserRow,
-) -> Result<Vec<(GroupId, String)>, AppError> {
+    id: &str,
+) -> Result<ScimUserWithGroups, AppError> {
     store
-        .groups_of_user(ctx.account, row.user.id)
-        .map_err(store_error)
+        .scim_user_with_groups(ctx.account, member_id(id)?)
+        .map_err(store_error)?
+        .ok_or_else(|| not_found("user", id))
 }
 
 /// Top-level attributes whose value differs between two bodies (for the audit log).
@@ -203,18 +209,14 @@ pub fn commit(store: &Store, ctx: &Ctx, change: Change) -> Result<Written, AppEr
     Ok(Written { row, groups })
 }
 
-/// The member `id` with their groups, read in one statement, after `If-Match`.
+/// The member `id` with their groups ([`load_with_groups`]), after `If-Match`.
 fn read_for_change(
     store: &Store,
     ctx: &Ctx,
     id: &str,
     if_match: Option<&str>,
-) -> Result<(ScimUserRow, Vec<(GroupId, String)>), AppError> {
-    let uid: UserId = id.trim().parse().map_err(|_| not_found("user", id))?;
-    let (old, groups) = store
-        .scim_user_with_groups(ctx.account, uid)
-        .map_err(store_error)?
-        .ok_or_else(|| not_found("user", id))?;
+) -> Result<ScimUserWithGroups, AppError> {
+    let (old, groups) = load_with_groups(store, ctx, id)?;
     check_if_match(if_match, old.version)?;
     Ok((old, groups))
 }
@@ -262,7 +264,7 @@ pub fn prepare_patch(
 /// Whether a change whose write found the member changed since it was read should be
 /// worked out again: only without `If-Match` (which names the version the caller saw),
 /// and at most [`CHANGE_ATTEMPTS`] times in all.
-pub fn try_again<T>(result: &Result<T, AppError>, if_match: Option<&str>, attempt: usize) -> bool {
+fn try_again<T>(result: &Result<T, AppError>, if_match: Option<&str>, attempt: usize) -> bool {
     matches!(result, Err(AppError::PreconditionFailed(_)))
         && if_match.is_none()
         && attempt < CHANGE_ATTEMPTS

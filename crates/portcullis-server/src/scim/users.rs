@@ -137,8 +137,7 @@ async fn get(ctx: ReadCtx, req: HttpRequest, id: web::Path<String>) -> ScimResul
             move |store, ctx| {
                 // A bad query is refused only once the key is known good.
                 let q = q?;
-                let row = user_ops::load(store, ctx, &id)?;
-                let groups = user_ops::groups_of(store, ctx, &row)?;
+                let (row, groups) = user_ops::load_with_groups(store, ctx, &id)?;
                 Ok(Got::Row(Box::new((row, groups, ctx.base.clone(), q))))
             },
         )
