@@ -387,17 +387,20 @@ impl Store {
             error: error.clone(),
         };
         self.write_part(|conn| {
-            let log: String = webhook_deliveries::table
-                .find(&id)
-                .select(webhook_deliveries::attempt_log)
-                .first(conn)?;
+            // Both statements on the concrete connection, prepared once and found by type
+            // (`cached.rs`): the sender records every delivery it sends.
+            let read = webhook_deliveries::table
+                .filter(webhook_deliveries::id.eq(&id))
+                .select(webhook_deliveries::attempt_log);
+            let log: String = concrete!(conn, |c| read.first(c))?;
             let mut log: Vec<AttemptRecord> = serde_json::from_str(&log)
                 .map_err(|e| StoreError::Corrupt(format!("attempt log: {e}")))?;
             log.push(record.clone());
             let log =
                 serde_json::to_string(&log).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            diesel::update(webhook_deliveries::table.find(&id))
-                .set((
+            let update = crate::cached::update(
+                webhook_deliveries::table,
+                (
                     webhook_deliveries::attempt_log.eq(log),
                     webhook_deliveries::status.eq(status.as_str()),
                     webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
@@ -406,8 +409,12 @@ impl Store {
                     webhook_deliveries::last_attempt_at.eq(Some(now_db)),
                     webhook_deliveries::last_status.eq(http),
                     webhook_deliveries::last_error.eq(error),
-                ))
-                .execute(conn)?;
+                ),
+                webhook_deliveries::id.eq(&id),
+            );
+            concrete!(conn, |c| diesel::query_dsl::methods::ExecuteDsl::execute(
+                update, c
+            ))?;
             Ok(())
         })
     }
