@@ -57,19 +57,49 @@ fn main() -> Result<()> {
     let store = Store::connect_with_pool_size(&url, 8)
         .context("opening the database")?
         .with_encryption_key(&key);
+    let seeded = seed(&store, &args, &url, &slug, members, ids_file);
+    settle(&store);
+    seeded
+}
+
+/// Waits (up to five seconds) until no connection of the pool is being made. The pool
+/// opens connections on a thread of its own as they are taken; one still connecting when
+/// the process exits races the C libraries' teardown at exit, which was seen to crash
+/// the seeder (SIGSEGV in `r2d2-worker-0`) after its work was done.
+fn settle(store: &Store) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    // Every connection is back in the pool by now, so one not idle is being made.
+    while std::time::Instant::now() < deadline {
+        let (connections, idle) = store.pool_state();
+        if connections == idle {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Everything after opening the database.
+fn seed(
+    store: &Store,
+    args: &[String],
+    url: &str,
+    slug: &str,
+    members: usize,
+    ids_file: Option<String>,
+) -> Result<()> {
     store.migrate()?;
     let now = Utc::now();
     if args.iter().any(|a| a == "--analyze-only") {
-        return analyze(&url);
+        return analyze(url);
     }
-    if let Some(hook) = arg(&args, "--add-webhook") {
-        let slug = portcullis_domain::AccountSlug::parse(&slug)?;
+    if let Some(hook) = arg(args, "--add-webhook") {
+        let slug = portcullis_domain::AccountSlug::parse(slug)?;
         let account = store
             .account_by_slug(&slug)?
             .with_context(|| format!("no account {slug}"))?;
-        return add_webhook(&store, account.id, hook, now);
+        return add_webhook(store, account.id, hook, now);
     }
-    let created = accounts::create(&store, &slug, "SCIM", &format!("admin@{slug}.test"), now)?;
+    let created = accounts::create(store, slug, "SCIM", &format!("admin@{slug}.test"), now)?;
     store.insert_idp(&IdentityProvider {
         id: IdpId::from_uuid(Uuid::new_v4()),
         account: created.account.id,
@@ -88,11 +118,11 @@ fn main() -> Result<()> {
     account.provisioning = ProvisioningMode::Scim;
     store.update_account(&account)?;
     let operator = Caller::operator(account.clone());
-    let bot = bots::create(&store, &operator, "scim", now)?;
+    let bot = bots::create(store, &operator, "scim", now)?;
     let scim = portcullis_domain::Scopes::only(portcullis_domain::Scope::Scim);
-    let (_, _, secret) = api_keys::create(&store, &operator, "scim", Some(bot.id), scim, now)?;
-    if let Some(url) = arg(&args, "--webhook") {
-        add_webhook(&store, account.id, url, now)?;
+    let (_, _, secret) = api_keys::create(store, &operator, "scim", Some(bot.id), scim, now)?;
+    if let Some(url) = arg(args, "--webhook") {
+        add_webhook(store, account.id, url, now)?;
     }
 
     let next = AtomicUsize::new(0);
@@ -157,7 +187,7 @@ fn main() -> Result<()> {
         }
         Ok(())
     })?;
-    let password_members: usize = arg(&args, "--password-members").map_or(Ok(0), |n| n.parse())?;
+    let password_members: usize = arg(args, "--password-members").map_or(Ok(0), |n| n.parse())?;
     if password_members > 0 {
         let password = password::random_password();
         // One Argon2id hash for all: hashing thousands would take minutes, and the
@@ -183,7 +213,7 @@ fn main() -> Result<()> {
         println!("password={password}");
     }
     if store.backend() == Backend::Postgres && !args.iter().any(|a| a == "--no-analyze") {
-        analyze(&url)?;
+        analyze(url)?;
     }
     if let Some(path) = ids_file {
         let ids = ids.into_inner().map_err(|_| anyhow::anyhow!("poisoned"))?;
