@@ -58,24 +58,8 @@ fn main() -> Result<()> {
         .context("opening the database")?
         .with_encryption_key(&key);
     let seeded = seed(&store, &args, &url, &slug, members, ids_file);
-    settle(&store);
+    store.settle();
     seeded
-}
-
-/// Waits (up to five seconds) until no connection of the pool is being made. The pool
-/// opens connections on a thread of its own as they are taken; one still connecting when
-/// the process exits races the C libraries' teardown at exit, which was seen to crash
-/// the seeder (SIGSEGV in `r2d2-worker-0`) after its work was done.
-fn settle(store: &Store) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    // Every connection is back in the pool by now, so one not idle is being made.
-    while std::time::Instant::now() < deadline {
-        let (connections, idle) = store.pool_state();
-        if connections == idle {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
 }
 
 /// Everything after opening the database.

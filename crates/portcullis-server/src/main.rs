@@ -136,7 +136,25 @@ enum ApiKeyCommand {
     },
 }
 
-fn open_store(config: &Config) -> Result<Store> {
+/// A command's store, left to settle ([`Store::settle`]) when the command is done with it,
+/// just before the process exits.
+struct CommandStore(Store);
+
+impl std::ops::Deref for CommandStore {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.0
+    }
+}
+
+impl Drop for CommandStore {
+    fn drop(&mut self) {
+        self.0.settle();
+    }
+}
+
+fn open_store(config: &Config) -> Result<CommandStore> {
     let key = portcullis_server::encryption_key::resolve(
         config.encryption_key.as_deref(),
         &config.database_url,
@@ -145,7 +163,7 @@ fn open_store(config: &Config) -> Result<Store> {
         .with_context(|| format!("opening the database {}", config.database_url))?
         .with_encryption_key(&key);
     store.migrate().context("applying database migrations")?;
-    Ok(store)
+    Ok(CommandStore(store))
 }
 
 fn main() -> Result<()> {

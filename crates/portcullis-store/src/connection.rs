@@ -2,6 +2,8 @@
 //! differs between SQLite and PostgreSQL (pragmas, the migration lock, write
 //! transactions).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::connection::{
@@ -152,6 +154,25 @@ const ALIVE_BYPASS: Duration = Duration::from_millis(500);
 pub(crate) struct Manager {
     pub(crate) backend: Backend,
     pub(crate) target: String,
+    /// Connections being made now ([`crate::Store::settle`]); the pool makes them on a
+    /// thread of its own.
+    pub(crate) connecting: Arc<AtomicUsize>,
+}
+
+/// One connection being made, counted in [`Manager::connecting`] until it is dropped.
+struct Connecting<'a>(&'a AtomicUsize);
+
+impl<'a> Connecting<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Connecting(count)
+    }
+}
+
+impl Drop for Connecting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl ManageConnection for Manager {
@@ -159,6 +180,7 @@ impl ManageConnection for Manager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let _counted = Connecting::start(&self.connecting);
         let conn = match self.backend {
             Backend::Postgres => PgConnection::establish(&self.target)
                 .map(AnyConnection::Postgresql)
