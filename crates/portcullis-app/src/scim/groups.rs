@@ -10,11 +10,9 @@ use portcullis_store::{MemberChange, ScimGroupRow, Store, StoreError};
 use serde_json::{json, Value};
 
 use super::mapping::{group_from_input, group_resource};
-use super::users::check_if_match;
+use super::users::{check_if_match, try_again};
 use super::{not_found, store_error, Ctx};
 use crate::{audit, role_rules, webhooks, AppError};
-
-const PATCH_ATTEMPTS: usize = 3;
 
 /// The group `id` of the caller's account (other accounts' groups are 404).
 pub fn load(store: &Store, ctx: &Ctx, id: &str) -> Result<ScimGroupRow, AppError> {
@@ -205,9 +203,7 @@ pub fn patch(
 ) -> Result<ScimGroupRow, AppError> {
     let request = PatchRequest::from_json(body).map_err(AppError::Scim)?;
     let schema = ResourceSchema::group();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    let once = || {
         let old = load(store, ctx, id)?;
         check_if_match(if_match, old.version)?;
         let current = resource_of(store, ctx, &old, true)?;
@@ -215,11 +211,14 @@ pub fn patch(
             .map_err(AppError::Scim)?;
         resource::strip_server_attributes(&mut patched);
         let (new, members) = group_from_input(&patched, Some(&old), ctx)?;
-        match write(store, ctx, &old, new, &members) {
-            Ok(new) => return Ok(new),
-            Err(AppError::PreconditionFailed(_))
-                if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
-            Err(e) => return Err(e),
+        write(store, ctx, &old, new, &members)
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = once();
+        if !try_again(&result, if_match, attempt) {
+            return result;
         }
     }
 }

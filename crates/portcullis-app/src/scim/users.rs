@@ -19,8 +19,8 @@ use super::mapping::{normalize_patch, user_body, user_from_input, user_resource}
 use super::{check_domain, not_found, store_error, Ctx};
 use crate::{audit, invitations, members, webhooks, AppError, Exec};
 
-/// How often a PUT or PATCH without `If-Match` is worked out and written, when another
-/// write won the race between its read and its write.
+/// How often a PUT or PATCH without `If-Match` (of a member or a group) is worked out and
+/// written, when another write won the race between its read and its write.
 const CHANGE_ATTEMPTS: usize = 3;
 
 /// `412` unless `if_match` (when sent) names `version`.
@@ -261,10 +261,14 @@ pub fn prepare_patch(
     Ok(Change::new(ctx, old, new, groups))
 }
 
-/// Whether a change whose write found the member changed since it was read should be
+/// Whether a change whose write found the member (or group) changed since it was read should be
 /// worked out again: only without `If-Match` (which names the version the caller saw),
 /// and at most [`CHANGE_ATTEMPTS`] times in all.
-fn try_again<T>(result: &Result<T, AppError>, if_match: Option<&str>, attempt: usize) -> bool {
+pub(super) fn try_again<T>(
+    result: &Result<T, AppError>,
+    if_match: Option<&str>,
+    attempt: usize,
+) -> bool {
     matches!(result, Err(AppError::PreconditionFailed(_)))
         && if_match.is_none()
         && attempt < CHANGE_ATTEMPTS
