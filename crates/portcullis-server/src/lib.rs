@@ -55,7 +55,10 @@ use crate::writer::Writer;
 ///   never on the network (writes go to the writer thread), so more threads only run
 ///   more pages at once, each holding its rows, its rendered page and a filled page
 ///   cache. Against five a worker, two served the same pages a second with half the p99
-///   and a peak 13 to 17 MiB lower (`docs/benchmarks.md`).
+///   and a peak 13 to 17 MiB lower; against two, one served the same pages, PATCHes and
+///   creates a second with a peak about 8 MiB lower (`docs/benchmarks.md`). With one
+///   worker per core, that is one thread per core; work for a worker whose thread is
+///   busy waits in that worker's queue.
 pub fn blocking_threads_per_worker(backend: Backend) -> usize {
     match backend {
         Backend::Sqlite => SQLITE_BLOCKING_THREADS_PER_WORKER,
@@ -64,7 +67,7 @@ pub fn blocking_threads_per_worker(backend: Backend) -> usize {
 }
 
 /// Blocking threads each worker may run on SQLite ([`blocking_threads_per_worker`]).
-pub const SQLITE_BLOCKING_THREADS_PER_WORKER: usize = 2;
+pub const SQLITE_BLOCKING_THREADS_PER_WORKER: usize = 1;
 
 /// Largest JSON or form body accepted outside SCIM.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

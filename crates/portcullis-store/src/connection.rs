@@ -222,11 +222,12 @@ pub(crate) struct SqlitePragmas {
 }
 
 /// The page cache of each reader connection, in KiB (SQLite's default is 2,000). Readers
-/// are few (one per server worker) and serve every point read, so a larger cache keeps
-/// the index pages of a large account in memory; the rows a point read needs are
-/// scattered, so more than the index pages buys nothing (16 MiB gave the same GET rate
-/// at 100,000 members, with 25 MiB more peak memory).
-const READER_CACHE_KIB: u32 = 4 * 1024;
+/// are few (one per server worker) and serve every point read, so a cache of their own
+/// keeps the upper index pages of a large account in memory; the rows a point read needs
+/// are scattered, so more buys nothing: at 100,000 members 16 MiB gave the same GET rate
+/// as 4 MiB with 25 MiB more peak memory, and 4 MiB the same as 2 MiB with about 4 MiB
+/// more (`docs/benchmarks.md`).
+const READER_CACHE_KIB: u32 = 2 * 1024;
 
 /// The page cache of each connection of the main pool, in KiB: it serves writes, scans
 /// and pages, which each touch their rows once.
