@@ -10,7 +10,7 @@ use portcullis_store::{MemberChange, ScimGroupRow, Store, StoreError};
 use serde_json::{json, Value};
 
 use super::mapping::{group_from_input, group_resource};
-use super::users::{check_if_match, try_again};
+use super::users::{check_if_match, retried};
 use super::{not_found, store_error, Ctx};
 use crate::{audit, role_rules, webhooks, AppError};
 
@@ -203,7 +203,7 @@ pub fn patch(
 ) -> Result<ScimGroupRow, AppError> {
     let request = PatchRequest::from_json(body).map_err(AppError::Scim)?;
     let schema = ResourceSchema::group();
-    let once = || {
+    retried(if_match, || {
         let old = load(store, ctx, id)?;
         check_if_match(if_match, old.version)?;
         let current = resource_of(store, ctx, &old, true)?;
@@ -212,15 +212,7 @@ pub fn patch(
         resource::strip_server_attributes(&mut patched);
         let (new, members) = group_from_input(&patched, Some(&old), ctx)?;
         write(store, ctx, &old, new, &members)
-    };
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let result = once();
-        if !try_again(&result, if_match, attempt) {
-            return result;
-        }
-    }
+    })
 }
 
 /// `DELETE /Groups/{id}`; when a role rule names the group, its members take the role

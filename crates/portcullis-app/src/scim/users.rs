@@ -261,17 +261,29 @@ pub fn prepare_patch(
     Ok(Change::new(ctx, old, new, groups))
 }
 
-/// Whether a change whose write found the member (or group) changed since it was read should be
-/// worked out again: only without `If-Match` (which names the version the caller saw),
-/// and at most [`CHANGE_ATTEMPTS`] times in all.
-pub(super) fn try_again<T>(
-    result: &Result<T, AppError>,
-    if_match: Option<&str>,
-    attempt: usize,
-) -> bool {
+/// Whether a change whose write found the member (or group) changed since it was read
+/// should be worked out again: only without `If-Match` (which names the version the
+/// caller saw), and at most [`CHANGE_ATTEMPTS`] times in all.
+fn try_again<T>(result: &Result<T, AppError>, if_match: Option<&str>, attempt: usize) -> bool {
     matches!(result, Err(AppError::PreconditionFailed(_)))
         && if_match.is_none()
         && attempt < CHANGE_ATTEMPTS
+}
+
+/// Runs `once` (work a change out and write it), again while [`try_again`] says so; the
+/// answer of its last run.
+pub(super) fn retried<T>(
+    if_match: Option<&str>,
+    mut once: impl FnMut() -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = once();
+        if !try_again(&result, if_match, attempt) {
+            return result;
+        }
+    }
 }
 
 /// Works a change out and commits it on one store, again while [`try_again`] says so.
@@ -281,14 +293,9 @@ fn change(
     if_match: Option<&str>,
     prepare: impl Fn(&Store) -> Result<Change, AppError>,
 ) -> Result<Written, AppError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let result = prepare(store).and_then(|change| commit(store, ctx, change));
-        if !try_again(&result, if_match, attempt) {
-            return result;
-        }
-    }
+    retried(if_match, || {
+        prepare(store).and_then(|change| commit(store, ctx, change))
+    })
 }
 
 /// Works a change out and commits it through `exec` ([`Exec::read_then_write`]: where
