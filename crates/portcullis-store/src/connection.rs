@@ -91,12 +91,19 @@ pub(crate) struct Pooled {
 /// statement journal, which it writes to a temporary file once it holds 64 KiB: batches
 /// of SCIM writes spent a sixth of the writer thread's time in those writes. With
 /// `temp_store` in memory the journal is a copy of the pages the batch changed, dropped
-/// at its commit.
-const BATCH_PRAGMAS: &str = "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;";
+/// at its commit. The batch's connection (the writer's, under load) also gets a 1 MiB
+/// page cache, for the upper pages of the indexes every write changes: with the main
+/// pool's 256 KiB ([`OTHER_USE_PRAGMAS`]) a SCIM create cost the server 12 % more CPU
+/// time (`docs/benchmarks.md`).
+const BATCH_PRAGMAS: &str =
+    "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -1024;";
 
-/// Set on a connection that ran batches before anything else runs on it: pages and scans
-/// may sort more rows than memory should hold, and spill them to temporary files.
-const OTHER_USE_PRAGMAS: &str = "PRAGMA temp_store = DEFAULT;";
+/// Set on every connection of the main pool when it opens, and again before anything but
+/// a batch runs on a connection that ran batches: pages and scans may sort more rows than
+/// memory should hold, and spill them to temporary files; and they touch each row once,
+/// so a page cache of 256 KiB serves them as well as 1 MiB did, with about 3 MiB less
+/// peak memory under the SCIM benchmark's pages (`docs/benchmarks.md`).
+const OTHER_USE_PRAGMAS: &str = "PRAGMA temp_store = DEFAULT; PRAGMA cache_size = -256;";
 
 impl Pooled {
     /// Starts a transaction or savepoint's watch for failed writes; returns the
@@ -225,13 +232,9 @@ pub(crate) struct SqlitePragmas {
 /// are few (one per server worker) and serve every point read, so a cache of their own
 /// keeps the upper index pages of a large account in memory; the rows a point read needs
 /// are scattered, so more buys nothing: at 100,000 members 16 MiB gave the same GET rate
-/// as 4 MiB with 25 MiB more peak memory, and 4 MiB the same as 2 MiB with about 4 MiB
-/// more (`docs/benchmarks.md`).
-const READER_CACHE_KIB: u32 = 2 * 1024;
-
-/// The page cache of each connection of the main pool, in KiB: it serves writes, scans
-/// and pages, which each touch their rows once.
-const POOL_CACHE_KIB: u32 = 1024;
+/// as 4 MiB with 25 MiB more peak memory, 4 MiB the same as 2 MiB with about 4 MiB more,
+/// and 2 MiB the same as 1 MiB with about 1.5 MiB more (`docs/benchmarks.md`).
+const READER_CACHE_KIB: u32 = 1024;
 
 /// `busy_timeout` first: switching to WAL needs a lock another connection may hold.
 /// `case_sensitive_like` makes `LIKE` compare bytes as PostgreSQL does, so case-exact
@@ -249,12 +252,14 @@ impl CustomizeConnection<Pooled, r2d2::Error> for SqlitePragmas {
             AnyConnection::Sqlite(c) => {
                 c.batch_execute(SQLITE_PRAGMAS)
                     .map_err(r2d2::Error::QueryError)?;
-                let pragmas = if self.reader {
-                    format!("PRAGMA query_only = ON; PRAGMA cache_size = -{READER_CACHE_KIB};")
+                if self.reader {
+                    let pragmas =
+                        format!("PRAGMA query_only = ON; PRAGMA cache_size = -{READER_CACHE_KIB};");
+                    c.batch_execute(&pragmas)
                 } else {
-                    format!("PRAGMA cache_size = -{POOL_CACHE_KIB};")
-                };
-                c.batch_execute(&pragmas).map_err(r2d2::Error::QueryError)?;
+                    c.batch_execute(OTHER_USE_PRAGMAS)
+                }
+                .map_err(r2d2::Error::QueryError)?;
                 Ok(())
             }
             AnyConnection::Postgresql(_) => Ok(()),
