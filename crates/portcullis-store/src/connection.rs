@@ -101,8 +101,9 @@ const BATCH_PRAGMAS: &str =
 /// Set on every connection of the main pool when it opens, and again before anything but
 /// a batch runs on a connection that ran batches: pages and scans may sort more rows than
 /// memory should hold, and spill them to temporary files; and they touch each row once,
-/// so a page cache of 256 KiB serves them as well as 1 MiB did, with about 3 MiB less
-/// peak memory under the SCIM benchmark's pages (`docs/benchmarks.md`).
+/// so a page cache of 256 KiB serves them: with the readers' 1 MiB ([`READER_CACHE_KIB`])
+/// the SCIM benchmark's peak memory was about 3 MiB lower than with 1 MiB and 2 MiB, and
+/// a page's CPU time within a few per cent (`docs/benchmarks.md`).
 const OTHER_USE_PRAGMAS: &str = "PRAGMA temp_store = DEFAULT; PRAGMA cache_size = -256;";
 
 impl Pooled {
