@@ -227,13 +227,53 @@ struct Results {
     /// PostgreSQL: the filtered GET on the freshly seeded, never analyzed database, and
     /// right after `ANALYZE`.
     analyze: Option<(Run, Run)>,
-    /// The writes again with a webhook subscribed to every event ([`WEBHOOK_SCENARIOS`]).
-    with_webhook: Vec<(&'static str, Run)>,
+    /// The writes without and with a webhook subscribed to every event
+    /// ([`WEBHOOK_SCENARIOS`]).
+    with_webhook: Vec<WebhookRuns>,
     peak_rss_mib: f64,
 }
 
 /// The indexes in [`SCENARIOS`] of the writes measured again with a webhook.
 const WEBHOOK_SCENARIOS: [usize; 2] = [4, 5];
+
+/// A write measured on one server without a webhook, then twice with one subscribed to
+/// every event, then without again: the account's growth under the writes and the
+/// machine's drift weigh on both sides alike.
+#[derive(Debug, Clone)]
+struct WebhookRuns {
+    name: &'static str,
+    /// The first run and the last.
+    without: [Run; 2],
+    /// The two runs in between.
+    with: [Run; 2],
+}
+
+impl WebhookRuns {
+    /// The throughput with the webhook as a share of the throughput without it (each
+    /// side's two runs summed).
+    fn share(&self) -> f64 {
+        let sum = |runs: &[Run; 2]| runs[0].rps + runs[1].rps;
+        sum(&self.with) / sum(&self.without).max(1.0)
+    }
+}
+
+/// How long the receiver must hear nothing before the sender is taken to have sent all
+/// it had queued (it looks for due deliveries every second, and keeps sending while it
+/// finds some).
+const QUIET: Duration = Duration::from_secs(2);
+
+/// The longest wait for the sender to catch up.
+const DRAIN_LIMIT: Duration = Duration::from_secs(180);
+
+/// Waits until the server has sent every queued delivery ([`QUIET`]).
+fn drain(receiver: &crate::receiver::Receiver, backend: &str) {
+    let t = Instant::now();
+    let sent = receiver.wait_until_quiet(QUIET, DRAIN_LIMIT);
+    eprintln!(
+        "bench: {backend}: {sent} deliveries sent in the {:.1} s before the next run",
+        t.elapsed().as_secs_f64()
+    );
+}
 
 /// How to reach one backend: its URL for the big and the 1,000-member account, and the
 /// seeder's extra arguments for each.
@@ -399,15 +439,11 @@ fn measure_backend(target: &Target<'_>, setup: &Setup<'_>) -> Result<Results> {
     }
     let mut peak_rss_mib = big.server.peak_rss_kib().unwrap_or(0) as f64 / 1024.0;
 
-    // The writes again, with a webhook subscribed to every event at a receiver on this
-    // machine (the server restarted to read it; its peak memory counts too).
+    // The writes without and with a webhook subscribed to every event at a receiver on
+    // this machine, on one server restarted to let it call the receiver's loopback
+    // address (its peak memory counts too).
     drop(big);
     let receiver = crate::receiver::Receiver::start()?;
-    seed_tool(
-        setup,
-        &seeded.seeded.database_url,
-        &["--slug", "bench", "--add-webhook", &receiver.url],
-    )?;
     big = start_with(
         setup,
         &format!("{backend}-hook"),
@@ -415,16 +451,42 @@ fn measure_backend(target: &Target<'_>, setup: &Setup<'_>) -> Result<Results> {
         &[("PORTCULLIS_SSO_ALLOW_PRIVATE_ADDRESSES", "true")],
     )?;
     wrk(&big.base, Some(&big.scripts[0]), WARM_UP_SECONDS)?;
+    let webhook = |add: bool| {
+        let args: &[&str] = if add {
+            &["--slug", "bench", "--add-webhook", &receiver.url]
+        } else {
+            &["--slug", "bench", "--remove-webhooks"]
+        };
+        seed_tool(setup, &seeded.seeded.database_url, args)
+    };
     let mut with_webhook = Vec::new();
     for i in WEBHOOK_SCENARIOS {
-        // As without the webhook: unmeasured first.
-        wrk(&big.base, Some(&big.scripts[i]), WARM_UP_SECONDS)?;
-        let run = wrk(&big.base, Some(&big.scripts[i]), setup.seconds)?;
-        eprintln!(
-            "bench: {backend} {} with a webhook: {run:?}",
-            SCENARIOS[i].name
-        );
-        with_webhook.push((SCENARIOS[i].name, run));
+        let measure = |hooked: bool| -> Result<Run> {
+            // As everywhere: unmeasured first. Then, with the webhook, until the sender
+            // has sent what the warm-up queued: each run starts with nothing to deliver.
+            wrk(&big.base, Some(&big.scripts[i]), WARM_UP_SECONDS)?;
+            if hooked {
+                drain(&receiver, backend);
+            }
+            let run = wrk(&big.base, Some(&big.scripts[i]), setup.seconds)?;
+            let with = if hooked { "with" } else { "without" };
+            eprintln!(
+                "bench: {backend} {} {with} a webhook: {run:?}",
+                SCENARIOS[i].name
+            );
+            Ok(run)
+        };
+        let before = measure(false)?;
+        webhook(true)?;
+        let hooked = [measure(true)?, measure(true)?];
+        drain(&receiver, backend);
+        webhook(false)?;
+        let after = measure(false)?;
+        with_webhook.push(WebhookRuns {
+            name: SCENARIOS[i].name,
+            without: [before, after],
+            with: hooked,
+        });
     }
     let delivered = receiver.seen.lock().map(|s| s.len()).unwrap_or(0);
     eprintln!("bench: {backend}: the receiver got {delivered} events");
@@ -548,12 +610,37 @@ fn table(ceiling: &Run, results: &[Results], members: usize) -> String {
                 before.rps, before.p99_ms, after.rps, after.p99_ms
             );
         }
-        for (name, run) in &r.with_webhook {
+        if !r.with_webhook.is_empty() {
             let _ = writeln!(
                 out,
-                "With a webhook subscribed to every event (receiver on this machine), {name}: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, {} errors.",
-                run.rps, run.p50_ms, run.p99_ms, run.errors
+                "\nThe writes without and with a webhook subscribed to every event (receiver on this machine), on one server, in this order: without, with, with, without; each run after its own {WARM_UP_SECONDS} s unmeasured and, with the webhook, once the server has sent what those queued:\n"
             );
+            let _ = writeln!(
+                out,
+                "| request | without | with | with | without | with ÷ without |"
+            );
+            let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+            let cell = |run: &Run| {
+                let errors = if run.errors == 0 {
+                    String::new()
+                } else {
+                    format!(", {} errors", run.errors)
+                };
+                format!("{:.0}/s, p99 {:.2} ms{errors}", run.rps, run.p99_ms)
+            };
+            for w in &r.with_webhook {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {:.1} % |",
+                    w.name,
+                    cell(&w.without[0]),
+                    cell(&w.with[0]),
+                    cell(&w.with[1]),
+                    cell(&w.without[1]),
+                    100.0 * w.share()
+                );
+            }
+            let _ = writeln!(out);
         }
         let _ = writeln!(
             out,

@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -17,6 +19,8 @@ pub struct Receiver {
     pub url: String,
     /// What it has been sent.
     pub seen: Seen,
+    /// How many requests it has answered (repeats included).
+    answered: Arc<AtomicUsize>,
 }
 
 impl Receiver {
@@ -25,19 +29,44 @@ impl Receiver {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let url = format!("http://{}/hook", listener.local_addr()?);
         let seen: Seen = Arc::default();
-        let shared = seen.clone();
+        let answered = Arc::new(AtomicUsize::new(0));
+        let (shared, count) = (seen.clone(), answered.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let seen = shared.clone();
-                std::thread::spawn(move || serve(stream, &seen));
+                let (seen, count) = (shared.clone(), count.clone());
+                std::thread::spawn(move || serve(stream, &seen, &count));
             }
         });
-        Ok(Self { url, seen })
+        Ok(Self {
+            url,
+            seen,
+            answered,
+        })
+    }
+
+    /// How many requests it has answered so far.
+    pub fn answered(&self) -> usize {
+        self.answered.load(Ordering::Relaxed)
+    }
+
+    /// Waits until no request has come for `quiet` (the sender has nothing left to send),
+    /// or `limit` has passed; returns how many requests came meanwhile.
+    pub fn wait_until_quiet(&self, quiet: Duration, limit: Duration) -> usize {
+        let (start, before) = (Instant::now(), self.answered());
+        let (mut last, mut since) = (before, Instant::now());
+        while since.elapsed() < quiet && start.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = self.answered();
+            if now != last {
+                (last, since) = (now, Instant::now());
+            }
+        }
+        last - before
     }
 }
 
 /// Answers the requests of one connection until it closes.
-fn serve(stream: TcpStream, seen: &Seen) {
+fn serve(stream: TcpStream, seen: &Seen, answered: &AtomicUsize) {
     let Ok(mut writer) = stream.try_clone() else {
         return;
     };
@@ -84,5 +113,6 @@ fn serve(stream: TcpStream, seen: &Seen) {
         {
             return;
         }
+        answered.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -12,7 +12,8 @@
 //! just bulk-loaded, as an account right after an IdP's import); `--analyze-only` then
 //! analyzes them later. `--webhook URL` gives the account a webhook subscribed to every
 //! event, at URL (its secret is printed as `webhook_secret=…`); `--add-webhook URL` gives
-//! the existing account `--slug` one and seeds nothing.
+//! the existing account `--slug` one and seeds nothing, and `--remove-webhooks` removes
+//! all of its webhooks (with their deliveries) and seeds nothing.
 
 #![allow(missing_docs)]
 
@@ -76,12 +77,22 @@ fn seed(
     if args.iter().any(|a| a == "--analyze-only") {
         return analyze(url);
     }
-    if let Some(hook) = arg(args, "--add-webhook") {
+    let remove = args.iter().any(|a| a == "--remove-webhooks");
+    let add = arg(args, "--add-webhook");
+    if remove || add.is_some() {
         let slug = portcullis_domain::AccountSlug::parse(slug)?;
         let account = store
             .account_by_slug(&slug)?
             .with_context(|| format!("no account {slug}"))?;
-        return add_webhook(store, account.id, hook, now);
+        if remove {
+            for hook in store.webhooks(account.id)? {
+                store.delete_webhook(account.id, hook.id)?;
+            }
+        }
+        return match add {
+            Some(hook) => add_webhook(store, account.id, hook, now),
+            None => Ok(()),
+        };
     }
     let created = accounts::create(store, slug, "SCIM", &format!("admin@{slug}.test"), now)?;
     store.insert_idp(&IdentityProvider {
