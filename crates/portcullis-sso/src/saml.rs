@@ -45,7 +45,7 @@ pub use logout::{
 pub use metadata::{parse_idp_metadata, sp_metadata_xml, ParsedIdpMetadata, MAX_METADATA};
 pub use rejection::SamlRejection;
 pub use request::{start_login, AuthnRedirect, SIG_ALG_RSA_SHA256};
-pub use sp::{certificate_expiry, normalize_certificate, SpConfig};
+pub use sp::{certificate_expiry, compact_certificate, normalize_certificate, SpConfig};
 pub use sp_key::{
     certificate_pem, sp_key_pair, SpKeyUse, MIN_SP_KEY_BITS, SP_CERTIFICATE_VALIDITY,
 };

@@ -25,7 +25,7 @@ pub fn note(
     let configured: Vec<String> = settings
         .signing_certificates
         .iter()
-        .filter_map(|c| saml::normalize_certificate(c).ok())
+        .filter_map(|c| saml::compact_certificate(c).ok())
         .collect();
     attempt.note(
         "request",

@@ -74,6 +74,23 @@ pub(crate) fn allowed_algorithm_uris() -> Vec<&'static str> {
 /// Turns a PEM or base64 DER certificate into base64 DER (no line breaks), checking that
 /// it really is an X.509 certificate.
 pub fn normalize_certificate(text: &str) -> Result<String, SsoError> {
+    let (compact, der) = compact_and_der(text)?;
+    openssl::x509::X509::from_der(&der)
+        .map_err(|_| SsoError::InvalidCertificate("not an X.509 certificate".into()))?;
+    Ok(compact)
+}
+
+/// [`normalize_certificate`] without reading the certificate as X.509: for certificates
+/// that were checked when they were stored, on the paths every sign-in takes. Reading
+/// X.509 costs OpenSSL 3 more than verifying a response's signature with the key (it sets
+/// up its key decoders anew each time), and xmlsec reads the certificate once more to
+/// verify with it, refusing the response if it cannot.
+pub fn compact_certificate(text: &str) -> Result<String, SsoError> {
+    compact_and_der(text).map(|(compact, _)| compact)
+}
+
+/// The certificate's base64 DER text without line breaks, and the DER.
+fn compact_and_der(text: &str) -> Result<(String, Vec<u8>), SsoError> {
     let body = match text.split_once("-----BEGIN CERTIFICATE-----") {
         Some((_, rest)) => rest
             .split_once("-----END CERTIFICATE-----")
@@ -88,18 +105,13 @@ pub fn normalize_certificate(text: &str) -> Result<String, SsoError> {
     let der = base64::engine::general_purpose::STANDARD
         .decode(&compact)
         .map_err(|_| SsoError::InvalidCertificate("not base64".into()))?;
-    openssl::x509::X509::from_der(&der)
-        .map_err(|_| SsoError::InvalidCertificate("not an X.509 certificate".into()))?;
-    Ok(compact)
+    Ok((compact, der))
 }
 
 /// When a certificate (PEM or base64 DER, as [`normalize_certificate`] takes it) stops
 /// being valid.
 pub fn certificate_expiry(text: &str) -> Result<DateTime<Utc>, SsoError> {
-    let compact = normalize_certificate(text)?;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(&compact)
-        .map_err(|_| SsoError::InvalidCertificate("not base64".into()))?;
+    let (_, der) = compact_and_der(text)?;
     let cert = openssl::x509::X509::from_der(&der)
         .map_err(|_| SsoError::InvalidCertificate("not an X.509 certificate".into()))?;
     let invalid = |_| SsoError::InvalidCertificate("unreadable validity".into());
@@ -123,7 +135,7 @@ pub(crate) fn service_provider(
         .signing_certificates
         .iter()
         .filter(|c| !c.trim().is_empty())
-        .map(|c| normalize_certificate(c))
+        .map(|c| compact_certificate(c))
         .collect::<Result<Vec<_>, _>>()?;
     if certificates.is_empty() {
         return Err(SsoError::NoSigningCertificate);

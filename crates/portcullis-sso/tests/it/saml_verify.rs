@@ -412,6 +412,29 @@ fn certificate_rollover_accepts_either_certificate() {
     assert!(r.is_ok(), "{r:?}");
 }
 
+/// Certificates are read as X.509 when an IdP is saved, not at each sign-in: one that is
+/// base64 but not X.509 (stored some other way) still verifies nothing.
+#[test]
+fn a_configured_certificate_that_is_not_x509_verifies_nothing() {
+    let now = wall_clock();
+    let sp = sp(1);
+    let ids = pending();
+    let not_x509 = "bm90IGEgY2VydGlmaWNhdGU=".to_owned();
+    assert!(portcullis_sso::saml::normalize_certificate(&not_x509).is_err());
+    let mut s = settings(&[]);
+    s.signing_certificates = vec![not_x509];
+    let r = verify_with(
+        &s,
+        &sp,
+        &Params::valid(&sp, now).b64(),
+        Expected::SpInitiated {
+            pending_request_ids: &ids,
+        },
+        now,
+    );
+    assert!(r.is_err(), "{r:?}");
+}
+
 #[test]
 fn an_idp_without_certificates_is_refused_even_for_unsigned_responses() {
     let now = wall_clock();
