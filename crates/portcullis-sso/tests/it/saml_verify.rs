@@ -43,6 +43,22 @@ fn sp_initiated(mutate: impl FnOnce(&mut Params)) -> Result<VerifiedAssertion, S
     )
 }
 
+/// Verifies a valid SP-initiated response, at wall-clock now, against `settings`.
+fn valid_against(settings: &SamlSettings) -> Result<VerifiedAssertion, SamlRejection> {
+    let now = wall_clock();
+    let sp = sp(1);
+    let ids = pending();
+    verify_with(
+        settings,
+        &sp,
+        &Params::valid(&sp, now).b64(),
+        Expected::SpInitiated {
+            pending_request_ids: &ids,
+        },
+        now,
+    )
+}
+
 fn email(result: Result<VerifiedAssertion, SamlRejection>) -> Result<String, SamlRejection> {
     result.map(|v| v.identity.email.to_string())
 }
@@ -400,15 +416,7 @@ fn certificate_rollover_accepts_either_certificate() {
     // PEM works as well as base64 DER.
     let mut pem = settings(&[]);
     pem.signing_certificates = vec![idp_key().cert_pem.clone()];
-    let r = verify_with(
-        &pem,
-        &sp,
-        &Params::valid(&sp, now).b64(),
-        Expected::SpInitiated {
-            pending_request_ids: &ids,
-        },
-        now,
-    );
+    let r = valid_against(&pem);
     assert!(r.is_ok(), "{r:?}");
 }
 
@@ -416,23 +424,15 @@ fn certificate_rollover_accepts_either_certificate() {
 /// base64 but not X.509 (stored some other way) still verifies nothing.
 #[test]
 fn a_configured_certificate_that_is_not_x509_verifies_nothing() {
-    let now = wall_clock();
-    let sp = sp(1);
-    let ids = pending();
     let not_x509 = "bm90IGEgY2VydGlmaWNhdGU=".to_owned();
     assert!(portcullis_sso::saml::normalize_certificate(&not_x509).is_err());
     let mut s = settings(&[]);
     s.signing_certificates = vec![not_x509];
-    let r = verify_with(
-        &s,
-        &sp,
-        &Params::valid(&sp, now).b64(),
-        Expected::SpInitiated {
-            pending_request_ids: &ids,
-        },
-        now,
-    );
+    let r = valid_against(&s);
     assert!(r.is_err(), "{r:?}");
+    // The same settings with the real certificate verify (the refusal is the certificate's).
+    s.signing_certificates = vec![idp_key().cert_b64.clone()];
+    assert!(valid_against(&s).is_ok());
 }
 
 #[test]
