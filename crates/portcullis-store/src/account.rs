@@ -13,10 +13,25 @@ use crate::{Store, StoreError};
 /// How many people the account has: the sum of its member-count slots, which triggers
 /// keep (migrations 5 and 20; zero when it has none).
 pub(crate) fn member_count(conn: &mut AnyConnection, account: &str) -> Result<i64, StoreError> {
+    Ok(member_count_and_changes(conn, account)?.0)
+}
+
+/// [`member_count`] and how many times a person was added to or removed from the account
+/// (migration 22), read together: the second never goes down while the account exists,
+/// so two equal readings mean its members were the same in between.
+pub(crate) fn member_count_and_changes(
+    conn: &mut AnyConnection,
+    account: &str,
+) -> Result<(i64, i64), StoreError> {
     Ok(account_member_counts::table
         .filter(account_member_counts::account_id.eq(account))
-        .select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            "CAST(COALESCE(SUM(members), 0) AS BIGINT)",
+        .select((
+            diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "CAST(COALESCE(SUM(members), 0) AS BIGINT)",
+            ),
+            diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "CAST(COALESCE(SUM(changes), 0) AS BIGINT)",
+            ),
         ))
         .first(conn)?)
 }

@@ -75,6 +75,8 @@ pub struct Store {
     cipher: Option<cipher::SecretCipher>,
     /// API-key authentications read through this handle (see `auth_cache.rs`).
     auth_cache: Arc<auth_cache::AuthCache>,
+    /// Bookmarks into long member lists, for deep pages (see `scim/bookmarks.rs`).
+    bookmarks: Arc<scim::bookmarks::Bookmarks>,
     /// The URL it was opened with, for [`Store::readers`].
     url: Arc<str>,
     /// Inside [`Store::write_batch`]: the one connection, in the batch's transaction,
@@ -151,9 +153,9 @@ impl Store {
     /// connections that refuse to write (`query_only`, so a write sent here by mistake
     /// fails instead of racing the writers) and keep a larger page cache. A server gives
     /// each of its async workers one, so point reads run on the worker without waiting
-    /// for a connection or a thread. The handle shares this store's encryption key and
-    /// its cache of API-key authentications. `None` for PostgreSQL, whose reads cross
-    /// the network and belong on a blocking thread.
+    /// for a connection or a thread. The handle shares this store's encryption key, its
+    /// cache of API-key authentications and its bookmarks into member lists. `None` for
+    /// PostgreSQL, whose reads cross the network and belong on a blocking thread.
     pub fn readers(&self, connections: u32) -> Result<Option<Store>, StoreError> {
         if self.backend != Backend::Sqlite {
             return Ok(None);
@@ -161,6 +163,7 @@ impl Store {
         let mut readers = Self::open(&self.url, connections, true)?;
         readers.cipher = self.cipher.clone();
         readers.auth_cache = Arc::clone(&self.auth_cache);
+        readers.bookmarks = Arc::clone(&self.bookmarks);
         Ok(Some(readers))
     }
 
@@ -191,6 +194,7 @@ impl Store {
             backend,
             cipher: None,
             auth_cache: Arc::default(),
+            bookmarks: Arc::default(),
             url: url.into(),
             pinned: None,
             connecting,

@@ -263,12 +263,14 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Kept by triggers (migrations 5 and 20): how many people (`kind = 'human'`) each
-    /// account has, the sum of its rows (one per slot; see `member_count`).
+    /// Kept by triggers (migrations 5, 20 and 22): how many people (`kind = 'human'`)
+    /// each account has, and how many times one was added or removed, each the sum of
+    /// its rows (one per slot; see `member_count`).
     account_member_counts (account_id, slot) {
         account_id -> Text,
         slot -> Integer,
         members -> BigInt,
+        changes -> BigInt,
     }
 }
 

@@ -1,6 +1,7 @@
 //! SCIM persistence: users with their SCIM attributes and a version for ETags, groups and
 //! their members, typed filters translated into SQL, and stable paging with exact totals.
 
+pub(crate) mod bookmarks;
 pub(crate) mod emails;
 pub(crate) mod etags;
 pub(crate) mod filter;

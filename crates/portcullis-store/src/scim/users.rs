@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use portcullis_domain::email::identity_key;
 use portcullis_domain::{AccountId, AuditEvent, GroupId, User, UserId};
 
+use super::bookmarks;
 use super::emails;
 use super::etags::touch_groups_of;
 use super::filter::{user_pred, CompareOp, EmailField, Filter, FilterValue, UserField};
@@ -67,7 +68,9 @@ pub(super) fn to_usize(n: i64) -> usize {
 }
 
 /// Members (not bots) of one account.
-fn members_of(account: &str) -> users::BoxedQuery<'static, crate::connection::MultiBackend> {
+pub(super) fn members_of(
+    account: &str,
+) -> users::BoxedQuery<'static, crate::connection::MultiBackend> {
     users::table
         .filter(users::account_id.eq(account.to_owned()))
         .filter(users::kind.eq(HUMAN))
@@ -391,45 +394,22 @@ impl Store {
         q: &ScimQuery<UserField>,
     ) -> Result<(Vec<ScimUserRow>, i64), StoreError> {
         let account = account.to_string();
-        let filtered = || -> Result<_, StoreError> {
-            let mut query = members_of(&account);
-            if let Some(filter) = &q.filter {
-                query = query.filter(user_pred(filter, &account)?);
-            }
-            Ok(query)
-        };
+        // A deep page of the whole list, read from a bookmark near it (not inside a
+        // transaction, whose own uncommitted changes the bookmarks must not outlive).
+        let bookmarked = q.filter.is_none()
+            && q.sort.is_none()
+            && q.offset >= bookmarks::EVERY
+            && q.limit > 0
+            && self.pinned.is_none();
         self.read(|conn| {
-            let rows = match lookup(conn, &account, q)? {
-                Some(rows) => rows,
-                None => {
-                    let mut query = filtered()?;
-                    if let Some((field, ascending)) = q.sort {
-                        query = sort_users(query, field, ascending);
-                    }
-                    // Creation order, then id: stable across pages, and without a sort
-                    // exactly the order of `users_account_kind_created_idx` (no sorting
-                    // step).
-                    query
-                        .then_order_by(users::created_at.asc())
-                        .then_order_by(users::id.asc())
-                        .offset(q.offset.max(0))
-                        .limit(q.limit.max(0))
-                        .select(UserRow::as_select())
-                        .load(conn)?
-                }
-            };
-            let total = if q.offset <= 0 && q.limit > 0 && rows.len() < to_usize(q.limit) {
-                // A first page that is not full holds every match: the count is its
-                // length. This is the answer to every lookup an IdP makes (`userName eq`),
-                // which so costs one query.
-                i64::try_from(rows.len()).unwrap_or(i64::MAX)
-            } else if q.filter.is_none() {
-                // Without a filter the count is the account's member count, kept by
-                // triggers (the index range of a large account is too long to count on
-                // every page).
-                crate::account::member_count(conn, &account)?
+            let found = if bookmarked {
+                bookmarks::page(conn, &self.bookmarks, &account, q.offset, q.limit)?
             } else {
-                filtered()?.count().get_result::<i64>(conn)?
+                None
+            };
+            let (rows, total) = match found {
+                Some(found) => found,
+                None => offset_page(conn, &account, q)?,
             };
             let rows = rows
                 .into_iter()
@@ -502,6 +482,54 @@ impl Store {
             Ok(out)
         })
     }
+}
+
+/// A page of the account's members matching `q`, read with `OFFSET`, and how many match.
+fn offset_page(
+    conn: &mut AnyConnection,
+    account: &str,
+    q: &ScimQuery<UserField>,
+) -> Result<(Vec<UserRow>, i64), StoreError> {
+    let filtered = || -> Result<_, StoreError> {
+        let mut query = members_of(account);
+        if let Some(filter) = &q.filter {
+            query = query.filter(user_pred(filter, account)?);
+        }
+        Ok(query)
+    };
+    let rows = match lookup(conn, account, q)? {
+        Some(rows) => rows,
+        None => {
+            let mut query = filtered()?;
+            if let Some((field, ascending)) = q.sort {
+                query = sort_users(query, field, ascending);
+            }
+            // Creation order, then id: stable across pages, and without a sort
+            // exactly the order of `users_account_kind_created_idx` (no sorting
+            // step).
+            query
+                .then_order_by(users::created_at.asc())
+                .then_order_by(users::id.asc())
+                .offset(q.offset.max(0))
+                .limit(q.limit.max(0))
+                .select(UserRow::as_select())
+                .load(conn)?
+        }
+    };
+    let total = if q.offset <= 0 && q.limit > 0 && rows.len() < to_usize(q.limit) {
+        // A first page that is not full holds every match: the count is its
+        // length. This is the answer to every lookup an IdP makes (`userName eq`),
+        // which so costs one query.
+        i64::try_from(rows.len()).unwrap_or(i64::MAX)
+    } else if q.filter.is_none() {
+        // Without a filter the count is the account's member count, kept by
+        // triggers (the index range of a large account is too long to count on
+        // every page).
+        crate::account::member_count(conn, account)?
+    } else {
+        filtered()?.count().get_result::<i64>(conn)?
+    };
+    Ok((rows, total))
 }
 
 fn sort_users(

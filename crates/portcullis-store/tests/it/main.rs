@@ -10,6 +10,7 @@ mod support;
 mod accounts;
 mod audit;
 mod batch;
+mod bookmarks;
 mod deliveries;
 mod domains;
 mod enterprise_saml;
