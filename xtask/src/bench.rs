@@ -264,12 +264,25 @@ struct WebhookRuns {
 }
 
 impl WebhookRuns {
-    /// The throughput with the webhook as a share of the throughput without it (each
-    /// side's two runs summed).
-    fn share(&self) -> f64 {
-        let sum = |runs: &[Run; 2]| runs[0].rps + runs[1].rps;
-        sum(&self.with) / sum(&self.without).max(1.0)
+    /// The mean throughput of the two runs with the webhook.
+    fn mean_with(&self) -> f64 {
+        mean_rps(&self.with)
     }
+
+    /// The mean throughput of the two runs without it.
+    fn mean_without(&self) -> f64 {
+        mean_rps(&self.without)
+    }
+
+    /// The throughput with the webhook as a share of the throughput without it.
+    fn share(&self) -> f64 {
+        self.mean_with() / self.mean_without().max(0.5)
+    }
+}
+
+/// The mean requests per second of two runs.
+fn mean_rps(runs: &[Run; 2]) -> f64 {
+    (runs[0].rps + runs[1].rps) / 2.0
 }
 
 /// How long the receiver must hear nothing before the sender is taken to have sent all

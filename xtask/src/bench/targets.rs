@@ -102,15 +102,14 @@ pub(super) fn verdicts(ceiling: &Run, results: &[Results]) -> Vec<(String, bool)
         }
         if r.backend == "SQLite" {
             for w in &r.with_webhook {
-                let sum = |runs: &[Run; 2]| runs[0].rps + runs[1].rps;
                 let share = w.share();
                 out.push((
                     format!(
                         "SQLite {} with a webhook ≥ {:.0} % of without (got {:.0}/s of {:.0}/s, {:.1} %; two runs of each, alternating)",
                         w.name,
                         MIN_WEBHOOK_SHARE * 100.0,
-                        sum(&w.with) / 2.0,
-                        sum(&w.without) / 2.0,
+                        w.mean_with(),
+                        w.mean_without(),
                         share * 100.0
                     ),
                     w.with.iter().chain(&w.without).all(|r| r.errors == 0)
