@@ -12,7 +12,7 @@ use super::etags::touch_groups_of;
 use super::filter::{user_pred, CompareOp, EmailField, Filter, FilterValue, UserField};
 use super::ScimQuery;
 use crate::audit::insert_audit;
-use crate::connection::{concrete, AnyConnection};
+use crate::connection::{concrete, depth, AnyConnection};
 use crate::convert::parse;
 use crate::schema::{group_members, groups, user_emails, users};
 use crate::user::{revoke_sessions_of, UserRow};
@@ -396,13 +396,10 @@ impl Store {
         let account = account.to_string();
         // A deep page of the whole list, read from a bookmark near it (not inside a
         // transaction, whose own uncommitted changes the bookmarks must not outlive).
-        let bookmarked = q.filter.is_none()
-            && q.sort.is_none()
-            && q.offset >= bookmarks::EVERY
-            && q.limit > 0
-            && self.pinned.is_none();
+        let deep =
+            q.filter.is_none() && q.sort.is_none() && q.offset >= bookmarks::EVERY && q.limit > 0;
         self.read(|conn| {
-            let found = if bookmarked {
+            let found = if deep && depth(conn)? == 0 {
                 bookmarks::page(conn, &self.bookmarks, &account, q.offset, q.limit)?
             } else {
                 None

@@ -88,6 +88,23 @@ backend_tests! {
         pages_match(store, &a, &[1_000, 2_300, 2_340]);
     }
 
+    fn pages_read_on_one_connection_as_the_server_reads_them(store: &Store) {
+        // The server reads a page on one pinned connection, outside a transaction.
+        let a = seed_account(store, "acme");
+        let members = add_members(store, &a, MEMBERS, 10);
+        let on_one = |offsets: &[i64]| {
+            store
+                .on_one_connection(|store| {
+                    pages_match(store, &a, offsets);
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+        };
+        on_one(&[2_000, 1_000]);
+        assert!(store.delete_user(a.id, members[0].id, t(9), None).unwrap());
+        on_one(&[1_000, 2_000]);
+    }
+
     fn pages_read_in_a_transaction_that_is_undone_leave_no_bookmarks(store: &Store) {
         let a = seed_account(store, "acme");
         let members = add_members(store, &a, MEMBERS, 10);
