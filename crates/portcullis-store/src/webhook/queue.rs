@@ -83,10 +83,27 @@ impl Store {
                             .select(DeliveryRow::as_select())
                     };
                 }
-                // Rows another replica holds are skipped, not waited for: it claims
-                // from the head, so a queue whose head it holds is left to it.
+                // On PostgreSQL every claim of a queue starts by locking its head, and
+                // a queue whose head another replica holds is left to it (skipped, not
+                // waited for): whoever holds the head claims the run behind it alone.
+                // Locking the whole run with `SKIP LOCKED` instead could skip a row in
+                // its middle that another replica's scan had just reached, and claim
+                // the rows after it: sent before the skipped one, out of order.
                 let queue: Vec<DeliveryRow> = match conn {
-                    AnyConnection::Postgresql(c) => queue!().for_update().skip_locked().load(c)?,
+                    AnyConnection::Postgresql(c) => {
+                        let held = webhook_deliveries::table
+                            .filter(webhook_deliveries::id.eq(&head.head))
+                            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+                            .select(webhook_deliveries::id)
+                            .for_update()
+                            .skip_locked()
+                            .first::<String>(c)
+                            .optional()?;
+                        if held.is_none() {
+                            continue;
+                        }
+                        queue!().load(c)?
+                    }
                     AnyConnection::Sqlite(c) => queue!().load(c)?,
                 };
                 if queue.first().map(|r| &r.id) != Some(&head.head) {

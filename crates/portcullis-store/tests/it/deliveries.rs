@@ -140,3 +140,38 @@ backend_tests! {
         assert_eq!(claim(store, 1000, 64), expected);
     }
 }
+
+/// PostgreSQL: a delivery in the middle of a queue locked by another transaction (as
+/// another replica's claim, scanning the queue, holds it for a moment) never lets a claim
+/// take the deliveries behind it without it. The claim takes the run from the head whole,
+/// once the other transaction has let go; skipping the locked row would send the ones
+/// after it first.
+#[test]
+fn a_claim_never_skips_a_delivery_another_transaction_holds() {
+    use diesel::prelude::*;
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    let store = &db.store;
+    let a = seed_account(store, "acme");
+    let hook = hook(store, &a, 1);
+    let ids = queue(store, &hook, 6, 5);
+    let (url, middle) = (db.url.clone(), ids[3].to_string());
+    let (locked, wait) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let mut conn = diesel::PgConnection::establish(&url).unwrap();
+        conn.transaction(|c| {
+            diesel::sql_query(format!(
+                "SELECT id FROM webhook_deliveries WHERE id = '{middle}' FOR UPDATE"
+            ))
+            .execute(c)?;
+            locked.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    });
+    wait.recv().unwrap();
+    assert_eq!(claim(store, 10, 64), ids);
+    holder.join().unwrap();
+}
