@@ -3,8 +3,9 @@
 //! A change writes the deliveries of its events in its own transaction
 //! ([`Store::insert_deliveries`]): rolled back, it emits nothing; committed, its events are
 //! sent even when the process dies right after. Workers on every replica claim due
-//! deliveries with a lease ([`Store::claim_deliveries`], in `queue.rs`; on PostgreSQL `FOR
-//! UPDATE SKIP LOCKED`, so two replicas never claim the same row), send them outside any transaction,
+//! deliveries with a lease ([`Store::claim_deliveries`], in `queue.rs`; on PostgreSQL each
+//! claim of a queue first locks its head with `FOR UPDATE SKIP LOCKED`, so two replicas
+//! never claim the same row nor parts of one queue), send them outside any transaction,
 //! and record each attempt ([`Store::record_attempt`]).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
