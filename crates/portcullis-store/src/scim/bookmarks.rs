@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use super::users::members_of;
+use super::users::{in_list_order, members_of};
 use crate::account::member_count_and_changes;
 use crate::connection::{AnyConnection, MultiBackend};
 use crate::schema::users;
@@ -97,9 +97,7 @@ fn members_from(account: &str, from: Option<&str>) -> users::BoxedQuery<'static,
         ),
         None => query,
     };
-    query
-        .order_by(users::created_at.asc())
-        .then_order_by(users::id.asc())
+    in_list_order(query)
 }
 
 /// The page of `limit` members at `offset` (0-based) in `account`'s list, read from the

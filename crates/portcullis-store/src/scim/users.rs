@@ -481,6 +481,17 @@ impl Store {
     }
 }
 
+/// `query` in SCIM's list order after any sort it has: creation, then id. Stable across
+/// pages, and without a sort exactly the order of `users_account_kind_created_idx` (no
+/// sorting step); the deep pages' bookmarks are positions in it.
+pub(super) fn in_list_order(
+    query: users::BoxedQuery<'static, crate::connection::MultiBackend>,
+) -> users::BoxedQuery<'static, crate::connection::MultiBackend> {
+    query
+        .then_order_by(users::created_at.asc())
+        .then_order_by(users::id.asc())
+}
+
 /// A page of the account's members matching `q`, read with `OFFSET`, and how many match.
 fn offset_page(
     conn: &mut AnyConnection,
@@ -501,12 +512,7 @@ fn offset_page(
             if let Some((field, ascending)) = q.sort {
                 query = sort_users(query, field, ascending);
             }
-            // Creation order, then id: stable across pages, and without a sort
-            // exactly the order of `users_account_kind_created_idx` (no sorting
-            // step).
-            query
-                .then_order_by(users::created_at.asc())
-                .then_order_by(users::id.asc())
+            in_list_order(query)
                 .offset(q.offset.max(0))
                 .limit(q.limit.max(0))
                 .select(UserRow::as_select())
