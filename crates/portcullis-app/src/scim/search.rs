@@ -165,6 +165,9 @@ pub fn users_text(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<Stri
     if !q.attributes.is_empty() || !q.excluded_attributes.is_empty() {
         return Ok(None);
     }
+    if let Some(text) = shown_page(store, ctx, q)? {
+        return Ok(Some(text));
+    }
     let Ok(page) = members_in_database(store, ctx, q)? else {
         return Ok(None);
     };
@@ -186,6 +189,31 @@ pub fn users_text(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<Stri
         resources.push(text);
     }
     page_text(&resources, page.total, q.start_index).map(Some)
+}
+
+/// [`users_text`] of a page of the account's whole list (no filter, no sort), written
+/// from the members' columns and stored views ([`Store::scim_users_page_shown`],
+/// [`mapping::shown_text`]); `None` for every other query and for pages with a member
+/// those do not show, which [`users_text`] then reads whole.
+fn shown_page(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<String>, AppError> {
+    if q.filter.is_some() || q.sort_by.is_some() {
+        return Ok(None);
+    }
+    let query = ScimQuery::page(to_i64(q.offset()), to_i64(q.count));
+    let Some((members, total)) = store
+        .scim_users_page_shown(ctx.account, &query)
+        .map_err(store_error)?
+    else {
+        return Ok(None);
+    };
+    let texts: Option<Vec<String>> = members
+        .iter()
+        .map(|member| mapping::shown_text(member, &ctx.base))
+        .collect();
+    let Some(texts) = texts else {
+        return Ok(None);
+    };
+    page_text(&texts, usize::try_from(total).unwrap_or(0), q.start_index).map(Some)
 }
 
 /// A lookup of a few members by a key kept in memory ([`KnownKey::lookup_scim_users_shown`]:

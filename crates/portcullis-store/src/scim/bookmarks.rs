@@ -20,11 +20,10 @@ use std::sync::Mutex;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use super::users::{in_list_order, members_of};
+use super::users::{in_list_order, members_of, LoadMembers};
 use crate::account::member_count_and_changes;
 use crate::connection::{AnyConnection, MultiBackend};
 use crate::schema::users;
-use crate::user::UserRow;
 use crate::StoreError;
 
 /// How many members apart two bookmarks are: a page starts at most this many members
@@ -101,15 +100,17 @@ fn members_from(account: &str, from: Option<&str>) -> users::BoxedQuery<'static,
 }
 
 /// The page of `limit` members at `offset` (0-based) in `account`'s list, read from the
-/// bookmark before it, with the account's member count; `None` when a member was added or
-/// removed while it was read (the caller reads it with `OFFSET`).
-pub(super) fn page(
+/// bookmark before it (as `load` selects them), with the account's member count; `None`
+/// when a member was added or removed while it was read (the caller reads it with
+/// `OFFSET`).
+pub(super) fn page<R>(
     conn: &mut AnyConnection,
     bookmarks: &Bookmarks,
     account: &str,
     offset: i64,
     limit: i64,
-) -> Result<Option<(Vec<UserRow>, i64)>, StoreError> {
+    load: LoadMembers<R>,
+) -> Result<Option<(Vec<R>, i64)>, StoreError> {
     let (total, changes) = member_count_and_changes(conn, account)?;
     let wanted = usize::try_from(offset.max(0) / EVERY).unwrap_or(usize::MAX);
     let mut ids = bookmarks.get(account, changes);
@@ -132,11 +133,10 @@ pub(super) fn page(
         // start of the list, for a page before the first bookmark).
         let from = wanted.checked_sub(1).and_then(|i| ids.get(i));
         let from = from.map(String::as_str);
-        members_from(account, from)
+        let query = members_from(account, from)
             .offset(offset - EVERY * i64::try_from(wanted).unwrap_or(i64::MAX))
-            .limit(limit.max(0))
-            .select(UserRow::as_select())
-            .load(conn)?
+            .limit(limit.max(0));
+        load(query, conn)?
     };
     let (_, after) = member_count_and_changes(conn, account)?;
     if after != changes {

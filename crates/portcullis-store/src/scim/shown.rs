@@ -9,7 +9,7 @@ use portcullis_domain::email::identity_key;
 use portcullis_domain::{AccountId, GroupId, UserId};
 
 use super::filter::{CompareOp, Filter, FilterValue, UserField};
-use super::users::{by_lookup, lookup_of, to_usize, GroupOfRow, Lookup, HUMAN};
+use super::users::{by_lookup, lookup_of, to_usize, whole_list_page, GroupOfRow, Lookup, HUMAN};
 use super::ScimQuery;
 use crate::connection::{concrete, AnyConnection};
 use crate::convert::{parse, utc};
@@ -76,6 +76,14 @@ impl ShownRow {
             groups: Vec::new(),
         }))
     }
+}
+
+/// [`super::users::LoadMembers`] of [`ShownRow`]s.
+fn load_shown(
+    query: users::BoxedQuery<'static, crate::connection::MultiBackend>,
+    conn: &mut AnyConnection,
+) -> QueryResult<Vec<ShownRow>> {
+    query.select(ShownRow::as_select()).load(conn)
 }
 
 /// A member found by [`lookup_shown`], with one group they belong to or none.
@@ -194,6 +202,36 @@ impl Store {
             let rows = lookup_shown(conn, &account, &by_id, epoch)?.unwrap_or_default();
             Ok(members_with_groups(&account, rows)?.and_then(|m| m.into_iter().next()))
         })
+    }
+
+    /// A page of the account's whole list (`q` without a filter or a sort) as
+    /// [`ScimUserShown`] (with their groups), with the account's member count: the page
+    /// [`Store::list_scim_users`] reads, without the columns an answer does not show.
+    /// `None` for every other query and when a member on the page has no stored view (for
+    /// whom [`Store::list_scim_users`] has the whole row).
+    pub fn scim_users_page_shown(
+        &self,
+        account: AccountId,
+        q: &ScimQuery<UserField>,
+    ) -> Result<Option<(Vec<ScimUserShown>, i64)>, StoreError> {
+        let account_id = account.to_string();
+        let found = self.read(|conn| whole_list_page(self, conn, &account_id, q, load_shown))?;
+        let Some((rows, total)) = found else {
+            return Ok(None);
+        };
+        let mut members = Vec::with_capacity(rows.len());
+        for row in rows {
+            let Some(member) = row.into_shown()? else {
+                return Ok(None);
+            };
+            members.push(member);
+        }
+        let ids: Vec<UserId> = members.iter().map(|m| m.id).collect();
+        let mut groups = self.groups_of_users(account, &ids)?;
+        for member in &mut members {
+            member.groups = groups.remove(&member.id).unwrap_or_default();
+        }
+        Ok(Some((members, total)))
     }
 
     /// Up to `limit` members, across accounts, whose `scim_json` has no `scim_view` (rows

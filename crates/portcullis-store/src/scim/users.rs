@@ -394,17 +394,8 @@ impl Store {
         q: &ScimQuery<UserField>,
     ) -> Result<(Vec<ScimUserRow>, i64), StoreError> {
         let account = account.to_string();
-        // A deep page of the whole list, read from a bookmark near it (not inside a
-        // transaction, whose own uncommitted changes the bookmarks must not outlive).
-        let deep =
-            q.filter.is_none() && q.sort.is_none() && q.offset >= bookmarks::EVERY && q.limit > 0;
         self.read(|conn| {
-            let found = if deep && depth(conn)? == 0 {
-                bookmarks::page(conn, &self.bookmarks, &account, q.offset, q.limit)?
-            } else {
-                None
-            };
-            let (rows, total) = match found {
+            let (rows, total) = match whole_list_page(self, conn, &account, q, load_rows)? {
                 Some(found) => found,
                 None => offset_page(conn, &account, q)?,
             };
@@ -498,17 +489,13 @@ fn offset_page(
     account: &str,
     q: &ScimQuery<UserField>,
 ) -> Result<(Vec<UserRow>, i64), StoreError> {
-    let filtered = || -> Result<_, StoreError> {
-        let mut query = members_of(account);
-        if let Some(filter) = &q.filter {
-            query = query.filter(user_pred(filter, account)?);
-        }
-        Ok(query)
-    };
     let rows = match lookup(conn, account, q)? {
         Some(rows) => rows,
         None => {
-            let mut query = filtered()?;
+            let mut query = members_of(account);
+            if let Some(filter) = &q.filter {
+                query = query.filter(user_pred(filter, account)?);
+            }
             if let Some((field, ascending)) = q.sort {
                 query = sort_users(query, field, ascending);
             }
@@ -519,20 +506,80 @@ fn offset_page(
                 .load(conn)?
         }
     };
-    let total = if q.offset <= 0 && q.limit > 0 && rows.len() < to_usize(q.limit) {
-        // A first page that is not full holds every match: the count is its
-        // length. This is the answer to every lookup an IdP makes (`userName eq`),
-        // which so costs one query.
-        i64::try_from(rows.len()).unwrap_or(i64::MAX)
-    } else if q.filter.is_none() {
-        // Without a filter the count is the account's member count, kept by
-        // triggers (the index range of a large account is too long to count on
-        // every page).
-        crate::account::member_count(conn, account)?
-    } else {
-        filtered()?.count().get_result::<i64>(conn)?
-    };
+    let total = page_total(conn, account, q, rows.len())?;
     Ok((rows, total))
+}
+
+/// How a page of members is selected and loaded: as [`UserRow`]s ([`load_rows`]) or only
+/// as much as an answer needs (`shown.rs`).
+pub(super) type LoadMembers<R> = fn(
+    users::BoxedQuery<'static, crate::connection::MultiBackend>,
+    &mut AnyConnection,
+) -> QueryResult<Vec<R>>;
+
+/// [`LoadMembers`] of whole rows.
+fn load_rows(
+    query: users::BoxedQuery<'static, crate::connection::MultiBackend>,
+    conn: &mut AnyConnection,
+) -> QueryResult<Vec<UserRow>> {
+    query.select(UserRow::as_select()).load(conn)
+}
+
+/// The page `q` asks for when it is of the account's whole list (no filter, no sort), as
+/// `load` selects its members, with the member count: from the bookmark before it when it
+/// lies deep in the list ([`bookmarks::page`]), else with `OFFSET`. `None` for every other
+/// query, and when the bookmarks could not be used; the caller then reads it with
+/// [`offset_page`]. Bookmarks are used only outside a transaction, whose own uncommitted
+/// changes they must not outlive.
+pub(super) fn whole_list_page<R>(
+    store: &Store,
+    conn: &mut AnyConnection,
+    account: &str,
+    q: &ScimQuery<UserField>,
+    load: LoadMembers<R>,
+) -> Result<Option<(Vec<R>, i64)>, StoreError> {
+    if q.filter.is_some() || q.sort.is_some() {
+        return Ok(None);
+    }
+    if q.offset >= bookmarks::EVERY && q.limit > 0 && depth(conn)? == 0 {
+        return bookmarks::page(conn, &store.bookmarks, account, q.offset, q.limit, load);
+    }
+    let rows = load(
+        in_list_order(members_of(account))
+            .offset(q.offset.max(0))
+            .limit(q.limit.max(0)),
+        conn,
+    )?;
+    let total = page_total(conn, account, q, rows.len())?;
+    Ok(Some((rows, total)))
+}
+
+/// How many members match `q`, of which a page found `found`.
+fn page_total(
+    conn: &mut AnyConnection,
+    account: &str,
+    q: &ScimQuery<UserField>,
+    found: usize,
+) -> Result<i64, StoreError> {
+    Ok(
+        if q.offset <= 0 && q.limit > 0 && found < to_usize(q.limit) {
+            // A first page that is not full holds every match: the count is its
+            // length. This is the answer to every lookup an IdP makes (`userName eq`),
+            // which so costs one query.
+            i64::try_from(found).unwrap_or(i64::MAX)
+        } else if q.filter.is_none() {
+            // Without a filter the count is the account's member count, kept by
+            // triggers (the index range of a large account is too long to count on
+            // every page).
+            crate::account::member_count(conn, account)?
+        } else {
+            let mut query = members_of(account);
+            if let Some(filter) = &q.filter {
+                query = query.filter(user_pred(filter, account)?);
+            }
+            query.count().get_result::<i64>(conn)?
+        },
+    )
 }
 
 fn sort_users(

@@ -1,10 +1,12 @@
 //! Deep pages of an account's member list, read from bookmarks (`scim/bookmarks.rs`):
 //! exactly the members `OFFSET` reads, and never from a bookmark that a member added or
-//! removed since has moved.
+//! removed since has moved; and pages of it read only as far as an answer shows them
+//! (`scim/shown.rs`).
 
 use portcullis_domain::*;
-use portcullis_store::{ScimQuery, Store, StoreError};
+use portcullis_store::{ScimQuery, ScimUserRow, ScimUserShown, Store, StoreError, UserField};
 
+use crate::scim::group_of;
 use crate::support::*;
 
 /// More members than two bookmarks apart (1,000), several created at each second, so
@@ -55,7 +57,101 @@ pub(crate) fn pages_match(store: &Store, account: &Account, offsets: &[i64]) {
     }
 }
 
+/// Adds `n` SCIM members (each with a stored view) created at `first` seconds on, seven
+/// to a second, in one transaction.
+fn add_scim_members(store: &Store, account: &Account, n: i64, first: i64) -> Vec<User> {
+    store
+        .transaction(|store| {
+            (0..n)
+                .map(|i| {
+                    store.insert_scim_user(
+                        &scim_row(account, &format!("s{first}-{i}@acme.com"), first + i / 7),
+                        None,
+                    )
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .unwrap()
+}
+
+/// A page of members as shown, and the total.
+type ShownPage = (Vec<ScimUserShown>, i64);
+
+/// The page of `q` as [`Store::scim_users_page_shown`] reads it, and as the whole rows of
+/// [`Store::list_scim_users`] with [`Store::groups_of_users`] show it.
+fn shown_both_ways(
+    store: &Store,
+    account: &Account,
+    q: &ScimQuery<UserField>,
+) -> (Option<ShownPage>, ShownPage) {
+    let shown = store.scim_users_page_shown(account.id, q).unwrap();
+    let (rows, total) = store.list_scim_users(account.id, q).unwrap();
+    let ids: Vec<UserId> = rows.iter().map(|r| r.user.id).collect();
+    let mut groups = store.groups_of_users(account.id, &ids).unwrap();
+    let whole = rows
+        .iter()
+        .map(|r: &ScimUserRow| ScimUserShown {
+            id: r.user.id,
+            user_name: r.user.email.as_str().to_owned(),
+            display_name: r.user.display_name.clone(),
+            active: r.user.active,
+            external_id: r.user.external_id.clone(),
+            view: r.scim_view.clone().unwrap_or_default(),
+            version: r.version,
+            created_at: r.user.created_at,
+            updated_at: r.user.updated_at,
+            groups: groups.remove(&r.user.id).unwrap_or_default(),
+        })
+        .collect();
+    (shown, (whole, total))
+}
+
 backend_tests! {
+    fn pages_shown_from_columns_and_views_are_the_pages_of_whole_rows(store: &Store) {
+        let a = seed_account(store, "acme");
+        let members = add_scim_members(store, &a, MEMBERS, 1);
+        let other = seed_account(store, "other");
+        add_scim_members(store, &other, 30, 1);
+        // Two groups: members in both, in one or in none.
+        let ours = group_of(&a, "Ours");
+        let theirs = group_of(&a, "Also ours");
+        store.insert_scim_group(&ours, &[members[0].id, members[1_001].id], None).unwrap();
+        store.insert_scim_group(&theirs, &[members[0].id], None).unwrap();
+        let offsets = [0, 50, 1_000, 1_001, 2_300, 2_345, 90_000, 0];
+        for offset in offsets {
+            let q = ScimQuery::page(offset, 100);
+            let (shown, whole) = shown_both_ways(store, &a, &q);
+            assert_eq!(shown, Some(whole), "the page at {offset}");
+        }
+        // The groups are there (the comparison above would also hold without them).
+        let (first, total) = store.scim_users_page_shown(a.id, &ScimQuery::page(0, 100)).unwrap().unwrap();
+        let groups_of = |id: UserId| first.iter().find(|m| m.id == id).map(|m| m.groups.clone());
+        let both = vec![(theirs.id, "Also ours".to_owned()), (ours.id, "Ours".to_owned())];
+        assert_eq!(groups_of(members[0].id), Some(both));
+        assert_eq!((groups_of(members[1].id), total), (Some(vec![]), MEMBERS));
+        let (deep, _) = store.scim_users_page_shown(a.id, &ScimQuery::page(1_000, 100)).unwrap().unwrap();
+        let deep_groups = deep.iter().find(|m| m.id == members[1_001].id).map(|m| m.groups.clone());
+        assert_eq!(deep_groups, Some(vec![(ours.id, "Ours".to_owned())]));
+        // A member without a stored view (here one SCIM never described, created last):
+        // the pages that hold them are left to the whole rows, the others are not.
+        let mut plain = user(&a, "plain@acme.com");
+        (plain.created_at, plain.updated_at) = (t(100_000), t(100_000));
+        store.insert_user(&plain).unwrap();
+        assert_eq!(store.scim_users_page_shown(a.id, &ScimQuery::page(2_300, 100)).unwrap(), None);
+        let (shown, whole) = shown_both_ways(store, &a, &ScimQuery::page(1_000, 100));
+        assert_eq!(shown, Some(whole));
+        // Filtered or sorted lists are not the whole list.
+        let filtered = ScimQuery::page(0, 10).filtered(portcullis_store::Filter::Compare(
+            UserField::UserName,
+            portcullis_store::CompareOp::Eq,
+            portcullis_store::FilterValue::Str("s1-0@acme.com".into()),
+        ));
+        assert_eq!(store.scim_users_page_shown(a.id, &filtered).unwrap(), None);
+        let sorted = ScimQuery { sort: Some((UserField::UserName, true)), ..ScimQuery::page(0, 10) };
+        assert_eq!(store.scim_users_page_shown(a.id, &sorted).unwrap(), None);
+    }
+
+
     fn deep_pages_are_the_members_offset_reads(store: &Store) {
         let a = seed_account(store, "acme");
         add_members(store, &a, MEMBERS, 1);

@@ -12,7 +12,7 @@ use portcullis_store::{
 use crate::support::*;
 
 /// A group of the account named `name` (members are added when it is inserted).
-fn group_of(account: &Account, name: &str) -> ScimGroupRow {
+pub(crate) fn group_of(account: &Account, name: &str) -> ScimGroupRow {
     ScimGroupRow {
         id: fresh::group(),
         account: account.id,
