@@ -7,7 +7,8 @@
 //! GET by id, `userName eq` filter, a 100-member page, a page deep into the account
 //! (`startIndex=90001` of 100,000), PATCH active, POST create. A bare
 //! actix-web handler returning a fixed ListResponse (`examples/scim_ceiling.rs`) is the
-//! ceiling every figure is compared with. The filtered GET is also measured on an account
+//! ceiling every figure is compared with; the same handler answering a fixed page of 100
+//! members shows what sending a page alone costs (`bench/ceiling.rs`). The filtered GET is also measured on an account
 //! of 1,000 members, in rounds alternating with the big account (before the writes
 //! change its size). The table, and each target of issue 27 with pass or fail
 //! ([`verdicts`]), is printed and written to the SCIM section of `docs/benchmarks.md`.
@@ -18,14 +19,15 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::scim_server::{build_with, free_port, get, seed, target_dir, Seeded, Server};
+use crate::scim_server::{build_with, seed, Seeded, Server};
 use crate::util;
 
+mod ceiling;
 mod targets;
 use targets::verdicts;
 
@@ -553,34 +555,10 @@ fn median(mut values: Vec<f64>) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn ceiling(seconds: u64) -> Result<Run> {
-    let binary = target_dir()
-        .join("release")
-        .join("examples")
-        .join("scim_ceiling");
-    let port = free_port()?;
-    let mut child: Child = Command::new(&binary)
-        .arg(format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting scim_ceiling")?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while get(port, "/").is_err() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let run = wrk(
-        &format!("http://127.0.0.1:{port}/scim/v2/Users"),
-        None,
-        seconds,
-    );
-    let _ = child.kill();
-    let _ = child.wait();
-    run
-}
-
-fn table(ceiling: &Run, results: &[Results], members: usize) -> String {
+fn table(ceiling: &Run, page: &Run, results: &[Results], members: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Ceiling (bare actix-web, fixed ListResponse): {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms.\n", ceiling.rps, ceiling.p50_ms, ceiling.p99_ms);
+    let _ = writeln!(out, "{}\n", ceiling::page_line(ceiling, page));
     for r in results {
         let _ = writeln!(
             out,
@@ -708,8 +686,10 @@ pub fn run(args: &[String]) -> Result<()> {
     let seeder = release.join("examples").join("scim_seed");
     let dir = std::env::temp_dir().join(format!("portcullis-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let ceiling = ceiling(seconds)?;
+    let ceiling = ceiling::measure(seconds, 1)?;
     eprintln!("bench: ceiling {ceiling:?}");
+    let page_ceiling = ceiling::measure(seconds, ceiling::PAGE)?;
+    eprintln!("bench: page ceiling {page_ceiling:?}");
     let mut results = Vec::new();
     let sqlite = dir.join("bench.db").display().to_string();
     let sqlite_1k = dir.join("bench-1k.db").display().to_string();
@@ -755,7 +735,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let table = table(&ceiling, &results, members);
+    let table = table(&ceiling, &page_ceiling, &results, members);
     println!("{table}");
     let section = format!(
         "## SCIM\n\nMeasured by `cargo xtask bench scim` (release build, `wrk -t2 -c{CONNECTIONS} --timeout {WRK_TIMEOUT}`, {seconds} s per run after {WARM_UP_SECONDS} s of unmeasured reads on each freshly started server, and {WARM_UP_SECONDS} s of the run's own requests, unmeasured, before each run on the big account) on a {cores}-core machine; the load generator shares the cores with the server. Regenerate with the same command; see `xtask/src/bench.rs`.\n\n{table}"
