@@ -54,7 +54,7 @@ pub use connection::Backend;
 pub use error::{conflict, StoreError};
 pub use operator::{AccountCounts, OperatorLogEntry};
 pub use scim::{
-    CompareOp, EmailField, Filter, FilterValue, GroupField, GroupFilter, MemberChange,
+    CompareOp, EmailField, Filter, FilterValue, GroupField, GroupFilter, MemberChange, PageMember,
     ScimGroupRow, ScimQuery, ScimUserRow, ScimUserShown, ScimUserWithGroups, UserField, UserFilter,
 };
 pub use sign_in_attempt::AttemptFilter;

@@ -13,7 +13,7 @@ pub use filter::{
     CompareOp, EmailField, Filter, FilterValue, GroupField, GroupFilter, UserField, UserFilter,
 };
 pub use groups::{MemberChange, ScimGroupRow};
-pub use shown::ScimUserShown;
+pub use shown::{PageMember, ScimUserShown};
 pub use users::{ScimUserRow, ScimUserWithGroups};
 
 /// One page of a SCIM listing: an optional filter, an optional sort, and the page.

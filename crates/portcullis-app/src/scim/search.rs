@@ -12,8 +12,8 @@ use portcullis_scim::query::{ListQuery, SortOrder};
 use portcullis_scim::schema::ResourceSchema;
 use portcullis_scim::{sort, ScimError};
 use portcullis_store::{
-    CompareOp, EmailField, Filter as StoreFilter, FilterValue, KnownKey, ScimQuery, ScimUserRow,
-    Store, UserField,
+    CompareOp, EmailField, Filter as StoreFilter, FilterValue, KnownKey, PageMember, ScimQuery,
+    ScimUserRow, Store, UserField,
 };
 use serde_json::Value;
 
@@ -171,30 +171,33 @@ pub fn users_text(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<Stri
     let Ok(page) = members_in_database(store, ctx, q)? else {
         return Ok(None);
     };
-    let mut resources = Vec::with_capacity(page.rows.len());
-    for row in &page.rows {
-        let groups = page.groups_of(row);
-        let text = match user_text(row, groups, &ctx.base) {
-            Some(text) => text,
-            None => {
-                let shown = projection::project_owned(
-                    user_resource(row, groups, &ctx.base),
-                    ResourceSchema::user(),
-                    &[],
-                    &[],
-                );
-                shown.to_string()
-            }
-        };
-        resources.push(text);
-    }
+    let resources: Vec<String> = page
+        .rows
+        .iter()
+        .map(|row| member_text(row, page.groups_of(row), &ctx.base))
+        .collect();
     page_text(&resources, page.total, q.start_index).map(Some)
+}
+
+/// A member of a list as JSON text: written by [`super::mapping::user_text`], or projected
+/// where it declines.
+fn member_text(row: &ScimUserRow, groups: &[(GroupId, String)], base: &str) -> String {
+    user_text(row, groups, base).unwrap_or_else(|| {
+        projection::project_owned(
+            user_resource(row, groups, base),
+            ResourceSchema::user(),
+            &[],
+            &[],
+        )
+        .to_string()
+    })
 }
 
 /// [`users_text`] of a page of the account's whole list (no filter, no sort), written
 /// from the members' columns and stored views ([`Store::scim_users_page_shown`],
-/// [`mapping::shown_text`]); `None` for every other query and for pages with a member
-/// those do not show, which [`users_text`] then reads whole.
+/// [`mapping::shown_text`]) and, for members without a view, from their whole rows
+/// ([`member_text`]); `None` for every other query and for pages with a view that is not
+/// an object's text, which [`users_text`] then reads whole.
 fn shown_page(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<String>, AppError> {
     if q.filter.is_some() || q.sort_by.is_some() {
         return Ok(None);
@@ -208,7 +211,10 @@ fn shown_page(store: &Store, ctx: &Ctx, q: &ListQuery) -> Result<Option<String>,
     };
     let texts: Option<Vec<String>> = members
         .iter()
-        .map(|member| mapping::shown_text(member, &ctx.base))
+        .map(|member| match member {
+            PageMember::Shown(shown) => mapping::shown_text(shown, &ctx.base),
+            PageMember::Whole(row, groups) => Some(member_text(row, groups, &ctx.base)),
+        })
         .collect();
     let Some(texts) = texts else {
         return Ok(None);

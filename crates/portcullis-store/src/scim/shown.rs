@@ -3,6 +3,8 @@
 //! requires the account's authentication epoch (a key kept in memory,
 //! [`Store::cached_api_key`]); and the upkeep of those stored views.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::email::identity_key;
@@ -14,7 +16,8 @@ use super::ScimQuery;
 use crate::connection::{concrete, AnyConnection};
 use crate::convert::{parse, utc};
 use crate::schema::{api_auth_epochs, group_members, groups, user_emails, users};
-use crate::{Store, StoreError};
+use crate::user::UserRow;
+use crate::{ScimUserRow, Store, StoreError};
 
 /// A member as SCIM shows them by default, read from only what such an answer needs: the
 /// columns behind `id`, `userName`, `displayName`, `active`, `externalId` and `meta`, and
@@ -41,6 +44,26 @@ pub struct ScimUserShown {
     pub updated_at: DateTime<Utc>,
     /// The groups the member belongs to (id and display name), by display name.
     pub groups: Vec<(GroupId, String)>,
+}
+
+/// A member of a page read as [`Store::scim_users_page_shown`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageMember {
+    /// Shown from their columns and stored view.
+    Shown(ScimUserShown),
+    /// A member without a stored view: their whole row, with the groups they belong to
+    /// (id and display name), by display name.
+    Whole(Box<ScimUserRow>, Vec<(GroupId, String)>),
+}
+
+impl PageMember {
+    /// The member's id.
+    pub fn id(&self) -> UserId {
+        match self {
+            Self::Shown(shown) => shown.id,
+            Self::Whole(row, _) => row.user.id,
+        }
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -84,6 +107,24 @@ fn load_shown(
     conn: &mut AnyConnection,
 ) -> QueryResult<Vec<ShownRow>> {
     query.select(ShownRow::as_select()).load(conn)
+}
+
+/// The whole rows of the account's members with these ids, by id.
+fn whole_rows(
+    conn: &mut AnyConnection,
+    account: &str,
+    ids: &[&str],
+) -> Result<HashMap<String, UserRow>, StoreError> {
+    let mut whole = HashMap::new();
+    for chunk in ids.chunks(crate::convert::CHUNK) {
+        let rows: Vec<UserRow> = users::table
+            .filter(users::account_id.eq(account))
+            .filter(users::id.eq_any(chunk))
+            .select(UserRow::as_select())
+            .load(conn)?;
+        whole.extend(rows.into_iter().map(|row| (row.id.clone(), row)));
+    }
+    Ok(whole)
 }
 
 /// A member found by [`lookup_shown`], with one group they belong to or none.
@@ -204,34 +245,55 @@ impl Store {
         })
     }
 
-    /// A page of the account's whole list (`q` without a filter or a sort) as
-    /// [`ScimUserShown`] (with their groups), with the account's member count: the page
+    /// A page of the account's whole list (`q` without a filter or a sort), each member
+    /// as [`ScimUserShown`] (with their groups) or, without a stored view, as their whole
+    /// row with their groups ([`PageMember`]), with the account's member count: the page
     /// [`Store::list_scim_users`] reads, without the columns an answer does not show.
-    /// `None` for every other query and when a member on the page has no stored view (for
-    /// whom [`Store::list_scim_users`] has the whole row).
+    /// `None` for every other query.
     pub fn scim_users_page_shown(
         &self,
         account: AccountId,
         q: &ScimQuery<UserField>,
-    ) -> Result<Option<(Vec<ScimUserShown>, i64)>, StoreError> {
+    ) -> Result<Option<(Vec<PageMember>, i64)>, StoreError> {
         let account_id = account.to_string();
-        let found = self.read(|conn| whole_list_page(self, conn, &account_id, q, load_shown))?;
-        let Some((rows, total)) = found else {
-            return Ok(None);
-        };
-        let mut members = Vec::with_capacity(rows.len());
-        for row in rows {
-            let Some(member) = row.into_shown()? else {
+        let found = self.read(|conn| {
+            let Some((rows, total)) = whole_list_page(self, conn, &account_id, q, load_shown)?
+            else {
                 return Ok(None);
             };
-            members.push(member);
+            let without_view: Vec<&str> = rows
+                .iter()
+                .filter(|row| row.scim_view.is_none())
+                .map(|row| row.id.as_str())
+                .collect();
+            let whole = whole_rows(conn, &account_id, &without_view)?;
+            Ok(Some((rows, whole, total)))
+        })?;
+        let Some((rows, mut whole, total)) = found else {
+            return Ok(None);
+        };
+        let mut page = Vec::with_capacity(rows.len());
+        for row in rows {
+            let member = match whole.remove(&row.id) {
+                Some(row) => PageMember::Whole(Box::new(ScimUserRow::from_row(row)?), Vec::new()),
+                None => match row.into_shown()? {
+                    Some(shown) => PageMember::Shown(shown),
+                    // Without a view, and removed since the page was read.
+                    None => return Ok(None),
+                },
+            };
+            page.push(member);
         }
-        let ids: Vec<UserId> = members.iter().map(|m| m.id).collect();
+        let ids: Vec<UserId> = page.iter().map(PageMember::id).collect();
         let mut groups = self.groups_of_users(account, &ids)?;
-        for member in &mut members {
-            member.groups = groups.remove(&member.id).unwrap_or_default();
+        for member in &mut page {
+            let theirs = groups.remove(&member.id()).unwrap_or_default();
+            match member {
+                PageMember::Shown(shown) => shown.groups = theirs,
+                PageMember::Whole(_, in_groups) => *in_groups = theirs,
+            }
         }
-        Ok(Some((members, total)))
+        Ok(Some((page, total)))
     }
 
     /// Up to `limit` members, across accounts, whose `scim_json` has no `scim_view` (rows

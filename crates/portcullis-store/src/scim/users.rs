@@ -43,7 +43,7 @@ pub struct ScimUserRow {
 }
 
 impl ScimUserRow {
-    fn from_row(mut row: UserRow) -> Result<Self, StoreError> {
+    pub(super) fn from_row(mut row: UserRow) -> Result<Self, StoreError> {
         let (scim_json, scim_view, version) =
             (row.scim_json.take(), row.scim_view.take(), row.version);
         Ok(Self {

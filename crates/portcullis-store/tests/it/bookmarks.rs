@@ -4,7 +4,9 @@
 //! (`scim/shown.rs`).
 
 use portcullis_domain::*;
-use portcullis_store::{ScimQuery, ScimUserRow, ScimUserShown, Store, StoreError, UserField};
+use portcullis_store::{
+    PageMember, ScimQuery, ScimUserRow, ScimUserShown, Store, StoreError, UserField,
+};
 
 use crate::scim::group_of;
 use crate::support::*;
@@ -75,7 +77,7 @@ fn add_scim_members(store: &Store, account: &Account, n: i64, first: i64) -> Vec
 }
 
 /// A page of members as shown, and the total.
-type ShownPage = (Vec<ScimUserShown>, i64);
+type ShownPage = (Vec<PageMember>, i64);
 
 /// The page of `q` as [`Store::scim_users_page_shown`] reads it, and as the whole rows of
 /// [`Store::list_scim_users`] with [`Store::groups_of_users`] show it.
@@ -90,17 +92,23 @@ fn shown_both_ways(
     let mut groups = store.groups_of_users(account.id, &ids).unwrap();
     let whole = rows
         .iter()
-        .map(|r: &ScimUserRow| ScimUserShown {
-            id: r.user.id,
-            user_name: r.user.email.as_str().to_owned(),
-            display_name: r.user.display_name.clone(),
-            active: r.user.active,
-            external_id: r.user.external_id.clone(),
-            view: r.scim_view.clone().unwrap_or_default(),
-            version: r.version,
-            created_at: r.user.created_at,
-            updated_at: r.user.updated_at,
-            groups: groups.remove(&r.user.id).unwrap_or_default(),
+        .map(|r: &ScimUserRow| {
+            let theirs = groups.remove(&r.user.id).unwrap_or_default();
+            let Some(view) = r.scim_view.clone() else {
+                return PageMember::Whole(Box::new(r.clone()), theirs);
+            };
+            PageMember::Shown(ScimUserShown {
+                id: r.user.id,
+                user_name: r.user.email.as_str().to_owned(),
+                display_name: r.user.display_name.clone(),
+                active: r.user.active,
+                external_id: r.user.external_id.clone(),
+                view,
+                version: r.version,
+                created_at: r.user.created_at,
+                updated_at: r.user.updated_at,
+                groups: theirs,
+            })
         })
         .collect();
     (shown, (whole, total))
@@ -125,21 +133,35 @@ backend_tests! {
         }
         // The groups are there (the comparison above would also hold without them).
         let (first, total) = store.scim_users_page_shown(a.id, &ScimQuery::page(0, 100)).unwrap().unwrap();
-        let groups_of = |id: UserId| first.iter().find(|m| m.id == id).map(|m| m.groups.clone());
+        let shown_groups = |page: &[PageMember], id: UserId| {
+            page.iter().find_map(|m| match m {
+                PageMember::Shown(shown) if shown.id == id => Some(shown.groups.clone()),
+                _ => None,
+            })
+        };
+        let groups_of = |id: UserId| shown_groups(&first, id);
         let both = vec![(theirs.id, "Also ours".to_owned()), (ours.id, "Ours".to_owned())];
         assert_eq!(groups_of(members[0].id), Some(both));
         assert_eq!((groups_of(members[1].id), total), (Some(vec![]), MEMBERS));
         let (deep, _) = store.scim_users_page_shown(a.id, &ScimQuery::page(1_000, 100)).unwrap().unwrap();
-        let deep_groups = deep.iter().find(|m| m.id == members[1_001].id).map(|m| m.groups.clone());
-        assert_eq!(deep_groups, Some(vec![(ours.id, "Ours".to_owned())]));
-        // A member without a stored view (here one SCIM never described, created last):
-        // the pages that hold them are left to the whole rows, the others are not.
+        assert_eq!(shown_groups(&deep, members[1_001].id), Some(vec![(ours.id, "Ours".to_owned())]));
+        // A member without a stored view (here one SCIM never described, created last, in
+        // a group) comes as their whole row, with their groups; the others as before.
         let mut plain = user(&a, "plain@acme.com");
         (plain.created_at, plain.updated_at) = (t(100_000), t(100_000));
         store.insert_user(&plain).unwrap();
-        assert_eq!(store.scim_users_page_shown(a.id, &ScimQuery::page(2_300, 100)).unwrap(), None);
-        let (shown, whole) = shown_both_ways(store, &a, &ScimQuery::page(1_000, 100));
-        assert_eq!(shown, Some(whole));
+        store.insert_scim_group(&group_of(&a, "Plain"), &[plain.id], None).unwrap();
+        for offset in [2_300, 1_000] {
+            let (shown, whole) = shown_both_ways(store, &a, &ScimQuery::page(offset, 100));
+            assert_eq!(shown, Some(whole), "the page at {offset}");
+        }
+        let (last, _) = store.scim_users_page_shown(a.id, &ScimQuery::page(2_300, 100)).unwrap().unwrap();
+        match last.last() {
+            Some(PageMember::Whole(row, groups)) => {
+                assert_eq!((row.user.id, row.scim_view.as_deref(), groups.len()), (plain.id, None, 1));
+            }
+            other => panic!("the member without a view came as {other:?}"),
+        }
         // Filtered or sorted lists are not the whole list.
         let filtered = ScimQuery::page(0, 10).filtered(portcullis_store::Filter::Compare(
             UserField::UserName,
