@@ -492,10 +492,7 @@ fn offset_page(
     let rows = match lookup(conn, account, q)? {
         Some(rows) => rows,
         None => {
-            let mut query = members_of(account);
-            if let Some(filter) = &q.filter {
-                query = query.filter(user_pred(filter, account)?);
-            }
+            let mut query = members_matching(account, q)?;
             if let Some((field, ascending)) = q.sort {
                 query = sort_users(query, field, ascending);
             }
@@ -554,6 +551,18 @@ pub(super) fn whole_list_page<R>(
     Ok(Some((rows, total)))
 }
 
+/// The account's members that match `q`'s filter, in no order.
+fn members_matching(
+    account: &str,
+    q: &ScimQuery<UserField>,
+) -> Result<users::BoxedQuery<'static, crate::connection::MultiBackend>, StoreError> {
+    let query = members_of(account);
+    Ok(match &q.filter {
+        Some(filter) => query.filter(user_pred(filter, account)?),
+        None => query,
+    })
+}
+
 /// How many members match `q`, of which a page found `found`.
 fn page_total(
     conn: &mut AnyConnection,
@@ -573,11 +582,9 @@ fn page_total(
             // every page).
             crate::account::member_count(conn, account)?
         } else {
-            let mut query = members_of(account);
-            if let Some(filter) = &q.filter {
-                query = query.filter(user_pred(filter, account)?);
-            }
-            query.count().get_result::<i64>(conn)?
+            members_matching(account, q)?
+                .count()
+                .get_result::<i64>(conn)?
         },
     )
 }
