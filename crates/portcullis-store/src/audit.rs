@@ -1,12 +1,12 @@
 //! The audit log.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use portcullis_domain::{AccountId, Actor, AuditEvent};
 
 use crate::connection::{concrete, AnyConnection};
 use crate::convert::{db_time, parse, utc};
 use crate::schema::audit_events;
+use crate::stored_time::StoredTime;
 use crate::{Store, StoreError};
 
 /// Inserted with `NULL` for a `None` (not `DEFAULT`, which is the same here: no column has
@@ -22,7 +22,7 @@ struct AuditRow {
     target: Option<String>,
     ip: Option<String>,
     detail: String,
-    at: NaiveDateTime,
+    at: StoredTime,
 }
 
 impl AuditRow {
@@ -43,7 +43,7 @@ impl AuditRow {
             target: e.target.clone(),
             ip: e.ip.clone(),
             detail: e.detail.clone(),
-            at: db_time(e.at),
+            at: StoredTime(db_time(e.at)),
         }
     }
 
@@ -64,7 +64,7 @@ impl AuditRow {
             target: self.target,
             ip: self.ip,
             detail: self.detail,
-            at: utc(self.at),
+            at: utc(self.at.0),
         })
     }
 }

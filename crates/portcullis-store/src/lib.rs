@@ -36,6 +36,7 @@ mod setup_link;
 mod sign_in_attempt;
 mod snapshot;
 mod sso;
+mod stored_time;
 mod user;
 mod webhook;
 

@@ -10,6 +10,7 @@ use crate::convert::{escape_like, parse, scim_time, utc};
 use crate::schema::{api_keys, group_members, sessions, sso_links, user_emails, users};
 use crate::scim::emails;
 use crate::scim::etags::{touch_groups_if_renamed, touch_groups_of};
+use crate::stored_time::StoredTime;
 use crate::{Store, StoreError};
 
 /// What [`Store::list_users`] returns: one page, in a stable order (creation time, then
@@ -43,8 +44,8 @@ pub(crate) struct UserRow {
     pub(crate) password_hash: Option<String>,
     pub(crate) external_id: Option<String>,
     pub(crate) origin: String,
-    pub(crate) created_at: NaiveDateTime,
-    pub(crate) updated_at: NaiveDateTime,
+    pub(crate) created_at: StoredTime,
+    pub(crate) updated_at: StoredTime,
     pub(crate) display_name_lower: String,
     pub(crate) scim_json: Option<String>,
     pub(crate) version: i64,
@@ -65,8 +66,8 @@ impl UserRow {
             password_hash: u.password_hash.clone(),
             external_id: u.external_id.clone(),
             origin: u.origin.as_str().to_owned(),
-            created_at: scim_time(u.created_at),
-            updated_at: scim_time(u.updated_at),
+            created_at: StoredTime(scim_time(u.created_at)),
+            updated_at: StoredTime(scim_time(u.updated_at)),
             display_name_lower: u.display_name.to_lowercase(),
             scim_json: None,
             version: 1,
@@ -86,8 +87,8 @@ impl UserRow {
             password_hash: self.password_hash,
             external_id: self.external_id,
             origin: parse(&self.origin, "user origin")?,
-            created_at: utc(self.created_at),
-            updated_at: utc(self.updated_at),
+            created_at: utc(self.created_at.0),
+            updated_at: utc(self.updated_at.0),
         })
     }
 
@@ -206,7 +207,7 @@ impl Store {
     pub fn update_user(&self, user: &User) -> Result<(), StoreError> {
         let row = UserRow::from_domain(user);
         self.write(|conn| {
-            touch_groups_if_renamed(conn, &row.id, &row.display_name, row.updated_at)?;
+            touch_groups_if_renamed(conn, &row.id, &row.display_name, row.updated_at.0)?;
             let n = diesel::update(
                 users::table
                     .filter(users::account_id.eq(&row.account_id))

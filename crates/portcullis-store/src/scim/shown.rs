@@ -16,6 +16,7 @@ use super::ScimQuery;
 use crate::connection::{concrete, AnyConnection};
 use crate::convert::{parse, utc};
 use crate::schema::{api_auth_epochs, group_members, groups, user_emails, users};
+use crate::stored_time::StoredTime;
 use crate::user::UserRow;
 use crate::{ScimUserRow, Store, StoreError};
 
@@ -76,7 +77,9 @@ struct ShownRow {
     external_id: Option<String>,
     scim_view: Option<String>,
     version: i64,
+    #[diesel(deserialize_as = StoredTime)]
     created_at: NaiveDateTime,
+    #[diesel(deserialize_as = StoredTime)]
     updated_at: NaiveDateTime,
 }
 

@@ -369,7 +369,7 @@ impl Store {
                 });
             }
             if old.display_name != new.display_name {
-                touch_groups_of(conn, &new.id, new.updated_at)?;
+                touch_groups_of(conn, &new.id, new.updated_at.0)?;
             }
             emails::update(
                 conn,
@@ -379,7 +379,7 @@ impl Store {
                 (&new.email, new.scim_json.as_deref()),
             )?;
             if old.active && !new.active {
-                revoke_sessions_of(conn, &new.account_id, &new.id, new.updated_at)?;
+                revoke_sessions_of(conn, &new.account_id, &new.id, new.updated_at.0)?;
             }
             insert_audit(conn, audit)?;
             Ok(previous.version + 1)

@@ -484,3 +484,74 @@ fn cached_authentication_follows_changes_made_elsewhere_postgres() {
         cached_authentication_follows_changes_made_elsewhere(&db);
     }
 }
+
+/// On SQLite, a member's times are text. The store writes them as diesel does
+/// (`%F %T%.f`); a time stored in any other form diesel reads (by hand, by SQLite's own
+/// `datetime()`, by another tool) reads the same, as a member and as SCIM shows one.
+#[test]
+fn sqlite_member_times_read_in_every_form_diesel_reads() {
+    use chrono::{Duration, TimeZone, Utc};
+    use portcullis_store::ScimQuery;
+
+    let db = TestDb::sqlite();
+    let store = &db.store;
+    let a = seed_account(store, "acme");
+    let row = scim_row(&a, "kim@acme.com", 10);
+    store.insert_scim_user(&row, None).unwrap();
+    let id = row.user.id;
+    let stored = db.raw_texts(&format!(
+        "SELECT created_at AS value FROM users WHERE id = '{id}'"
+    ));
+    assert_eq!(
+        stored,
+        vec![Some(
+            row.user
+                .created_at
+                .naive_utc()
+                .format("%F %T%.f")
+                .to_string()
+        )]
+    );
+    assert_eq!(
+        store.user(a.id, id).unwrap().unwrap().created_at,
+        row.user.created_at
+    );
+
+    let at = |h, m, s, ms| {
+        Utc.with_ymd_and_hms(2026, 12, 7, h, m, s).unwrap() + Duration::milliseconds(ms)
+    };
+    for (text, expected) in [
+        ("2026-12-07 08:09:10.25", at(8, 9, 10, 250)),
+        ("2026-12-07 08:09:10", at(8, 9, 10, 0)),
+        ("2026-12-07 08:09", at(8, 9, 0, 0)),
+        ("2026-12-07T08:09:10.250", at(8, 9, 10, 250)),
+        ("2026-12-07 08:09:10+00:00", at(8, 9, 10, 0)),
+        ("2026-12-07T08:09:10Z", at(8, 9, 10, 0)),
+    ] {
+        db.raw_execute(&format!(
+            "UPDATE users SET created_at = '{text}', updated_at = '{text}' WHERE id = '{id}'"
+        ));
+        let user = store.user(a.id, id).unwrap().unwrap();
+        assert_eq!(
+            (user.created_at, user.updated_at),
+            (expected, expected),
+            "{text}"
+        );
+        let epoch = store.api_auth_epoch(a.id).unwrap().unwrap();
+        let shown = store.scim_user_shown(a.id, id, epoch).unwrap().unwrap();
+        assert_eq!(
+            (shown.created_at, shown.updated_at),
+            (expected, expected),
+            "{text}"
+        );
+        let page = store
+            .scim_users_page_shown(a.id, &ScimQuery::page(0, 10))
+            .unwrap()
+            .unwrap();
+        let shown_on_page = page.0.iter().find(|m| m.id() == id).cloned();
+        assert!(
+            matches!(&shown_on_page, Some(portcullis_store::PageMember::Shown(m)) if m.created_at == expected),
+            "{text}: {shown_on_page:?}"
+        );
+    }
+}
