@@ -25,6 +25,7 @@ mod convert;
 mod error;
 mod idp;
 mod invitation;
+mod json_in;
 mod migrate;
 mod operator;
 mod role_rule;

@@ -14,6 +14,7 @@ use super::ScimQuery;
 use crate::audit::insert_audit;
 use crate::connection::{concrete, depth, AnyConnection};
 use crate::convert::parse;
+use crate::json_in::InJsonArray;
 use crate::schema::{group_members, groups, user_emails, users};
 use crate::user::{revoke_sessions_of, UserRow};
 use crate::{Store, StoreError};
@@ -450,25 +451,36 @@ impl Store {
             });
         }
         let account = account.to_string();
-        self.read(|conn| {
-            let mut out: HashMap<UserId, Vec<(GroupId, String)>> = HashMap::new();
-            for chunk in members.chunks(crate::convert::CHUNK) {
-                let ids: Vec<String> = chunk.iter().map(ToString::to_string).collect();
-                let rows: Vec<(String, String, String)> = group_members::table
-                    .inner_join(groups::table)
-                    .filter(groups::account_id.eq(&account))
-                    .filter(group_members::user_id.eq_any(ids))
-                    .order((groups::display_name_lower.asc(), groups::id.asc()))
-                    .select((group_members::user_id, groups::id, groups::display_name))
-                    .load(conn)?;
-                for (user, group, name) in rows {
-                    out.entry(parse(&user, "user id")?)
-                        .or_default()
-                        .push((parse(&group, "group id")?, name));
-                }
+        let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
+        let rows: Vec<(String, String, String)> = self.read(|conn| {
+            macro_rules! groups_of {
+                ($members:expr) => {
+                    group_members::table
+                        .inner_join(groups::table)
+                        .filter(groups::account_id.eq(&account))
+                        .filter($members)
+                        .order((groups::display_name_lower.asc(), groups::id.asc()))
+                        .select((group_members::user_id, groups::id, groups::display_name))
+                };
             }
-            Ok(out)
-        })
+            // One statement for any number of members, prepared once per connection
+            // (`json_in`).
+            Ok(match conn {
+                AnyConnection::Sqlite(c) => {
+                    groups_of!(InJsonArray::new(group_members::user_id, &ids)?).load(c)?
+                }
+                AnyConnection::Postgresql(c) => {
+                    groups_of!(group_members::user_id.eq_any(&ids)).load(c)?
+                }
+            })
+        })?;
+        let mut out: HashMap<UserId, Vec<(GroupId, String)>> = HashMap::new();
+        for (user, group, name) in rows {
+            out.entry(parse(&user, "user id")?)
+                .or_default()
+                .push((parse(&group, "group id")?, name));
+        }
+        Ok(out)
     }
 }
 

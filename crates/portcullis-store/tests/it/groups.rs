@@ -187,6 +187,43 @@ backend_tests! {
         assert!(store.groups_of_users(a.id, &[carol.id]).unwrap().is_empty());
     }
 
+    // The groups of many members in one statement, however many they are (more than the
+    // 500 ids one `IN (...)` list used to take): each member's groups by display name,
+    // none for a member in none, and only the account's own, whoever is asked about.
+    fn groups_of_many_members_at_once(store: &Store) {
+        let a = seed_account(store, "acme");
+        let members: Vec<UserId> =
+            (0..601).map(|i| seed_user(store, &a, &format!("m{i}@acme.test")).id).collect();
+        let beta = group(&a, "beta", 1);
+        let evens: Vec<UserId> = members.iter().step_by(2).copied().collect();
+        store.insert_scim_group(&beta, &evens, None).unwrap();
+        let alpha = group(&a, "Alpha", 2);
+        store.insert_scim_group(&alpha, &[members[0], members[1], members[600]], None).unwrap();
+        let other = seed_account(store, "other");
+        let stranger = seed_user(store, &other, "s@other.test");
+        let theirs = group(&other, "Aardvark", 3);
+        store.insert_scim_group(&theirs, &[stranger.id], None).unwrap();
+
+        let mut asked = members.clone();
+        asked.push(stranger.id);
+        asked.push(fresh::user());
+        let found = store.groups_of_users(a.id, &asked).unwrap();
+        let name = |g: &ScimGroupRow| (g.id, g.display_name.clone());
+        for (i, id) in members.iter().enumerate() {
+            let mut expected = Vec::new();
+            if [0, 1, 600].contains(&i) {
+                expected.push(name(&alpha));
+            }
+            if i % 2 == 0 {
+                expected.push(name(&beta));
+            }
+            assert_eq!(found.get(id).cloned().unwrap_or_default(), expected, "member {i}");
+        }
+        assert_eq!(found.len(), 301 + 1, "{found:?}");
+        assert_eq!(store.groups_of_users(other.id, &asked).unwrap().get(&stranger.id), Some(&vec![name(&theirs)]));
+        assert!(store.groups_of_users(a.id, &[]).unwrap().is_empty());
+    }
+
     fn group_filters_and_paging(store: &Store) {
         use CompareOp::*;
         let a = seed_account(store, "acme");
