@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use portcullis_domain::{Account, AccountId, AccountSlug, IpRestrictions, User};
 
-use crate::connection::AnyConnection;
+use crate::connection::{concrete, AnyConnection};
 use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
 use crate::schema::{account_member_counts, accounts};
 use crate::user::UserRow;
@@ -23,17 +23,21 @@ pub(crate) fn member_count_and_changes(
     conn: &mut AnyConnection,
     account: &str,
 ) -> Result<(i64, i64), StoreError> {
-    Ok(account_member_counts::table
+    // The slots' rows, summed here: a typed statement, prepared once per connection
+    // (`concrete!`), where SQL's `SUM` (numeric on PostgreSQL, so cast back) needs SQL
+    // text of diesel's that it prepares anew on every call; every page reads this twice.
+    let slots = account_member_counts::table
         .filter(account_member_counts::account_id.eq(account))
         .select((
-            diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                "CAST(COALESCE(SUM(members), 0) AS BIGINT)",
-            ),
-            diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                "CAST(COALESCE(SUM(changes), 0) AS BIGINT)",
-            ),
-        ))
-        .first(conn)?)
+            account_member_counts::members,
+            account_member_counts::changes,
+        ));
+    let slots: Vec<(i64, i64)> = concrete!(conn, |c| slots.load(c))?;
+    Ok(slots
+        .into_iter()
+        .fold((0, 0), |(members, changes), (m, c)| {
+            (members + m, changes + c)
+        }))
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
