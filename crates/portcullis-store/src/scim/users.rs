@@ -440,16 +440,6 @@ impl Store {
         account: AccountId,
         members: &[UserId],
     ) -> Result<HashMap<UserId, Vec<(GroupId, String)>>, StoreError> {
-        if let [member] = members {
-            // One member (the answer to a lookup): the `=` form, whose statement is
-            // prepared once, instead of an `IN (...)` prepared on every call.
-            let groups = self.groups_of_user(account, *member)?;
-            return Ok(if groups.is_empty() {
-                HashMap::new()
-            } else {
-                HashMap::from([(*member, groups)])
-            });
-        }
         let account = account.to_string();
         let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
         let rows: Vec<(String, String, String)> = self.read(|conn| {

@@ -180,7 +180,7 @@ backend_tests! {
         let by_user = store.groups_of_users(a.id, &[alice.id, carol.id]).unwrap();
         assert_eq!(by_user.get(&alice.id).map(Vec::len), Some(1));
         assert_eq!(by_user.get(&carol.id), None);
-        // One member takes the single-member query; the answer has the same shape.
+        // Asked about one member, the answer has the same shape.
         let alone = store.groups_of_users(a.id, &[alice.id]).unwrap();
         assert_eq!(alone.get(&alice.id), by_user.get(&alice.id));
         assert_eq!(alone.len(), 1);
