@@ -17,8 +17,12 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use diesel::backend::Backend;
+use diesel::expression::{is_aggregate, ValidGrouping};
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Bool, HasSqlType, Text};
 
 use super::users::{in_list_order, members_of, LoadMembers};
 use crate::account::member_count_and_changes;
@@ -79,24 +83,54 @@ impl Bookmarks {
 fn members_from(account: &str, from: Option<&str>) -> users::BoxedQuery<'static, MultiBackend> {
     let query = members_of(account);
     let query = match from {
-        // A row-value comparison over the last two columns of the list's index
-        // (`users_account_kind_created_idx`), which both databases answer as a range of
-        // it. The bookmarked member's time is read in the database, so it compares as
-        // stored.
-        Some(id) => query.filter(
-            diesel::dsl::sql::<Bool>(
-                "(users.created_at, users.id) >= \
-                 ((SELECT bookmarked.created_at FROM users AS bookmarked \
-                 WHERE bookmarked.id = ",
-            )
-            .bind::<Text, _>(id.to_owned())
-            .sql("), ")
-            .bind::<Text, _>(id.to_owned())
-            .sql(")"),
-        ),
+        Some(id) => query.filter(FromBookmark { id: id.to_owned() }),
         None => query,
     };
     in_list_order(query)
+}
+
+/// The members from the bookmarked one (whose id is `id`) on in list order: a row-value
+/// comparison over the last two columns of the list's index
+/// (`users_account_kind_created_idx`), which both databases answer as a range of it. The
+/// bookmarked member's time is read in the database, so it compares as stored.
+///
+/// Written as an expression of its own, not as SQL text (`diesel::dsl::sql`), because
+/// diesel never keeps a statement holding SQL text: each deep page had the database
+/// parse and plan its statement anew. This one's SQL is the same for every bookmark.
+#[derive(Debug, Clone, QueryId)]
+struct FromBookmark {
+    id: String,
+}
+
+impl Expression for FromBookmark {
+    type SqlType = Bool;
+}
+
+impl AppearsOnTable<users::table> for FromBookmark {}
+
+impl SelectableExpression<users::table> for FromBookmark {}
+
+impl ValidGrouping<()> for FromBookmark {
+    type IsAggregate = is_aggregate::No;
+}
+
+impl<DB> QueryFragment<DB> for FromBookmark
+where
+    DB: Backend + HasSqlType<Text>,
+    String: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(
+            "(users.created_at, users.id) >= \
+             ((SELECT bookmarked.created_at FROM users AS bookmarked \
+             WHERE bookmarked.id = ",
+        );
+        out.push_bind_param::<Text, _>(&self.id)?;
+        out.push_sql("), ");
+        out.push_bind_param::<Text, _>(&self.id)?;
+        out.push_sql(")");
+        Ok(())
+    }
 }
 
 /// The page of `limit` members at `offset` (0-based) in `account`'s list, read from the
