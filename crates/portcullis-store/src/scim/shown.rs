@@ -11,7 +11,9 @@ use portcullis_domain::email::identity_key;
 use portcullis_domain::{AccountId, GroupId, UserId};
 
 use super::filter::{CompareOp, Filter, FilterValue, UserField};
-use super::users::{by_lookup, lookup_of, to_usize, whole_list_page, GroupOfRow, Lookup, HUMAN};
+use super::users::{
+    by_lookup, groups_of, lookup_of, to_usize, whole_list_page, GroupOfRow, Lookup, HUMAN,
+};
 use super::ScimQuery;
 use crate::connection::{concrete, AnyConnection};
 use crate::convert::{parse, utc};
@@ -259,6 +261,8 @@ impl Store {
         q: &ScimQuery<UserField>,
     ) -> Result<Option<(Vec<PageMember>, i64)>, StoreError> {
         let account_id = account.to_string();
+        // The page, the whole rows of its members without a view and their groups, on one
+        // connection.
         let found = self.read(|conn| {
             let Some((rows, total)) = whole_list_page(self, conn, &account_id, q, load_shown)?
             else {
@@ -270,9 +274,11 @@ impl Store {
                 .map(|row| row.id.as_str())
                 .collect();
             let whole = whole_rows(conn, &account_id, &without_view)?;
-            Ok(Some((rows, whole, total)))
+            let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+            let groups = groups_of(conn, &account_id, &ids)?;
+            Ok(Some((rows, whole, groups, total)))
         })?;
-        let Some((rows, mut whole, total)) = found else {
+        let Some((rows, mut whole, mut groups, total)) = found else {
             return Ok(None);
         };
         let mut page = Vec::with_capacity(rows.len());
@@ -287,8 +293,6 @@ impl Store {
             };
             page.push(member);
         }
-        let ids: Vec<UserId> = page.iter().map(PageMember::id).collect();
-        let mut groups = self.groups_of_users(account, &ids)?;
         for member in &mut page {
             let theirs = groups.remove(&member.id()).unwrap_or_default();
             match member {

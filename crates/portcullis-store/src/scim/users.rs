@@ -442,36 +442,42 @@ impl Store {
     ) -> Result<HashMap<UserId, Vec<(GroupId, String)>>, StoreError> {
         let account = account.to_string();
         let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
-        let rows: Vec<(String, String, String)> = self.read(|conn| {
-            macro_rules! groups_of {
-                ($members:expr) => {
-                    group_members::table
-                        .inner_join(groups::table)
-                        .filter(groups::account_id.eq(&account))
-                        .filter($members)
-                        .order((groups::display_name_lower.asc(), groups::id.asc()))
-                        .select((group_members::user_id, groups::id, groups::display_name))
-                };
-            }
-            // One statement for any number of members, prepared once per connection
-            // (`json_in`).
-            Ok(match conn {
-                AnyConnection::Sqlite(c) => {
-                    groups_of!(InJsonArray::new(group_members::user_id, &ids)?).load(c)?
-                }
-                AnyConnection::Postgresql(c) => {
-                    groups_of!(group_members::user_id.eq_any(&ids)).load(c)?
-                }
-            })
-        })?;
-        let mut out: HashMap<UserId, Vec<(GroupId, String)>> = HashMap::new();
-        for (user, group, name) in rows {
-            out.entry(parse(&user, "user id")?)
-                .or_default()
-                .push((parse(&group, "group id")?, name));
-        }
-        Ok(out)
+        self.read(|conn| groups_of(conn, &account, &ids))
     }
+}
+
+/// [`Store::groups_of_users`] on `conn`, the members by id: each member's groups of
+/// `account` by display name, then id; members in no group are absent from the map.
+pub(super) fn groups_of(
+    conn: &mut AnyConnection,
+    account: &str,
+    ids: &[String],
+) -> Result<HashMap<UserId, Vec<(GroupId, String)>>, StoreError> {
+    macro_rules! groups_of {
+        ($members:expr) => {
+            group_members::table
+                .inner_join(groups::table)
+                .filter(groups::account_id.eq(account))
+                .filter($members)
+                .order((groups::display_name_lower.asc(), groups::id.asc()))
+                .select((group_members::user_id, groups::id, groups::display_name))
+        };
+    }
+    // One statement for any number of members, prepared once per connection
+    // (`json_in`).
+    let rows: Vec<(String, String, String)> = match conn {
+        AnyConnection::Sqlite(c) => {
+            groups_of!(InJsonArray::new(group_members::user_id, ids)?).load(c)?
+        }
+        AnyConnection::Postgresql(c) => groups_of!(group_members::user_id.eq_any(ids)).load(c)?,
+    };
+    let mut out: HashMap<UserId, Vec<(GroupId, String)>> = HashMap::new();
+    for (user, group, name) in rows {
+        out.entry(parse(&user, "user id")?)
+            .or_default()
+            .push((parse(&group, "group id")?, name));
+    }
+    Ok(out)
 }
 
 /// `query` in SCIM's list order after any sort it has: creation, then id. Stable across
