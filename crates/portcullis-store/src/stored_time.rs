@@ -43,12 +43,7 @@ const SQLITE_FORMAT: &[Item<'static>] = &[
 #[diesel(sql_type = Timestamp)]
 pub(crate) struct StoredTime(pub(crate) NaiveDateTime);
 
-impl From<NaiveDateTime> for StoredTime {
-    fn from(t: NaiveDateTime) -> Self {
-        Self(t)
-    }
-}
-
+/// What `#[diesel(deserialize_as = StoredTime)]` turns a read time into.
 impl From<StoredTime> for NaiveDateTime {
     fn from(t: StoredTime) -> Self {
         t.0
