@@ -6,9 +6,6 @@ use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 
 use crate::StoreError;
 
-/// Most ids bound in one `IN (...)` list (SQLite allows 32,766 variables).
-pub(crate) const CHUNK: usize = 500;
-
 /// A time as stored: UTC, truncated to microseconds (PostgreSQL's precision), so a value
 /// reads back equal on both backends.
 pub(crate) fn db_time(t: DateTime<Utc>) -> NaiveDateTime {

@@ -7,11 +7,18 @@
 //! binds the values as one JSON array and reads them back with SQLite's `json_each`; its
 //! SQL is the same for any number of values, and its type alone identifies it, so diesel
 //! keeps its statement. PostgreSQL needs none of this: diesel writes `eq_any` there as
-//! `= ANY($1)`, one array.
+//! `= ANY($1)`, one array. [`one_of!`] writes each database's form.
+//!
+//! [`Unindexed`] keeps SQLite's planner on the list. Without statistics (SQLite's are
+//! never gathered here) it takes `account_id = ?` on an index for a few rows and prefers
+//! it to looking up the listed ids: a statement on a few of an account's members then
+//! walked all the account's entries of `users_account_kind_created_idx`, some 15 ms at
+//! 100,000 members, where the ids' lookups take a fraction of a millisecond.
 
 use diesel::expression::{
     is_aggregate, AppearsOnTable, Expression, SelectableExpression, ValidGrouping,
 };
+use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{Bool, Text};
 use diesel::sqlite::Sqlite;
@@ -52,6 +59,27 @@ where
     type IsAggregate = is_aggregate::No;
 }
 
+/// Runs `$body` on `$conn`'s own connection, bound to `$c`, with `$filter` bound to
+/// "`$column` is one of `$values`" (a slice of strings) in the form each database keeps
+/// prepared: [`InJsonArray`] on SQLite, `eq_any` (`= ANY($1)`) on PostgreSQL. Either way
+/// the values are one bound parameter, however many there are. Its `?` needs a function
+/// that returns [`StoreError`].
+macro_rules! one_of {
+    ($conn:expr, $column:expr, $values:expr, |$c:ident, $filter:ident| $body:expr) => {
+        match $conn {
+            $crate::connection::AnyConnection::Sqlite($c) => {
+                let $filter = $crate::json_in::InJsonArray::new($column, $values)?;
+                $body
+            }
+            $crate::connection::AnyConnection::Postgresql($c) => {
+                let $filter = diesel::ExpressionMethods::eq_any($column, $values);
+                $body
+            }
+        }
+    };
+}
+pub(crate) use one_of;
+
 impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for InJsonArray<C> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         self.column.walk_ast(out.reborrow())?;
@@ -59,5 +87,116 @@ impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for InJsonArray<C> {
         out.push_bind_param::<Text, _>(&self.values)?;
         out.push_sql("))");
         Ok(())
+    }
+}
+
+/// A text column that a condition may not look up in an index: on SQLite the column
+/// with the unary `+` before it (SQLite's documented way to disqualify a term from
+/// using an index; on text it changes no comparison), on PostgreSQL the column. For
+/// the terms beside a [`one_of!`] list (the account a member belongs to, say), so that
+/// the list's own lookups drive the statement.
+#[derive(Debug, Clone, Copy, QueryId)]
+pub(crate) struct Unindexed<C>(pub(crate) C);
+
+impl<C: Expression> Expression for Unindexed<C> {
+    type SqlType = C::SqlType;
+}
+
+impl<C, QS> AppearsOnTable<QS> for Unindexed<C> where C: AppearsOnTable<QS> {}
+
+impl<C, QS> SelectableExpression<QS> for Unindexed<C> where C: SelectableExpression<QS> {}
+
+impl<C> ValidGrouping<()> for Unindexed<C>
+where
+    C: ValidGrouping<(), IsAggregate = is_aggregate::No>,
+{
+    type IsAggregate = is_aggregate::No;
+}
+
+impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for Unindexed<C> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("+");
+        self.0.walk_ast(out)
+    }
+}
+
+impl<C: QueryFragment<Pg>> QueryFragment<Pg> for Unindexed<C> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.0.walk_ast(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    use super::*;
+    use crate::connection::AnyConnection;
+    use crate::schema::users;
+
+    #[derive(QueryableByName)]
+    struct PlanStep {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+
+    /// SQLite's plan for `query` (its binds: the account, `human`, the ids), one step a line.
+    fn plan<Q: QueryFragment<Sqlite>>(query: &Q, ids: &str) -> String {
+        let mut conn = AnyConnection::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+        crate::migrate::run(&mut conn, None).unwrap();
+        let AnyConnection::Sqlite(c) = &mut conn else {
+            unreachable!()
+        };
+        let sql = diesel::debug_query::<Sqlite, _>(query).to_string();
+        let sql = sql.split(" -- binds").next().unwrap();
+        let steps: Vec<PlanStep> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .bind::<Text, _>("account")
+            .bind::<Text, _>("human")
+            .bind::<Text, _>(ids)
+            .load(c)
+            .unwrap();
+        steps
+            .into_iter()
+            .map(|s| s.detail)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_list_of_members_is_looked_up_by_id_not_by_walking_the_account() {
+        let ids = ["u1", "u2"];
+        let list = || InJsonArray::new(users::id, &ids).unwrap();
+        let json = r#"["u1","u2"]"#;
+        let unindexed = users::table
+            .filter(Unindexed(users::account_id).eq("account"))
+            .filter(users::kind.eq("human"))
+            .filter(list())
+            .select(users::id);
+        let steps = plan(&unindexed, json);
+        assert!(steps.contains("sqlite_autoindex_users_1 (id=?)"), "{steps}");
+        assert!(!steps.contains("users_account"), "{steps}");
+        // What `Unindexed` prevents: without statistics SQLite walks the account.
+        let indexed = users::table
+            .filter(users::account_id.eq("account"))
+            .filter(users::kind.eq("human"))
+            .filter(list())
+            .select(users::id);
+        let steps = plan(&indexed, json);
+        assert!(steps.contains("users_account_kind_created_idx"), "{steps}");
+    }
+
+    #[test]
+    fn unindexed_is_the_column_itself_on_postgresql() {
+        let query = users::table
+            .filter(Unindexed(users::account_id).eq("a"))
+            .select(users::id);
+        let pg = diesel::debug_query::<Pg, _>(&query).to_string();
+        assert!(pg.contains(r#"WHERE ("users"."account_id" = $1)"#), "{pg}");
+        let sqlite = diesel::debug_query::<Sqlite, _>(&query).to_string();
+        assert!(
+            sqlite.contains(r#"WHERE (+`users`.`account_id` = ?)"#),
+            "{sqlite}"
+        );
     }
 }

@@ -16,6 +16,7 @@ use portcullis_domain::{AccountId, DeliveryId, DeliveryStatus, Webhook, WebhookI
 use crate::cipher;
 use crate::connection::concrete;
 use crate::convert::{db_time, db_time_opt, parse, utc, utc_opt};
+use crate::json_in::one_of;
 use crate::schema::{webhook_deliveries, webhooks};
 use crate::{Store, StoreError};
 
@@ -427,9 +428,11 @@ impl Store {
         }
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
         self.write(|conn| {
-            diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
-                .set(webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>))
-                .execute(conn)?;
+            one_of!(conn, webhook_deliveries::id, &ids, |c, theirs| {
+                diesel::update(webhook_deliveries::table.filter(theirs))
+                    .set(webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>))
+                    .execute(c)?
+            });
             Ok(())
         })
     }

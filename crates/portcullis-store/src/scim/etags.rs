@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::connection::AnyConnection;
-use crate::convert::CHUNK;
+use crate::json_in::{one_of, Unindexed};
 use crate::schema::{group_members, groups, users};
 use crate::StoreError;
 
@@ -20,18 +20,21 @@ pub(crate) fn touch_members(
     members: &[String],
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    for chunk in members.chunks(CHUNK) {
+    if members.is_empty() {
+        return Ok(());
+    }
+    one_of!(conn, users::id, members, |c, theirs| {
         diesel::update(
             users::table
-                .filter(users::account_id.eq(account))
-                .filter(users::id.eq_any(chunk)),
+                .filter(Unindexed(users::account_id).eq(account))
+                .filter(theirs),
         )
         .set((
             users::version.eq(users::version + 1),
             users::updated_at.eq(now),
         ))
-        .execute(conn)?;
-    }
+        .execute(c)?
+    });
     Ok(())
 }
 

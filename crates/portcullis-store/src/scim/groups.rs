@@ -12,7 +12,8 @@ use super::users::HUMAN;
 use super::{GroupField, ScimQuery};
 use crate::audit::insert_audit;
 use crate::connection::{AnyConnection, MultiBackend};
-use crate::convert::{parse, scim_time, utc, CHUNK};
+use crate::convert::{parse, scim_time, utc};
+use crate::json_in::{one_of, Unindexed};
 use crate::schema::{group_members, groups, users};
 use crate::{Store, StoreError};
 
@@ -106,16 +107,16 @@ fn check_members(
 ) -> Result<Vec<String>, StoreError> {
     let wanted: BTreeSet<String> = members.iter().map(ToString::to_string).collect();
     let wanted: Vec<String> = wanted.into_iter().collect();
-    let mut found = HashSet::new();
-    for chunk in wanted.chunks(CHUNK) {
-        let rows: Vec<String> = users::table
-            .filter(users::account_id.eq(account))
-            .filter(users::kind.eq(HUMAN))
-            .filter(users::id.eq_any(chunk))
-            .select(users::id)
-            .load(conn)?;
-        found.extend(rows);
+    if wanted.is_empty() {
+        return Ok(wanted);
     }
+    let found: Vec<String> = one_of!(conn, users::id, &wanted, |c, theirs| users::table
+        .filter(Unindexed(users::account_id).eq(account))
+        .filter(users::kind.eq(HUMAN))
+        .filter(theirs)
+        .select(users::id)
+        .load(c)?);
+    let found: HashSet<String> = found.into_iter().collect();
     if let Some(missing) = members.iter().find(|m| !found.contains(&m.to_string())) {
         return Err(StoreError::UnknownMember(*missing));
     }
@@ -128,18 +129,14 @@ fn add_members(
     group: &str,
     members: &[String],
 ) -> Result<Vec<String>, StoreError> {
-    let mut present = HashSet::new();
-    for chunk in members.chunks(CHUNK) {
-        let rows: Vec<String> = group_members::table
-            .filter(group_members::group_id.eq(group))
-            .filter(group_members::user_id.eq_any(chunk))
-            .select(group_members::user_id)
-            .load(conn)?;
-        present.extend(rows);
+    if members.is_empty() {
+        return Ok(Vec::new());
     }
+    let present: Vec<String> = in_group(conn, group, members)?;
+    let present: HashSet<&String> = present.iter().collect();
     let added: Vec<String> = members
         .iter()
-        .filter(|m| !present.contains(*m))
+        .filter(|m| !present.contains(m))
         .cloned()
         .collect();
     // One statement per row: diesel's multi-backend connection has no batch insert.
@@ -161,22 +158,41 @@ fn remove_members(
     group: &str,
     members: &[String],
 ) -> Result<Vec<String>, StoreError> {
-    let mut removed = Vec::new();
-    for chunk in members.chunks(CHUNK) {
-        let gone: Vec<String> = group_members::table
-            .filter(group_members::group_id.eq(group))
-            .filter(group_members::user_id.eq_any(chunk))
-            .select(group_members::user_id)
-            .load(conn)?;
-        diesel::delete(
+    if members.is_empty() {
+        return Ok(Vec::new());
+    }
+    let gone = in_group(conn, group, members)?;
+    if !gone.is_empty() {
+        one_of!(conn, group_members::user_id, &gone, |c, theirs| {
+            diesel::delete(
+                group_members::table
+                    .filter(group_members::group_id.eq(group))
+                    .filter(theirs),
+            )
+            .execute(c)?
+        });
+    }
+    Ok(gone)
+}
+
+/// Which of `members` (ids as text) are in the group.
+fn in_group(
+    conn: &mut AnyConnection,
+    group: &str,
+    members: &[String],
+) -> Result<Vec<String>, StoreError> {
+    Ok(one_of!(
+        conn,
+        group_members::user_id,
+        members,
+        |c, theirs| {
             group_members::table
                 .filter(group_members::group_id.eq(group))
-                .filter(group_members::user_id.eq_any(&gone)),
-        )
-        .execute(conn)?;
-        removed.extend(gone);
-    }
-    Ok(removed)
+                .filter(theirs)
+                .select(group_members::user_id)
+                .load(c)?
+        }
+    ))
 }
 
 /// Changes the members of a group as told; the members who joined or left change too
@@ -477,7 +493,7 @@ impl Store {
             .unwrap_or_default())
     }
 
-    /// The members of several groups at once (one query per 500 groups, for a page of
+    /// The members of several groups at once (one statement, for a page of
     /// groups). Groups without members are absent from the map.
     pub fn members_of_groups(
         &self,
@@ -487,21 +503,22 @@ impl Store {
         let account = account.to_string();
         self.read(|conn| {
             let mut out: HashMap<GroupId, Vec<(UserId, String)>> = HashMap::new();
-            for chunk in group_ids.chunks(CHUNK) {
-                let ids: Vec<String> = chunk.iter().map(ToString::to_string).collect();
-                let rows: Vec<(String, String, String)> = group_members::table
-                    .inner_join(groups::table)
-                    .inner_join(users::table)
-                    .filter(groups::account_id.eq(&account))
-                    .filter(group_members::group_id.eq_any(ids))
-                    .order((users::created_at.asc(), users::id.asc()))
-                    .select((group_members::group_id, users::id, users::display_name))
-                    .load(conn)?;
-                for (group, user, name) in rows {
-                    out.entry(parse(&group, "group id")?)
-                        .or_default()
-                        .push((parse(&user, "user id")?, name));
-                }
+            let ids: Vec<String> = group_ids.iter().map(ToString::to_string).collect();
+            let rows: Vec<(String, String, String)> =
+                one_of!(conn, group_members::group_id, &ids, |c, theirs| {
+                    group_members::table
+                        .inner_join(groups::table)
+                        .inner_join(users::table)
+                        .filter(Unindexed(groups::account_id).eq(&account))
+                        .filter(theirs)
+                        .order((users::created_at.asc(), users::id.asc()))
+                        .select((group_members::group_id, users::id, users::display_name))
+                        .load(c)?
+                });
+            for (group, user, name) in rows {
+                out.entry(parse(&group, "group id")?)
+                    .or_default()
+                    .push((parse(&user, "user id")?, name));
             }
             Ok(out)
         })

@@ -17,6 +17,7 @@ use super::users::{
 use super::ScimQuery;
 use crate::connection::{concrete, AnyConnection};
 use crate::convert::{parse, utc};
+use crate::json_in::{one_of, Unindexed};
 use crate::schema::{api_auth_epochs, group_members, groups, user_emails, users};
 use crate::stored_time::StoredTime;
 use crate::user::UserRow;
@@ -120,16 +121,14 @@ fn whole_rows(
     account: &str,
     ids: &[&str],
 ) -> Result<HashMap<String, UserRow>, StoreError> {
-    let mut whole = HashMap::new();
-    for chunk in ids.chunks(crate::convert::CHUNK) {
-        let rows: Vec<UserRow> = users::table
-            .filter(users::account_id.eq(account))
-            .filter(users::id.eq_any(chunk))
+    let rows: Vec<UserRow> = one_of!(conn, users::id, ids, |c, theirs| {
+        users::table
+            .filter(Unindexed(users::account_id).eq(account))
+            .filter(theirs)
             .select(UserRow::as_select())
-            .load(conn)?;
-        whole.extend(rows.into_iter().map(|row| (row.id.clone(), row)));
-    }
-    Ok(whole)
+            .load(c)?
+    });
+    Ok(rows.into_iter().map(|row| (row.id.clone(), row)).collect())
 }
 
 /// A member found by [`lookup_shown`], with one group they belong to or none.
@@ -153,7 +152,6 @@ fn lookup_shown(
     let rows: Vec<ShownWithGroup> = by_lookup!(conn, found, account, |table| table
         .left_join(group_members::table)
         .left_join(groups::table.on(groups::id.eq(group_members::group_id)))
-        .filter(users::account_id.eq(account))
         .filter(users::kind.eq(HUMAN))
         .filter(epoch_is(account, epoch))
         .limit(limit)

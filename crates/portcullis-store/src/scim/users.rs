@@ -14,7 +14,7 @@ use super::ScimQuery;
 use crate::audit::insert_audit;
 use crate::connection::{concrete, depth, AnyConnection};
 use crate::convert::parse;
-use crate::json_in::InJsonArray;
+use crate::json_in::{one_of, Unindexed};
 use crate::schema::{group_members, groups, user_emails, users};
 use crate::user::{revoke_sessions_of, UserRow};
 use crate::{Store, StoreError};
@@ -120,44 +120,57 @@ pub(super) fn lookup_of(q: &ScimQuery<UserField>) -> Option<Lookup<'_>> {
     })
 }
 
-/// Runs `$query` (a closure of the filtered table) for the column a lookup compares:
-/// `userName` and emails by their identity keys ([`identity_key`]), as stored.
+/// Runs `$query` (a closure of the table filtered to the account's rows) for the column a
+/// lookup compares: `userName` and emails by their identity keys ([`identity_key`]), as
+/// stored. Emails are looked up in their own rows first, and the account's term then
+/// stays off SQLite's index ([`Unindexed`]) so that the matching members' ids drive the
+/// statement rather than a walk of all the account's members.
 macro_rules! by_lookup {
     ($conn:expr, $lookup:expr, $account:expr, |$table:ident| $query:expr) => {
         match $lookup {
             Lookup::UserName(value) => {
-                let $table = users::table.filter(users::email_lower.eq(identity_key(value)));
+                let $table = users::table
+                    .filter(users::account_id.eq($account))
+                    .filter(users::email_lower.eq(identity_key(value)));
                 concrete!($conn, |c| $query.load(c))
             }
             Lookup::Id(value) => {
-                let $table = users::table.filter(users::id.eq(value));
+                let $table = users::table
+                    .filter(users::account_id.eq($account))
+                    .filter(users::id.eq(value));
                 concrete!($conn, |c| $query.load(c))
             }
             Lookup::ExternalId(value) => {
-                let $table = users::table.filter(users::external_id.eq(value));
+                let $table = users::table
+                    .filter(users::account_id.eq($account))
+                    .filter(users::external_id.eq(value));
                 concrete!($conn, |c| $query.load(c))
             }
             Lookup::Email(value) => {
-                let $table = users::table.filter(
-                    users::id.eq_any(
-                        user_emails::table
-                            .filter(user_emails::account_id.eq($account))
-                            .filter(user_emails::value_key.eq(identity_key(value)))
-                            .select(user_emails::user_id),
-                    ),
-                );
+                let $table = users::table
+                    .filter($crate::json_in::Unindexed(users::account_id).eq($account))
+                    .filter(
+                        users::id.eq_any(
+                            user_emails::table
+                                .filter(user_emails::account_id.eq($account))
+                                .filter(user_emails::value_key.eq(identity_key(value)))
+                                .select(user_emails::user_id),
+                        ),
+                    );
                 concrete!($conn, |c| $query.load(c))
             }
             Lookup::WorkEmail(value) => {
-                let $table = users::table.filter(
-                    users::id.eq_any(
-                        user_emails::table
-                            .filter(user_emails::account_id.eq($account))
-                            .filter(user_emails::value_key.eq(identity_key(value)))
-                            .filter(user_emails::type_lower.eq("work"))
-                            .select(user_emails::user_id),
-                    ),
-                );
+                let $table = users::table
+                    .filter($crate::json_in::Unindexed(users::account_id).eq($account))
+                    .filter(
+                        users::id.eq_any(
+                            user_emails::table
+                                .filter(user_emails::account_id.eq($account))
+                                .filter(user_emails::value_key.eq(identity_key(value)))
+                                .filter(user_emails::type_lower.eq("work"))
+                                .select(user_emails::user_id),
+                        ),
+                    );
                 concrete!($conn, |c| $query.load(c))
             }
         }
@@ -179,7 +192,6 @@ fn lookup(
     };
     let limit = q.limit.max(0);
     let rows: Vec<UserRow> = by_lookup!(conn, found, account, |table| table
-        .filter(users::account_id.eq(account))
         .filter(users::kind.eq(HUMAN))
         .order((users::created_at.asc(), users::id.asc()))
         .limit(limit)
@@ -457,20 +469,18 @@ pub(super) fn groups_of(
         ($members:expr) => {
             group_members::table
                 .inner_join(groups::table)
-                .filter(groups::account_id.eq(account))
+                .filter(Unindexed(groups::account_id).eq(account))
                 .filter($members)
                 .order((groups::display_name_lower.asc(), groups::id.asc()))
                 .select((group_members::user_id, groups::id, groups::display_name))
         };
     }
-    // One statement for any number of members, prepared once per connection
-    // (`json_in`).
-    let rows: Vec<(String, String, String)> = match conn {
-        AnyConnection::Sqlite(c) => {
-            groups_of!(InJsonArray::new(group_members::user_id, ids)?).load(c)?
-        }
-        AnyConnection::Postgresql(c) => groups_of!(group_members::user_id.eq_any(ids)).load(c)?,
-    };
+    // One statement for any number of members, prepared once per connection.
+    let rows: Vec<(String, String, String)> =
+        one_of!(conn, group_members::user_id, ids, |c, theirs| groups_of!(
+            theirs
+        )
+        .load(c)?);
     let mut out: HashMap<UserId, Vec<(GroupId, String)>> = HashMap::new();
     for (user, group, name) in rows {
         out.entry(parse(&user, "user id")?)

@@ -15,6 +15,7 @@ use portcullis_domain::{DeliveryStatus, Webhook, WebhookId};
 use super::{Delivery, DeliveryRow};
 use crate::connection::AnyConnection;
 use crate::convert::db_time;
+use crate::json_in::one_of;
 use crate::schema::webhook_deliveries;
 use crate::{Store, StoreError};
 
@@ -124,10 +125,12 @@ impl Store {
             if taken.is_empty() {
                 return Ok(taken);
             }
-            let ids: Vec<&String> = taken.iter().map(|r| &r.id).collect();
-            diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(ids)))
-                .set(webhook_deliveries::claimed_until.eq(Some(until)))
-                .execute(conn)?;
+            let ids: Vec<&str> = taken.iter().map(|r| r.id.as_str()).collect();
+            one_of!(conn, webhook_deliveries::id, &ids, |c, theirs| {
+                diesel::update(webhook_deliveries::table.filter(theirs))
+                    .set(webhook_deliveries::claimed_until.eq(Some(until)))
+                    .execute(c)?
+            });
             Ok(taken)
         })?;
         // Each webhook read (and its secret unsealed) once per round.
