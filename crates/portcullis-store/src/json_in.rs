@@ -129,62 +129,9 @@ impl<C: QueryFragment<Pg>> QueryFragment<Pg> for Unindexed<C> {
 #[cfg(test)]
 mod tests {
     use diesel::prelude::*;
-    use diesel::sql_types::Text;
 
     use super::*;
-    use crate::connection::AnyConnection;
     use crate::schema::users;
-
-    #[derive(QueryableByName)]
-    struct PlanStep {
-        #[diesel(sql_type = Text)]
-        detail: String,
-    }
-
-    /// SQLite's plan for `query` (its binds: the account, `human`, the ids), one step a line.
-    fn plan<Q: QueryFragment<Sqlite>>(query: &Q, ids: &str) -> String {
-        let mut conn = AnyConnection::Sqlite(SqliteConnection::establish(":memory:").unwrap());
-        crate::migrate::run(&mut conn, None).unwrap();
-        let AnyConnection::Sqlite(c) = &mut conn else {
-            unreachable!()
-        };
-        let sql = diesel::debug_query::<Sqlite, _>(query).to_string();
-        let sql = sql.split(" -- binds").next().unwrap();
-        let steps: Vec<PlanStep> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
-            .bind::<Text, _>("account")
-            .bind::<Text, _>("human")
-            .bind::<Text, _>(ids)
-            .load(c)
-            .unwrap();
-        steps
-            .into_iter()
-            .map(|s| s.detail)
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    #[test]
-    fn a_list_of_members_is_looked_up_by_id_not_by_walking_the_account() {
-        let ids = ["u1", "u2"];
-        let list = || InJsonArray::new(users::id, &ids).unwrap();
-        let json = r#"["u1","u2"]"#;
-        let unindexed = users::table
-            .filter(Unindexed(users::account_id).eq("account"))
-            .filter(users::kind.eq("human"))
-            .filter(list())
-            .select(users::id);
-        let steps = plan(&unindexed, json);
-        assert!(steps.contains("sqlite_autoindex_users_1 (id=?)"), "{steps}");
-        assert!(!steps.contains("users_account"), "{steps}");
-        // What `Unindexed` prevents: without statistics SQLite walks the account.
-        let indexed = users::table
-            .filter(users::account_id.eq("account"))
-            .filter(users::kind.eq("human"))
-            .filter(list())
-            .select(users::id);
-        let steps = plan(&indexed, json);
-        assert!(steps.contains("users_account_kind_created_idx"), "{steps}");
-    }
 
     #[test]
     fn unindexed_is_the_column_itself_on_postgresql() {

@@ -6,6 +6,8 @@ pub(crate) mod emails;
 pub(crate) mod etags;
 pub(crate) mod filter;
 pub(crate) mod groups;
+#[cfg(test)]
+mod plans;
 pub(crate) mod shown;
 pub(crate) mod users;
 

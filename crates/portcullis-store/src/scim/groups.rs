@@ -100,7 +100,7 @@ impl GroupRow {
 
 /// Checks that every id is a non-bot user of the account; the first that is not is
 /// `UnknownMember`. Returns the ids as text, without duplicates.
-fn check_members(
+pub(super) fn check_members(
     conn: &mut AnyConnection,
     account: &str,
     members: &[UserId],

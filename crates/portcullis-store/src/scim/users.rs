@@ -124,7 +124,9 @@ pub(super) fn lookup_of(q: &ScimQuery<UserField>) -> Option<Lookup<'_>> {
 /// lookup compares: `userName` and emails by their identity keys ([`identity_key`]), as
 /// stored. Emails are looked up in their own rows first, and the account's term then
 /// stays off SQLite's index ([`Unindexed`]) so that the matching members' ids drive the
-/// statement rather than a walk of all the account's members.
+/// statement rather than a walk of all the account's members. `$query`'s own terms and
+/// order stay off the index too: SQLite, without statistics, would otherwise walk the
+/// account's members by kind, or in list order, rather than look up `externalId`.
 macro_rules! by_lookup {
     ($conn:expr, $lookup:expr, $account:expr, |$table:ident| $query:expr) => {
         match $lookup {
@@ -182,7 +184,7 @@ pub(super) use by_lookup;
 /// by type, see `concrete!`) rather than a boxed one whose SQL is written out on every
 /// call. The same rows, in the same order, as the general path (`user_pred`: an equality
 /// on an optional column never matches `NULL`). `None` for every other query.
-fn lookup(
+pub(super) fn lookup(
     conn: &mut AnyConnection,
     account: &str,
     q: &ScimQuery<UserField>,
@@ -192,8 +194,11 @@ fn lookup(
     };
     let limit = q.limit.max(0);
     let rows: Vec<UserRow> = by_lookup!(conn, found, account, |table| table
-        .filter(users::kind.eq(HUMAN))
-        .order((users::created_at.asc(), users::id.asc()))
+        .filter(Unindexed(users::kind).eq(HUMAN))
+        .order((
+            Unindexed(users::created_at).asc(),
+            Unindexed(users::id).asc(),
+        ))
         .limit(limit)
         .select(UserRow::as_select()))?;
     Ok(Some(rows))
