@@ -90,11 +90,13 @@ impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for InJsonArray<C> {
     }
 }
 
-/// A text column that a condition may not look up in an index: on SQLite the column
+/// A column that a condition or an order may not use an index for: on SQLite the column
 /// with the unary `+` before it (SQLite's documented way to disqualify a term from
-/// using an index; on text it changes no comparison), on PostgreSQL the column. For
-/// the terms beside a [`one_of!`] list (the account a member belongs to, say), so that
-/// the list's own lookups drive the statement.
+/// using an index), on PostgreSQL the column. The `+` drops only the column's affinity,
+/// which changes neither an order nor a comparison with a value bound as the column's
+/// own type, as every use here is. For the terms beside a [`one_of!`] list or a lookup's
+/// key (the account a member belongs to, their kind, the list order), so that the list
+/// or the key drives the statement.
 #[derive(Debug, Clone, Copy, QueryId)]
 pub(crate) struct Unindexed<C>(pub(crate) C);
 

@@ -2,7 +2,7 @@
 //! lookup compares, or by a list of ids. Each must look its key or ids up and never walk
 //! the account's members. SQLite has no statistics here (they are never gathered), and
 //! its guesses without them prefer the account's own index (`account_id`, or `account_id`
-//! and `kind`) to the key's: at 100,000 members such a walk took some 15–40 ms where the
+//! and `kind`) to the key's: at 100,000 members such a walk took some 15–50 ms where the
 //! lookup takes a fraction of one. ([`crate::json_in::Unindexed`] is how they avoid it.)
 
 use std::sync::{Arc, Mutex};

@@ -470,22 +470,17 @@ pub(super) fn groups_of(
     account: &str,
     ids: &[String],
 ) -> Result<HashMap<UserId, Vec<(GroupId, String)>>, StoreError> {
-    macro_rules! groups_of {
-        ($members:expr) => {
+    // One statement for any number of members, prepared once per connection.
+    let rows: Vec<(String, String, String)> =
+        one_of!(conn, group_members::user_id, ids, |c, theirs| {
             group_members::table
                 .inner_join(groups::table)
                 .filter(Unindexed(groups::account_id).eq(account))
-                .filter($members)
+                .filter(theirs)
                 .order((groups::display_name_lower.asc(), groups::id.asc()))
                 .select((group_members::user_id, groups::id, groups::display_name))
-        };
-    }
-    // One statement for any number of members, prepared once per connection.
-    let rows: Vec<(String, String, String)> =
-        one_of!(conn, group_members::user_id, ids, |c, theirs| groups_of!(
-            theirs
-        )
-        .load(c)?);
+                .load(c)?
+        });
     let mut out: HashMap<UserId, Vec<(GroupId, String)>> = HashMap::new();
     for (user, group, name) in rows {
         out.entry(parse(&user, "user id")?)
