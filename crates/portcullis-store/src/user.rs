@@ -13,6 +13,13 @@ use crate::scim::etags::{touch_groups_if_renamed, touch_groups_of};
 use crate::stored_time::StoredTime;
 use crate::{Store, StoreError};
 
+/// The condition of the index of active admins, `users_active_admins_idx` (migration
+/// 23), as its text: both databases plan a statement before its values are bound (SQLite
+/// always, PostgreSQL in a generic plan), so they use a partial index only for a
+/// statement whose text states its condition. [`Role::Admin`](portcullis_domain::Role) is
+/// stored as `admin`.
+const ACTIVE_ADMIN: &str = "users.role = 'admin' AND users.active";
+
 /// What [`Store::list_users`] returns: one page, in a stable order (creation time, then
 /// id).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -304,20 +311,7 @@ impl Store {
     /// last-admin rule and for whom to ask).
     pub fn active_admins(&self, account: AccountId, limit: i64) -> Result<Vec<User>, StoreError> {
         let account = account.to_string();
-        self.read(|conn| {
-            users::table
-                .filter(users::account_id.eq(&account))
-                .filter(users::kind.eq(UserKind::Human.as_str()))
-                .filter(users::role.eq(portcullis_domain::Role::Admin.as_str()))
-                .filter(users::active.eq(true))
-                .order((users::created_at.asc(), users::id.asc()))
-                .limit(limit.max(0))
-                .select(UserRow::as_select())
-                .load(conn)?
-                .into_iter()
-                .map(UserRow::into_domain)
-                .collect()
-        })
+        self.read(|conn| active_admins(conn, &account, limit))
     }
 
     /// One page of an account's users and the total number matching, ordered by
@@ -361,4 +355,24 @@ impl Store {
             Ok((users, total))
         })
     }
+}
+
+/// [`Store::active_admins`], read from the index of active admins (migration 23): it
+/// reads those admins alone, however many members the account has.
+pub(crate) fn active_admins(
+    conn: &mut AnyConnection,
+    account: &str,
+    limit: i64,
+) -> Result<Vec<User>, StoreError> {
+    users::table
+        .filter(users::account_id.eq(account))
+        .filter(users::kind.eq(UserKind::Human.as_str()))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(ACTIVE_ADMIN))
+        .order((users::created_at.asc(), users::id.asc()))
+        .limit(limit.max(0))
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(UserRow::into_domain)
+        .collect()
 }

@@ -8,6 +8,7 @@ use portcullis_store::{
 
 use crate::support::*;
 
+mod active_admins;
 mod member_changes;
 mod old_rows;
 pub(crate) use old_rows::*;
