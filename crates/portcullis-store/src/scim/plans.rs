@@ -1,9 +1,11 @@
 //! SQLite's plans for the statements that find a few of an account's members: by a key a
 //! lookup compares, by a list of ids, or as its active admins (the last-admin rule). Each
-//! must look its key, ids or admins up and never walk the account's members. SQLite has no statistics here (they are never gathered), and
-//! its guesses without them prefer the account's own index (`account_id`, or `account_id`
-//! and `kind`) to the key's: at 100,000 members such a walk took some 15–50 ms where the
-//! lookup takes a fraction of one. ([`crate::json_in::Unindexed`] is how they avoid it.)
+//! must look its key, ids or admins up and never walk the account's members. SQLite has
+//! no statistics here (they are never gathered), and its guesses without them prefer the
+//! account's own index (`account_id`, or `account_id` and `kind`) to the key's: at
+//! 100,000 members such a walk took some 15–50 ms where the lookup takes a fraction of
+//! one. ([`crate::json_in::Unindexed`] is how the lookups and lists avoid it; the admins
+//! have an index of their own, `users_active_admins_idx`.)
 
 use std::sync::{Arc, Mutex};
 
@@ -42,7 +44,8 @@ struct PlanStep {
 }
 
 /// Whether a step of a plan walks all of an account's members or groups. The index of
-/// active admins holds nothing else: going through an account's there is no walk.
+/// active admins holds no one else, so going through an account's admins in it is no
+/// walk.
 fn walks_the_account(step: &str) -> bool {
     if step.contains("USING INDEX users_active_admins_idx ") {
         return false;
