@@ -442,3 +442,17 @@ pub(crate) fn depth(conn: &mut AnyConnection) -> Result<u32, StoreError> {
     };
     Ok(depth.map_or(0, std::num::NonZeroU32::get))
 }
+
+/// Whether diesel keeps `query`'s prepared statement on both databases, rather than have
+/// the database parse and plan it anew on every call (for tests of the rows it inserts).
+#[cfg(test)]
+pub(crate) fn prepared_once<Q>(query: &Q) -> bool
+where
+    Q: diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
+        + diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+{
+    query
+        .is_safe_to_cache_prepared(&diesel::sqlite::Sqlite)
+        .unwrap()
+        && query.is_safe_to_cache_prepared(&diesel::pg::Pg).unwrap()
+}

@@ -15,8 +15,10 @@ use crate::{Store, StoreError};
 /// `invited_by` of an invitation an operator made (the column names a member otherwise).
 const OPERATOR: &str = "operator";
 
+/// Inserted with `NULL` for a `None`, as [`crate::user`]'s row is (no optional column has
+/// another default), so that diesel keeps the `INSERT`'s prepared statement.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = invitations)]
+#[diesel(table_name = invitations, treat_none_as_default_value = false)]
 struct InvitationRow {
     id: String,
     account_id: String,
@@ -193,5 +195,31 @@ impl Store {
                 .map(InvitationRow::into_domain)
                 .collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inserted by one statement diesel prepares once (`None` written as `NULL`).
+    #[test]
+    fn a_row_is_inserted_by_a_statement_prepared_once() {
+        let at = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        let row = InvitationRow {
+            id: "i".into(),
+            account_id: "a".into(),
+            email: "ada@example.com".into(),
+            email_lower: "ada@example.com".into(),
+            role: "member".into(),
+            invited_by: "u".into(),
+            token_hash: "h".into(),
+            created_at: at,
+            expires_at: at,
+            accepted_at: None,
+            revoked_at: None,
+        };
+        let insert = diesel::insert_into(invitations::table).values(&row);
+        assert!(crate::connection::prepared_once(&insert));
     }
 }

@@ -24,8 +24,10 @@ pub(crate) fn stored_id(id: &str) -> String {
     SecretHash::of(id).as_str().to_owned()
 }
 
+/// Inserted with `NULL` for a `None`, as [`crate::user`]'s row is (no optional column has
+/// another default), so that diesel keeps the `INSERT`'s prepared statement.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions)]
+#[diesel(table_name = sessions, treat_none_as_default_value = false)]
 struct SessionRow {
     id: String,
     account_id: String,
@@ -317,5 +319,28 @@ impl Store {
             }
             Ok(ended)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inserted by one statement diesel prepares once (`None` written as `NULL`).
+    #[test]
+    fn a_row_is_inserted_by_a_statement_prepared_once() {
+        let at = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        let row = SessionRow {
+            id: "s".into(),
+            account_id: "a".into(),
+            user_id: "u".into(),
+            method: "saml".into(),
+            idp_id: None,
+            created_at: at,
+            expires_at: at,
+            revoked_at: None,
+        };
+        let insert = diesel::insert_into(sessions::table).values(&row);
+        assert!(crate::connection::prepared_once(&insert));
     }
 }

@@ -48,8 +48,10 @@ impl std::fmt::Debug for PendingLogin {
     }
 }
 
+/// Inserted with `NULL` for a `None`, as [`crate::user`]'s row is (no optional column has
+/// another default), so that diesel keeps the `INSERT`'s prepared statement.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = pending_logins)]
+#[diesel(table_name = pending_logins, treat_none_as_default_value = false)]
 struct PendingRow {
     id: String,
     idp_id: String,
@@ -267,5 +269,27 @@ impl Store {
             diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inserted by one statement diesel prepares once (`None` written as `NULL`).
+    #[test]
+    fn a_row_is_inserted_by_a_statement_prepared_once() {
+        let at = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        let row = PendingRow {
+            id: "i".into(),
+            idp_id: "p".into(),
+            browser_binding: "b".into(),
+            nonce: None,
+            pkce_verifier: None,
+            return_to: None,
+            expires_at: at,
+        };
+        let insert = diesel::insert_into(pending_logins::table).values(&row);
+        assert!(crate::connection::prepared_once(&insert));
     }
 }

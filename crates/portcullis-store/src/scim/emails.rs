@@ -15,8 +15,11 @@ use crate::schema::user_emails;
 use crate::StoreError;
 
 /// One element of a member's `emails`, its unassigned sub-attributes `None`.
+///
+/// Inserted with `NULL` for a `None`, as [`crate::user`]'s row is (no optional column has
+/// another default), so that diesel keeps the `INSERT`'s prepared statement.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable, Selectable)]
-#[diesel(table_name = user_emails)]
+#[diesel(table_name = user_emails, treat_none_as_default_value = false)]
 struct EmailRow {
     user_id: String,
     position: i32,
@@ -155,6 +158,21 @@ fn write(conn: &mut AnyConnection, rows: Vec<EmailRow>) -> Result<(), StoreError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Inserted by one statement diesel prepares once (`None` written as `NULL`).
+    #[test]
+    fn a_row_is_inserted_by_a_statement_prepared_once() {
+        let row = EmailRow {
+            user_id: "u".into(),
+            position: 0,
+            account_id: "a".into(),
+            value_key: None,
+            type_lower: None,
+            is_primary: None,
+        };
+        let insert = diesel::insert_into(user_emails::table).values(&row);
+        assert!(crate::connection::prepared_once(&insert));
+    }
 
     fn rows(
         email: &str,

@@ -55,8 +55,10 @@ pub enum MemberChange<'a> {
     },
 }
 
+/// Inserted with `NULL` for a `None`, as [`crate::user`]'s row is (no optional column has
+/// another default), so that diesel keeps the `INSERT`'s prepared statement.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = groups)]
+#[diesel(table_name = groups, treat_none_as_default_value = false)]
 struct GroupRow {
     id: String,
     account_id: String,
@@ -522,5 +524,29 @@ impl Store {
             }
             Ok(out)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inserted by one statement diesel prepares once (`None` written as `NULL`).
+    #[test]
+    fn a_row_is_inserted_by_a_statement_prepared_once() {
+        let at = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        let row = GroupRow {
+            id: "g".into(),
+            account_id: "a".into(),
+            display_name: "G".into(),
+            display_name_lower: "g".into(),
+            external_id: None,
+            scim_json: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        };
+        let insert = diesel::insert_into(groups::table).values(&row);
+        assert!(crate::connection::prepared_once(&insert));
     }
 }
