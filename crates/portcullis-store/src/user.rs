@@ -17,7 +17,10 @@ use crate::{Store, StoreError};
 /// 23), as its text: both databases plan a statement before its values are bound (SQLite
 /// always, PostgreSQL in a generic plan), so they use a partial index only for a
 /// statement whose text states its condition. [`Role::Admin`](portcullis_domain::Role) is
-/// stored as `admin`.
+/// stored as `admin`. diesel keeps no prepared statement that holds SQL text, so the read
+/// is prepared anew on each call: it runs only when an active admin stops being one,
+/// which affords that (an expression of its own, as `FromBookmark` in
+/// `scim/bookmarks.rs`, is the way for a statement on a hot path).
 const ACTIVE_ADMIN: &str = "users.role = 'admin' AND users.active";
 
 /// What [`Store::list_users`] returns: one page, in a stable order (creation time, then
