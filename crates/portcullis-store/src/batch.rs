@@ -8,8 +8,9 @@
 //! done before the one commit that makes them all durable.
 
 use std::cell::Cell;
+use std::time::Duration;
 
-use crate::connection::{begin, depth, end, AnyConnection};
+use crate::connection::{begin, depth, end, AnyConnection, BUSY_TIMEOUT};
 use crate::{Store, StoreError};
 
 /// A write transaction open on one connection, in which [`Batch::attempt`] runs writes.
@@ -136,9 +137,13 @@ impl Batch<'_> {
     }
 }
 
-/// What a checkpoint found ([`Store::checkpoint`]).
+/// What a checkpoint found ([`Store::checkpoint`], [`Store::restart_log`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, diesel::QueryableByName)]
 pub struct Checkpoint {
+    /// 1 when the checkpoint could not do all it was asked (a `RESTART` that gave up
+    /// waiting for the writer or a reader), 0 otherwise.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub busy: i32,
     /// Frames in the write-ahead log.
     #[diesel(sql_type = diesel::sql_types::Integer)]
     pub log: i32,
@@ -159,6 +164,28 @@ impl Store {
             AnyConnection::Sqlite(c) => {
                 Ok(diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
                     .get_result::<Checkpoint>(c)?)
+            }
+            AnyConnection::Postgresql(_) => Ok(Checkpoint::default()),
+        }
+    }
+
+    /// SQLite: copies the whole write-ahead log into the database file and waits, at
+    /// most `wait`, until no reader still reads from the log
+    /// (`PRAGMA wal_checkpoint(RESTART)`), so that the next write starts the log over
+    /// from its beginning instead of appending to it. It holds the write lock as long:
+    /// the writer runs it between its batches. `busy` in the answer when another
+    /// checkpoint was running (SQLite then does not wait), or a reader outlasted `wait`.
+    /// Nothing on PostgreSQL.
+    pub fn restart_log(&self, wait: Duration) -> Result<Checkpoint, StoreError> {
+        use diesel::connection::SimpleConnection;
+        use diesel::RunQueryDsl;
+        match &mut *self.conn()? {
+            AnyConnection::Sqlite(c) => {
+                c.batch_execute(&format!("PRAGMA busy_timeout = {};", wait.as_millis()))?;
+                let restarted =
+                    diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result::<Checkpoint>(c);
+                c.batch_execute(BUSY_TIMEOUT)?;
+                Ok(restarted?)
             }
             AnyConnection::Postgresql(_) => Ok(Checkpoint::default()),
         }
@@ -186,6 +213,74 @@ mod tests {
                 AnyConnection::Postgresql(_) => unreachable!("a SQLite store"),
             })
             .unwrap()
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct BusyTimeout {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        timeout: i32,
+    }
+
+    fn sqlite(conn: &mut AnyConnection) -> &mut diesel::SqliteConnection {
+        match conn {
+            AnyConnection::Sqlite(c) => c,
+            AnyConnection::Postgresql(_) => unreachable!("a SQLite store"),
+        }
+    }
+
+    /// A restart of the log gives up after `wait` while a reader is still in the log (the
+    /// writes it holds up wait no longer), the connection then waits for locks as long as
+    /// before, and once the reader is gone the restart succeeds.
+    #[test]
+    fn a_restart_waits_for_readers_only_as_long_as_asked() {
+        let path = std::env::temp_dir().join(format!("restart-{}.db", uuid::Uuid::new_v4()));
+        let url = path.display().to_string();
+        let store = Store::connect_with_pool_size(&url, 1).unwrap();
+        store.migrate().unwrap();
+        // Something in the log that the reader below reads from it.
+        store
+            .write(|conn| {
+                diesel::sql_query("CREATE TABLE probe (x INTEGER)").execute(sqlite(conn))?;
+                Ok(())
+            })
+            .unwrap();
+        let other = Store::connect_with_pool_size(&url, 1).unwrap();
+        let (inside, entered) = std::sync::mpsc::channel();
+        let (leave, left) = std::sync::mpsc::channel::<()>();
+        let reader = std::thread::spawn(move || {
+            other
+                .read_snapshot(|s| {
+                    s.read(|conn| {
+                        diesel::sql_query("SELECT x FROM probe").execute(sqlite(conn))?;
+                        Ok(())
+                    })?;
+                    inside.send(()).unwrap();
+                    left.recv().unwrap();
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+        });
+        entered.recv().unwrap();
+        let started = std::time::Instant::now();
+        let restart = store.restart_log(Duration::from_millis(50)).unwrap();
+        assert_eq!(restart.busy, 1, "{restart:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let timeout = store
+            .read(|conn| {
+                Ok(diesel::sql_query("PRAGMA busy_timeout")
+                    .get_result::<BusyTimeout>(sqlite(conn))?
+                    .timeout)
+            })
+            .unwrap();
+        assert_eq!(timeout, 5000);
+        leave.send(()).unwrap();
+        reader.join().unwrap();
+        let restart = store.restart_log(Duration::from_millis(50)).unwrap();
+        assert_eq!(restart.busy, 0, "{restart:?}");
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 
     /// The savepoints' journal is in memory during batches (2: `MEMORY`), and the same

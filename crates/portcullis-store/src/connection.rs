@@ -237,8 +237,12 @@ pub(crate) struct SqlitePragmas {
 /// and 2 MiB the same as 1 MiB with about 1.5 MiB more (`docs/benchmarks.md`).
 const READER_CACHE_KIB: u32 = 1024;
 
-/// `busy_timeout` first: switching to WAL needs a lock another connection may hold.
-/// `case_sensitive_like` makes `LIKE` compare bytes as PostgreSQL does, so case-exact
+/// How long a SQLite statement waits for a lock another connection holds (the first of
+/// [`SQLITE_PRAGMAS`]).
+pub(crate) const BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 5000;";
+
+/// `busy_timeout` first ([`BUSY_TIMEOUT`]): switching to WAL needs a lock another
+/// connection may hold. `case_sensitive_like` makes `LIKE` compare bytes as PostgreSQL does, so case-exact
 /// SCIM filters (`externalId co "x"`) mean the same on both backends; case-insensitive
 /// ones compare lower-cased columns with lower-cased values.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
