@@ -16,9 +16,9 @@
 //! SQLite starts the log over only when a write begins with all of it copied back and no
 //! reader still in it, which writes that never pause never give that thread: under SCIM
 //! creates that never paused the log grew by every batch, to 7.1 GiB in 100 s beside a
-//! database of 0.2 GiB (`docs/benchmarks.md`). So once the checkpoint thread finds the log holding
-//! [`RESTART_LOG_AT`] frames, the writer itself, between two batches, copies the rest
-//! and waits for the readers still in the log ([`Store::restart_log`], at most
+//! database of 0.2 GiB (`docs/benchmarks.md`). So once the checkpoint thread finds the
+//! log holding [`RESTART_LOG_AT`] frames, the writer itself, between two batches, copies
+//! the rest and waits for the readers still in the log ([`Store::restart_log`], at most
 //! [`RESTART_WAIT`], and again after the next batch if that was not enough); the next
 //! batch then writes the log from its start.
 

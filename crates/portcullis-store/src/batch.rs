@@ -140,8 +140,8 @@ impl Batch<'_> {
 /// What a checkpoint found ([`Store::checkpoint`], [`Store::restart_log`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, diesel::QueryableByName)]
 pub struct Checkpoint {
-    /// 1 when the checkpoint could not do all it was asked (a `RESTART` that gave up
-    /// waiting for the writer or a reader), 0 otherwise.
+    /// 1 when the checkpoint could not do all it was asked (another checkpoint was
+    /// running, or a `RESTART` gave up waiting for the writer or a reader), 0 otherwise.
     #[diesel(sql_type = diesel::sql_types::Integer)]
     pub busy: i32,
     /// Frames in the write-ahead log.
