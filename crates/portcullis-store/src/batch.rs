@@ -206,11 +206,10 @@ mod tests {
 
     fn temp_store(store: &Store) -> i32 {
         store
-            .read(|conn| match conn {
-                AnyConnection::Sqlite(c) => Ok(diesel::sql_query("PRAGMA temp_store")
-                    .get_result::<TempStore>(c)?
-                    .temp_store),
-                AnyConnection::Postgresql(_) => unreachable!("a SQLite store"),
+            .read(|conn| {
+                Ok(diesel::sql_query("PRAGMA temp_store")
+                    .get_result::<TempStore>(sqlite(conn))?
+                    .temp_store)
             })
             .unwrap()
     }

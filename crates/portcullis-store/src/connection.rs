@@ -237,16 +237,15 @@ pub(crate) struct SqlitePragmas {
 /// and 2 MiB the same as 1 MiB with about 1.5 MiB more (`docs/benchmarks.md`).
 const READER_CACHE_KIB: u32 = 1024;
 
-/// How long a SQLite statement waits for a lock another connection holds (the first of
-/// [`SQLITE_PRAGMAS`]).
+/// How long a SQLite statement waits for a lock another connection holds. Set on every
+/// connection before [`SQLITE_PRAGMAS`] (switching to WAL needs a lock another connection
+/// may hold), and again after anything that lowers it (`Store::restart_log`).
 pub(crate) const BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 5000;";
 
-/// `busy_timeout` first ([`BUSY_TIMEOUT`]): switching to WAL needs a lock another
-/// connection may hold. `case_sensitive_like` makes `LIKE` compare bytes as PostgreSQL does, so case-exact
+/// `case_sensitive_like` makes `LIKE` compare bytes as PostgreSQL does, so case-exact
 /// SCIM filters (`externalId co "x"`) mean the same on both backends; case-insensitive
 /// ones compare lower-cased columns with lower-cased values.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
-     PRAGMA journal_mode = WAL; \
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; \
      PRAGMA foreign_keys = ON; \
      PRAGMA case_sensitive_like = ON;";
@@ -255,7 +254,8 @@ impl CustomizeConnection<Pooled, r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
         match &mut pooled.conn {
             AnyConnection::Sqlite(c) => {
-                c.batch_execute(SQLITE_PRAGMAS)
+                c.batch_execute(BUSY_TIMEOUT)
+                    .and_then(|()| c.batch_execute(SQLITE_PRAGMAS))
                     .map_err(r2d2::Error::QueryError)?;
                 if self.reader {
                     let pragmas =
