@@ -301,23 +301,31 @@ pub(crate) fn write_tx<T>(
 }
 
 /// Opens a write transaction, or a savepoint when one is open already (diesel names and
-/// counts savepoints itself).
+/// counts savepoints). On SQLite the savepoints a batch's writes open (one for each
+/// write, one for its use case's transaction inside) are prepared statements of their
+/// own, kept by the connection, where diesel would parse them anew every time.
 pub(crate) fn begin(conn: &mut AnyConnection) -> Result<(), StoreError> {
     match conn {
         AnyConnection::Sqlite(c) => {
-            let open = AnsiTransactionManager::transaction_manager_status_mut(c)
-                .transaction_depth()?
-                .is_some();
-            if open {
-                // A savepoint; SQLite would reject a nested BEGIN.
-                AnsiTransactionManager::begin_transaction(c)?;
-            } else {
-                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            let increase = TransactionDepthChange::IncreaseDepth;
+            match sqlite_depth(c)? {
+                0 => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+                // Savepoints: SQLite would reject a nested BEGIN.
+                1 => run_control(c, sqlite_control::Savepoint1, increase)?,
+                2 => run_control(c, sqlite_control::Savepoint2, increase)?,
+                _ => AnsiTransactionManager::begin_transaction(c)?,
             }
         }
         AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     Ok(())
+}
+
+/// How many transactions and savepoints diesel counts open on a SQLite connection.
+fn sqlite_depth(c: &mut SqliteConnection) -> Result<u32, StoreError> {
+    Ok(AnsiTransactionManager::transaction_manager_status_mut(c)
+        .transaction_depth()?
+        .map_or(0, std::num::NonZeroU32::get))
 }
 
 /// Opens a read transaction on a connection outside any: deferred on SQLite (it takes
@@ -363,10 +371,10 @@ pub(crate) fn end_read(conn: &mut AnyConnection, keep: bool) -> Result<(), Store
     }
 }
 
-/// The statements that open and close SQLite read transactions, each its own type so that
-/// diesel prepares it once per connection and keeps it (its transaction manager sends
-/// `BEGIN` and `COMMIT` through `sqlite3_exec`, which parses and prepares them afresh on
-/// every call).
+/// The statements that open and close SQLite read transactions and writes' savepoints,
+/// each its own type so that diesel prepares it once per connection and keeps it (its
+/// transaction manager sends `BEGIN`, `COMMIT` and `SAVEPOINT` through `sqlite3_exec`,
+/// which parses and prepares them afresh on every call).
 mod sqlite_control {
     use diesel::query_builder::{AstPass, QueryFragment, QueryId};
     use diesel::sqlite::Sqlite;
@@ -392,6 +400,12 @@ mod sqlite_control {
     control!(BeginDeferred, "BEGIN DEFERRED");
     control!(Commit, "COMMIT");
     control!(Rollback, "ROLLBACK");
+    // diesel's names for the savepoints at depths 1 and 2, so that its own transaction
+    // manager can still roll them back and open or release deeper ones.
+    control!(Savepoint1, "SAVEPOINT diesel_savepoint_1");
+    control!(Savepoint2, "SAVEPOINT diesel_savepoint_2");
+    control!(Release1, "RELEASE SAVEPOINT diesel_savepoint_1");
+    control!(Release2, "RELEASE SAVEPOINT diesel_savepoint_2");
 }
 
 /// Runs a prepared transaction-control statement and keeps diesel's count of open
@@ -423,9 +437,18 @@ where
 }
 
 /// Ends the innermost transaction or savepoint `begin` opened: kept when `keep`, undone
-/// otherwise.
+/// otherwise. On SQLite the savepoints `begin` prepared are released by statements
+/// prepared as well; everything else goes through diesel's transaction manager.
 pub(crate) fn end(conn: &mut AnyConnection, keep: bool) -> Result<(), StoreError> {
     type Manager = <AnyConnection as Connection>::TransactionManager;
+    if let (true, AnyConnection::Sqlite(c)) = (keep, &mut *conn) {
+        let decrease = TransactionDepthChange::DecreaseDepth;
+        match sqlite_depth(c)? {
+            2 => return run_control(c, sqlite_control::Release1, decrease),
+            3 => return run_control(c, sqlite_control::Release2, decrease),
+            _ => {}
+        }
+    }
     if keep {
         Manager::commit_transaction(conn)?;
     } else {
@@ -459,4 +482,106 @@ where
         .is_safe_to_cache_prepared(&diesel::sqlite::Sqlite)
         .unwrap()
         && query.is_safe_to_cache_prepared(&diesel::pg::Pg).unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use diesel::connection::{Instrumentation, InstrumentationEvent};
+    use diesel::RunQueryDsl;
+
+    use super::*;
+
+    /// The statements SQLite prepared for diesel's cache, and the savepoint statements
+    /// it was sent, one way or the other.
+    #[derive(Default, Clone)]
+    struct Recorder(Arc<Mutex<(Vec<String>, usize)>>);
+
+    impl Instrumentation for Recorder {
+        fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+            let mut seen = self.0.lock().unwrap();
+            match event {
+                InstrumentationEvent::CacheQuery { sql, .. } => seen.0.push(sql.to_owned()),
+                InstrumentationEvent::StartQuery { query, .. }
+                    if query.to_string().contains("SAVEPOINT") =>
+                {
+                    seen.1 += 1
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A batch's writes each open and release two savepoints (the write's, and its use
+    /// case's transaction inside); SQLite prepares each of the four statements once, and
+    /// what the savepoints keep and undo is as before: an undone inner savepoint leaves
+    /// the outer one's row, a released one keeps its row in the transaction.
+    #[test]
+    fn savepoints_are_prepared_once_and_keep_what_they_kept() {
+        let mut conn = AnyConnection::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+        let AnyConnection::Sqlite(c) = &mut conn else {
+            unreachable!("opened on SQLite")
+        };
+        diesel::sql_query("CREATE TABLE t (x INTEGER)")
+            .execute(c)
+            .unwrap();
+        let recorder = Recorder::default();
+        c.set_instrumentation(recorder.clone());
+        let insert = |conn: &mut AnyConnection, x: i32| {
+            let AnyConnection::Sqlite(c) = conn else {
+                unreachable!("opened on SQLite")
+            };
+            diesel::sql_query(format!("INSERT INTO t VALUES ({x})"))
+                .execute(c)
+                .unwrap();
+        };
+        begin(&mut conn).unwrap();
+        for x in 0..3 {
+            begin(&mut conn).unwrap();
+            insert(&mut conn, x);
+            begin(&mut conn).unwrap();
+            insert(&mut conn, 10 + x);
+            // The inner savepoint of the second write is undone, the rest kept.
+            end(&mut conn, x != 1).unwrap();
+            end(&mut conn, true).unwrap();
+        }
+        assert_eq!(depth(&mut conn).unwrap(), 1);
+        end(&mut conn, true).unwrap();
+        assert_eq!(depth(&mut conn).unwrap(), 0);
+
+        let (prepared, sent) = recorder.0.lock().unwrap().clone();
+        let mut savepoints: Vec<_> = prepared
+            .into_iter()
+            .filter(|sql| sql.contains("SAVEPOINT"))
+            .collect();
+        savepoints.sort();
+        assert_eq!(
+            savepoints,
+            [
+                "RELEASE SAVEPOINT diesel_savepoint_1",
+                "RELEASE SAVEPOINT diesel_savepoint_2",
+                "SAVEPOINT diesel_savepoint_1",
+                "SAVEPOINT diesel_savepoint_2",
+            ]
+        );
+        // Six savepoints, five released and one rolled back (by diesel, not prepared).
+        assert_eq!(sent, 12);
+
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            x: i32,
+        }
+        let AnyConnection::Sqlite(c) = &mut conn else {
+            unreachable!("opened on SQLite")
+        };
+        let rows: Vec<i32> = diesel::sql_query("SELECT x FROM t ORDER BY x")
+            .load::<Row>(c)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.x)
+            .collect();
+        assert_eq!(rows, [0, 1, 2, 10, 12]);
+    }
 }
