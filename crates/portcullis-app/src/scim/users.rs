@@ -1,7 +1,8 @@
 //! The user operations, synchronous over the store so that both the HTTP handlers and
 //! Bulk run them. A PUT or PATCH is worked out first and written after, only over the
 //! member it was worked out from ([`prepare_patch`], [`commit`]); the HTTP handlers run
-//! the two steps through [`Exec::read_then_write`] ([`patch_via`], [`replace_via`]).
+//! the two steps through [`Exec::read_then_write`] ([`patch_via`], [`replace_via`]), and
+//! a change overtaken there both on the writer ([`Exec::write`]).
 //! Every change is one store transaction that writes the change and its audit event
 //! together (all or nothing).
 
@@ -301,6 +302,12 @@ fn change(
 /// Works a change out and commits it through `exec` ([`Exec::read_then_write`]: where
 /// writes queue for one writer, the reading and computing run before, off it), again
 /// while [`try_again`] says so.
+///
+/// Once overtaken, the change is worked out again where it is written ([`Exec::write`]):
+/// off the writer it would read what the last commit holds, and the writes queued or
+/// being committed meanwhile (one to the same member in the batch that refused it, say)
+/// would refuse it again, however often it tried; on SQLite's writer nothing can come
+/// between its read and its write.
 async fn change_via<P>(
     exec: &impl Exec,
     ctx: Ctx,
@@ -316,12 +323,13 @@ where
         attempt += 1;
         let (read_ctx, write_ctx) = (Arc::clone(&ctx), Arc::clone(&ctx));
         let (prepare, read_if_match) = (Arc::clone(&prepare), if_match.clone());
-        let result = exec
-            .read_then_write(
-                move |store| prepare(store, &read_ctx, read_if_match.as_deref()),
-                move |store, change| commit(store, &write_ctx, change),
-            )
-            .await;
+        let read = move |store: &Store| prepare(store, &read_ctx, read_if_match.as_deref());
+        let write = move |store: &Store, change| commit(store, &write_ctx, change);
+        let result = if attempt == 1 {
+            exec.read_then_write(read, write).await
+        } else {
+            exec.write(move |store| write(store, read(store)?)).await
+        };
         if !try_again(&result, if_match.as_deref(), attempt) {
             return result;
         }
