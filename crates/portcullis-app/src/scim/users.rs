@@ -1,8 +1,8 @@
 //! The user operations, synchronous over the store so that both the HTTP handlers and
 //! Bulk run them. A PUT or PATCH is worked out first and written after, only over the
 //! member it was worked out from ([`prepare_patch`], [`commit`]); the HTTP handlers run
-//! the two steps through [`Exec::read_then_write`] ([`patch_via`], [`replace_via`]), and
-//! a change overtaken there both on the writer ([`Exec::write`]).
+//! the two steps through [`Exec::read_then_write`] ([`patch_via`], [`replace_via`]); a
+//! change overtaken there is worked out again and written in one step ([`Exec::write`]).
 //! Every change is one store transaction that writes the change and its audit event
 //! together (all or nothing).
 
