@@ -305,10 +305,11 @@ pub(crate) fn write_tx<T>(
 /// write, one for its use case's transaction inside) are prepared statements of their
 /// own, kept by the connection, where diesel would parse them anew every time.
 pub(crate) fn begin(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    let open = depth(conn)?;
     match conn {
         AnyConnection::Sqlite(c) => {
             let increase = TransactionDepthChange::IncreaseDepth;
-            match sqlite_depth(c)? {
+            match open {
                 0 => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
                 // Savepoints: SQLite would reject a nested BEGIN.
                 1 => run_control(c, sqlite_control::Savepoint1, increase)?,
@@ -319,13 +320,6 @@ pub(crate) fn begin(conn: &mut AnyConnection) -> Result<(), StoreError> {
         AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     Ok(())
-}
-
-/// How many transactions and savepoints diesel counts open on a SQLite connection.
-fn sqlite_depth(c: &mut SqliteConnection) -> Result<u32, StoreError> {
-    Ok(AnsiTransactionManager::transaction_manager_status_mut(c)
-        .transaction_depth()?
-        .map_or(0, std::num::NonZeroU32::get))
 }
 
 /// Opens a read transaction on a connection outside any: deferred on SQLite (it takes
@@ -441,9 +435,10 @@ where
 /// prepared as well; everything else goes through diesel's transaction manager.
 pub(crate) fn end(conn: &mut AnyConnection, keep: bool) -> Result<(), StoreError> {
     type Manager = <AnyConnection as Connection>::TransactionManager;
+    let open = depth(conn)?;
     if let (true, AnyConnection::Sqlite(c)) = (keep, &mut *conn) {
         let decrease = TransactionDepthChange::DecreaseDepth;
-        match sqlite_depth(c)? {
+        match open {
             2 => return run_control(c, sqlite_control::Release1, decrease),
             3 => return run_control(c, sqlite_control::Release2, decrease),
             _ => {}
